@@ -1,0 +1,60 @@
+"""The one small interface every generation backend implements: requests in, texts and token usage out.
+
+A backend yields results in completion order (not request order) so that the run can store each generation
+durably the moment it arrives; the run, not the backend, owns resumption, keys and bookkeeping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    temperature: float = 0.7
+    top_p: float = 0.95
+    max_new_tokens: int = 512
+
+
+@dataclass(frozen=True)
+class Request:
+    """One note to generate.
+
+    `key` is deterministic in (messages, model, params, seed), so a rerun recognises finished work.
+    `prior` is the sampled prior as a plain dict; only the `template` backend reads it (LLMs read `messages`).
+    """
+
+    key: str
+    messages: list[dict[str, str]]
+    seed: int
+    params: SamplingParams = field(default_factory=SamplingParams)
+    prior: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome of one request: `text` on success, `error` (a reason) on permanent failure."""
+
+    key: str
+    text: str | None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.text is not None
+
+
+class Backend(Protocol):
+    name: str  # "openai" | "transformers" | "template"
+    model: str  # what goes into the corpus' `generation_model` column
+
+    def generate(self, requests: Iterable[Request]) -> Iterator[Result]:
+        """Yield one Result per request, in completion order. Transient errors are retried inside."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,55 @@
+"""The corpus schema: the contract with everyone who `load_dataset`s a medsyn corpus.
+
+Declared once here and used both to write the parquet shards and to check a folder before it is published, so
+the columns a user sees never drift from what README documents.
+"""
+
+from __future__ import annotations
+
+from datasets import Features, List, Value
+
+SYMPTOM = {"label": Value("string"), "weight": Value("float32")}
+PRIOR = {
+    "symptoms": List(SYMPTOM),
+    "sex": Value("string"),
+    "age": Value("int32"),
+    "marital_status": Value("string"),
+    "smoking": Value("bool"),
+}
+MESSAGE = {"role": Value("string"), "content": Value("string")}
+
+FEATURES = Features(
+    {
+        "id": Value("string"),
+        "icd10_code": Value("string"),
+        "icd10_name": Value("string"),
+        "icd10_chapter": Value("string"),
+        "generation_model": Value("string"),
+        "backend": Value("string"),
+        "prompt_family": Value("string"),
+        "prompt_template": Value("string"),
+        "messages": List(MESSAGE),
+        "prior": PRIOR,
+        "example_id": Value("string"),
+        "text": Value("string"),
+        "seed": Value("int64"),
+        "prompt_tokens": Value("int32"),
+        "completion_tokens": Value("int32"),
+        # Filter scores (re-thresholdable) and the verdicts the build applied.
+        "symptom_recall": Value("float32"),
+        "matched_symptoms": List(Value("string")),
+        "leakage": Value("bool"),
+        "example_overlap": Value("float32"),
+        "example_longest_ngram": Value("int32"),
+        "cyrillic_share": Value("float32"),
+        "n_words": Value("int32"),
+        "near_duplicate_of": Value("string"),
+        "keep": Value("bool"),
+        "reject_reasons": List(Value("string")),
+    }
+)
+
+# Splits/configs of a corpus folder: `default` holds the kept notes (split `train`); `unfiltered` holds every
+# generated note with its scores and verdicts, so users can re-threshold.
+DEFAULT_CONFIG = "default"
+UNFILTERED_CONFIG = "unfiltered"
