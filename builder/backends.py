@@ -23,7 +23,8 @@ class Request:
     """One note to generate.
 
     `key` is deterministic in (messages, model, params, seed), so a rerun recognises finished work.
-    `prior` is the sampled prior as a plain dict; only the `template` backend reads it (LLMs read `messages`).
+    `prior` (the sampled prior as a plain dict) and `template` are read only by the `template` backend; LLMs read
+    `messages`.
     """
 
     key: str
@@ -31,6 +32,7 @@ class Request:
     seed: int
     params: SamplingParams = field(default_factory=SamplingParams)
     prior: dict[str, Any] | None = None
+    template: str | None = None  # the prompt template's name, for the template backend
 
 
 @dataclass(frozen=True)

@@ -90,14 +90,6 @@ class MkgSources:
         return [(name, path) for name, path in named if path is not None]
 
 
-def _refuse_held_out(path: Path) -> None:
-    # The benchmark evaluates on dev/test notes: a graph that saw them would leak their symptoms into the prior.
-    if path.name.startswith(("dev", "test")):
-        raise MedsynError(
-            f"{path}: looks like a dev/test split; the graph may only read training notes (rename it if it is not)"
-        )
-
-
 def build_graph(src: MkgSources, progress: bool = True) -> tuple[nx.DiGraph, dict]:
     """Build the graph and its provenance from the source files."""
     graph = nx.DiGraph()
@@ -106,7 +98,7 @@ def build_graph(src: MkgSources, progress: bool = True) -> tuple[nx.DiGraph, dic
 
     notes: list[sources.Note] = []
     for path in src.notes:
-        _refuse_held_out(path)
+        sources.refuse_held_out(path)
         for note in sources.read_notes(path):
             if note.code[:3] not in categories:
                 close = difflib.get_close_matches(note.code[:3], sorted(categories), n=3)
@@ -133,13 +125,21 @@ def build_graph(src: MkgSources, progress: bool = True) -> tuple[nx.DiGraph, dic
                 "name": name,
                 "file": path.name,
                 "sha256": sources.sha256(path),
-                "license": sources.stated_license(path.parent / "SOURCE.md"),
+                "license": sources.stated_license(_source_md(path)),
             }
             for name, path in src.files()
         ],
         "counts": counts,
     }
     return graph, provenance
+
+
+def _source_md(path: Path) -> Path:
+    """The SOURCE.md describing a file: next to it or in one of the two folders above (shared/data layout)."""
+    for folder in [path.parent, *list(path.parents)[1:3]]:
+        if (folder / "SOURCE.md").is_file():
+            return folder / "SOURCE.md"
+    return path.parent / "SOURCE.md"
 
 
 def _add_hierarchy(graph: nx.DiGraph, rows: list[sources.IcdRow]) -> None:
@@ -339,8 +339,11 @@ class KnowledgeGraph:
         return data
 
     def close_matches(self, query: str, limit: int = 5) -> list[str]:
-        matches = difflib.get_close_matches(query.upper(), self.codes, n=limit, cutoff=0.5)
-        return matches or [hit[0] for hit in self.search(query, limit)] or ["none"]
+        query = query.strip().upper()
+        prefixed = [code for code in self.codes if query and code.startswith(query) and len(code) == 3]
+        similar = difflib.get_close_matches(query, self.codes, n=limit, cutoff=0.5)
+        by_name = [hit[0] for hit in self.search(query, limit)]
+        return list(dict.fromkeys(prefixed + similar + by_name))[:limit] or ["none"]
 
     def search(self, query: str, limit: int = 20) -> list[tuple[str, str]]:
         """Codes whose code starts with, or whose Russian name contains, the query (case-insensitive)."""

@@ -89,6 +89,17 @@ def stated_license(source_md: str | Path) -> str:
     return "unknown (SOURCE.md states none)"
 
 
+def refuse_held_out(path: str | Path) -> None:
+    """Refuse a RuMedBench dev/test split where only training notes may go.
+
+    The benchmark evaluates on those splits: a graph or a style example that saw them would leak their text and
+    symptoms into the synthetic training data.
+    """
+    path = Path(path)
+    if path.name.startswith(("dev", "test")):
+        raise MedsynError(f"{path}: looks like a dev/test split; only training notes may be used here (rename it if it is not)")
+
+
 def _open_text(path: Path):
     if not path.is_file():
         raise MedsynError(f"{path}: file not found; pass the right path or --sources directory")

@@ -1,0 +1,204 @@
+"""Russian prompts, as OpenAI chat messages, built from priors.
+
+Three families, as in MedSyn (the wording is ours):
+- `symptoms`: the symptoms and demographics only, in four templates, one per kind of note MedSyn asked for
+  (`anamnesis`: detailed history of the illness; `patient`: with patient details; `short`: a brief complaint;
+  `investigations`: with examination and test results). The diagnosis is hidden.
+- `example`: a real note of the same code as a style example plus "use all of these symptoms". The diagnosis is
+  hidden, and the system message forbids copying the example.
+- `code`: the code and its Russian name only; the one family that reveals the diagnosis to the model.
+Every family asks the model not to write the diagnosis into the note: a note that names its code would make the
+classification benchmark trivial.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+
+from medsyn.builder.demographics import MARITAL_RU
+from medsyn.builder.sampling import Prior
+from medsyn.builder.sources import Note
+from medsyn.errors import MedsynError
+
+FAMILIES = ("symptoms", "example", "code")
+HIDDEN_DIAGNOSIS_FAMILIES = frozenset({"symptoms", "example"})
+SYMPTOM_TEMPLATES = ("anamnesis", "patient", "short", "investigations")
+
+SYSTEM = (
+    "Ты — опытный врач-терапевт поликлиники и ведёшь медицинскую документацию. "
+    "Пиши только на русском языке, в стиле записи врача в амбулаторной карте. "
+    "Выводи только текст записи: без приветствий, пояснений, заголовков и комментариев. "
+    "Не указывай диагноз, его название и код МКБ-10."
+)
+SYSTEM_EXAMPLE = SYSTEM + (
+    " Тебе покажут запись о другом пациенте как образец стиля: повтори её манеру, длину и строй, но не копируй "
+    "из неё фразы и факты — пиши новую запись своими словами."
+)
+
+TEMPLATES: dict[str, str] = {
+    "anamnesis": (
+        "Составь подробный анамнез заболевания пациента, пришедшего на приём.\n"
+        "Жалобы: {symptoms}.\n"
+        "Опиши, когда и как началось заболевание, как менялись симптомы со временем, что их усиливает или "
+        "облегчает, что пациент уже предпринимал."
+    ),
+    "patient": (
+        "Запиши жалобы и анамнез пациента.\n"
+        "Пациент: {patient}.\n"
+        "Симптомы: {symptoms}.\n"
+        "Упомяни сведения о пациенте там, где они важны для картины болезни."
+    ),
+    "short": "Кратко, в двух-трёх предложениях, запиши жалобы пациента на приёме: {symptoms}.",
+    "investigations": (
+        "Напиши запись врача о пациенте ({patient}) с жалобами: {symptoms}.\n"
+        "Добавь правдоподобные данные осмотра и обследований: давление, пульс, температуру, результаты анализов "
+        "или инструментальных исследований, согласующиеся с жалобами."
+    ),
+    "example": (
+        "Образец записи о другом пациенте:\n«{example}»\n\n"
+        "Напиши новую запись о пациенте ({patient}) в том же стиле. Обязательно используй все эти симптомы: "
+        "{symptoms}."
+    ),
+    "code": (
+        "Напиши запись врача о жалобах и анамнезе пациента ({patient}) с заболеванием по МКБ-10 {code} "
+        "«{name}». Опиши типичные для этого заболевания жалобы и их историю."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A prompt ready for a backend. Field names are the JSON-lines schema of `medsyn prompts`."""
+
+    id: str
+    prior_id: str
+    icd10_code: str
+    prompt_family: str
+    prompt_template: str
+    messages: list[dict[str, str]]
+    example_id: str | None
+    prior: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def describe_patient(prior: Prior) -> str:
+    """'мужчина, 42 года, женат, курит': the demographics in the words a doctor would write."""
+    sex = "мужчина" if prior.sex == "male" else "женщина"
+    marital = MARITAL_RU[prior.sex][prior.marital_status]
+    smoking = "курит" if prior.smoking else "не курит"
+    return f"{sex}, {prior.age} {_years(prior.age)}, {marital}, {smoking}"
+
+
+def _years(age: int) -> str:
+    if age % 10 == 1 and age % 100 != 11:
+        return "год"
+    if 2 <= age % 10 <= 4 and not 12 <= age % 100 <= 14:
+        return "года"
+    return "лет"
+
+
+def _unit(key: str) -> float:
+    """A stable uniform in [0, 1) from a string: family/template/example choices are reproducible per prior."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big") / 2**64
+
+
+@dataclass(frozen=True)
+class PromptConfig:
+    """Shares of the prompt families; `example` is skipped for codes without a usable example note."""
+
+    families: dict[str, float] = field(default_factory=lambda: {"symptoms": 0.6, "example": 0.3, "code": 0.1})
+    max_example_chars: int = 1200
+
+    def validate(self) -> None:
+        unknown = set(self.families) - set(FAMILIES)
+        if unknown:
+            raise MedsynError(f"unknown prompt famil(ies) {', '.join(sorted(unknown))}; choose from {', '.join(FAMILIES)}")
+        if any(share < 0 for share in self.families.values()) or sum(self.families.values()) <= 0:
+            raise MedsynError(f"prompt family shares must be >= 0 and not all 0, got {self.families}")
+
+
+class PromptBuilder:
+    """Turns priors into prompts, choosing family, template and style example deterministically per prior."""
+
+    def __init__(
+        self,
+        config: PromptConfig | None = None,
+        examples: Iterable[Note] = (),
+        usable_example: Callable[[Note, str], bool] | None = None,
+    ):
+        self.config = config or PromptConfig()
+        self.config.validate()
+        self._examples: dict[str, list[Note]] = defaultdict(list)
+        for note in examples:
+            if usable_example is None or usable_example(note, note.code[:3]):
+                self._examples[note.code[:3]].append(note)
+        for notes in self._examples.values():
+            notes.sort(key=lambda note: note.note_id)
+
+    def build(self, prior: Prior, family: str | None = None, template: str | None = None) -> Prompt:
+        examples = self._examples.get(prior.icd10_code[:3], [])
+        family = family or self._choose_family(prior, has_example=bool(examples))
+        if family == "example" and not examples:
+            raise MedsynError(
+                f"no style example for code {prior.icd10_code}: pass --examples with notes of that code or use "
+                "another prompt family"
+            )
+        if family not in FAMILIES:
+            raise MedsynError(f"unknown prompt family {family!r}; choose from {', '.join(FAMILIES)}")
+        symptoms = ", ".join(s.label for s in prior.symptoms)
+        values = {"symptoms": symptoms, "patient": describe_patient(prior)}
+        example = None
+        if family == "symptoms":
+            template = template or SYMPTOM_TEMPLATES[int(_unit(prior.id + "/template") * len(SYMPTOM_TEMPLATES))]
+            if template not in SYMPTOM_TEMPLATES:
+                raise MedsynError(f"unknown template {template!r}; choose from {', '.join(SYMPTOM_TEMPLATES)}")
+            system = SYSTEM
+        elif family == "example":
+            template = "example"
+            example = examples[int(_unit(prior.id + "/example") * len(examples))]
+            values["example"] = _clip(example.text, self.config.max_example_chars)
+            system = SYSTEM_EXAMPLE
+        else:
+            template = "code"
+            values.update(code=prior.icd10_code, name=prior.icd10_name)
+            system = SYSTEM
+        messages = [
+            {"role": "system", "content": system},
+            {"role": "user", "content": TEMPLATES[template].format(**values)},
+        ]
+        return Prompt(
+            id=f"{prior.id}/{family}/{template}",
+            prior_id=prior.id,
+            icd10_code=prior.icd10_code,
+            prompt_family=family,
+            prompt_template=template,
+            messages=messages,
+            example_id=example.note_id if example else None,
+            prior=prior.to_dict(),
+        )
+
+    def _choose_family(self, prior: Prior, has_example: bool) -> str:
+        shares = {f: s for f, s in self.config.families.items() if s > 0 and (f != "example" or has_example)}
+        if not shares:
+            raise MedsynError(
+                f"no prompt family applies to code {prior.icd10_code}: only 'example' was enabled and no example "
+                "note of that code was given"
+            )
+        u, acc = _unit(prior.id + "/family") * sum(shares.values()), 0.0
+        for family in FAMILIES:
+            if family in shares:
+                acc += shares[family]
+                if u < acc:
+                    return family
+        return next(reversed(shares))
+
+
+def _clip(text: str, limit: int) -> str:
+    text = re.sub(r"\s+", " ", text).strip()
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"

@@ -1,0 +1,94 @@
+"""The generation run: requests through a backend into the durable store, with progress and a summary.
+
+The run is the only place that knows about resumption: it asks the store what is finished, sends the rest, and
+commits each result the moment the backend yields it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+
+from tqdm.auto import tqdm
+
+from medsyn.builder.backends import Backend, Request, SamplingParams
+from medsyn.builder.store import GenerationStore
+
+
+def request_key(messages: list[dict], backend: str, model: str, adapter: str | None, params: SamplingParams,
+                seed: int, prior: dict | None) -> str:
+    """Deterministic in what determines the output: a rerun with the same inputs finds its finished work."""
+    payload = {
+        "messages": messages,
+        "backend": backend,
+        "model": model,
+        "adapter": adapter,
+        "params": asdict(params),
+        "seed": seed,
+        "prior": prior,
+    }
+    return hashlib.sha256(json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+def request_seed(build_seed: int, prior_id: str) -> int:
+    """A per-note seed, so one note's text does not depend on which other notes were generated."""
+    digest = hashlib.blake2b(f"{build_seed}/{prior_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % 2**31
+
+
+@dataclass
+class RunSummary:
+    requested: int = 0
+    cached: int = 0
+    ok: int = 0
+    failed: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+    seconds: float = 0.0
+    failure_reasons: Counter = field(default_factory=Counter)
+
+
+def run_generations(requests: list[Request], backend: Backend, store: GenerationStore, progress: bool = True) -> RunSummary:
+    """Generate every request not yet finished in the store; return what this run did."""
+    finished = store.finished()
+    todo = [request for request in requests if request.key not in finished]
+    summary = RunSummary(requested=len(requests), cached=len(requests) - len(todo))
+    start = time.monotonic()
+    bar = tqdm(
+        total=len(requests),
+        initial=summary.cached,
+        desc=f"generating ({backend.name})",
+        unit="note",
+        disable=not progress,
+        smoothing=0.1,
+    )
+    try:
+        for result in backend.generate(todo):
+            store.put(result)
+            if result.ok:
+                summary.ok += 1
+                summary.prompt_tokens += result.prompt_tokens
+                summary.completion_tokens += result.completion_tokens
+                summary.cost += result.cost
+            else:
+                summary.failed += 1
+                summary.failure_reasons[failure_reason(result.error)] += 1
+            bar.update(1)
+            elapsed = max(time.monotonic() - start, 1e-9)
+            bar.set_postfix(
+                tok_s=f"{summary.completion_tokens / elapsed:.0f}", failed=summary.failed, refresh=False
+            )
+    finally:
+        bar.close()
+        backend.close()
+    summary.seconds = time.monotonic() - start
+    return summary
+
+
+def failure_reason(error: str | None) -> str:
+    """Group failures by their first clause, so the summary says '429 after 6 retries: 12', not 12 lines."""
+    return (error or "unknown error").split(":")[0][:80]

@@ -1,0 +1,130 @@
+"""`medsyn build`: the main job — sample, prompt, generate, filter, deduplicate, write a dataset folder.
+
+Every field of `BuildConfig` is a flag (generated from the dataclass, so flags and YAML keys never drift apart):
+`--config CONFIG.yaml` sets any of them, and flags given on the command line win.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import typing
+from pathlib import Path
+
+HELP = {
+    "n": "number of notes to generate (default 200)",
+    "seed": "random seed of priors, prompts and generation (default 0)",
+    "graph": "knowledge graph file (default: the embedded graph)",
+    "codes": "restrict to these ICD-10 codes",
+    "code_strategy": "uniform | frequency | budget (MedSyn's J3 weights, default)",
+    "symptom_temperature": "T of the symptom draw softmax(weight / T) (default 0.1)",
+    "examples": "RuMedTop3-format training notes used as style examples (enables the 'example' family)",
+    "families": "prompt family shares, e.g. symptoms=0.6 example=0.3 code=0.1",
+    "backend": "template (default, no LLM) | openai | transformers",
+    "model": "model name (openai) or local path / hub id (transformers)",
+    "adapter": "PEFT adapter folder for the transformers backend",
+    "base_url": "OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1; repeat to spread requests",
+    "api_key_env": "environment variable holding the API key (default OPENAI_API_KEY; never a flag value)",
+    "concurrency": "in-flight requests for the openai backend (default 16)",
+    "timeout": "per-request timeout in seconds (default 120)",
+    "max_retries": "retries of transient errors per request (default 6)",
+    "batch_size": "batch size of the transformers backend (default 8)",
+    "filters": "filter thresholds, e.g. min_symptom_recall=0.5 max_words=400",
+    "max_failure_rate": "share of failed generations above which the build fails (default 0.05)",
+    "rows_per_shard": "rows per parquet shard (default 20000)",
+    "work_dir": "where finished generations are stored for resuming (default OUT.work)",
+}
+
+
+def _flag_type(tp) -> tuple[dict, str]:
+    """argparse keyword arguments for a BuildConfig field type."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        tp = next(arg for arg in args if arg is not type(None))
+        origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is list:
+        return {"nargs": "+", "metavar": "VALUE"}, "list"
+    if origin is dict:
+        return {"nargs": "+", "metavar": "KEY=VALUE"}, "dict"
+    return {"type": tp}, "scalar"
+
+
+def add_parser(subparsers) -> None:
+    from medsyn.builder.config import BuildConfig
+
+    parser = subparsers.add_parser(
+        "build",
+        help="build a corpus dataset folder (the main job)",
+        description="Sample priors from the knowledge graph, build prompts, generate notes with a backend "
+        "(template | openai | transformers), score and filter them, remove near-duplicates, and write a dataset "
+        "folder that datasets.load_dataset(OUT) reads like the Hub repo. Interrupted runs resume from OUT.work.",
+    )
+    parser.add_argument("--config", type=Path, help="YAML file with any of the options below")
+    parser.add_argument("--out", type=Path, required=True, help="output dataset folder")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    hints = typing.get_type_hints(BuildConfig)
+    for f in dataclasses.fields(BuildConfig):
+        kwargs, _ = _flag_type(hints[f.name])
+        kwargs.setdefault("metavar", f.name.upper())
+        parser.add_argument(f"--{f.name.replace('_', '-')}", dest=f"cfg_{f.name}", default=None,
+                            help=HELP.get(f.name), **kwargs)
+    parser.set_defaults(func=run)
+
+
+def overrides(args: argparse.Namespace) -> dict:
+    from medsyn.builder.config import BuildConfig
+    from medsyn.errors import MedsynError
+
+    hints = typing.get_type_hints(BuildConfig)
+    values = {}
+    for f in dataclasses.fields(BuildConfig):
+        value = getattr(args, f"cfg_{f.name}")
+        if value is None:
+            continue
+        if _flag_type(hints[f.name])[1] == "dict":
+            parsed = {}
+            for item in value:
+                key, sep, raw = item.partition("=")
+                if not sep:
+                    raise MedsynError(f"--{f.name.replace('_', '-')} {item!r}: expected KEY=VALUE")
+                parsed[key] = _scalar(raw)
+            value = parsed
+        if f.name == "codes":
+            value = [code for item in value for code in item.replace(",", " ").split()]
+        values[f.name] = value
+    return values
+
+
+def _scalar(raw: str):
+    import yaml
+
+    return yaml.safe_load(raw)
+
+
+def run(args: argparse.Namespace) -> int:
+    from medsyn.builder.config import BuildConfig
+    from medsyn.builder.corpus import build_corpus
+
+    config = BuildConfig.from_sources(args.config, overrides(args))
+    report = build_corpus(config, args.out, overwrite=args.overwrite, progress=not args.quiet)
+    run_ = report.run
+    print(
+        f"\nbuilt {args.out}: {report.kept} notes kept of {report.generated} generated "
+        f"({run_.requested} requested, {report.failed} failed, {report.generated - report.kept} filtered, "
+        f"{report.near_duplicates} near-duplicates); this run: {run_.ok} new, {run_.cached} resumed, "
+        f"{run_.completion_tokens} completion tokens, cost {report.cost:.4f}",
+        file=sys.stderr,
+    )
+    if report.reject_reasons:
+        print("filtered by: " + ", ".join(f"{k} {v}" for k, v in report.reject_reasons.most_common()), file=sys.stderr)
+    if run_.failure_reasons:
+        print("failures: " + ", ".join(f"{k} {v}" for k, v in run_.failure_reasons.most_common()), file=sys.stderr)
+    print(
+        "load it with:\n"
+        f'  python -c "from datasets import load_dataset; print(load_dataset(\'{args.out}\'))"\n'
+        f"  (all notes with scores: load_dataset('{args.out}', 'unfiltered'))",
+        file=sys.stderr,
+    )
+    return 0

@@ -1,0 +1,116 @@
+"""`medsyn mkg build|stats|show`: build the knowledge graph from source files and look inside it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+DEFAULT_SOURCES = "../shared/data"
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("mkg", help="build and inspect the Medical Knowledge Graph")
+    sub = parser.add_subparsers(dest="mkg_command", metavar="ACTION", required=True)
+
+    build = sub.add_parser(
+        "build",
+        help="build the graph from source files",
+        description="Build the MKG from the МКБ-10 dictionary, RuMedTop3 train notes + symptom markup and, when "
+        "present, HSDN with the MeSH->ICD-10 maps. --sources takes a folder in the shared/data layout; the "
+        "other flags override single files.",
+    )
+    build.add_argument("--sources", default=DEFAULT_SOURCES, help=f"folder in the shared/data layout (default {DEFAULT_SOURCES})")
+    build.add_argument("--icd10", type=Path, help="МКБ-10 NSI CSV")
+    build.add_argument("--notes", type=Path, action="append", help="RuMedTop3-format training notes (repeatable)")
+    build.add_argument("--markup", type=Path, help="RuMedBench rec_markup.csv")
+    build.add_argument("--hsdn", type=Path, help="HSDN symptoms-DO.tsv")
+    build.add_argument("--mesh-icd10-cm", type=Path, help="MeSH -> ICD-10-CM mapping CSV")
+    build.add_argument("--mesh-icd10-who", type=Path, help="MeSH -> ICD-10 (WHO) dict.txt")
+    build.add_argument("--no-hsdn", action="store_true", help="leave HSDN out even if present")
+    build.add_argument("--out", type=Path, required=True, help="output file (.json.gz)")
+    build.set_defaults(func=run_build)
+
+    stats = sub.add_parser("stats", help="node/edge counts by type, codes with symptoms")
+    stats.add_argument("--graph", type=Path, help="graph file (default: the embedded graph)")
+    stats.add_argument("--json", action="store_true", help="print JSON")
+    stats.set_defaults(func=run_stats)
+
+    show = sub.add_parser("show", help="a code: name, parents, top symptoms with weights and counts")
+    show.add_argument("code", help="ICD-10 code, e.g. M54")
+    show.add_argument("--graph", type=Path, help="graph file (default: the embedded graph)")
+    show.add_argument("--top", type=int, default=15, help="how many symptoms to list (default 15)")
+    show.add_argument("--all-languages", action="store_true", help="include English HSDN symptoms")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.set_defaults(func=run_show)
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from medsyn.builder.mkg import MkgSources, build_graph, load_graph, save_graph
+
+    if args.icd10:
+        src = MkgSources(icd10=args.icd10)
+    else:
+        src = MkgSources.from_shared(args.sources)
+    for key in ("markup", "hsdn", "mesh_icd10_cm", "mesh_icd10_who"):
+        if getattr(args, key):
+            setattr(src, key, getattr(args, key))
+    if args.notes:
+        src.notes = list(args.notes)
+    if args.no_hsdn:
+        src.hsdn = None
+    graph, provenance = build_graph(src)
+    save_graph(graph, provenance, args.out)
+    stats = load_graph(args.out).stats()
+    print(f"wrote {args.out}: {sum(stats['nodes'].values())} nodes, {sum(stats['edges'].values())} edges, "
+          f"{stats['codes_with_russian_symptoms']} codes with Russian symptoms")
+    return 0
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    from medsyn.builder.mkg import load_graph
+
+    stats = load_graph(args.graph).stats()
+    if args.json:
+        print(json.dumps(stats, ensure_ascii=False, indent=2))
+        return 0
+    print("nodes:  " + ", ".join(f"{k} {v}" for k, v in stats["nodes"].items()))
+    print("edges:  " + ", ".join(f"{k} {v}" for k, v in stats["edges"].items()))
+    print("symptoms by language: " + ", ".join(f"{k} {v}" for k, v in stats["symptoms_by_language"].items()))
+    print(f"codes with symptoms: {stats['codes_with_symptoms']} "
+          f"({stats['codes_with_russian_symptoms']} with Russian symptoms, {stats['codes_with_notes']} with real notes)")
+    print("sources: " + "; ".join(stats["sources"]))
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from medsyn.builder.mkg import load_graph
+
+    graph = load_graph(args.graph)
+    node = graph.node(args.code)
+    symptoms = graph.symptoms(node["code"], lang=None if args.all_languages else "ru")[: args.top]
+    info = {
+        "code": node["code"],
+        "name": node["name"],
+        "sex": node.get("sex"),
+        "n_notes": graph.node(node["code"][:3]).get("n_notes", 0),
+        "parents": graph.parents(node["code"]),
+        "symptoms": [asdict(s) for s in symptoms],
+    }
+    if args.json:
+        print(json.dumps(info, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{info['code']}  {info['name']}")
+    for parent in info["parents"]:
+        print(f"  in {parent['kind']} {parent['code']}  {parent['name']}")
+    limit = f", only {info['sex']}" if info["sex"] else ""
+    print(f"real training notes: {info['n_notes']}{limit}")
+    if not symptoms:
+        print("no symptoms linked to this code")
+    else:
+        print(f"{'weight':>8}  {'notes':>5}  {'markup':>6}  {'lemma':>5}  symptom")
+        for s in symptoms:
+            print(f"{s.weight:8.4f}  {s.notes:5d}  {s.markup_count:6d}  {s.lemma_count:5d}  {s.label}")
+    return 0
