@@ -1,0 +1,123 @@
+"""Prior sampling: reproducible, batch-size invariant, faithful to the graph and to sex-specific codes."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from medsyn.builder import demographics
+from medsyn.builder.demographics import draw_demographics
+from medsyn.builder.sampling import PriorSampler, SamplingConfig, j3, sample_priors, uniforms
+from medsyn.cli import main
+from medsyn.errors import MedsynError
+
+
+def test_same_seed_same_priors_whatever_the_batch_size(graph):
+    sampler = PriorSampler(graph)
+    whole = list(sampler.sample(300, seed=7, batch_size=300))
+    assert list(sampler.sample(300, seed=7, batch_size=13)) == whole
+    assert list(sampler.sample(100, seed=7, start=200, batch_size=9)) == whole[200:]
+    assert list(sampler.sample(300, seed=8)) != whole
+
+
+def test_uniforms_are_uniform_and_independent_of_shape():
+    u = uniforms(3, np.arange(20000, dtype=np.uint64), 0)
+    assert 0 <= u.min() and u.max() < 1 and abs(u.mean() - 0.5) < 0.01
+    grid = uniforms(3, np.arange(10, dtype=np.uint64)[:, None], np.arange(4)[None, :])
+    assert np.array_equal(grid[:, 0], u[:10])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    seed=st.integers(0, 2**40),
+    k_min=st.integers(1, 4),
+    extra=st.integers(0, 4),
+    codes=st.lists(st.sampled_from(["M54", "N40", "N76", "O23", "J06", "I10", "K29", "E11", "G43"]), min_size=1, max_size=4),
+    strategy=st.sampled_from(["uniform", "frequency", "budget"]),
+)
+def test_priors_respect_the_graph_property(graph, seed, k_min, extra, codes, strategy):
+    available = [code for code in codes if code in graph.codes_with_symptoms]
+    if not available:
+        return
+    config = SamplingConfig(code_strategy=strategy, k_min=k_min, k_max=k_min + extra, codes=tuple(available))
+    for prior in PriorSampler(graph, config).sample(25, seed):
+        linked = {link.label: link.weight for link in graph.symptoms(prior.icd10_code)}
+        labels = [s.label for s in prior.symptoms]
+        assert prior.icd10_code in available
+        assert set(labels) <= set(linked) and len(labels) == len(set(labels))
+        assert min(k_min, len(linked)) <= len(labels) <= min(k_min + extra, len(linked))
+        assert all(math.isclose(s.weight, linked[s.label]) for s in prior.symptoms)
+        limit = graph.node(prior.icd10_code).get("sex")
+        assert limit is None or prior.sex == limit
+        assert not (prior.smoking and prior.age < 16)
+        assert prior.icd10_name == graph.name(prior.icd10_code)
+
+
+def test_sex_specific_codes_never_get_the_other_sex(graph):
+    priors = sample_priors(graph, 400, 1, codes=["N40", "N76", "O26"] if "O26" in graph.codes_with_symptoms else ["N40", "N76"])
+    by_code = {code: Counter(p.sex for p in priors if p.icd10_code == code) for code in {p.icd10_code for p in priors}}
+    assert set(by_code["N40"]) == {"male"} and set(by_code["N76"]) == {"female"}
+
+
+def test_first_symptom_follows_softmax_of_weights(graph):
+    t = 0.1
+    priors = sample_priors(graph, 6000, 11, SamplingConfig(k_min=1, k_max=1, temperature=t), codes=["M54"])
+    weights = {link.label: link.weight for link in graph.symptoms("M54")}
+    logits = np.array(list(weights.values())) / t
+    expected = dict(zip(weights, np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()))
+    seen = Counter(p.symptoms[0].label for p in priors)
+    for label in sorted(expected, key=expected.get, reverse=True)[:3]:
+        share = seen[label] / len(priors)
+        sd = math.sqrt(expected[label] * (1 - expected[label]) / len(priors))
+        assert abs(share - expected[label]) < 5 * sd + 1e-3, label
+
+
+def test_code_strategies(graph):
+    freq = Counter(p.icd10_code for p in sample_priors(graph, 5000, 2, SamplingConfig(code_strategy="frequency")))
+    budget = Counter(p.icd10_code for p in sample_priors(graph, 5000, 2, SamplingConfig(code_strategy="budget")))
+    # M54 has 560 real notes, the rarest codes 11: frequency favours it far more than the damped budget does.
+    assert freq["M54"] > 3 * budget["M54"]
+    assert j3(0) == 0 and j3(10) < j3(100) < 1.3
+
+
+def test_smoking_and_demographic_shares(graph, monkeypatch):
+    priors = sample_priors(graph, 8000, 5)
+    men = [p for p in priors if p.sex == "male"]
+    women = [p for p in priors if p.sex == "female"]
+    assert abs(sum(p.smoking for p in men) / len(men) - 0.346) < 0.04
+    assert abs(sum(p.smoking for p in women) / len(women) - 0.083) < 0.03
+    assert all(18 <= p.age <= 95 for p in priors)
+    young = ((10, 15, 100, 100), (16, 17, 100, 100))
+    monkeypatch.setattr(demographics, "AGE_SEX_TABLE", young)
+    draws = [draw_demographics((u / 100, (u * 7 % 100) / 100, 0.5, 0.0)) for u in range(100)]
+    assert any(d.age < 16 for d in draws) and not any(d.smoking and d.age < 16 for d in draws)
+    assert any(d.smoking for d in draws if d.age >= 16)
+
+
+def test_unknown_and_symptomless_codes_are_clear_errors(graph):
+    with pytest.raises(MedsynError, match="close matches: .*M54"):
+        PriorSampler(graph, SamplingConfig(codes=("M5",)))
+    with pytest.raises(MedsynError, match="no Russian symptoms"):
+        PriorSampler(graph, SamplingConfig(codes=("A00",)))
+    with pytest.raises(MedsynError, match="k_min"):
+        PriorSampler(graph, SamplingConfig(k_min=4, k_max=2))
+
+
+def test_cli_sample_writes_reproducible_jsonl(tmp_path, capsys):
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    assert main(["sample", "--n", "50", "--seed", "3", "--codes", "M54,N40", "--out", str(a)]) == 0
+    assert main(["sample", "--n", "50", "--seed", "3", "--codes", "M54", "N40", "--out", str(b)]) == 0
+    assert a.read_bytes() == b.read_bytes()
+    records = [json.loads(line) for line in a.read_text(encoding="utf-8").splitlines()]
+    assert len(records) == 50
+    required = {"id", "icd10_code", "icd10_name", "symptoms", "sex", "age", "marital_status", "smoking"}
+    assert all(required <= set(r) and r["sex"] in {"male", "female"} for r in records)
+    assert all({"label", "weight"} == set(s) for r in records for s in r["symptoms"])
+    assert main(["sample", "--n", "5", "--codes", "Q99.9X", "--out", str(tmp_path / "c.jsonl")]) == 2
+    assert "unknown ICD-10 code" in capsys.readouterr().err and not (tmp_path / "c.jsonl").exists()
