@@ -53,7 +53,7 @@ class BuildConfig:
     rows_per_shard: int = 20_000
     work_dir: str | None = None  # None: <out>.work next to the output folder
     pretty_name: str = "MedSyn-ru: synthetic Russian outpatient notes"
-    license: str = "cc-by-4.0"
+    license: str | None = None  # None: the card's default ("other", mixed-source licenses; see the card)
 
     @classmethod
     def from_sources(cls, yaml_path: str | Path | None, overrides: dict[str, Any]) -> "BuildConfig":

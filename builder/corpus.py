@@ -89,8 +89,7 @@ def plan(config: BuildConfig, graph: KnowledgeGraph, examples: list[Note]) -> li
             codes=tuple(config.codes) if config.codes else None,
         ),
     )
-    usable = lambda note, code: not filters.mentions_diagnosis(note.text, code, graph.name(code))  # noqa: E731
-    builder = PromptBuilder(PromptConfig(families=dict(config.families)), examples, usable_example=usable)
+    builder = PromptBuilder(PromptConfig(families=dict(config.families)), examples, graph)
     return [builder.build(prior) for prior in sampler.sample(config.n, config.seed)]
 
 
@@ -259,5 +258,5 @@ def build_info(config: BuildConfig, report: BuildReport, backend: Backend, graph
         },
         "reject_reasons": dict(report.reject_reasons),
         "pretty_name": config.pretty_name,
-        "license": config.license,
+        **({"license": config.license} if config.license else {}),
     }

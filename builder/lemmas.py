@@ -23,6 +23,11 @@ STOPWORDS = frozenset(
 # "не отмечает тошноты", "отрицает боли", "без температуры", "нет кашля", "отсутствует".
 NEGATION_CUES = frozenset({"не", "нет", "отрицать", "без", "отсутствовать", "отсутствие"})
 NEGATION_WINDOW = 4
+# Negation after a mention: "тошноту отрицает", "кашля нет", "тошноты не отмечает". A bare "не" after a mention
+# usually negates something else ("боль не проходит"), so it counts only before a verb of reporting.
+NEGATION_AFTER = frozenset({"отрицать", "нет", "отсутствовать"})
+REPORTING_VERBS = frozenset({"отмечать", "беспокоить", "быть", "выявлять", "выявить", "наблюдаться", "определяться"})
+NEGATION_AFTER_WINDOW = 3
 
 
 @lru_cache(maxsize=1)
@@ -98,8 +103,12 @@ class SymptomMatcher:
                 if span is None:
                     continue
                 lo, hi = span
-                window = lemmas[max(0, lo - NEGATION_WINDOW) : lo]
-                negated = any(lem in NEGATION_CUES for lem in window)
+                before = lemmas[max(0, lo - NEGATION_WINDOW) : lo]
+                after = lemmas[hi + 1 : hi + 1 + NEGATION_AFTER_WINDOW]
+                negated = any(lem in NEGATION_CUES for lem in before) or any(
+                    lem in NEGATION_AFTER or (lem == "не" and nxt in REPORTING_VERBS)
+                    for lem, nxt in zip(after, after[1:] + [""])
+                )
                 found.append(Mention(label, tokens[lo][0], tokens[hi][1], negated))
         return found
 

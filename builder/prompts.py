@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 
 from medsyn.builder.demographics import MARITAL_RU
+from medsyn.builder.mkg import KnowledgeGraph
 from medsyn.builder.sampling import Prior
 from medsyn.builder.sources import Note
 from medsyn.errors import MedsynError
@@ -130,14 +131,27 @@ class PromptBuilder:
         self,
         config: PromptConfig | None = None,
         examples: Iterable[Note] = (),
+        graph: "KnowledgeGraph | None" = None,
         usable_example: Callable[[Note, str], bool] | None = None,
     ):
+        """`examples` are screened: a note that names its own diagnosis (by code or Russian name, looked up in
+        `graph`) would leak it through a prompt family meant to hide it, so it is never used. `usable_example`
+        adds a further condition (e.g. not the note a training pair is made of)."""
         self.config = config or PromptConfig()
         self.config.validate()
+        examples = list(examples)
+        if examples and graph is None:
+            raise ValueError("PromptBuilder needs the graph to screen style examples for diagnosis names")
         self._examples: dict[str, list[Note]] = defaultdict(list)
+        if examples:
+            from medsyn.builder.filters import mentions_diagnosis
+
         for note in examples:
-            if usable_example is None or usable_example(note, note.code[:3]):
-                self._examples[note.code[:3]].append(note)
+            code = note.code[:3]
+            if mentions_diagnosis(note.text, code, graph.name(code)):
+                continue
+            if usable_example is None or usable_example(note, code):
+                self._examples[code].append(note)
         for notes in self._examples.values():
             notes.sort(key=lambda note: note.note_id)
 

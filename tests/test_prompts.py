@@ -20,7 +20,7 @@ def examples(shared_data):
 
 
 def test_hidden_families_never_show_code_or_name(graph, examples):
-    builder = PromptBuilder(examples=examples)
+    builder = PromptBuilder(examples=examples, graph=graph)
     priors = sample_priors(graph, 600, 4)
     counts = Counter()
     for prior in priors:
@@ -33,8 +33,20 @@ def test_hidden_families_never_show_code_or_name(graph, examples):
     assert set(SYMPTOM_TEMPLATES) | {"example"} == set(counts)
 
 
+def test_examples_that_name_their_diagnosis_are_never_used(graph, examples):
+    from medsyn.builder.filters import mentions_diagnosis
+
+    builder = PromptBuilder(examples=examples, graph=graph)
+    naming = [n for n in examples if mentions_diagnosis(n.text, n.code, graph.name(n.code))]
+    assert naming  # real notes do name diagnoses ("лейомиома матки" for D25): the screen has work to do
+    used = {n.note_id for notes in builder._examples.values() for n in notes}
+    assert used and not used & {n.note_id for n in naming}
+    with pytest.raises(ValueError, match="needs the graph"):
+        PromptBuilder(examples=examples)
+
+
 def test_every_family_lists_its_symptoms_and_is_chat_messages(graph, examples):
-    builder = PromptBuilder(examples=examples)
+    builder = PromptBuilder(examples=examples, graph=graph)
     prior = sample_priors(graph, 1, 9, codes=["M54"])[0]
     for family in FAMILIES:
         prompt = builder.build(prior, family=family)
@@ -48,7 +60,7 @@ def test_every_family_lists_its_symptoms_and_is_chat_messages(graph, examples):
 
 
 def test_example_family_uses_a_train_note_of_the_same_code(graph, examples):
-    builder = PromptBuilder(examples=examples)
+    builder = PromptBuilder(examples=examples, graph=graph)
     by_id = {note.note_id: note for note in examples}
     for prior in sample_priors(graph, 50, 2):
         prompt = builder.build(prior, family="example")
@@ -59,7 +71,7 @@ def test_example_family_uses_a_train_note_of_the_same_code(graph, examples):
 
 
 def test_family_choice_is_deterministic_and_follows_shares(graph, examples):
-    builder = PromptBuilder(PromptConfig(families={"symptoms": 0.5, "example": 0.5}), examples)
+    builder = PromptBuilder(PromptConfig(families={"symptoms": 0.5, "example": 0.5}), examples, graph)
     priors = sample_priors(graph, 2000, 1)
     first = [builder.build(p).id for p in priors]
     assert first == [builder.build(p).id for p in priors]

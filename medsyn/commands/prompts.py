@@ -39,14 +39,7 @@ def prompt_builder(args: argparse.Namespace, graph):
         examples = read_notes(args.examples)
     elif config.families.get("example", 0) > 0 and args.families:
         raise MedsynError("--families asks for 'example' prompts but no --examples file was given")
-    return PromptBuilder(config, examples, usable_example=_example_filter(graph))
-
-
-def _example_filter(graph):
-    """Style examples must not themselves name the diagnosis: the prompt would then leak it."""
-    from medsyn.builder.filters import mentions_diagnosis
-
-    return lambda note, code: not mentions_diagnosis(note.text, code, graph.name(code))
+    return PromptBuilder(config, examples, graph)
 
 
 def add_parser(subparsers) -> None:

@@ -1,0 +1,499 @@
+"""Quality scores, verdicts and near-duplicate removal for generated notes.
+
+Every score is returned (and stored as a corpus column) separately from the verdict, so that users of the
+`unfiltered` config can re-threshold without re-generating. The build calls `score_note` once per note, so
+everything that depends only on the code, its name or a symptom set is built once and cached.
+
+Default thresholds were chosen against the real RuMedTop3 train notes (4,690 outpatient complaints; only counts
+were derived from them): see the `FilterConfig` field docs.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from medsyn.builder.lemmas import STOPWORDS, TOKEN_RE, SymptomMatcher, _morph, lemma
+from medsyn.errors import MedsynError
+
+# Stable reason names: they are stored in the `reject_reasons` column and documented in the dataset card.
+LOW_SYMPTOM_RECALL = "low_symptom_recall"
+LEAKAGE = "leakage"
+COPYING = "copying"
+NOT_RUSSIAN = "not_russian"
+TOO_SHORT = "too_short"
+TOO_LONG = "too_long"
+NEAR_DUPLICATE = "near_duplicate"  # given by the build to notes that `near_duplicates` maps to an earlier one
+REASONS = (LOW_SYMPTOM_RECALL, LEAKAGE, COPYING, NOT_RUSSIAN, TOO_SHORT, TOO_LONG, NEAR_DUPLICATE)
+
+# `example_overlap` counts word n-grams of this size: a 5-word span shared with the example is already rare by
+# chance (see `max_example_longest_ngram`), so the share approximates "how much of the note was copied".
+EXAMPLE_NGRAM = 5
+
+
+@dataclass(frozen=True)
+class FilterConfig:
+    """Thresholds of the verdicts; scores themselves do not depend on them.
+
+    - `min_symptom_recall` 0.5: at least half of the prompt's symptoms must be mentioned (not negated). Lemma
+      matching misses free paraphrases ("голова раскалывается" for "головная боль"), so demanding all of them
+      would reject good notes; fewer than half means the note ignored its prior.
+    - `max_example_longest_ngram` 8 words: in 99% of pairs of *different* real notes of the same code the longest
+      shared word sequence is at most 7 words (formulae like "в течение последних двух недель"); a longer span
+      shared with the style example is copying of a real patient's text.
+    - `min_cyrillic_share` 0.9: 99.5% of real notes have at least 0.99 of their letters Cyrillic; 0.9 leaves
+      room for Latin drug names and units, while a note that drifted into English or transliteration falls
+      far below.
+    - `min_words` 15, `max_words` 400: generated notes are meant to be ~60-120 words; below 15 words is a
+      truncated or refused generation, above 400 (twice the 99th percentile of real notes, ~200) a run-away
+      or repeating one.
+    - `dedup_threshold` 0.7 Jaccard similarity of word `shingle_size`-grams (3): changing two words of a
+      100-word note leaves a similarity of ~0.89, while two notes written independently from the same
+      symptom list rarely share more than half of their word trigrams.
+    - `num_perm` 128 MinHash permutations, banded (`lsh_bands`) so that a pair at the threshold becomes a
+      candidate with probability >= 0.9 and a pair at 0.8 with >= 0.999; candidates are confirmed with the
+      exact Jaccard similarity, so `num_perm` affects speed and recall, never false positives.
+    - `bertscore_model`: a local encoder directory; when set the build also reports BERTScore (`bertscore`).
+    """
+
+    min_symptom_recall: float = 0.5
+    max_example_longest_ngram: int = 8
+    min_cyrillic_share: float = 0.9
+    min_words: int = 15
+    max_words: int = 400
+    dedup_threshold: float = 0.7
+    num_perm: int = 128
+    shingle_size: int = 3
+    bertscore_model: str | None = None
+    minhash_seed: int = 1
+
+    def __post_init__(self) -> None:
+        problems = []
+        for name in ("min_symptom_recall", "min_cyrillic_share"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                problems.append(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        if not 0.0 < self.dedup_threshold <= 1.0:
+            problems.append(f"dedup_threshold must be in (0, 1], got {self.dedup_threshold}")
+        if self.min_words < 0 or self.max_words < self.min_words:
+            problems.append(f"need 0 <= min_words <= max_words, got {self.min_words} and {self.max_words}")
+        if self.max_example_longest_ngram < 0:
+            problems.append(f"max_example_longest_ngram must be >= 0, got {self.max_example_longest_ngram}")
+        if self.num_perm < 16:
+            problems.append(f"num_perm must be at least 16, got {self.num_perm}")
+        if self.shingle_size < 1:
+            problems.append(f"shingle_size must be at least 1, got {self.shingle_size}")
+        if problems:
+            raise MedsynError("invalid filter settings: " + "; ".join(problems))
+
+
+@dataclass
+class NoteScores:
+    """The score columns of one corpus row (names and types as in builder/schema.py)."""
+
+    symptom_recall: float
+    matched_symptoms: list[str]
+    leakage: bool
+    example_overlap: float
+    example_longest_ngram: int
+    cyrillic_share: float
+    n_words: int
+    bertscore_precision: float | None = field(default=None)
+    bertscore_recall: float | None = field(default=None)
+    bertscore_f1: float | None = field(default=None)
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens (ё folded), the unit of lengths, n-grams and shingles."""
+    return TOKEN_RE.findall(text.lower().replace("ё", "е"))
+
+
+def cyrillic_share(text: str) -> float:
+    """Share of Cyrillic among the letters of the text (0.0 for a text without letters)."""
+    letters = sum(map(len, _LETTERS_RE.findall(text)))
+    return sum(map(len, _CYRILLIC_RE.findall(text))) / letters if letters else 0.0
+
+
+# Runs rather than single characters: far fewer matches to build (this runs on every note).
+_LETTERS_RE = re.compile(r"[^\W\d_]+")
+_CYRILLIC_RE = re.compile("[\u0400-\u04ff]+")
+
+
+# --- diagnosis leakage ---------------------------------------------------------------------------------------
+
+# Latin letters of ICD-10 codes and the Cyrillic (and Ukrainian/Latin) characters that look the same: a model
+# that writes "М54" with a Cyrillic М still reveals the code.
+_LOOKALIKES = {
+    "A": "AА", "B": "BВ", "C": "CС", "E": "EЕ", "H": "HН", "I": "IІӀ", "K": "KК", "M": "MМ", "O": "OО",
+    "P": "PР", "T": "TТ", "X": "XХ", "Y": "YУ",
+}  # fmt: skip
+
+
+@lru_cache(maxsize=4096)
+def _code_pattern(code: str) -> re.Pattern:
+    """The 3-character category with any subcategory: "M54" also finds "M54.2", "м54", "M 54"."""
+    root = code.strip().upper()[:3]
+    if not re.fullmatch(r"[A-Z]\d\d", root):
+        raise MedsynError(f"ICD-10 code {code!r} is not of the form letter + two digits (like 'M54' or 'M54.2')")
+    letters = re.escape(_LOOKALIKES.get(root[0], root[0]))
+    return re.compile(rf"(?<![^\W_])[{letters}]\s?{root[1:]}(?:\.\d+)?(?!\d)", re.IGNORECASE)
+
+
+# Words of ICD-10 names that say nothing about the disease itself ("Другие формы гипотиреоза" leaks as soon as
+# "гипотиреоз" appears) and course qualifiers a note may omit ("синусит" leaks "Острый синусит").
+GENERIC_NAME_WORDS = frozenset(
+    """другой прочий неуточненный уточненный уточнение неясный классифицировать классифицированный рубрика форма
+    вид сходный состояние связанный связать множественный локализация не острый хронический простой""".split()
+)
+# Boilerplate phrases of ICD-10 names, cut before the words are looked at.
+_BOILERPLATE_RE = re.compile(
+    r"\bне\s+классифицированн\w*\s+в\s+других\s+рубриках|\bбез\s+уточнения\s+\w+|\bи\s+сходные\s+состояния",
+    re.IGNORECASE,
+)
+_BRACKET_RE = re.compile(r"\[([^\]]*)\]|\(([^)]*)\)")
+
+
+def name_variants(name: str) -> list[str]:
+    """Phrases any of which, found in a note, names the diagnosis `name`.
+
+    An ICD-10 name is split at commas into parts ("Хронический ринит, назофарингит и фарингит"); a bracketed
+    text is a synonym of the whole name ("Тиреотоксикоз [гипертиреоз]") unless it is a single adjective, which
+    replaces the word before it ("Эссенциальная [первичная] гипертензия"). Generic words and boilerplate are
+    dropped; a part left without a noun ("Обильные, ...") is not specific enough to count.
+    """
+    name = _BOILERPLATE_RE.sub(" ", name.replace("ё", "е").replace("Ё", "Е"))
+    main = _BRACKET_RE.sub(" ", name)
+    whole = [main]
+    for match in _BRACKET_RE.finditer(name):
+        inner = (match.group(1) or match.group(2) or "").strip()
+        tokens = TOKEN_RE.findall(inner)
+        if len(tokens) == 1 and "ADJF" in _tag(tokens[0]):
+            before = TOKEN_RE.findall(name[: match.start()])
+            after = name[match.end() :]
+            if before:
+                whole.append(" ".join(before[:-1] + tokens) + " " + after)
+        elif tokens:
+            whole.append(inner)
+    variants: list[str] = []
+    for phrase in whole:
+        for part in (piece for chunk in phrase.split(",") for piece in _coordinated(chunk)):
+            content = [w for w in TOKEN_RE.findall(part) if lemma(w) not in STOPWORDS | GENERIC_NAME_WORDS]
+            if content and any("NOUN" in _tag(w) for w in content):
+                variant = " ".join(w.lower() for w in content)
+                if variant not in variants:
+                    variants.append(variant)
+    return variants
+
+
+def _coordinated(part: str) -> list[str]:
+    """Split "Гастрит и дуоденит" into two diagnoses, but keep "Камни почки и мочеточника" (a genitive after
+    "и" continues the first noun) and "Вазомоторный и аллергический ринит" (nothing to name before "и") whole."""
+    pieces = re.split(r"\s+и\s+", part)
+    result = [pieces[0]]
+    for piece in pieces[1:]:
+        nouns = [w for w in TOKEN_RE.findall(piece) if "NOUN" in _tag(w)]
+        has_noun = any("NOUN" in _tag(w) for w in TOKEN_RE.findall(result[-1]))
+        if has_noun and nouns and "nomn" in _tag(nouns[0]):
+            result.append(piece)
+        else:
+            result[-1] += " и " + piece
+    return result
+
+
+def _tag(word: str) -> str:
+    return str(_morph().parse(word.lower())[0].tag)
+
+
+@lru_cache(maxsize=4096)
+def _cached_variants(name: str) -> tuple[str, ...]:
+    return tuple(name_variants(name)) if name else ()
+
+
+# code name -> (labels it knows, its matcher): one matcher per code, grown when a prompt brings new labels.
+_MATCHERS: dict[str, tuple[frozenset[str], SymptomMatcher]] = {}
+
+
+def _matcher(labels: tuple[str, ...], code_name: str) -> SymptomMatcher:
+    """A matcher for these symptom labels and the name variants, shared by all notes of the code.
+
+    Prompts sample different symptom subsets, so a matcher per subset would be rebuilt for almost every note;
+    a label's mentions do not depend on the other labels of the lexicon, so one matcher over every label seen
+    for the code gives the same answers and is built a few dozen times per code at most.
+    """
+    known, matcher = _MATCHERS.get(code_name, (frozenset(), None))
+    if matcher is None or not known.issuperset(labels):
+        if len(_MATCHERS) > 4096:
+            _MATCHERS.clear()
+        known = known | set(labels) | set(_cached_variants(code_name))
+        matcher = SymptomMatcher(sorted(known))
+        _MATCHERS[code_name] = (known, matcher)
+    return matcher
+
+
+def _name_leaks(mentions: list, variants: set[str], labels: set[str]) -> bool:
+    """A name variant is mentioned outside the span of every prompt symptom mention.
+
+    A variant that is also one of the prompt's symptoms ("насморк" for "Острый назофарингит [насморк]") cannot
+    leak more than the prompt gave, so mentions inside a symptom mention do not count. Negation is ignored:
+    "данных за пневмонию нет" still names the diagnosis.
+    """
+    spans = [(m.start, m.end) for m in mentions if m.label in labels]
+    for mention in mentions:
+        if mention.label in variants:
+            if not any(lo <= mention.start and mention.end <= hi for lo, hi in spans):
+                return True
+    return False
+
+
+def mentions_diagnosis(text: str, code: str, code_name: str) -> bool:
+    """The text gives the code or names the diagnosis, with no prompt symptom to excuse it.
+
+    Used on real notes before they become style examples: an example that names its diagnosis would leak it
+    through the prompt.
+    """
+    if _code_pattern(code).search(text):
+        return True
+    variants = set(_cached_variants(code_name or ""))
+    return bool(variants) and any(m.label in variants for m in _matcher((), code_name).mentions(text))
+
+
+# --- copying from the style example --------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4096)
+def _example_words(example_text: str) -> tuple[tuple[str, ...], frozenset[tuple[str, ...]]]:
+    tokens = tuple(words(example_text))
+    return tokens, frozenset(_ngrams(tokens, EXAMPLE_NGRAM))
+
+
+def _ngrams(tokens: Sequence[str], n: int) -> list[tuple[str, ...]]:
+    return list(zip(*(tokens[i:] for i in range(n))))
+
+
+def example_copying(note_words: list[str], example_text: str | None) -> tuple[float, int]:
+    """(share of the note's word 5-grams found in the example, longest word sequence shared with it)."""
+    if not example_text:
+        return 0.0, 0
+    example, example_grams = _example_words(example_text)
+    if not note_words or not example:
+        return 0.0, 0
+    matcher = difflib.SequenceMatcher(None, note_words, example, autojunk=False)
+    longest = matcher.find_longest_match(0, len(note_words), 0, len(example)).size
+    grams = _ngrams(note_words, EXAMPLE_NGRAM)
+    overlap = sum(1 for gram in grams if gram in example_grams) / len(grams) if grams else 0.0
+    return overlap, longest
+
+
+# --- one note --------------------------------------------------------------------------------------------------
+
+
+def score_note(
+    text: str, symptoms: list[str], code: str, code_name: str, example_text: str | None = None
+) -> NoteScores:
+    """All scores of one generated note against its prompt's symptoms, code, code name and style example.
+
+    `symptom_recall` is the share of the prompt's symptom labels mentioned and not negated (1.0 when the prompt
+    gave no matchable symptom: nothing asked, nothing missing).
+    """
+    labels = tuple(dict.fromkeys(symptoms))
+    code_name = code_name or ""
+    matcher = _matcher(labels, code_name)
+    mentions = matcher.mentions(text)
+    variants = set(_cached_variants(code_name)).difference(labels)
+    present = {m.label for m in mentions if not m.negated}
+    wanted = [label for label in labels if label in matcher.keys]
+    matched = [label for label in wanted if label in present]
+    recall = len(matched) / len(wanted) if wanted else 1.0
+    note_words = words(text)
+    overlap, longest = example_copying(note_words, example_text)
+    return NoteScores(
+        symptom_recall=recall,
+        matched_symptoms=matched,
+        leakage=bool(_code_pattern(code).search(text)) or _name_leaks(mentions, variants, set(labels)),
+        example_overlap=overlap,
+        example_longest_ngram=longest,
+        cyrillic_share=cyrillic_share(text),
+        n_words=len(note_words),
+    )
+
+
+def reject_reasons(scores: NoteScores, config: FilterConfig) -> list[str]:
+    """The reasons (in the order of `REASONS`) for which a note with these scores is not kept."""
+    reasons = []
+    if scores.symptom_recall < config.min_symptom_recall:
+        reasons.append(LOW_SYMPTOM_RECALL)
+    if scores.leakage:
+        reasons.append(LEAKAGE)
+    if scores.example_longest_ngram > config.max_example_longest_ngram:
+        reasons.append(COPYING)
+    if scores.cyrillic_share < config.min_cyrillic_share:
+        reasons.append(NOT_RUSSIAN)
+    if scores.n_words < config.min_words:
+        reasons.append(TOO_SHORT)
+    if scores.n_words > config.max_words:
+        reasons.append(TOO_LONG)
+    return reasons
+
+
+# --- near duplicates across the corpus ---------------------------------------------------------------------------
+
+
+def shingles(text: str, size: int) -> np.ndarray:
+    """Sorted unique 32-bit hashes of the text's word `size`-grams (the whole text when it is shorter).
+
+    Words are hashed once with CRC-32 (stable across runs, unlike `hash`) and combined per n-gram with a
+    polynomial in numpy; MinHash mixes the values again (datasketch's affine32 scheme), so CRC's linearity
+    does no harm.
+    """
+    tokens = words(text)
+    if not tokens:
+        return np.empty(0, dtype=np.uint32)
+    hashed = np.fromiter(map(_word_hash, tokens), dtype=np.uint64, count=len(tokens))
+    n = min(size, len(hashed))
+    combined = np.zeros(len(hashed) - n + 1, dtype=np.uint64)
+    for offset in range(n):
+        combined = (combined * np.uint64(1_000_003) + hashed[offset : len(hashed) - n + 1 + offset]) & np.uint64(
+            0xFFFFFFFF
+        )
+    return np.unique(combined.astype(np.uint32))
+
+
+@lru_cache(maxsize=1 << 18)
+def _word_hash(word: str) -> int:
+    return zlib.crc32(word.encode())
+
+
+def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    if not len(a) and not len(b):
+        return 1.0
+    inter = len(np.intersect1d(a, b, assume_unique=True))
+    return inter / (len(a) + len(b) - inter)
+
+
+def lsh_bands(threshold: float, num_perm: int) -> tuple[int, int]:
+    """(bands, rows) of the LSH index: the longest bands that still make a pair at the threshold a candidate
+    with probability >= 0.9 and a pair 0.1 above it with probability >= 0.999.
+
+    datasketch's own choice weighs missed and false pairs equally, which misses ~13% of pairs at Jaccard 0.8
+    for a 0.7 threshold. Longer bands matter as much: notes of one code written from similar prompts share many
+    phrases (Jaccard ~0.3-0.4), and every such pair that becomes a candidate costs a check.
+    """
+    best = (num_perm, 1)
+    for rows in range(1, num_perm + 1):
+        bands = num_perm // rows
+        hit = lambda s: 1 - (1 - s**rows) ** bands  # noqa: E731
+        if bands < 2 or hit(threshold) < 0.9 or hit(min(1.0, threshold + 0.1)) < 0.999:
+            break
+        best = (bands, rows)
+    return best
+
+
+def _identity(value: int) -> int:
+    return value
+
+
+def near_duplicates(
+    ids: list[str], texts: list[str], config: FilterConfig, progress: bool = False
+) -> dict[str, str]:
+    """Map each near-duplicate id to the id of the earliest kept note it duplicates; the first note is kept.
+
+    Notes are compared with the notes kept before them (in the given order), so a chain of small edits does not
+    drag a note out through a note that was itself dropped. MinHash LSH (datasketch) proposes candidates; each
+    candidate pair is confirmed with the exact Jaccard similarity of the shingle sets, so the result does not
+    depend on hash luck beyond LSH recall, and the same input always gives the same output.
+    """
+    from datasketch import MinHash, MinHashLSH
+    from tqdm.auto import tqdm
+
+    if len(ids) != len(texts):
+        raise ValueError(f"near_duplicates: {len(ids)} ids but {len(texts)} texts")
+    if len(set(ids)) != len(ids):
+        raise ValueError("near_duplicates: ids must be unique")
+    sets = [shingles(text, config.shingle_size) for text in texts]
+    sketches = MinHash.generator(
+        (s.tolist() for s in sets), num_perm=config.num_perm, seed=config.minhash_seed, hashfunc=_identity
+    )
+    signatures = np.empty((len(ids), config.num_perm), dtype=np.uint32)
+    # Only kept notes enter the index: a note is compared with the notes kept before it and nothing else.
+    lsh = MinHashLSH(num_perm=config.num_perm, params=lsh_bands(config.dedup_threshold, config.num_perm))
+    duplicates: dict[str, str] = {}
+    for index, sketch in enumerate(tqdm(sketches, total=len(ids), desc="near-duplicates", disable=not progress)):
+        signatures[index] = sketch.hashvalues
+        candidates = np.sort(np.fromiter(lsh.query(sketch), dtype=np.int64))
+        if len(candidates):
+            # The MinHash estimate (standard error <= 0.045 at 128 permutations) prunes most candidates
+            # cheaply; the exact similarity decides.
+            estimate = (signatures[candidates] == signatures[index]).mean(axis=1)
+            candidates = candidates[estimate >= config.dedup_threshold - 0.2]
+        original = next(
+            (int(c) for c in candidates if _jaccard(sets[index], sets[c]) >= config.dedup_threshold), None
+        )
+        if original is None:
+            lsh.insert(index, sketch, check_duplication=False)
+        else:
+            duplicates[ids[index]] = ids[original]
+    return duplicates
+
+
+# --- BERTScore ---------------------------------------------------------------------------------------------------
+
+
+def bertscore(
+    candidates: list[str], references: list[str], model_path: str, batch_size: int = 16, progress: bool = False
+) -> tuple[list[float], list[float], list[float]]:
+    """BERTScore (Zhang et al. 2020) of each candidate against its reference with a local encoder.
+
+    Tokens are embedded once per distinct text (last hidden layer, special tokens left out), and each token is
+    greedily matched to its most similar (cosine) token of the other text: precision averages over candidate
+    tokens, recall over reference tokens, F1 is their harmonic mean. No idf weighting or baseline rescaling,
+    which need corpus statistics or published per-model baselines.
+    """
+    import torch
+    from tqdm.auto import tqdm
+    from transformers import AutoModel, AutoTokenizer
+
+    if len(candidates) != len(references):
+        raise ValueError(f"bertscore: {len(candidates)} candidates but {len(references)} references")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model_path, local_files_only=True)
+        model = AutoModel.from_pretrained(model_path, local_files_only=True).eval()
+    except (OSError, ValueError) as err:
+        raise MedsynError(
+            f"--bertscore-model {model_path}: cannot load a local encoder ({err}); pass a directory with "
+            "config.json, weights and tokenizer files (nothing is downloaded)"
+        ) from None
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
+    texts = list(dict.fromkeys([*candidates, *references]))
+    embedded: dict[str, torch.Tensor] = {}
+    limit = min(getattr(tokenizer, "model_max_length", 512) or 512, 512)
+    with torch.inference_mode():
+        for start in tqdm(range(0, len(texts), batch_size), desc="bertscore", disable=not progress):
+            batch = texts[start : start + batch_size]
+            enc = tokenizer(
+                batch, padding=True, truncation=True, max_length=limit, return_tensors="pt",
+                return_special_tokens_mask=True,
+            )  # fmt: skip
+            special = enc.pop("special_tokens_mask").bool()
+            hidden = model(**enc).last_hidden_state
+            hidden = torch.nn.functional.normalize(hidden.float(), dim=-1)
+            keep = enc["attention_mask"].bool() & ~special
+            for text, vectors, mask in zip(batch, hidden, keep):
+                embedded[text] = vectors[mask]
+    precision, recall, f1 = [], [], []
+    for cand, ref in zip(candidates, references):
+        c, r = embedded[cand], embedded[ref]
+        if not len(c) or not len(r):
+            p = rc = 0.0
+        else:
+            sim = c @ r.T
+            p, rc = sim.max(dim=1).values.mean().item(), sim.max(dim=0).values.mean().item()
+        precision.append(p)
+        recall.append(rc)
+        f1.append(2 * p * rc / (p + rc) if p + rc > 0 else 0.0)
+    return precision, recall, f1

@@ -1,0 +1,172 @@
+"""`medsyn build`: a Hub-layout corpus that load_dataset reads, reproducible, resumable, strict about bad config."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from medsyn.builder.schema import FEATURES
+from medsyn.cli import main
+from tests.fault_server import EMPTY, HANG, MALFORMED, NO_CHOICES, OK, RATE_LIMIT, RESET, SERVER_ERROR, FaultServer
+
+MEDSYN = [sys.executable, "-m", "medsyn.cli"]
+
+
+def _rows(folder: Path, config: str = "default") -> list[dict]:
+    from datasets import load_dataset
+
+    # A fresh cache per load: datasets keys its cache on file names and mtimes, and these tests rewrite a folder
+    # within the same second.
+    dataset = load_dataset(str(folder), config, split="train", cache_dir=tempfile.mkdtemp(prefix="medsyn-ds-"))
+    return sorted(dataset.to_list(), key=lambda row: row["id"])
+
+
+@pytest.fixture(scope="module")
+def template_corpus(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("build") / "corpus"
+    assert main(["build", "--out", str(out), "--n", "120", "--seed", "3", "--quiet"]) == 0
+    return out
+
+
+def test_corpus_loads_with_documented_features(template_corpus):
+    from datasets import load_dataset
+
+    dataset = load_dataset(str(template_corpus))
+    assert list(dataset) == ["train"] and dataset["train"].features == FEATURES
+    unfiltered = load_dataset(str(template_corpus), "unfiltered", split="train")
+    assert unfiltered.features == FEATURES and len(unfiltered) == 120
+    kept = dataset["train"]
+    assert 0 < len(kept) <= 120 and all(kept["keep"]) and len(set(kept["id"])) == len(kept)
+    assert set(kept["generation_model"]) == {"template"} and set(kept["backend"]) == {"template"}
+    assert sum(not keep for keep in unfiltered["keep"]) == 120 - len(kept)
+    row = kept[0]
+    assert row["messages"][0]["role"] == "system" and row["prior"]["sex"] in {"male", "female"}
+    assert set(row["prior"]["symptoms"][0]) == {"label", "weight"}
+    assert all(r["symptom_recall"] >= 0.5 and not r["leakage"] for r in kept)
+    shards = sorted(p.name for p in (template_corpus / "data").iterdir())
+    assert shards == ["train-00000-of-00001.parquet"]
+    readme = (template_corpus / "README.md").read_text(encoding="utf-8")
+    assert readme.startswith("---\n") and "language:" in readme and "configs:" in readme
+
+
+def test_same_seed_same_corpus(template_corpus, tmp_path):
+    again = tmp_path / "again"
+    assert main(["build", "--out", str(again), "--n", "120", "--seed", "3", "--quiet"]) == 0
+    assert _rows(again, "unfiltered") == _rows(template_corpus, "unfiltered")
+    other = tmp_path / "other"
+    assert main(["build", "--out", str(other), "--n", "120", "--seed", "4", "--quiet"]) == 0
+    assert [r["text"] for r in _rows(other, "unfiltered")] != [r["text"] for r in _rows(template_corpus, "unfiltered")]
+
+
+def test_existing_output_is_refused_and_overwrite_replaces(template_corpus, tmp_path, capsys):
+    out = tmp_path / "c"
+    assert main(["build", "--out", str(out), "--n", "5", "--quiet"]) == 0
+    assert main(["build", "--out", str(out), "--n", "7", "--quiet"]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert len(_rows(out, "unfiltered")) == 5
+    assert main(["build", "--out", str(out), "--n", "7", "--quiet", "--overwrite"]) == 0
+    assert len(_rows(out, "unfiltered")) == 7
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--backend", "openia"], "unknown backend 'openia' (did you mean 'openai'?)"),
+        (["--backend", "transformers", "--model", "./no/such/model"], "no such directory"),
+        (["--backend", "openai", "--model", "m"], "needs --base-url"),
+        (["--n", "-3"], "n must be an integer >= 0"),
+        (["--codes", "M54", "Z99.99X"], "unknown ICD-10 code"),
+        (["--codes", "A00"], "no Russian symptoms"),
+        (["--filters", "min_symptom_recall=2"], "min_symptom_recall must be in [0, 1]"),
+    ],
+)
+def test_bad_config_fails_before_any_work(tmp_path, capsys, flags, message):
+    out = tmp_path / "corpus"
+    assert main(["build", "--out", str(out), "--quiet", *flags]) == 2
+    assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # no output, no work dir
+
+
+def test_yaml_config_with_flag_overrides(tmp_path, capsys):
+    config = tmp_path / "build.yaml"
+    config.write_text(yaml.safe_dump({"n": 9, "seed": 2, "codes": ["M54", "J06"], "families": {"symptoms": 1.0}}))
+    out = tmp_path / "corpus"
+    assert main(["build", "--config", str(config), "--out", str(out), "--n", "6", "--quiet"]) == 0
+    rows = _rows(out, "unfiltered")
+    assert len(rows) == 6 and {r["icd10_code"] for r in rows} <= {"M54", "J06"}
+    assert {r["prompt_family"] for r in rows} == {"symptoms"}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("n: 5\nbackned: openai\n")
+    assert main(["build", "--config", str(bad), "--out", str(tmp_path / "x"), "--quiet"]) == 2
+    assert "bad.yaml: unknown option(s) backned (did you mean backend?)" in capsys.readouterr().err
+
+
+def test_faulty_server_still_yields_a_complete_corpus(tmp_path):
+    faults = [RATE_LIMIT, SERVER_ERROR, RESET, HANG, EMPTY, MALFORMED, NO_CHOICES]
+
+    first_tries = itertools.count()
+
+    def script(body, attempt):
+        # Every prompt meets one fault on its first try (each fault in turn), then succeeds.
+        return faults[next(first_tries) % len(faults)] if attempt == 0 else OK
+
+    with FaultServer(script=script, retry_after="0", hang_seconds=5) as server:
+        out = tmp_path / "corpus"
+        args = ["build", "--out", str(out), "--n", "21", "--backend", "openai", "--model", "fake-model",
+                "--base-url", server.base_url, "--timeout", "1", "--concurrency", "8", "--quiet"]
+        assert main(args) == 0
+        seen = {s.action for s in server.requests_seen}
+    assert set(faults) <= seen
+    rows = _rows(out, "unfiltered")
+    assert len(rows) == 21 and all(r["text"] for r in rows)
+    assert {r["generation_model"] for r in rows} == {"fake-model"}
+
+
+def _stored(db: Path) -> int:
+    try:
+        with sqlite3.connect(db) as conn:
+            return conn.execute("SELECT count(*) FROM generations WHERE error IS NULL").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
+def test_sigkill_and_rerun_gives_the_uninterrupted_corpus(tmp_path):
+    n = 40
+    with FaultServer(latency=0.15) as server:
+        def build(out: Path) -> list[str]:
+            return [*MEDSYN, "build", "--out", str(out), "--n", str(n), "--backend", "openai", "--model",
+                    "fake-model", "--base-url", server.base_url, "--concurrency", "2", "--quiet"]
+
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        reference = tmp_path / "reference"
+        subprocess.run(build(reference), check=True, env=env, capture_output=True)
+        before = len(server.requests_seen)
+
+        out = tmp_path / "interrupted"
+        db = tmp_path / "interrupted.work" / "generations.sqlite"
+        proc = subprocess.Popen(build(out), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while _stored(db) < 10 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        stored = _stored(db)
+        assert 10 <= stored < n and not out.exists()
+        first_run = len(server.requests_seen) - before
+
+        subprocess.run(build(out), check=True, env=env, capture_output=True)
+        second_run = len(server.requests_seen) - before - first_run
+    # The rerun asked only for what was not stored; the corpus equals the uninterrupted one.
+    assert second_run == n - stored
+    assert _rows(out, "unfiltered") == _rows(reference, "unfiltered")
