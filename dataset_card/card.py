@@ -1,0 +1,421 @@
+"""The dataset card: statistics collected from a corpus folder, rendered into README.md with its plots.
+
+Every number in the card is computed here from the shards, `build_info.json` and the benchmark's `results.json`,
+so the page a researcher reads cannot drift from the data they download. The YAML header is merged into what is
+already there: keys that `datasets` or a maintainer wrote are kept; only the size category (a fact of the data)
+is refreshed, tags are united and missing configs are added.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import shutil
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from medsyn.dataset_card import plots
+from medsyn.dataset_card.validate import DATA_GLOB, UNFILTERED_GLOB, shard_paths
+from medsyn.errors import MedsynError
+from medsyn.io import atomic_file
+
+log = logging.getLogger(__name__)
+
+TEMPLATE = Path(__file__).parent / "templates" / "card.md"
+ASSETS = "assets"
+BENCHMARK_ASSETS = f"{ASSETS}/benchmark"
+PLACEHOLDER_REPO = "<org>/<name>"
+METRICS = ("accuracy", "hit@3", "macro_f1", "hard_codes_accuracy")
+PERCENTILES = (50, 95, 99)
+STAT_COLUMNS = [
+    "id", "icd10_code", "icd10_name", "icd10_chapter", "generation_model", "backend", "prompt_family",
+    "example_id", "n_words", "symptom_recall", "example_overlap", "example_longest_ngram", "leakage", "keep",
+    "reject_reasons",
+]  # fmt: skip
+DEFAULT_METADATA: dict[str, Any] = {
+    "pretty_name": "MedSyn-ru: synthetic Russian clinical notes",
+    "language": ["ru"],
+    "license": "other",
+    "license_name": "mixed-sources",
+    "annotations_creators": ["machine-generated"],
+    "language_creators": ["machine-generated"],
+    "multilinguality": ["monolingual"],
+    "task_categories": ["text-generation", "text-classification"],
+    "task_ids": ["language-modeling", "multi-class-classification"],
+    "tags": ["medical", "synthetic", "clinical-notes", "icd-10"],
+    "source_datasets": ["original", "extended|RuMedTop3"],
+}
+MEDSYN_BIBTEX = """@article{kumichev2024medsyn,
+  title   = {MedSyn: LLM-based Synthetic Medical Text Generation Framework},
+  author  = {Kumichev, Gleb and Blinov, Pavel and Kuzkina, Yulia and Goncharov, Vasily and Zubkova, Galina and
+             Zenovkin, Nikolai and Goncharov, Aleksei and Savchenko, Andrey},
+  journal = {arXiv preprint arXiv:2408.02056},
+  year    = {2024}
+}"""
+
+
+# -- reading the folder ---------------------------------------------------------------------------------------
+
+
+def read_table(dataset_dir: Path, pattern: str, columns: list[str] | None = None):
+    """All shards of one config as one pyarrow Table (None when the config has no shards)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    paths = shard_paths(dataset_dir, pattern)
+    if not paths:
+        return None
+    return pa.concat_tables([pq.read_table(p, columns=columns) for p in paths])
+
+
+def read_build_info(dataset_dir: Path) -> dict:
+    path = dataset_dir / "build_info.json"
+    if not path.is_file():
+        return {}
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise MedsynError(f"{path}:{err.lineno}: not valid JSON ({err.msg}); rebuild the folder or fix it") from None
+    if not isinstance(info, dict):
+        raise MedsynError(f"{path}: expected a JSON object")
+    return info
+
+
+def spread(values: list[float]) -> dict[str, float] | None:
+    """Mean, extremes and percentiles (numpy's default linear interpolation) of a score column."""
+    clean = np.array([v for v in values if v is not None and not math.isnan(v)], dtype=float)
+    if clean.size == 0:
+        return None
+    summary = {"n": int(clean.size), "mean": float(clean.mean()), "min": float(clean.min()), "max": float(clean.max())}
+    for q in (5, 10, 50, 90, 95, 99):
+        summary[f"p{q}"] = float(np.percentile(clean, q))
+    return summary
+
+
+def _shares(generated: Counter, kept: Counter) -> list[dict]:
+    total = sum(kept.values()) or 1
+    keys = sorted(set(generated) | set(kept), key=lambda k: (-kept[k], -generated[k], str(k)))
+    return [{"key": k, "generated": generated[k], "kept": kept[k], "share": kept[k] / total} for k in keys]
+
+
+@dataclass
+class CorpusStats:
+    kept: int
+    generated: int
+    per_code: list[dict]  # {code, name, chapter, notes}, most notes first
+    per_chapter: list[dict]  # {chapter, notes}
+    words: dict | None
+    recall: dict | None
+    models: list[dict]  # {key: (model, backend), generated, kept, share}
+    families: list[dict]
+    reject_reasons: list[tuple[str, int]]
+    privacy_all: dict
+    privacy_kept: dict
+    example_row: dict
+
+
+def _privacy(rows: list[dict]) -> dict:
+    with_example = [r for r in rows if r.get("example_id")]
+    return {
+        "n": len(with_example),
+        "overlap": spread([r["example_overlap"] for r in with_example]),
+        "ngram": spread([r["example_longest_ngram"] for r in with_example]),
+        "leakage": sum(1 for r in with_example if r.get("leakage")),
+    }
+
+
+def collect_stats(dataset_dir: Path) -> CorpusStats:
+    """Everything the card reports about the data itself, from the kept and unfiltered shards."""
+    kept_table = read_table(dataset_dir, DATA_GLOB, STAT_COLUMNS)
+    if kept_table is None or kept_table.num_rows == 0:
+        raise MedsynError(f"{dataset_dir}: no kept notes in {DATA_GLOB}; build the corpus first (`medsyn build`)")
+    kept = kept_table.to_pylist()
+    all_table = read_table(dataset_dir, UNFILTERED_GLOB, STAT_COLUMNS)
+    generated = all_table.to_pylist() if all_table is not None else kept
+
+    names = {r["icd10_code"]: (r["icd10_name"], r["icd10_chapter"]) for r in kept}
+    code_counts = Counter(r["icd10_code"] for r in kept)
+    per_code = [
+        {"code": code, "name": names[code][0], "chapter": names[code][1], "notes": n}
+        for code, n in sorted(code_counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+    chapter_counts = Counter(r["icd10_chapter"] for r in kept)
+    per_chapter = [{"chapter": c, "notes": n} for c, n in sorted(chapter_counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    reasons = Counter(reason for r in generated for reason in (r.get("reject_reasons") or []))
+
+    first = read_table(dataset_dir, DATA_GLOB).slice(0, 1).to_pylist()[0]
+    return CorpusStats(
+        kept=len(kept),
+        generated=len(generated),
+        per_code=per_code,
+        per_chapter=per_chapter,
+        words=spread([r["n_words"] for r in kept]),
+        recall=spread([r["symptom_recall"] for r in kept]),
+        models=_shares(
+            Counter((r["generation_model"], r["backend"]) for r in generated),
+            Counter((r["generation_model"], r["backend"]) for r in kept),
+        ),
+        families=_shares(
+            Counter(r["prompt_family"] for r in generated), Counter(r["prompt_family"] for r in kept)
+        ),
+        reject_reasons=sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])),
+        privacy_all=_privacy(generated),
+        privacy_kept=_privacy(kept),
+        example_row=first,
+    )
+
+
+# -- benchmark ------------------------------------------------------------------------------------------------
+
+
+def load_benchmark(results_dir: Path) -> dict:
+    """results.json aggregated per (setting, classifier) over seeds: mean and sample standard deviation."""
+    path = results_dir / "results.json"
+    if not path.is_file():
+        raise MedsynError(f"{path}: not found; pass the folder `medsyn benchmark --out` wrote")
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))
+        settings = results["settings"]
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        raise MedsynError(f"{path}: not a benchmark results file ({err}); rerun `medsyn benchmark`") from None
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for i, setting in enumerate(settings):
+        try:
+            key = (setting["name"], setting.get("classifier", ""))
+            metrics = {m: float(setting["metrics"][m]) for m in METRICS if m in setting["metrics"]}
+        except (KeyError, TypeError, ValueError) as err:
+            raise MedsynError(f"{path}: settings[{i}] lacks name/metrics ({err}); rerun `medsyn benchmark`") from None
+        groups.setdefault(key, []).append({"seed": setting.get("seed"), "metrics": metrics})
+    rows = []
+    for (name, classifier), runs in groups.items():
+        row = {"name": name, "classifier": classifier, "seeds": len(runs), "metrics": {}}
+        for metric in METRICS:
+            values = [r["metrics"][metric] for r in runs if metric in r["metrics"]]
+            if values:
+                std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+                row["metrics"][metric] = {"mean": float(np.mean(values)), "std": std}
+        rows.append(row)
+    return {"rows": rows, "hard_codes": results.get("hard_codes") or [], "source": results.get("synthetic_source")}
+
+
+def fmt_metric(value: dict | None) -> str:
+    """How a benchmark cell reads: mean, and ± sample sd when there was more than one seed."""
+    if value is None:
+        return "–"
+    return f"{value['mean']:.3f}" if value["std"] == 0 else f"{value['mean']:.3f} ± {value['std']:.3f}"
+
+
+def copy_benchmark(results_dir: Path, dataset_dir: Path) -> list[str]:
+    """Copy results.json and the benchmark's PNGs into the folder so they upload with the version they describe."""
+    target = dataset_dir / BENCHMARK_ASSETS
+    target.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for source in [results_dir / "results.json", *sorted(results_dir.glob("*.png"))]:
+        with atomic_file(target / source.name, "wb") as handle, open(source, "rb") as src:
+            shutil.copyfileobj(src, handle)
+        if source.suffix == ".png":
+            copied.append(f"{BENCHMARK_ASSETS}/{source.name}")
+    return copied
+
+
+# -- metadata -------------------------------------------------------------------------------------------------
+
+
+def size_category(n: int) -> str:
+    for limit, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
+        if n < limit:
+            return label
+    return "1M<n<10M"
+
+
+def default_configs(dataset_dir: Path) -> list[dict]:
+    configs = [{"config_name": "default", "default": True, "data_files": [{"split": "train", "path": DATA_GLOB}]}]
+    if shard_paths(dataset_dir, UNFILTERED_GLOB):
+        configs.append({"config_name": "unfiltered", "data_files": [{"split": "train", "path": UNFILTERED_GLOB}]})
+    return configs
+
+
+def merge_metadata(existing: dict, dataset_dir: Path, kept: int, build_info: dict) -> dict:
+    """Existing keys win (datasets' `dataset_info`/`configs`, a maintainer's edits); ours fill the gaps."""
+    ours = dict(DEFAULT_METADATA)
+    if build_info.get("license"):
+        ours["license"] = build_info["license"]
+        ours.pop("license_name", None)
+    if build_info.get("pretty_name"):
+        ours["pretty_name"] = build_info["pretty_name"]
+    merged = dict(existing)
+    for key, value in ours.items():
+        merged.setdefault(key, value)
+    merged["tags"] = list(dict.fromkeys([*(existing.get("tags") or []), *DEFAULT_METADATA["tags"]]))
+    merged["size_categories"] = [size_category(kept)]
+    configs = list(existing.get("configs") or [])
+    present = {c.get("config_name") for c in configs if isinstance(c, dict)}
+    configs += [c for c in default_configs(dataset_dir) if c["config_name"] not in present]
+    merged["configs"] = configs
+    return merged
+
+
+def existing_metadata(readme: Path) -> dict:
+    if not readme.is_file():
+        return {}
+    from huggingface_hub import DatasetCard
+
+    try:
+        return DatasetCard.load(readme).data.to_dict()
+    except Exception as err:  # a hand-broken README: say where, do not silently drop its keys
+        raise MedsynError(f"{readme}: its YAML metadata does not parse ({err}); fix it or delete the file") from None
+
+
+# -- rendering ------------------------------------------------------------------------------------------------
+
+
+def _short(value: Any, limit: int = 300) -> Any:
+    """The example row made readable: long strings cut, float32 noise rounded away."""
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, str) and len(value) > limit:
+        return value[:limit] + "…"
+    if isinstance(value, list):
+        return [_short(v, limit) for v in value]
+    if isinstance(value, dict):
+        return {k: _short(v, limit) for k, v in value.items()}
+    return value
+
+
+def cell(value: Any) -> str:
+    """Text safe inside one Markdown table cell."""
+    return " ".join(str(value).split()).replace("|", "\\|")
+
+
+def _mkg_sources(build_info: dict) -> list[dict]:
+    sources = (build_info.get("mkg") or {}).get("sources")
+    if sources:
+        return sources
+    from medsyn.builder.mkg import load_graph  # the embedded graph the build used when no --mkg was given
+
+    return load_graph().provenance.get("sources", [])
+
+
+def make_plots(dataset_dir: Path, stats: CorpusStats, benchmark: dict | None) -> dict[str, str]:
+    assets = dataset_dir / ASSETS
+    made = {
+        "per_code": plots.bar_counts(
+            {r["code"]: r["notes"] for r in stats.per_code}, assets / "notes_per_code.png",
+            "Kept notes per ICD-10 code", "ICD-10 code",
+        ),
+        "per_chapter": plots.bar_counts(
+            {r["chapter"]: r["notes"] for r in stats.per_chapter}, assets / "notes_per_chapter.png",
+            "Kept notes per ICD-10 chapter", "chapter",
+        ),
+    }  # fmt: skip
+    if stats.words:
+        made["length"] = plots.histogram(
+            [r for r in _column(dataset_dir, "n_words")], assets / "length.png", "Note length", "words"
+        )
+    if stats.recall:
+        made["recall"] = plots.histogram(
+            [r for r in _column(dataset_dir, "symptom_recall") if r is not None],
+            assets / "symptom_recall.png", "Symptom recall of kept notes", "share of prior symptoms mentioned",
+            bins=20,
+        )  # fmt: skip
+    if benchmark and benchmark["rows"]:
+        made["benchmark"] = plots.benchmark_bars(benchmark["rows"], "accuracy", dataset_dir / BENCHMARK_ASSETS / "accuracy.png")
+    return {k: p.relative_to(dataset_dir).as_posix() for k, p in made.items()}
+
+
+def _column(dataset_dir: Path, name: str) -> list:
+    return read_table(dataset_dir, DATA_GLOB, [name]).column(name).to_pylist()
+
+
+def render_card(
+    dataset_dir: str | Path,
+    *,
+    repo_id: str | None = None,
+    version: str | None = None,
+    build_info: dict | None = None,
+    stats: CorpusStats | None = None,
+) -> str:
+    """README text for the folder as it is (plots and copied benchmark must already be in it).
+
+    `medsyn push` calls this with the repo id, the version being published and the history it extends, so the
+    uploaded card pins the right revision without touching the local folder.
+    """
+    from huggingface_hub import DatasetCard, DatasetCardData
+
+    dataset_dir = Path(dataset_dir)
+    info = build_info if build_info is not None else read_build_info(dataset_dir)
+    stats = stats or collect_stats(dataset_dir)
+    results = dataset_dir / BENCHMARK_ASSETS / "results.json"
+    benchmark = load_benchmark(results.parent) if results.is_file() else None
+    images = {
+        key: rel
+        for key, rel in {
+            "per_code": f"{ASSETS}/notes_per_code.png",
+            "per_chapter": f"{ASSETS}/notes_per_chapter.png",
+            "length": f"{ASSETS}/length.png",
+            "recall": f"{ASSETS}/symptom_recall.png",
+            "benchmark": f"{BENCHMARK_ASSETS}/accuracy.png",
+        }.items()
+        if (dataset_dir / rel).is_file()
+    }
+    extra_images = sorted(
+        p.relative_to(dataset_dir).as_posix()
+        for p in (dataset_dir / BENCHMARK_ASSETS).glob("*.png")
+        if p.name != "accuracy.png"
+    )
+    metadata = merge_metadata(existing_metadata(dataset_dir / "README.md"), dataset_dir, stats.kept, info)
+    versions = list(info.get("versions") or [])
+    pinned = version or (versions[-1]["version"] if versions else None)
+    card = DatasetCard.from_template(
+        DatasetCardData(**metadata),
+        template_path=str(TEMPLATE),
+        repo_id=repo_id or info.get("repo_id") or PLACEHOLDER_REPO,
+        revision=pinned or "<version tag>",
+        info=info,
+        summary=info.get("summary") or {},
+        filters=info.get("filters") or {},
+        dedup=info.get("dedup") or {},
+        backend=info.get("backend") or {},
+        mkg_sources=_mkg_sources(info),
+        stats=stats,
+        images=images,
+        extra_images=extra_images,
+        benchmark=benchmark,
+        metrics=METRICS,
+        fmt_metric=fmt_metric,
+        versions=versions,
+        percentiles=PERCENTILES,
+        example_json=json.dumps(_short(stats.example_row), ensure_ascii=False, indent=2),
+        medsyn_bibtex=MEDSYN_BIBTEX,
+        cell=cell,
+        year=datetime.now(timezone.utc).year,
+    )
+    return str(card)
+
+
+def write_card(dataset_dir: str | Path, benchmark_dir: str | Path | None = None) -> Path:
+    """Rewrite DIR/README.md (and the plots under DIR/assets) from the folder's data; return the README path."""
+    dataset_dir = Path(dataset_dir)
+    if not dataset_dir.is_dir():
+        raise MedsynError(f"{dataset_dir}: not a folder; pass the folder `medsyn build --out` wrote")
+    stats = collect_stats(dataset_dir)
+    benchmark = None
+    if benchmark_dir is not None:
+        benchmark_dir = Path(benchmark_dir)
+        benchmark = load_benchmark(benchmark_dir)
+        copy_benchmark(benchmark_dir, dataset_dir)
+    elif (dataset_dir / BENCHMARK_ASSETS / "results.json").is_file():
+        benchmark = load_benchmark(dataset_dir / BENCHMARK_ASSETS)
+    make_plots(dataset_dir, stats, benchmark)
+    text = render_card(dataset_dir, stats=stats)
+    readme = dataset_dir / "README.md"
+    with atomic_file(readme) as handle:
+        handle.write(text)
+    log.info("wrote %s", readme)
+    return readme

@@ -1,0 +1,317 @@
+"""Publishing a corpus (dataset repo) or an adapter/model folder (model repo) as one tagged version on the Hub.
+
+The order is chosen so that a failure anywhere leaves the repo as it was: everything is validated locally first,
+the tag is checked before any upload, data and card go up in a single commit (a commit either lands whole or not
+at all), and the tag is put on exactly that commit. The token comes from huggingface_hub's own lookup (HF_TOKEN
+or the stored login) and is only ever handed to `HfApi`; it is never printed, logged or written.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from ipaddress import ip_address
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from medsyn.errors import MedsynError
+
+log = logging.getLogger(__name__)
+
+REPO_ID = re.compile(r"^(?!.*(--|\.\.))[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+VERSION = re.compile(r"^v\d+\.\d+(\.\d+)?$")
+DATASET_PARTS = ("data/", "unfiltered/", "assets/")  # what a corpus version consists of besides the two files below
+DATASET_FILES = ("README.md", "build_info.json")
+MODEL_MARKERS = ("adapter_config.json", "config.json")
+
+
+@dataclass
+class PushResult:
+    repo_id: str
+    repo_type: str
+    version: str
+    commit_oid: str
+    commit_url: str
+    tagged: bool
+    pr_url: str | None = None
+
+
+def check_repo_id(repo_id: str) -> str:
+    if not REPO_ID.match(repo_id or ""):
+        raise MedsynError(
+            f"--repo-id {repo_id!r} is not ORG/NAME (letters, digits, '-', '_', '.'; one '/'), e.g. my-org/medsyn-ru"
+        )
+    return repo_id
+
+
+def check_version(version: str) -> str:
+    if not VERSION.match(version or ""):
+        raise MedsynError(f"--version {version!r} is not a version tag like v1.0 or v1.2.3")
+    return version
+
+
+def is_loopback(endpoint: str) -> bool:
+    host = urlsplit(endpoint).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def hub_token() -> str | None:
+    """The token huggingface_hub would use; a real (non-loopback) endpoint without one is refused up front."""
+    from huggingface_hub import constants, get_token
+
+    token = get_token()
+    if token is None and not is_loopback(constants.ENDPOINT):
+        raise MedsynError(
+            f"no Hugging Face token for {constants.ENDPOINT}: set HF_TOKEN to a token with write access "
+            "(https://huggingface.co/settings/tokens) or run `hf auth login`; nothing was uploaded"
+        )
+    return token
+
+
+def _hub_error(err: Exception, doing: str, after: str = "nothing was published") -> MedsynError:
+    response = getattr(err, "response", None)
+    status = getattr(response, "status_code", None)
+    server = getattr(err, "server_message", None) or str(err).splitlines()[0]
+    hint = ""
+    if status in (401, 403):
+        hint = "; check that the token has write access to this namespace"
+    return MedsynError(f"{doing} failed (HTTP {status}: {server}){hint}; {after}")
+
+
+# -- what goes into a version ---------------------------------------------------------------------------------
+
+
+def folder_kind(folder: Path) -> str:
+    if any((folder / m).is_file() for m in MODEL_MARKERS):
+        return "model"
+    if (folder / "data").is_dir() or (folder / "build_info.json").is_file():
+        return "dataset"
+    raise MedsynError(
+        f"{folder}: neither a corpus folder (data/train-*.parquet) nor a model/adapter folder "
+        f"({' or '.join(MODEL_MARKERS)}); pass the folder `medsyn build` or `medsyn train` wrote"
+    )
+
+
+def _files_under(folder: Path, prefixes: tuple[str, ...] | None) -> dict[str, Path]:
+    files = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if not path.is_file() or any(part.startswith(".") for part in rel.split("/")):
+            continue
+        if prefixes is None or rel.startswith(prefixes):
+            files[rel] = path
+    return files
+
+
+def _previous_info(api, repo_id: str, repo_type: str, head: str) -> dict:
+    """build_info.json of the version now on `main`: its `versions` list is the history this push extends."""
+    from huggingface_hub.errors import EntryNotFoundError
+
+    try:
+        path = api.hf_hub_download(repo_id, "build_info.json", repo_type=repo_type, revision=head)
+    except EntryNotFoundError:
+        return {}
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        log.warning("build_info.json on the Hub is not JSON; starting the version history afresh")
+        return {}
+
+
+def _history(previous: list[dict], local: list[dict], version: str, notes: str) -> list[dict]:
+    history: list[dict] = []
+    for entry in [*previous, *local]:
+        if isinstance(entry, dict) and entry.get("version") and entry["version"] != version:
+            if entry["version"] not in {h["version"] for h in history}:
+                history.append(entry)
+    date = datetime.now(timezone.utc).date().isoformat()
+    history.append({"version": version, "date": date, "notes": notes})
+    return history
+
+
+# -- the publishing transaction -------------------------------------------------------------------------------
+
+
+def _publish(
+    api,
+    *,
+    repo_id: str,
+    repo_type: str,
+    version: str,
+    build,  # (api, head) -> (files {path_in_repo: Path | bytes}, managed prefixes, commit title, description)
+    create_pr: bool,
+    private: bool,
+) -> PushResult:
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
+    from huggingface_hub.errors import HfHubHTTPError
+
+    try:
+        api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
+        refs = api.list_repo_refs(repo_id, repo_type=repo_type)
+    except HfHubHTTPError as err:
+        raise _hub_error(err, f"opening {repo_type} repo {repo_id}") from None
+    except Exception as err:  # connection refused, DNS, TLS: the httpx error types vary by client version
+        if type(err).__module__.split(".")[0] not in ("httpx", "httpx2", "requests", "urllib3"):
+            raise
+        raise MedsynError(
+            f"could not reach the Hub at {api.endpoint} ({type(err).__name__}: {err}); check HF_ENDPOINT and the "
+            "network; nothing was published"
+        ) from None
+    if version in {tag.name for tag in refs.tags}:
+        raise MedsynError(
+            f"{repo_id} already has tag {version}; published versions are immutable, choose a new --version "
+            f"(existing: {', '.join(sorted(t.name for t in refs.tags))})"
+        )
+    head = next((b.target_commit for b in refs.branches if b.name == "main"), None)
+    try:
+        files, managed, title, description = build(api, head)
+        remote = [
+            entry.path
+            for entry in (api.list_repo_tree(repo_id, repo_type=repo_type, recursive=True, revision=head) if head else [])
+            if getattr(entry, "blob_id", None) is not None
+        ]
+    except HfHubHTTPError as err:
+        raise _hub_error(err, f"reading the current state of {repo_id}") from None
+    stale = [
+        p for p in remote
+        if p not in files and p != ".gitattributes" and (managed is None or p.startswith(managed))
+    ]  # fmt: skip
+    operations = [CommitOperationDelete(path_in_repo=p) for p in stale]
+    operations += [CommitOperationAdd(path_in_repo=p, path_or_fileobj=src if isinstance(src, bytes) else str(src)) for p, src in files.items()]  # noqa: E501
+    log.info("committing %d file(s), deleting %d stale file(s) in %s", len(files), len(stale), repo_id)
+    try:
+        commit = api.create_commit(
+            repo_id,
+            operations,
+            commit_message=title,
+            commit_description=description,
+            repo_type=repo_type,
+            parent_commit=head,
+            create_pr=create_pr,
+        )
+    except HfHubHTTPError as err:
+        raise _hub_error(
+            err, f"committing {version} to {repo_id}",
+            "the commit did not land, the previous version is unchanged; rerun the same command",
+        ) from None  # fmt: skip
+    except (OSError, RuntimeError, ValueError) as err:  # upload of a file failed before the commit call
+        raise MedsynError(
+            f"uploading files for {version} to {repo_id} failed ({err}); nothing was committed, rerun the command"
+        ) from None
+    if create_pr:
+        return PushResult(repo_id, repo_type, version, commit.oid, commit.commit_url, False, commit.pr_url)
+    try:
+        api.create_tag(repo_id, tag=version, revision=commit.oid, tag_message=title, repo_type=repo_type)
+    except HfHubHTTPError as err:
+        raise _hub_error(
+            err, f"tagging commit {commit.oid[:8]} as {version}",
+            "the files are on main but untagged; rerun the same command to add the tag (nothing is re-uploaded)",
+        ) from None  # fmt: skip
+    return PushResult(repo_id, repo_type, version, commit.oid, commit.commit_url, True)
+
+
+def push_dataset(
+    folder: Path, repo_id: str, version: str, *, create_pr: bool = False, private: bool = False, notes: str = ""
+) -> PushResult:
+    from huggingface_hub import DatasetCard, HfApi
+
+    from medsyn.dataset_card.card import collect_stats, read_build_info, render_card
+    from medsyn.dataset_card.validate import validate_folder
+
+    report = validate_folder(folder)
+    token = hub_token()
+    stats = collect_stats(folder)
+    local_info = read_build_info(folder)
+
+    def build(api, head):
+        previous = _previous_info(api, repo_id, "dataset", head) if head else {}
+        info = dict(local_info)
+        info["versions"] = _history(previous.get("versions") or [], local_info.get("versions") or [], version, notes)
+        info["repo_id"] = repo_id
+        readme = render_card(folder, repo_id=repo_id, version=version, build_info=info, stats=stats)
+        DatasetCard(readme)  # the uploaded text must parse as well as the local one did
+        files: dict[str, Path | bytes] = _files_under(folder, DATASET_PARTS)
+        files["README.md"] = readme.encode("utf-8")
+        files["build_info.json"] = (json.dumps(info, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+        models = ", ".join(f"{m['key'][0]} {100 * m['share']:.0f}%" for m in stats.models)
+        title = f"Publish {version}: {report.kept} notes over {len(stats.per_code)} ICD-10 codes"
+        description = f"{report.generated} generated, {report.kept} kept. Models: {models}. {notes}".strip()
+        return files, DATASET_PARTS, title, description
+
+    api = HfApi(token=token)
+    return _publish(
+        api, repo_id=repo_id, repo_type="dataset", version=version, build=build, create_pr=create_pr, private=private
+    )
+
+
+def model_card_text(folder: Path, repo_id: str, version: str) -> str:
+    """The folder's own README if it has one (it must parse), else a short generated model card."""
+    from huggingface_hub import ModelCard, ModelCardData
+
+    readme = folder / "README.md"
+    if readme.is_file():
+        try:
+            return str(ModelCard(readme.read_text(encoding="utf-8")))
+        except Exception as err:  # yaml / ValueError from the metadata parser
+            raise MedsynError(f"{readme}: its YAML metadata does not parse ({err}); fix it or remove the file")
+    adapter = folder / "adapter_config.json"
+    base = None
+    if adapter.is_file():
+        base = json.loads(adapter.read_text(encoding="utf-8")).get("base_model_name_or_path")
+    hub_base = base if base and REPO_ID.match(base) and not Path(base).exists() else None
+    data = ModelCardData(
+        language=["ru"],
+        library_name="peft" if adapter.is_file() else "transformers",
+        base_model=hub_base,
+        tags=["medsyn", "medical", "synthetic", "clinical-notes", "text-generation"],
+        pipeline_tag="text-generation",
+    )
+    kind = "LoRA adapter" if adapter.is_file() else "model"
+    description = (
+        f"A {kind} trained with medsyn to write Russian synthetic clinical notes from a prompt built on a medical "
+        f"knowledge-graph prior (a MedSyn re-implementation). Base model: {base or 'see config.json'}. "
+        f"Version {version}; load it pinned with `revision=\"{version}\"`. "
+        "Not for clinical use: its output is machine-generated text that may be medically wrong."
+    )
+    return str(ModelCard.from_template(data, model_id=repo_id, model_description=description))
+
+
+def push_model(folder: Path, repo_id: str, version: str, *, create_pr: bool = False, private: bool = False) -> PushResult:
+    from huggingface_hub import HfApi
+
+    files: dict[str, Path | bytes] = _files_under(folder, None)
+    if not any(p.endswith((".safetensors", ".bin")) for p in files):
+        raise MedsynError(f"{folder}: no weights (*.safetensors or *.bin); pass the folder `medsyn train` wrote")
+    readme = model_card_text(folder, repo_id, version)
+    token = hub_token()
+
+    def build(api, head):
+        files["README.md"] = readme.encode("utf-8")
+        return files, None, f"Publish {version}", f"medsyn {'adapter' if 'adapter_config.json' in files else 'model'}"
+
+    return _publish(
+        HfApi(token=token), repo_id=repo_id, repo_type="model", version=version, build=build,
+        create_pr=create_pr, private=private,
+    )  # fmt: skip
+
+
+def push(
+    folder: str | Path, repo_id: str, version: str, *, create_pr: bool = False, private: bool = False, notes: str = ""
+) -> PushResult:
+    """Validate everything locally, then publish the folder as `version` of `repo_id`."""
+    folder = Path(folder)
+    check_repo_id(repo_id)
+    check_version(version)
+    if not folder.is_dir():
+        raise MedsynError(f"{folder}: not a folder; pass the folder `medsyn build --out` or `medsyn train` wrote")
+    if folder_kind(folder) == "model":
+        return push_model(folder, repo_id, version, create_pr=create_pr, private=private)
+    return push_dataset(folder, repo_id, version, create_pr=create_pr, private=private, notes=notes)

@@ -1,0 +1,178 @@
+"""The dataset card: its numbers must equal what the shards and results.json say, computed independently here."""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from huggingface_hub import DatasetCard
+
+from medsyn.cli import main
+from medsyn.dataset_card.card import write_card
+from medsyn.dataset_card.validate import validate_folder
+from medsyn.errors import MedsynError
+from tests.corpus_factory import make_corpus, make_results
+
+
+def rows(folder: Path, sub: str) -> list[dict]:
+    return [r for p in sorted((folder / sub).glob("*.parquet")) for r in pq.read_table(p).to_pylist()]
+
+
+def table_rows(text: str, header_start: str) -> list[list[str]]:
+    """Cells of the Markdown table whose header line starts with `header_start`."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header_start))
+    out = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        out.append([c.strip() for c in line.strip().strip("|").split("|")])
+    return out
+
+
+@pytest.fixture(scope="module")
+def carded(tmp_path_factory):
+    base = tmp_path_factory.mktemp("card")
+    folder = make_corpus(base / "corpus", n=80, seed=3, shards=2)
+    results = make_results(base / "results")
+    readme = write_card(folder, results)
+    return folder, results, readme.read_text(encoding="utf-8")
+
+
+def test_metadata_parses_offline_and_has_required_keys(carded):
+    folder, _, text = carded
+    card = DatasetCard(text)
+    meta = card.data.to_dict()
+    assert meta["language"] == ["ru"] and meta["license"]
+    assert {"text-generation", "text-classification"} <= set(meta["task_categories"])
+    assert {"medical", "synthetic", "clinical-notes", "icd-10"} <= set(meta["tags"])
+    assert meta["size_categories"] == ["n<1K"] and meta["pretty_name"] and meta["source_datasets"]
+    configs = {c["config_name"]: c["data_files"][0]["path"] for c in meta["configs"]}
+    assert configs == {"default": "data/train-*.parquet", "unfiltered": "unfiltered/train-*.parquet"}
+    assert validate_folder(folder).kept == len(rows(folder, "data"))
+
+
+def test_plots_are_pngs_in_the_folder(carded):
+    folder, _, text = carded
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert {"assets/notes_per_code.png", "assets/notes_per_chapter.png", "assets/length.png",
+            "assets/symptom_recall.png", "assets/benchmark/accuracy.png", "assets/benchmark/per_code_f1.png"} <= set(images)  # fmt: skip
+    for image in images:
+        assert not image.startswith(("/", "http"))
+        assert (folder / image).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_code_chapter_and_share_tables_match_the_data(carded):
+    folder, _, text = carded
+    kept, everything = rows(folder, "data"), rows(folder, "unfiltered")
+    per_code = {r[0]: int(r[3]) for r in table_rows(text, "| Code | Name |")}
+    assert per_code == dict(Counter(r["icd10_code"] for r in kept))
+    per_chapter = {r[0]: int(r[1]) for r in table_rows(text, "| Chapter | Notes |")}
+    assert per_chapter == dict(Counter(r["icd10_chapter"] for r in kept))
+    models = {r[0].strip("`"): (int(r[2]), int(r[3]), r[4]) for r in table_rows(text, "| Model | Backend |")}
+    for model, n_kept in Counter(r["generation_model"] for r in kept).items():
+        generated = sum(1 for r in everything if r["generation_model"] == model)
+        assert models[model] == (generated, n_kept, f"{100 * n_kept / len(kept):.1f}%")
+    reasons = {r[0]: int(r[1]) for r in table_rows(text, "| Reject reason |")}
+    assert reasons == dict(Counter(x for r in everything for x in r["reject_reasons"]))
+    assert f"{len(kept)} notes kept (of {len(everything)} generated)" in text
+    words = np.array([r["n_words"] for r in kept], dtype=float)
+    assert f"mean {words.mean():.1f} words, median {np.median(words):.1f}" in text
+
+
+def test_privacy_table_matches_overlap_percentiles(carded):
+    folder, _, text = carded
+    table = {r[0]: r for r in table_rows(text, "| Notes | Count |")}
+    for label, sub in (("all generated", "unfiltered"), ("kept", "data")):
+        with_example = [r for r in rows(folder, sub) if r["example_id"]]
+        ngram = np.array([r["example_longest_ngram"] for r in with_example], dtype=float)
+        overlap = np.array([r["example_overlap"] for r in with_example], dtype=float)
+        expected = [label, str(len(with_example)), f"{ngram.max():.0f}"]
+        expected += [f"{np.percentile(ngram, q):.1f}" for q in (50, 95, 99)]
+        expected += [f"{overlap.max():.3f}"] + [f"{np.percentile(overlap, q):.3f}" for q in (50, 95, 99)]
+        expected += [str(sum(r["leakage"] for r in with_example))]
+        assert table[label] == expected
+
+
+def test_benchmark_table_matches_results_json(carded):
+    _, results, text = carded
+    settings = json.loads((results / "results.json").read_text())["settings"]
+    table = {r[0]: r for r in table_rows(text, "| Setting | Classifier |")}
+    names = sorted({s["name"] for s in settings})
+    assert sorted(table) == names
+    for name in names:
+        runs = [s["metrics"] for s in settings if s["name"] == name]
+        row = table[name]
+        assert row[1] == "tfidf-lr" and row[2] == str(len(runs))
+        for cell, metric in zip(row[3:], ("accuracy", "hit@3", "macro_f1", "hard_codes_accuracy")):
+            values = [m[metric] for m in runs]
+            assert cell == f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
+
+
+def test_existing_yaml_keys_are_kept(tmp_path):
+    folder = make_corpus(tmp_path / "c", n=30, seed=1)
+    (folder / "README.md").write_text(
+        "---\npretty_name: My own title\nlicense: cc-by-4.0\ntags:\n- russian\n"
+        "dataset_info:\n  features:\n  - name: id\n    dtype: string\n  splits:\n  - name: train\n    num_examples: 22\n"
+        "configs:\n- config_name: default\n  data_files:\n  - split: train\n    path: data/train-*.parquet\n---\nold body\n",
+        encoding="utf-8",
+    )
+    text = write_card(folder).read_text(encoding="utf-8")
+    meta = yaml.safe_load(text.split("---")[1])
+    assert meta["pretty_name"] == "My own title" and meta["license"] == "cc-by-4.0"
+    assert meta["dataset_info"]["splits"][0]["num_examples"] == 22
+    assert meta["tags"][0] == "russian" and "synthetic" in meta["tags"]
+    assert [c["config_name"] for c in meta["configs"]] == ["default", "unfiltered"]
+    assert "old body" not in text and "# My own title" in text
+
+
+def test_rerender_is_byte_identical_and_loads_with_datasets(tmp_path):
+    import datasets
+
+    folder = make_corpus(tmp_path / "c", n=30, seed=1)
+    first = write_card(folder).read_bytes()
+    png = (folder / "assets" / "notes_per_code.png").read_bytes()
+    assert main(["card", "--dataset", str(folder)]) == 0
+    assert (folder / "README.md").read_bytes() == first
+    assert (folder / "assets" / "notes_per_code.png").read_bytes() == png
+    ds = datasets.load_dataset(str(folder), cache_dir=str(tmp_path / "cache"))
+    assert sorted(ds["train"]["id"]) == sorted(r["id"] for r in rows(folder, "data"))
+    everything = datasets.load_dataset(str(folder), "unfiltered", cache_dir=str(tmp_path / "cache"))
+    assert len(everything["train"]) == 30
+
+
+def test_validation_names_the_problem(tmp_path):
+    import pyarrow as pa
+
+    folder = make_corpus(tmp_path / "c", n=30, seed=1)
+    with pytest.raises(MedsynError, match="no dataset card"):
+        validate_folder(folder)
+    write_card(folder)
+    (folder / "assets" / "length.png").unlink()
+    with pytest.raises(MedsynError, match="assets/length.png"):
+        validate_folder(folder)
+    write_card(folder)
+    shard = next((folder / "data").glob("*.parquet"))
+    table = pq.read_table(shard)
+    pq.write_table(table.append_column("extra", pa.array([1] * table.num_rows)), shard)
+    with pytest.raises(MedsynError, match=r"unexpected column\(s\) extra"):
+        validate_folder(folder)
+    pq.write_table(table.drop(["text"]), shard)
+    with pytest.raises(MedsynError, match=r"missing column\(s\) text"):
+        validate_folder(folder)
+
+
+def test_card_command_errors(tmp_path, capsys):
+    assert main(["card", "--dataset", str(tmp_path / "missing")]) == 2
+    assert "not a folder" in capsys.readouterr().err
+    folder = make_corpus(tmp_path / "c", n=10, seed=1)
+    assert main(["card", "--dataset", str(folder), "--benchmark", str(tmp_path)]) == 2
+    assert "results.json" in capsys.readouterr().err
+    assert not (folder / "README.md").exists()
