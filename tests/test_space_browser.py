@@ -1,0 +1,87 @@
+"""The Space in headless Chromium: pick a code by typing part of its Russian name, generate, read the verdicts."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.is_file(), reason="Debian chromium not installed (.ci/run installs it)")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory):
+    os.environ["HF_HOME"] = str(tmp_path_factory.mktemp("hf"))
+    from medsyn.space.app import make_demo
+    from medsyn.space.config import SpaceConfig
+
+    demo = make_demo(SpaceConfig())
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+
+
+@pytest.fixture()
+def page(url):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1800})
+            page.goto(url)
+            page.get_by_role("heading", name="M54 — Дорсалгия").wait_for(timeout=30_000)
+            yield page
+        finally:
+            browser.close()
+
+
+def test_pick_by_name_generate_and_see_verdicts(page, tmp_path):
+    from playwright.sync_api import expect
+
+    box = page.locator("#code input")
+    box.click()
+    box.fill("гастрит")
+    page.get_by_role("option", name=re.compile("K29 — Гастрит")).click()
+    expect(page.locator("#about")).to_contain_text("K29 — Гастрит и дуоденит", timeout=20_000)
+    expect(page.locator("#prompt textarea")).to_have_value(re.compile("Обязательно|симптом"), timeout=20_000)
+    symptoms = page.locator("#symptoms textarea").input_value().splitlines()
+    assert symptoms
+
+    page.locator("#generate").click()
+    note = page.locator("#note textarea")
+    expect(note).to_have_value(re.compile("[А-Яа-яЁё]{4,}.*[А-Яа-яЁё]{4,}"), timeout=30_000)
+    verdict = page.locator("#verdict")
+    expect(verdict).to_contain_text("Verdict:", timeout=30_000)
+    expect(verdict).to_contain_text("symptom recall")
+    expect(verdict).to_contain_text("Cyrillic share")
+    text = note.input_value()
+    assert sum("а" <= ch.lower() <= "я" for ch in text) > 0.6 * sum(ch.isalpha() for ch in text)
+    expect(page.locator("#marked")).to_contain_text(symptoms[0].split()[0][:4], ignore_case=True)
+    shot = tmp_path / "space.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+
+
+def test_empty_symptom_list_is_a_message_on_the_page(page):
+    from playwright.sync_api import expect
+
+    page.locator("#symptoms textarea").fill("")
+    page.locator("#generate").click()
+    expect(page.get_by_test_id("toast-text").filter(has_text="the symptom list is empty").first).to_be_visible(timeout=20_000)
