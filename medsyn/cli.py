@@ -37,7 +37,9 @@ def make_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s")
+    # Our own messages at INFO; third-party libraries (pymorphy3, httpx, datasets) only when they warn.
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    logging.getLogger("medsyn").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     try:
         result = args.func(args)
     except MedsynError as err:
