@@ -73,8 +73,8 @@ class BuildConfig:
             raise MedsynError(f"unknown backend {self.backend!r}{hint}; choose one of {', '.join(BACKENDS)}")
         for name in ("n", "concurrency", "batch_size", "max_new_tokens", "rows_per_shard", "k_min", "k_max"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < (0 if name == "n" else 1):
-                raise MedsynError(f"{name} must be an integer >= {0 if name == 'n' else 1}, got {value!r}")
+            if not isinstance(value, int) or value < 1:
+                raise MedsynError(f"{name} must be an integer >= 1, got {value!r}")
         if self.max_retries < 0 or self.timeout <= 0:
             raise MedsynError("max_retries must be >= 0 and timeout > 0")
         if not 0 <= self.max_failure_rate <= 1:

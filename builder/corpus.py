@@ -124,7 +124,7 @@ def build_corpus(config: BuildConfig, out: str | Path, overwrite: bool = False, 
         results = store.get_many([request.key for request in requests])
 
     missing = [results.get(r.key) for r in requests if not (results.get(r.key) and results[r.key].ok)]
-    if config.n and len(missing) / config.n > config.max_failure_rate:
+    if len(missing) / config.n > config.max_failure_rate:
         reasons = Counter(failure_reason(r.error if r else "not generated") for r in missing)
         raise MedsynError(
             f"{len(missing)} of {config.n} generations failed (over max_failure_rate {config.max_failure_rate}): "
@@ -145,6 +145,14 @@ def build_corpus(config: BuildConfig, out: str | Path, overwrite: bool = False, 
             row["reject_reasons"].append(filters.NEAR_DUPLICATE)
         row["keep"] = not row["reject_reasons"]
 
+    if not any(row["keep"] for row in rows):
+        reasons = Counter(reason for row in rows for reason in row["reject_reasons"])
+        raise MedsynError(
+            f"all {len(rows)} generated notes were filtered out ("
+            + ", ".join(f"{reason} {count}" for reason, count in reasons.most_common())
+            + f"); nothing written. The generations are kept in {work_dir}: loosen --filters (e.g. "
+            "min_symptom_recall=0.2) and rerun the same command, nothing is generated again"
+        )
     report = BuildReport(out, summary, generated=len(rows), kept=sum(r["keep"] for r in rows),
                          near_duplicates=len(duplicates), cost=sum(r.cost for r in results.values() if r.ok))
     report.reject_reasons = Counter(reason for row in rows for reason in row["reject_reasons"])

@@ -155,8 +155,12 @@ class PromptBuilder:
         for notes in self._examples.values():
             notes.sort(key=lambda note: note.note_id)
 
-    def build(self, prior: Prior, family: str | None = None, template: str | None = None) -> Prompt:
-        examples = self._examples.get(prior.icd10_code[:3], [])
+    def build(
+        self, prior: Prior, family: str | None = None, template: str | None = None, exclude_example: str | None = None
+    ) -> Prompt:
+        """The prompt for `prior`; `exclude_example` keeps a note from being its own style example (training
+        pairs are made of real notes)."""
+        examples = [n for n in self._examples.get(prior.icd10_code[:3], []) if n.note_id != exclude_example]
         family = family or self._choose_family(prior, has_example=bool(examples))
         if family == "example" and not examples:
             raise MedsynError(

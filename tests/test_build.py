@@ -85,7 +85,7 @@ def test_existing_output_is_refused_and_overwrite_replaces(template_corpus, tmp_
         (["--backend", "openia"], "unknown backend 'openia' (did you mean 'openai'?)"),
         (["--backend", "transformers", "--model", "./no/such/model"], "no such directory"),
         (["--backend", "openai", "--model", "m"], "needs --base-url"),
-        (["--n", "-3"], "n must be an integer >= 0"),
+        (["--n", "-3"], "n must be an integer >= 1"),
         (["--codes", "M54", "Z99.99X"], "unknown ICD-10 code"),
         (["--codes", "A00"], "no Russian symptoms"),
         (["--filters", "min_symptom_recall=2"], "min_symptom_recall must be in [0, 1]"),
@@ -96,6 +96,15 @@ def test_bad_config_fails_before_any_work(tmp_path, capsys, flags, message):
     assert main(["build", "--out", str(out), "--quiet", *flags]) == 2
     assert message in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []  # no output, no work dir
+
+
+def test_all_notes_filtered_is_a_clear_error_and_a_rerun_regenerates_nothing(tmp_path, capsys):
+    out = tmp_path / "corpus"
+    assert main(["build", "--out", str(out), "--n", "6", "--quiet", "--filters", "min_words=300"]) == 2
+    assert "all 6 generated notes were filtered out (too_short 6)" in capsys.readouterr().err
+    assert not out.exists() and (tmp_path / "corpus.work").is_dir()
+    assert main(["build", "--out", str(out), "--n", "6", "--quiet"]) == 0
+    assert "this run: 0 new, 6 resumed" in capsys.readouterr().err
 
 
 def test_yaml_config_with_flag_overrides(tmp_path, capsys):

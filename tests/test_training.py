@@ -1,0 +1,173 @@
+"""Instruction data from the open RuMedTop3 notes, LoRA training of a tiny LLaMA built here, resuming, merging, and
+building a corpus with the adapter; bad inputs fail before training starts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from medsyn.cli import main
+from medsyn.errors import MedsynError
+
+N_NOTES = 40
+TRAIN_FLAGS = [
+    "--max-length", "768", "--per-device-batch-size", "4", "--effective-batch-size", "4",
+    "--learning-rate", "2e-2", "--warmup-steps", "0", "--gradient-checkpointing", "false",
+    "--logging-steps", "1", "--save-steps", "2", "--eval-samples", "2", "--eval-max-new-tokens", "8", "--quiet",
+]
+
+
+@pytest.fixture(scope="module")
+def top3(shared_data) -> Path:
+    return shared_data / "rumedbench" / "RuMedTop3"
+
+
+@pytest.fixture(scope="module")
+def markup(shared_data) -> Path:
+    return shared_data / "rumedbench" / "raw" / "rec_markup.csv"
+
+
+@pytest.fixture(scope="module")
+def small_notes(tmp_path_factory, top3) -> Path:
+    """The first notes of the real training split (kept in a temp folder, never in the repo)."""
+    path = tmp_path_factory.mktemp("notes") / "train_small.jsonl"
+    with open(top3 / "train_v1.jsonl", encoding="utf-8") as handle:
+        path.write_text("".join(next(handle) for _ in range(N_NOTES)), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def ift_dir(tmp_path_factory, small_notes, markup, top3) -> Path:
+    out = tmp_path_factory.mktemp("ift") / "data"
+    assert main(["ift", "build", "--notes", str(small_notes), "--markup", str(markup), "--out", str(out),
+                 "--heldout-share", "0.15", "--exclude", str(top3 / "dev_v1.jsonl"), "--quiet"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    from tests.tiny_models import make_tiny_llama
+
+    return make_tiny_llama(tmp_path_factory.mktemp("models") / "tiny")
+
+
+def test_instruction_pairs_are_builder_prompts_for_real_notes(ift_dir, small_notes, top3):
+    from medsyn.builder.mkg import load_graph
+    from medsyn.builder.prompts import PromptBuilder
+    from medsyn.builder.sources import read_notes
+    from medsyn.training.ift import check_no_leak, load_instruction_data, note_prior
+
+    data = load_instruction_data(ift_dir)
+    assert set(data) == {"train", "heldout"} and len(data["heldout"]) >= 1
+    notes = {note.note_id: note for note in read_notes(small_notes)}
+    graph = load_graph()
+    families = set()
+    for row in list(data["train"]) + list(data["heldout"]):
+        note = notes[row["note_id"]]
+        assert row["completion"] == [{"role": "assistant", "content": note.text.strip()}]
+        assert row["example_id"] != row["note_id"]
+        prior = note_prior(note, graph, row["symptoms"], seed=0)
+        examples = [n for n in notes.values() if n.note_id == row["example_id"]]
+        rebuilt = PromptBuilder(examples=examples, graph=graph).build(prior, family=row["prompt_family"],
+                                                         template=row["prompt_template"])
+        assert row["prompt"] == rebuilt.messages  # exactly what the builder sends for this prior
+        assert row["symptoms"] and all(s in row["prompt"][1]["content"] for s in row["symptoms"])
+        families.add(row["prompt_family"])
+    assert families == {"symptoms", "example"}
+    check_no_leak(ift_dir, [top3 / "dev_v1.jsonl"])
+    info = json.loads((ift_dir / "ift_info.json").read_text(encoding="utf-8"))
+    assert info["splits"]["train"] == len(data["train"])
+
+
+def test_benchmark_notes_never_enter(tmp_path, small_notes, markup, top3):
+    from medsyn.training.ift import build_instruction_data
+
+    with pytest.raises(MedsynError, match="dev/test split"):
+        build_instruction_data(top3 / "dev_v1.jsonl", markup, tmp_path / "a", progress=False)
+    mixed = tmp_path / "train_mixed.jsonl"
+    with open(top3 / "dev_v1.jsonl", encoding="utf-8") as dev:
+        mixed.write_text(small_notes.read_text(encoding="utf-8") + next(dev), encoding="utf-8")
+    with pytest.raises(MedsynError, match="also in the benchmark"):
+        build_instruction_data(mixed, markup, tmp_path / "b", exclude=[top3 / "dev_v1.jsonl"], progress=False)
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def _losses(info: dict) -> list[float]:
+    return [entry["loss"] for entry in info["log_history"] if "loss" in entry]
+
+
+def test_train_resume_merge_and_build(tmp_path, tiny_model, ift_dir):
+    import datasets
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    from medsyn.builder.config import BuildConfig
+    from medsyn.builder.corpus import build_corpus
+
+    adapter = tmp_path / "adapter"
+    base = ["train", "--base-model", str(tiny_model), "--data", str(ift_dir), "--out", str(adapter), *TRAIN_FLAGS]
+    assert main([*base, "--max-steps", "2"]) == 0
+    first = json.loads((adapter / "training_info.json").read_text(encoding="utf-8"))
+    assert first["global_step"] == 2 and first["resumed_from"] is None
+    assert (adapter.with_name("adapter.work") / "checkpoints" / "checkpoint-2").is_dir()
+
+    # A longer rerun of the same command resumes from the checkpoint instead of starting over.
+    assert main([*base, "--max-steps", "6", "--overwrite", "--merge"]) == 0
+    info = json.loads((adapter / "training_info.json").read_text(encoding="utf-8"))
+    assert info["global_step"] == 6 and info["resumed_from"].endswith("checkpoint-2")
+    losses = _losses(info)
+    assert len(losses) == 6 and losses[-1] < losses[0]
+    assert losses[:2] == pytest.approx(_losses(first), rel=1e-4)  # the first steps are the restored ones
+
+    for name in ("adapter_config.json", "adapter_model.safetensors", "README.md", "generator_eval.json"):
+        assert (adapter / name).is_file(), name
+    card = (adapter / "README.md").read_text(encoding="utf-8")
+    assert "base_model:" in card and "library_name: peft" in card and "held-out loss" in card
+    evaluation = json.loads((adapter / "generator_eval.json").read_text(encoding="utf-8"))
+    assert evaluation["heldout_loss"] == pytest.approx(info["eval_loss"])
+    assert evaluation["sample"]["n"] == 2 and 0 <= evaluation["sample"]["leakage_rate"] <= 1
+
+    # Reload the adapter; the merged model computes the same logits without PEFT.
+    ids = torch.tensor([[1, 5, 9, 17, 33, 2]])
+    peft_model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model), adapter).eval()
+    merged = AutoModelForCausalLM.from_pretrained(tmp_path / "adapter-merged").eval()
+    plain = AutoModelForCausalLM.from_pretrained(tiny_model).eval()
+    with torch.no_grad():
+        tuned_logits = peft_model(ids).logits
+        assert torch.allclose(tuned_logits, merged(ids).logits, atol=1e-4)
+        assert not torch.allclose(tuned_logits, plain(ids).logits, atol=1e-4)  # the adapter changed something
+
+    config = BuildConfig(n=3, backend="transformers", model=str(tiny_model), adapter=str(adapter),
+                         max_new_tokens=8, max_failure_rate=1.0, families={"symptoms": 1.0},
+                         filters={"min_symptom_recall": 0.0, "min_cyrillic_share": 0.0, "min_words": 0})
+    build_corpus(config, tmp_path / "corpus", progress=False)
+    rows = datasets.load_dataset(str(tmp_path / "corpus"), "unfiltered", split="train")
+    assert len(rows) >= 1 and set(rows["generation_model"]) == {f"{tiny_model}+{adapter}"}
+
+
+def test_bad_inputs_fail_before_training(tmp_path, tiny_model, ift_dir, capsys):
+    import datasets
+
+    out = tmp_path / "adapter"
+    common = ["train", "--out", str(out), "--quiet", "--max-steps", "1"]
+
+    assert main([*common, "--base-model", str(tmp_path / "missing"), "--data", str(ift_dir)]) == 2
+    assert "no such folder" in capsys.readouterr().err
+
+    wrong = tmp_path / "wrong"
+    datasets.Dataset.from_list([{"text": "a"}]).to_parquet(str(wrong / "data" / "train.parquet"))
+    assert main([*common, "--base-model", str(tiny_model), "--data", str(wrong)]) == 2
+    assert "lacks column(s) prompt, completion" in capsys.readouterr().err
+
+    assert main([*common, "--base-model", str(tiny_model), "--data", str(ift_dir),
+                 "--target-modules", "q_proj", "query_key_value"]) == 2
+    err = capsys.readouterr().err
+    assert "query_key_value not in" in err and "q_proj" in err
+
+    assert main([*common, "--base-model", str(tiny_model), "--data", str(ift_dir), "--sft", "learning_rat=1"]) == 2
+    assert "did you mean learning_rate" in capsys.readouterr().err
+
+    assert not out.exists() and not out.with_name("adapter.work").exists()
