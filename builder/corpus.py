@@ -62,7 +62,7 @@ def make_backend(config: BuildConfig) -> Backend:
 
         from medsyn.builder.backend_openai import OpenAIBackend
 
-        return OpenAIBackend(
+        backend = OpenAIBackend(
             model=config.model,
             base_urls=list(config.base_url),
             api_key=os.environ.get(config.api_key_env),
@@ -72,6 +72,8 @@ def make_backend(config: BuildConfig) -> Backend:
             price_per_1k_input=config.price_per_1k_input,
             price_per_1k_output=config.price_per_1k_output,
         )
+        backend.check()  # an unreachable server, a refused key or an unknown model fails now, not after retries
+        return backend
     from medsyn.builder.backend_transformers import TransformersBackend
 
     return TransformersBackend(model=config.model, adapter=config.adapter, batch_size=config.batch_size)

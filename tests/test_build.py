@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -41,9 +42,9 @@ def template_corpus(tmp_path_factory) -> Path:
 def test_corpus_loads_with_documented_features(template_corpus):
     from datasets import load_dataset
 
-    dataset = load_dataset(str(template_corpus))
+    dataset = load_dataset(str(template_corpus), cache_dir=tempfile.mkdtemp(prefix="medsyn-ds-"))
     assert list(dataset) == ["train"] and dataset["train"].features == FEATURES
-    unfiltered = load_dataset(str(template_corpus), "unfiltered", split="train")
+    unfiltered = load_dataset(str(template_corpus), "unfiltered", split="train", cache_dir=tempfile.mkdtemp())
     assert unfiltered.features == FEATURES and len(unfiltered) == 120
     kept = dataset["train"]
     assert 0 < len(kept) <= 120 and all(kept["keep"]) and len(set(kept["id"])) == len(kept)
@@ -96,6 +97,20 @@ def test_bad_config_fails_before_any_work(tmp_path, capsys, flags, message):
     assert main(["build", "--out", str(out), "--quiet", *flags]) == 2
     assert message in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []  # no output, no work dir
+
+
+def test_unreachable_server_or_unknown_model_fails_before_generation(tmp_path, capsys):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    out = tmp_path / "corpus"
+    args = ["build", "--out", str(out), "--quiet", "--backend", "openai", "--n", "3"]
+    assert main([*args, "--model", "m", "--base-url", f"http://127.0.0.1:{port}/v1"]) == 2
+    assert f"127.0.0.1:{port}" in capsys.readouterr().err
+    with FaultServer() as server:
+        assert main([*args, "--model", "no-such-model", "--base-url", server.base_url]) == 2
+        assert "no-such-model" in capsys.readouterr().err and not server.requests_seen
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_all_notes_filtered_is_a_clear_error_and_a_rerun_regenerates_nothing(tmp_path, capsys):

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -143,7 +144,7 @@ def test_browse_filters_the_built_corpus(app):
     client, corpus = app
     from datasets import load_dataset
 
-    rows = load_dataset(str(corpus), "unfiltered", split="train")
+    rows = load_dataset(str(corpus), "unfiltered", split="train", cache_dir=tempfile.mkdtemp(prefix="medsyn-ds-"))
     everything = client.predict("all", "all", 0, api_name="/browse")["data"]
     assert len(everything) == len(rows)
     code = rows[0]["icd10_code"]
