@@ -120,3 +120,21 @@ def test_check_names_the_models_the_server_has(served):
     base_url, model_id = served
     with pytest.raises(MedsynError, match=f"does not serve model 'gpt-4o'; it serves: {model_id}"):
         OpenAIBackend("gpt-4o", [base_url]).check()
+
+
+def test_corpus_is_built_through_transformers_serve(served, tmp_path):
+    from datasets import load_dataset
+
+    from medsyn.cli import main
+
+    base_url, model_id = served
+    out = tmp_path / "corpus"
+    args = ["build", "--out", str(out), "--n", "5", "--backend", "openai", "--model", model_id, "--base-url",
+            base_url, "--max-new-tokens", "16", "--concurrency", "2", "--quiet",
+            # a tiny untrained model writes noise: keep its notes so that the corpus itself is checked
+            "--filters", "min_symptom_recall=0", "min_cyrillic_share=0", "min_words=0", "max_words=100000"]
+    assert main(args) == 0
+    rows = load_dataset(str(out), "unfiltered", split="train", cache_dir=str(tmp_path / "cache")).to_list()
+    assert len(rows) == 5 and all(row["text"] for row in rows)
+    assert {row["generation_model"] for row in rows} == {model_id} and {row["backend"] for row in rows} == {"openai"}
+    assert all(row["prompt_tokens"] > 0 and row["completion_tokens"] > 0 for row in rows)

@@ -190,3 +190,30 @@ def test_uncached_hub_id_offline_is_a_clear_error(tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
     done = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert "MEDSYN cannot load model 'medsyn-test/not-a-model' (HF_HUB_OFFLINE is set" in done.stdout, done.stderr
+
+
+# A tiny untrained model writes noise: filters loose enough that its notes are kept, so the corpus is checked.
+LOOSE = ["--filters", "min_symptom_recall=0", "min_cyrillic_share=0", "min_words=0", "max_words=100000"]
+
+
+def test_corpus_is_built_through_the_transformers_backend_with_a_lora_adapter(chat_model, tmp_path):
+    from datasets import load_dataset
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from medsyn.cli import main
+
+    adapter = tmp_path / "adapter"
+    peft_model = get_peft_model(
+        AutoModelForCausalLM.from_pretrained(chat_model),
+        LoraConfig(r=4, lora_alpha=32, target_modules=["q_proj", "v_proj"], init_lora_weights=False),
+    )
+    peft_model.save_pretrained(adapter)
+    out = tmp_path / "corpus"
+    args = ["build", "--out", str(out), "--n", "6", "--seed", "1", "--backend", "transformers", "--model",
+            str(chat_model), "--adapter", str(adapter), "--batch-size", "3", "--max-new-tokens", "16", "--quiet"]
+    assert main([*args, *LOOSE]) == 0
+    rows = load_dataset(str(out), "unfiltered", split="train", cache_dir=str(tmp_path / "cache")).to_list()
+    assert len(rows) == 6 and all(row["text"] and row["completion_tokens"] > 0 for row in rows)
+    assert {row["generation_model"] for row in rows} == {f"{chat_model}+{adapter}"}
+    assert {row["backend"] for row in rows} == {"transformers"}
