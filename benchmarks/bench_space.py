@@ -10,56 +10,18 @@ app's own measurement (first streamed piece, words/s) and the client's (first st
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # tests.tiny_models
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def serve_tiny_model(root: Path) -> tuple[subprocess.Popen, str, str]:
-    from tests.tiny_models import make_tiny_llama
-
-    model_dir = make_tiny_llama(root / "tiny-llama")
-    config_path = model_dir / "generation_config.json"
-    config = json.loads(config_path.read_text())
-    config.update(do_sample=True, temperature=1.0, top_p=1.0, top_k=0)
-    config_path.write_text(json.dumps(config))
-    port = free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(root / "hf")}
-    cli = Path(sys.executable).with_name("transformers")
-    log = open(root / "serve.log", "wb")
-    process = subprocess.Popen(
-        [str(cli), "serve", "--host", "127.0.0.1", "--port", str(port), "--device", "cpu", str(model_dir)],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"transformers serve exited:\n{(root / 'serve.log').read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
-                return process, f"http://127.0.0.1:{port}/v1", str(model_dir)
-        except OSError:
-            time.sleep(0.5)
-    os.killpg(process.pid, signal.SIGKILL)
-    raise SystemExit("transformers serve did not become healthy in 180 s")
+from tests.tiny_models import free_port, served_tiny_llama  # noqa: E402
 
 
 def measure(config, runs: int) -> dict:
@@ -109,14 +71,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["HF_HOME"] = str(Path(tmp) / "hf")
         results = {"template": measure(SpaceConfig(), args.runs)}
-        process, base_url, model = serve_tiny_model(Path(tmp))
-        try:
+        with served_tiny_llama(Path(tmp)) as (base_url, model):
             results["openai (transformers serve, tiny LLaMA, CPU)"] = measure(
                 SpaceConfig(backend="openai", model=model, base_url=base_url, max_new_tokens=64), args.runs
             )
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=30)
     for backend, figures in results.items():
         print(f"{backend}:")
         for name, value in figures.items():

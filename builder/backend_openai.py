@@ -90,7 +90,7 @@ def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random) -> 
     return step / 2 + rng.uniform(0, step / 2)
 
 
-def _normalise_url(url: str) -> str:
+def normalise_url(url: str) -> str:
     """Accept `http://host:8000` as well as `http://host:8000/v1`: every OpenAI-compatible server serves /v1."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -151,7 +151,7 @@ class OpenAIBackend:
         if not timeout > 0:
             raise MedsynError(f"timeout must be > 0 seconds, got {timeout!r}")
         self.model = model
-        self.base_urls = [_normalise_url(url) for url in base_urls]
+        self.base_urls = [normalise_url(url) for url in base_urls]
         self._api_key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
         self.concurrency = concurrency
         self.timeout = float(timeout)

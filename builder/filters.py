@@ -19,7 +19,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from medsyn.builder.lemmas import STOPWORDS, TOKEN_RE, SymptomMatcher, _morph, lemma
+from medsyn.builder.lemmas import STOPWORDS, TOKEN_RE, SymptomMatcher, morph, lemma
 from medsyn.errors import MedsynError
 
 # Stable reason names: they are stored in the `reject_reasons` column and documented in the dataset card.
@@ -206,7 +206,7 @@ def _coordinated(part: str) -> list[str]:
 
 
 def _tag(word: str) -> str:
-    return str(_morph().parse(word.lower())[0].tag)
+    return str(morph().parse(word.lower())[0].tag)
 
 
 @lru_cache(maxsize=4096)

@@ -31,7 +31,8 @@ NEGATION_AFTER_WINDOW = 3
 
 
 @lru_cache(maxsize=1)
-def _morph():
+def morph():
+    """The shared pymorphy3 analyser (loading its dictionaries takes a second; do it once)."""
     import pymorphy3
 
     return pymorphy3.MorphAnalyzer()
@@ -43,7 +44,7 @@ def lemma(word: str) -> str:
     word = word.lower().replace("ё", "е")
     if not re.search("[а-я]", word):
         return word
-    return _morph().parse(word)[0].normal_form.replace("ё", "е")
+    return morph().parse(word)[0].normal_form.replace("ё", "е")
 
 
 def lemmatize(text: str) -> list[str]:

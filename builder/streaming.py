@@ -61,10 +61,10 @@ class OpenAIStreamer:
     def __init__(self, model: str, base_url: str, api_key: str | None = None, timeout: float = 120.0) -> None:
         import openai
 
-        from medsyn.builder.backend_openai import _normalise_url
+        from medsyn.builder.backend_openai import normalise_url
 
         self.model = model
-        self.base_url = _normalise_url(base_url)
+        self.base_url = normalise_url(base_url)
         self._openai = openai
         # No retries: a person is waiting and sees the error; the batch backend is the one that retries.
         self._client = openai.OpenAI(base_url=self.base_url, api_key=api_key or "EMPTY", timeout=timeout, max_retries=0)

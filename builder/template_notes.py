@@ -24,13 +24,13 @@ def accusative(label: str) -> str:
     The leading words in the nominative (adjectives and their noun) are inflected; everything from the first word
     that cannot be nominative (a preposition, a genitive) on is kept as it is.
     """
-    from medsyn.builder.lemmas import _morph
+    from medsyn.builder.lemmas import morph
 
     words = label.split(" ")
     out = []
     for i, word in enumerate(words):
         bare = word.strip(",")
-        parses = [p for p in _morph().parse(bare) if "nomn" in p.tag]
+        parses = [p for p in morph().parse(bare) if "nomn" in p.tag]
         if not parses:
             out.extend(words[i:])
             break

@@ -2,79 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
 
 from medsyn.builder.backend_openai import OpenAIBackend
 from medsyn.builder.backends import Request, SamplingParams
 from medsyn.errors import MedsynError
-from tests.tiny_models import make_tiny_llama
-
-# The console script of the environment running the tests, never whatever `transformers` is first on PATH.
-TRANSFORMERS_CLI = Path(sys.executable).with_name("transformers")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_healthy(url: str, process: subprocess.Popen, log: Path, deadline_s: float = 120.0) -> None:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"transformers serve exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    pytest.fail(f"transformers serve not healthy after {deadline_s:.0f}s:\n{log.read_text()[-3000:]}")
+from tests.tiny_models import served_tiny_llama
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    """(base_url, model_id) of a `transformers serve` pinned to a tiny LLaMA; stopped with its process group."""
-    assert TRANSFORMERS_CLI.is_file(), f"{TRANSFORMERS_CLI} missing: install transformers[serving] in this venv"
-    root = tmp_path_factory.mktemp("serve")
-    model_dir = make_tiny_llama(root / "tiny-llama")
-    # Sample (the server only does when the model's generation config says so), so that seeds matter.
-    config_path = model_dir / "generation_config.json"
-    config = json.loads(config_path.read_text())
-    config.update(do_sample=True, temperature=1.0, top_p=1.0, top_k=0)
-    config_path.write_text(json.dumps(config))
-
-    port = free_port()
-    log = root / "serve.log"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(root / "hf")}
-    command = [str(TRANSFORMERS_CLI), "serve", "--host", "127.0.0.1", "--port", str(port), "--device", "cpu"]
-    with open(log, "wb") as log_file:
-        process = subprocess.Popen(
-            [*command, str(model_dir)], env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        wait_healthy(f"http://127.0.0.1:{port}/health", process, log)
-        yield f"http://127.0.0.1:{port}/v1", str(model_dir)
-    finally:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=20)
-        except ProcessLookupError:
-            pass
+    """(base_url, model_id) of a `transformers serve` pinned to a tiny LLaMA, for the whole module."""
+    with served_tiny_llama(tmp_path_factory.mktemp("serve")) as server:
+        yield server
 
 
 def note_requests(n: int, seed0: int = 0) -> list[Request]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 # Sentences to train the byte-level BPE on; written for the tests, not taken from any real note.
@@ -68,3 +70,67 @@ def make_tiny_llama(out_dir: str | Path, chat_template: bool = True, seed: int =
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
     return out_dir
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def served_tiny_llama(root: str | Path, startup_s: float = 180.0) -> Iterator[tuple[str, str]]:
+    """Serve a tiny LLaMA with a real `transformers serve` on loopback; yield (base_url, model_id).
+
+    The server only samples when the model's generation config says so, so sampling is switched on there (seeds
+    then matter). It runs in its own process group, stopped with SIGTERM (SIGKILL if it lingers).
+    """
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    root = Path(root)
+    model_dir = make_tiny_llama(root / "tiny-llama")
+    config_path = model_dir / "generation_config.json"
+    config = json.loads(config_path.read_text())
+    config.update(do_sample=True, temperature=1.0, top_p=1.0, top_k=0)
+    config_path.write_text(json.dumps(config))
+    # The console script of the environment running us, never whatever `transformers` is first on PATH.
+    cli = Path(sys.executable).with_name("transformers")
+    if not cli.is_file():
+        raise RuntimeError(f"{cli} missing: install transformers with fastapi and uvicorn in this environment")
+    port = free_port()
+    log = root / "serve.log"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(root / "hf")}
+    command = [str(cli), "serve", "--host", "127.0.0.1", "--port", str(port), "--device", "cpu", str(model_dir)]
+    with open(log, "wb") as log_file:
+        process = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + startup_s
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"transformers serve exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"transformers serve not healthy after {startup_s:.0f} s:\n{log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.3)
+        yield f"http://127.0.0.1:{port}/v1", str(model_dir)
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=20)
+        except ProcessLookupError:
+            pass
