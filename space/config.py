@@ -13,8 +13,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
 
+from medsyn.builder.config import read_yaml
 from medsyn.errors import MedsynError
 
 BACKENDS = ("template", "openai", "transformers")
@@ -106,21 +106,7 @@ def load_config(path: str | os.PathLike | None = None, environ: Mapping[str, str
     path = path or environ.get(CONFIG_ENV) or None
     values: dict[str, Any] = {}
     if path:
-        path = Path(path)
-        if not path.is_file():
-            raise MedsynError(f"{path}: Space config file not found")
-        try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as err:
-            mark = getattr(err, "problem_mark", None)
-            line = f":{mark.line + 1}" if mark is not None else ""
-            raise MedsynError(f"{path}{line}: not valid YAML ({getattr(err, 'problem', err)})") from None
-        if not isinstance(loaded, dict):
-            raise MedsynError(f"{path}: expected a mapping of settings, got {type(loaded).__name__}")
-        known = {f.name for f in fields(SpaceConfig)}
-        unknown = sorted(set(loaded) - known)
-        if unknown:
-            raise MedsynError(f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        loaded = read_yaml(path, {f.name for f in fields(SpaceConfig)})
         values.update({key: _coerce(key, value, str(path)) for key, value in loaded.items()})
     for variable, name in ENV.items():
         if variable in environ:
