@@ -188,7 +188,8 @@ def load_benchmark(results_dir: Path) -> dict:
     for i, setting in enumerate(settings):
         try:
             key = (setting["name"], setting.get("classifier", ""))
-            metrics = {m: float(setting["metrics"][m]) for m in METRICS if m in setting["metrics"]}
+            # hard_codes_accuracy is null when the evaluation file has no note of a hard code
+            metrics = {m: float(v) for m in METRICS if (v := setting["metrics"].get(m)) is not None}
         except (KeyError, TypeError, ValueError) as err:
             raise MedsynError(f"{path}: settings[{i}] lacks name/metrics ({err}); rerun `medsyn benchmark`") from None
         groups.setdefault(key, []).append({"seed": setting.get("seed"), "metrics": metrics})
@@ -201,7 +202,13 @@ def load_benchmark(results_dir: Path) -> dict:
                 std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
                 row["metrics"][metric] = {"mean": float(np.mean(values)), "std": std}
         rows.append(row)
-    return {"rows": rows, "hard_codes": results.get("hard_codes") or [], "source": results.get("synthetic_source")}
+    return {
+        "rows": rows,
+        "hard_codes": results.get("hard_codes") or [],
+        "source": results.get("synthetic_source"),
+        "summary": [s for s in results.get("summary") or [] if s.get("name") != "real"],
+        "eval_file": Path(str((results.get("eval") or {}).get("path") or "the evaluation file")).name,
+    }
 
 
 def fmt_metric(value: dict | None) -> str:
@@ -209,6 +216,15 @@ def fmt_metric(value: dict | None) -> str:
     if value is None:
         return "–"
     return f"{value['mean']:.3f}" if value["std"] == 0 else f"{value['mean']:.3f} ± {value['std']:.3f}"
+
+
+def fmt_diff(summary: dict | None) -> str:
+    """A paired difference to real-only with its 95% bootstrap interval, as the benchmark computed it."""
+    diff = (summary or {}).get("diff_to_real")
+    if not diff or diff.get("mean") is None:
+        return "–"
+    low, high = diff["ci95"]
+    return f"{diff['mean']:+.3f} [{low:+.3f}, {high:+.3f}]"
 
 
 def copy_benchmark(results_dir: Path, dataset_dir: Path) -> list[str]:
@@ -389,6 +405,7 @@ def render_card(
         benchmark=benchmark,
         metrics=METRICS,
         fmt_metric=fmt_metric,
+        fmt_diff=fmt_diff,
         versions=versions,
         percentiles=PERCENTILES,
         example_json=json.dumps(_short(stats.example_row), ensure_ascii=False, indent=2),

@@ -133,8 +133,13 @@ def reduced_run(tmp_path_factory):
     monkeypatch.setenv("HF_DATASETS_CACHE", str(home / "datasets"))
     root = tmp_path_factory.mktemp("reduced")
     train, dev = rumedtop3_subset(root)
-    corpus = make_synthetic_corpus(root / "corpus", SUBSET_CODES, per_code=40,
-                                   build_info={"backend": "template", "seed": 0})
+    corpus = root / "corpus"  # the real builder with the template backend: the no-LLM baseline
+    from medsyn.builder.mkg import load_graph
+    from medsyn.cli import main as medsyn_main
+
+    codes = [code for code in SUBSET_CODES if code in load_graph().codes_with_symptoms]  # H10, R51: not in RuMedTop3
+    assert medsyn_main(["build", "--out", str(corpus), "--n", "480", "--codes", *codes,
+                        "--code-strategy", "uniform", "--quiet"]) == 0
     out = root / "results"
     code = cli(["benchmark", "--train", str(train), "--eval", str(dev), "--dev", str(dev), "--synthetic", str(corpus),
                 "--seeds", "2", "--ratios", "0.5,1", "--bootstrap", "200", "--out", str(out)], monkeypatch)
@@ -163,9 +168,9 @@ def test_results_json_follows_the_documented_schema(reduced_run):
     assert len(results["hard_codes"]) < len(dev_codes)
     assert results["hard_codes_selection"]["chosen_on"] == "dev"
     source = results["synthetic_source"]
-    assert source["backend"] == {"template": 40 * len(SUBSET_CODES)}
-    assert source["generation_model"] == {"template": 40 * len(SUBSET_CODES)}
-    assert source["build_info"] == {"backend": "template", "seed": 0}
+    kept = json.loads((out.parent / "corpus" / "build_info.json").read_text(encoding="utf-8"))["summary"]["kept"]
+    assert source["backend"] == {"template": kept} and source["generation_model"] == {"template": kept}
+    assert source["build_info"]["backend"]["name"] == "template" and source["build_info"]["seed"] == 0
     assert results["eval"]["unseen_codes"]["n_notes"] == 0
 
 
@@ -432,3 +437,24 @@ def test_config_file_mirrors_the_flags(toy_inputs, monkeypatch, capsys):
     config.write_text("train: a.jsonl\n", encoding="utf-8")
     assert cli(["benchmark", "--config", str(config)], monkeypatch) == 2
     assert "missing --eval, --synthetic, --out" in capsys.readouterr().err
+
+
+def test_card_reports_the_benchmark_of_the_built_corpus(reduced_run, tmp_path):
+    """build -> benchmark -> card: the card's tables carry results.json's numbers, intervals included."""
+    import shutil
+
+    from medsyn.dataset_card.card import fmt_diff, fmt_metric, load_benchmark, write_card
+
+    out, results, _, _ = reduced_run
+    corpus = tmp_path / "corpus"
+    shutil.copytree(out.parent / "corpus", corpus)
+    card = write_card(corpus, out).read_text(encoding="utf-8")
+    assert "template" in card
+    for row in load_benchmark(out)["rows"]:
+        assert fmt_metric(row["metrics"]["accuracy"]) in card
+    for entry in results["summary"]:
+        if entry["name"] != "real":
+            diff = entry["metrics"]["accuracy"]["diff_to_real"]
+            assert f"{diff['mean']:+.3f} [{diff['ci95'][0]:+.3f}, {diff['ci95'][1]:+.3f}]" in card
+            assert fmt_diff(entry["metrics"]["hard_codes_accuracy"]) in card
+    assert (corpus / "assets" / "benchmark" / "results.json").is_file()
