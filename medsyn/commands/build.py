@@ -7,10 +7,10 @@ Every field of `BuildConfig` is a flag (generated from the dataclass, so flags a
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
-import typing
 from pathlib import Path
+
+from medsyn.commands.dataclass_flags import add_dataclass_flags, dataclass_overrides
 
 HELP = {
     "n": "number of notes to generate (default 200)",
@@ -37,19 +37,6 @@ HELP = {
 }
 
 
-def _flag_type(tp) -> tuple[dict, str]:
-    """argparse keyword arguments for a BuildConfig field type."""
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-        tp = next(arg for arg in args if arg is not type(None))
-        origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin is list:
-        return {"nargs": "+", "metavar": "VALUE"}, "list"
-    if origin is dict:
-        return {"nargs": "+", "metavar": "KEY=VALUE"}, "dict"
-    return {"type": tp}, "scalar"
-
-
 def add_parser(subparsers) -> None:
     from medsyn.builder.config import BuildConfig
 
@@ -64,43 +51,17 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--out", type=Path, required=True, help="output dataset folder")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    hints = typing.get_type_hints(BuildConfig)
-    for f in dataclasses.fields(BuildConfig):
-        kwargs, _ = _flag_type(hints[f.name])
-        kwargs.setdefault("metavar", f.name.upper())
-        parser.add_argument(f"--{f.name.replace('_', '-')}", dest=f"cfg_{f.name}", default=None,
-                            help=HELP.get(f.name), **kwargs)
+    add_dataclass_flags(parser, BuildConfig, HELP)
     parser.set_defaults(func=run)
 
 
 def overrides(args: argparse.Namespace) -> dict:
     from medsyn.builder.config import BuildConfig
-    from medsyn.errors import MedsynError
 
-    hints = typing.get_type_hints(BuildConfig)
-    values = {}
-    for f in dataclasses.fields(BuildConfig):
-        value = getattr(args, f"cfg_{f.name}")
-        if value is None:
-            continue
-        if _flag_type(hints[f.name])[1] == "dict":
-            parsed = {}
-            for item in value:
-                key, sep, raw = item.partition("=")
-                if not sep:
-                    raise MedsynError(f"--{f.name.replace('_', '-')} {item!r}: expected KEY=VALUE")
-                parsed[key] = _scalar(raw)
-            value = parsed
-        if f.name == "codes":
-            value = [code for item in value for code in item.replace(",", " ").split()]
-        values[f.name] = value
+    values = dataclass_overrides(args, BuildConfig)
+    if "codes" in values:  # "--codes M54,J06" as well as "--codes M54 J06"
+        values["codes"] = [code for item in values["codes"] for code in item.replace(",", " ").split()]
     return values
-
-
-def _scalar(raw: str):
-    import yaml
-
-    return yaml.safe_load(raw)
 
 
 def run(args: argparse.Namespace) -> int:

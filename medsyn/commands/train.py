@@ -11,6 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from medsyn.commands.dataclass_flags import add_dataclass_flags, dataclass_overrides
+
 HELP = {
     "base_model": "base model: local folder or hub id (required)",
     "data": "instruction data folder from `medsyn ift build` (required)",
@@ -40,19 +42,7 @@ HELP = {
 }
 
 
-def _bool(raw: str) -> bool:
-    value = raw.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {raw!r}")
-
-
 def add_parser(subparsers) -> None:
-    import dataclasses
-    import typing
-
     from medsyn.training.train import TrainConfig
 
     parser = subparsers.add_parser(
@@ -68,53 +58,14 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--merged-out", type=Path, help="folder of the merged model (default OUT-merged)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output folders")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    hints = typing.get_type_hints(TrainConfig)
-    for f in dataclasses.fields(TrainConfig):
-        tp = hints[f.name]
-        origin = typing.get_origin(tp)
-        if origin is dict:
-            kwargs = {"action": "append", "metavar": "KEY=VALUE"}
-        elif origin is list:
-            kwargs = {"nargs": "+", "metavar": "NAME"}
-        elif tp is bool:
-            kwargs = {"type": _bool, "metavar": "BOOL"}
-        else:
-            args = [a for a in typing.get_args(tp) if a is not type(None)]
-            kwargs = {"type": args[0] if args else tp, "metavar": f.name.upper()}
-        parser.add_argument(f"--{f.name.replace('_', '-')}", dest=f"cfg_{f.name}", default=None,
-                            help=HELP.get(f.name), **kwargs)
+    add_dataclass_flags(parser, TrainConfig, HELP)
     parser.set_defaults(func=run)
-
-
-def overrides(args: argparse.Namespace) -> dict:
-    import dataclasses
-
-    import yaml
-
-    from medsyn.errors import MedsynError
-    from medsyn.training.train import TrainConfig
-
-    values = {}
-    for f in dataclasses.fields(TrainConfig):
-        value = getattr(args, f"cfg_{f.name}")
-        if value is None:
-            continue
-        if f.name in ("sft", "lora"):
-            parsed = {}
-            for item in value:
-                key, sep, raw = item.partition("=")
-                if not sep:
-                    raise MedsynError(f"--{f.name} {item!r}: expected KEY=VALUE")
-                parsed[key.strip().replace("-", "_")] = yaml.safe_load(raw)
-            value = parsed
-        values[f.name] = value
-    return values
 
 
 def run(args: argparse.Namespace) -> int:
     from medsyn.training.train import TrainConfig, perplexity, train
 
-    config = TrainConfig.from_sources(args.config, overrides(args))
+    config = TrainConfig.from_sources(args.config, dataclass_overrides(args, TrainConfig))
     merge_out = (args.merged_out or args.out.with_name(args.out.name + "-merged")) if args.merge else None
     result = train(config, args.out, overwrite=args.overwrite, merge_out=merge_out, progress=not args.quiet)
     resumed = f", resumed from {result.resumed_from}" if result.resumed_from else ""
