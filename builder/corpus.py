@@ -140,6 +140,7 @@ def build_corpus(config: BuildConfig, out: str | Path, overwrite: bool = False, 
         if result is None or not result.ok:
             continue
         rows.append(_row(prompt, request, result, graph, model, backend.name, example_text, filter_config))
+    _add_bertscore(rows, example_text, filter_config, progress)
     duplicates = filters.near_duplicates([r["id"] for r in rows], [r["text"] for r in rows], filter_config, progress)
     for row in rows:
         row["near_duplicate_of"] = duplicates.get(row["id"])
@@ -205,6 +206,21 @@ def _row(prompt: Prompt, request: Request, result, graph: KnowledgeGraph, model:
         "n_words": scores.n_words,
         "reject_reasons": filters.reject_reasons(scores, filter_config),
     }
+
+
+def _add_bertscore(rows: list[dict], example_text: dict[str, str], config: filters.FilterConfig, progress: bool) -> None:
+    """BERTScore of each note against its style example, or the prompt's symptom list where there was none."""
+    if not config.bertscore_model:
+        for row in rows:
+            row.update(bertscore_precision=None, bertscore_recall=None, bertscore_f1=None)
+        return
+    references = [
+        example_text.get(row["example_id"]) if row["example_id"] else ", ".join(s["label"] for s in row["prior"]["symptoms"])
+        for row in rows
+    ]
+    scores = filters.bertscore([row["text"] for row in rows], references, config.bertscore_model, progress=progress)
+    for row, precision, recall, f1 in zip(rows, *scores):
+        row.update(bertscore_precision=precision, bertscore_recall=recall, bertscore_f1=f1)
 
 
 def write_shards(folder: Path, rows: list[dict], rows_per_shard: int, split: str = "train") -> list[Path]:

@@ -61,6 +61,7 @@ def make_synthetic_corpus(
                 "symptom_recall": 1.0, "matched_symptoms": picked, "leakage": False, "example_overlap": 0.0,
                 "example_longest_ngram": 0, "cyrillic_share": 1.0, "n_words": len(text.split()),
                 "near_duplicate_of": "", "keep": True, "reject_reasons": [],
+                "bertscore_precision": None, "bertscore_recall": None, "bertscore_f1": None,
             })
     columns = {name: [row[name] for row in rows] for name in FEATURES}
     table = datasets.Dataset.from_dict(columns, features=FEATURES)

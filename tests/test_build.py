@@ -122,6 +122,17 @@ def test_all_notes_filtered_is_a_clear_error_and_a_rerun_regenerates_nothing(tmp
     assert "this run: 0 new, 6 resumed" in capsys.readouterr().err
 
 
+def test_bertscore_columns_with_a_local_encoder(template_corpus, tmp_path):
+    from tests.tiny_models import make_tiny_llama
+
+    encoder = make_tiny_llama(tmp_path / "encoder")
+    out = tmp_path / "corpus"
+    assert main(["build", "--out", str(out), "--n", "8", "--quiet", "--filters", f"bertscore_model={encoder}"]) == 0
+    rows = _rows(out, "unfiltered")
+    assert all(-1.0 <= r["bertscore_recall"] <= 1.0 and r["bertscore_f1"] is not None for r in rows)
+    assert all(r["bertscore_f1"] is None for r in _rows(template_corpus, "unfiltered"))
+
+
 def test_yaml_config_with_flag_overrides(tmp_path, capsys):
     config = tmp_path / "build.yaml"
     config.write_text(yaml.safe_dump({"n": 9, "seed": 2, "codes": ["M54", "J06"], "families": {"symptoms": 1.0}}))
