@@ -148,6 +148,31 @@ def test_train_resume_merge_and_build(tmp_path, tiny_model, ift_dir):
     assert len(rows) >= 1 and set(rows["generation_model"]) == {f"{tiny_model}+{adapter}"}
 
 
+def test_a_killed_training_run_resumes_from_its_last_checkpoint(tmp_path, tiny_model, ift_dir):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    adapter = tmp_path / "adapter"
+    checkpoints = tmp_path / "adapter.work" / "checkpoints"
+    command = [sys.executable, "-m", "medsyn.cli", "train", "--base-model", str(tiny_model), "--data", str(ift_dir),
+               "--out", str(adapter), *TRAIN_FLAGS, "--max-steps", "40", "--eval-samples", "0"]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while not list(checkpoints.glob("checkpoint-*")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    saved = sorted(int(p.name.split("-")[1]) for p in checkpoints.glob("checkpoint-*"))
+    assert saved and saved[-1] < 40 and not adapter.exists()  # killed mid-run: no adapter yet
+
+    subprocess.run(command, check=True, capture_output=True)  # the same command again
+    info = json.loads((adapter / "training_info.json").read_text(encoding="utf-8"))
+    assert info["global_step"] == 40
+    assert info["resumed_from"] is not None and int(info["resumed_from"].rsplit("-", 1)[1]) >= saved[-1]
+
+
 def test_bad_inputs_fail_before_training(tmp_path, tiny_model, ift_dir, capsys):
     import datasets
 
