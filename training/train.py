@@ -259,8 +259,6 @@ def sft_config(config: TrainConfig, output_dir: Path, precision: str, has_eval: 
         gradient_accumulation_steps=gradient_accumulation(config, world_size),
         max_length=config.max_length,
         packing=config.packing,
-        activation_checkpointing=config.gradient_checkpointing,  # transformers 5's name for gradient checkpointing
-        activation_checkpointing_kwargs={"use_reentrant": False} if config.gradient_checkpointing else None,
         bf16=precision == "bf16",
         fp16=precision == "fp16",
         use_cpu=precision == "fp32" and not _cuda(),
@@ -275,6 +273,11 @@ def sft_config(config: TrainConfig, output_dir: Path, precision: str, has_eval: 
         completion_only_loss=True,
         disable_tqdm=False,
     )
+    # Newer transformers name it activation checkpointing; older (<= 5.17, seen on GPU machines) gradient
+    # checkpointing. Use whichever this installation's TrainingArguments has.
+    name = "activation_checkpointing" if "activation_checkpointing" in SFTConfig.__dataclass_fields__ else "gradient_checkpointing"
+    values[name] = config.gradient_checkpointing
+    values[f"{name}_kwargs"] = {"use_reentrant": False} if config.gradient_checkpointing else None
     values.update(config.sft)
     return SFTConfig(**values)
 
