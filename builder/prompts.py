@@ -160,7 +160,9 @@ class PromptBuilder:
     ) -> Prompt:
         """The prompt for `prior`; `exclude_example` keeps a note from being its own style example (training
         pairs are made of real notes)."""
-        examples = [n for n in self._examples.get(prior.icd10_code[:3], []) if n.note_id != exclude_example]
+        examples = self._examples.get(prior.icd10_code[:3], [])
+        if exclude_example is not None:  # only training pairs pay for the copy; a build calls this per note
+            examples = [n for n in examples if n.note_id != exclude_example]
         family = family or self._choose_family(prior, has_example=bool(examples))
         if family == "example" and not examples:
             raise MedsynError(
