@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -13,15 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.tiny_models import free_port
+
 from medsyn.cli import main as medsyn_main
 
 pytest.importorskip("gradio_client")
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 from pathlib import Path
 
 import pytest
+
+from tests.tiny_models import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -18,11 +19,6 @@ pytestmark = pytest.mark.skipif(
     not CHROMIUM.is_file() and not os.environ.get("CI"), reason="Debian chromium not installed (.ci/run installs it)"
 )
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
