@@ -71,14 +71,19 @@ class Demographics:
     smoking: bool
 
 
-def _pick(shares: list[float], u: float) -> int:
-    total = sum(shares)
+def _pick(shares: list[float], u: float) -> tuple[int, float]:
+    """The bin `u` falls in (bins sized by `shares`) and where inside it, rescaled to [0, 1).
+
+    The position lets one uniform choose both an age group and the age within it.
+    """
+    total = float(sum(shares))
     acc = 0.0
     for i, share in enumerate(shares):
-        acc += share / total
-        if u < acc:
-            return i
-    return len(shares) - 1
+        width = share / total
+        if u < acc + width:
+            return i, (u - acc) / width
+        acc += width
+    return len(shares) - 1, 0.999999
 
 
 def draw_demographics(
@@ -99,25 +104,15 @@ def draw_demographics(
         men, women = sum(g[2] for g in groups), sum(g[3] for g in groups)
         sex = "male" if u[0] < men / (men + women) else "female"
     column = 2 if sex == "male" else 3
-    group = groups[_pick([g[column] for g in groups], u[1])]
+    index, position = _pick([g[column] for g in groups], u[1])
+    group = groups[index]
     a, b = max(group[0], lo), min(group[1], hi)
     # Spread the age uniformly inside its group, reusing the same uniform's position within the chosen group.
-    age = int(a) + min(int(_within(u[1], [g[column] for g in groups]) * (b - a + 1)), b - a)
+    age = int(a) + min(int(position * (b - a + 1)), b - a)
     for upper, shares in MARITAL_TABLE[sex]:
         if age <= upper:
-            marital = MARITAL_STATUSES[_pick(list(shares), u[2])]
+            marital = MARITAL_STATUSES[_pick(list(shares), u[2])[0]]
             break
     smoking = bool(age >= MIN_SMOKING_AGE and u[3] < SMOKING[sex])
     return Demographics(sex, age, marital, smoking)
 
-
-def _within(u: float, shares: list[int]) -> float:
-    """Where `u` falls inside the bin `_pick` chose, rescaled to [0, 1)."""
-    total = float(sum(shares))
-    acc = 0.0
-    for share in shares:
-        width = share / total
-        if u < acc + width:
-            return (u - acc) / width
-        acc += width
-    return 0.999999
