@@ -4,6 +4,7 @@ building a corpus with the adapter; bad inputs fail before training starts."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -160,17 +161,26 @@ def test_a_killed_training_run_resumes_from_its_last_checkpoint(tmp_path, tiny_m
                "--out", str(adapter), *TRAIN_FLAGS, "--max-steps", "40", "--eval-samples", "0"]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 240
-    while not list(checkpoints.glob("checkpoint-*")) and proc.poll() is None and time.monotonic() < deadline:
+    while not list(checkpoints.glob("checkpoint-*/trainer_state.json")) and proc.poll() is None \
+            and time.monotonic() < deadline:
         time.sleep(0.1)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    saved = sorted(int(p.name.split("-")[1]) for p in checkpoints.glob("checkpoint-*"))
+    saved = sorted(int(p.parent.name.split("-")[1]) for p in checkpoints.glob("checkpoint-*/trainer_state.json"))
     assert saved and saved[-1] < 40 and not adapter.exists()  # killed mid-run: no adapter yet
+    # The kill may also have landed while a later checkpoint was being written; make sure one such half-written
+    # folder is there: a complete checkpoint without the trainer state the Trainer writes last.
+    half = checkpoints / f"checkpoint-{saved[-1] + 1}"
+    if not half.exists():
+        shutil.copytree(checkpoints / f"checkpoint-{saved[-1]}", half)
+        (half / "trainer_state.json").unlink()
 
-    subprocess.run(command, check=True, capture_output=True)  # the same command again
+    run = subprocess.run(command, capture_output=True, text=True)  # the same command again
+    assert run.returncode == 0, run.stderr[-3000:]
     info = json.loads((adapter / "training_info.json").read_text(encoding="utf-8"))
     assert info["global_step"] == 40
     assert info["resumed_from"] is not None and int(info["resumed_from"].rsplit("-", 1)[1]) >= saved[-1]
+    assert "not completely written" in run.stderr and not half.exists()
 
 
 def test_bad_inputs_fail_before_training(tmp_path, tiny_model, ift_dir, capsys):
@@ -196,3 +206,17 @@ def test_bad_inputs_fail_before_training(tmp_path, tiny_model, ift_dir, capsys):
     assert "did you mean learning_rate" in capsys.readouterr().err
 
     assert not out.exists() and not out.with_name("adapter.work").exists()
+
+
+def test_resume_skips_checkpoints_that_were_cut_short(tmp_path):
+    from medsyn.training.train import last_complete_checkpoint
+
+    assert last_complete_checkpoint(tmp_path / "none") is None
+    for step, state in [(2, '{"global_step": 2}'), (10, '{"global_step": 10}'), (12, '{"global_st'), (14, None)]:
+        folder = tmp_path / f"checkpoint-{step}"
+        folder.mkdir()
+        if state is not None:
+            (folder / "trainer_state.json").write_text(state, encoding="utf-8")
+    (tmp_path / "checkpoint-final").mkdir()
+    assert last_complete_checkpoint(tmp_path) == str(tmp_path / "checkpoint-10")  # 10 > 2 numerically, 12/14 cut
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint-10", "checkpoint-2", "checkpoint-final"]

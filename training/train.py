@@ -20,6 +20,7 @@ import json
 import logging
 import math
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -244,6 +245,31 @@ def work_dir(out: Path) -> Path:
     return out.with_name(out.name + ".work")
 
 
+def last_complete_checkpoint(checkpoints: Path) -> str | None:
+    """The newest checkpoint a resume can load, or None.
+
+    The Trainer writes a checkpoint file by file and `trainer_state.json` last, so a run killed while saving leaves a
+    `checkpoint-N` folder without it (or with it cut short); resuming from that folder fails. Such folders are skipped
+    and, on the main process, removed, so the rerun falls back to the checkpoint before.
+    """
+    if not checkpoints.is_dir():
+        return None
+    found = []
+    for path in checkpoints.glob("checkpoint-*"):
+        step = path.name.removeprefix("checkpoint-")
+        if path.is_dir() and step.isdigit():
+            found.append((int(step), path))
+    for _, path in sorted(found, reverse=True):
+        try:
+            json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))
+            return str(path)
+        except (OSError, ValueError):
+            log.warning("skipping %s: it was not completely written (the run was stopped while saving)", path)
+            if os.environ.get("RANK", "0") == "0":
+                shutil.rmtree(path, ignore_errors=True)
+    return None
+
+
 def sft_config(config: TrainConfig, output_dir: Path, precision: str, has_eval: bool, world_size: int):
     from trl import SFTConfig
 
@@ -307,7 +333,6 @@ def train(config: TrainConfig, out: str | Path, overwrite: bool = False, merge_o
     import torch
     from peft import LoraConfig
     from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
-    from transformers.trainer_utils import get_last_checkpoint
     from trl import SFTTrainer
 
     from medsyn.training.ift import HELDOUT_SPLIT, TRAIN_SPLIT
@@ -336,7 +361,7 @@ def train(config: TrainConfig, out: str | Path, overwrite: bool = False, merge_o
             f"no training example keeps any answer token within max_length {config.max_length}: every prompt is "
             "longer; raise --max-length"
         )
-    last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+    last = last_complete_checkpoint(checkpoints)
     if last:
         log.info("resuming from %s", last)
     started = time.time()
