@@ -4,7 +4,7 @@ batch 256, 2,048 tokens, loss on the answer only.
 
 Everything that can be wrong with the inputs (base model path, data columns, LoRA target modules, batch arithmetic)
 is checked before the weights load, so a bad run fails in seconds. Checkpoints go to `OUT.work/checkpoints`; a rerun
-of the same command resumes from the last one. The finished adapter is written to a temporary sibling of OUT and
+of the same command resumes from the last complete one. The finished adapter is written to a temporary sibling of OUT and
 renamed into place, so OUT is either absent or complete; it is a `save_pretrained` folder with a model card
 (README.md), `training_info.json` and `generator_eval.json`, ready for `PeftModel.from_pretrained`, for
 `medsyn build --backend transformers --adapter OUT` and for upload as a Hub model repo.
