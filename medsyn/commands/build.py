@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from medsyn.commands.dataclass_flags import add_dataclass_flags, dataclass_overrides
+from medsyn.commands.sample import split_codes
 
 HELP = {
     "n": "number of notes to generate (default 200)",
@@ -59,8 +60,8 @@ def overrides(args: argparse.Namespace) -> dict:
     from medsyn.builder.config import BuildConfig
 
     values = dataclass_overrides(args, BuildConfig)
-    if "codes" in values:  # "--codes M54,J06" as well as "--codes M54 J06"
-        values["codes"] = [code for item in values["codes"] for code in item.replace(",", " ").split()]
+    if "codes" in values:
+        values["codes"] = split_codes(values["codes"])
     return values
 
 

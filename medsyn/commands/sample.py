@@ -27,12 +27,15 @@ def add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def split_codes(items: list[str]) -> list[str]:
+    """`--codes M54,J06` as well as `--codes M54 J06` (and a mix of both)."""
+    return [code for item in items for code in item.replace(",", " ").split()]
+
+
 def sampling_config(args: argparse.Namespace):
     from medsyn.builder.sampling import SamplingConfig
 
-    codes = None
-    if args.codes:
-        codes = tuple(code for item in args.codes for code in item.replace(",", " ").split())
+    codes = tuple(split_codes(args.codes)) if args.codes else None
     return SamplingConfig(
         code_strategy=args.code_strategy, k_min=args.k_min, k_max=args.k_max, temperature=args.temperature, codes=codes
     )
