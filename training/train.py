@@ -4,8 +4,8 @@ batch 256, 2,048 tokens, loss on the answer only.
 
 Everything that can be wrong with the inputs (base model path, data columns, LoRA target modules, batch arithmetic)
 is checked before the weights load, so a bad run fails in seconds. Checkpoints go to `OUT.work/checkpoints`; a rerun
-of the same command resumes from the last complete one. The finished adapter is written to a temporary sibling of OUT and
-renamed into place, so OUT is either absent or complete; it is a `save_pretrained` folder with a model card
+of the same command resumes from the last complete one. The finished adapter is written to a temporary sibling of OUT
+and renamed into place, so OUT is either absent or complete; it is a `save_pretrained` folder with a model card
 (README.md), `training_info.json` and `generator_eval.json`, ready for `PeftModel.from_pretrained`, for
 `medsyn build --backend transformers --adapter OUT` and for upload as a Hub model repo.
 
@@ -245,12 +245,12 @@ def work_dir(out: Path) -> Path:
     return out.with_name(out.name + ".work")
 
 
-def last_complete_checkpoint(checkpoints: Path) -> str | None:
+def last_complete_checkpoint(checkpoints: Path, remove_incomplete: bool = True) -> str | None:
     """The newest checkpoint a resume can load, or None.
 
     The Trainer writes a checkpoint file by file and `trainer_state.json` last, so a run killed while saving leaves a
     `checkpoint-N` folder without it (or with it cut short); resuming from that folder fails. Such folders are skipped
-    and, on the main process, removed, so the rerun falls back to the checkpoint before.
+    (and removed, by the main process only), so the rerun falls back to the checkpoint before.
     """
     if not checkpoints.is_dir():
         return None
@@ -265,7 +265,7 @@ def last_complete_checkpoint(checkpoints: Path) -> str | None:
             return str(path)
         except (OSError, ValueError):
             log.warning("skipping %s: it was not completely written (the run was stopped while saving)", path)
-            if os.environ.get("RANK", "0") == "0":
+            if remove_incomplete:
                 shutil.rmtree(path, ignore_errors=True)
     return None
 
@@ -361,7 +361,7 @@ def train(config: TrainConfig, out: str | Path, overwrite: bool = False, merge_o
             f"no training example keeps any answer token within max_length {config.max_length}: every prompt is "
             "longer; raise --max-length"
         )
-    last = last_complete_checkpoint(checkpoints)
+    last = last_complete_checkpoint(checkpoints, remove_incomplete=trainer.is_world_process_zero())
     if last:
         log.info("resuming from %s", last)
     started = time.time()
