@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from medsyn import __version__
-from medsyn.builder import filters
+from medsyn.builder import filters, names
 from medsyn.builder.backends import Backend, Request, SamplingParams
 from medsyn.builder.config import BuildConfig
 from medsyn.builder.mkg import KnowledgeGraph, load_graph
@@ -141,6 +141,7 @@ def build_corpus(config: BuildConfig, out: str | Path, overwrite: bool = False, 
             continue
         rows.append(_row(prompt, request, result, graph, model, backend.name, example_text, filter_config))
     _add_bertscore(rows, example_text, filter_config, progress)
+    names.add_person_names(rows, filter_config, progress)
     duplicates = filters.near_duplicates([r["id"] for r in rows], [r["text"] for r in rows], filter_config, progress)
     for row in rows:
         row["near_duplicate_of"] = duplicates.get(row["id"])
@@ -180,6 +181,7 @@ def _row(prompt: Prompt, request: Request, result, graph: KnowledgeGraph, model:
         prompt.icd10_code,
         prior["icd10_name"],
         example_text.get(prompt.example_id) if prompt.example_id else None,
+        complaints=complaint_labels(graph, prompt.icd10_code),
     )
     return {
         "id": prompt.prior_id,
@@ -205,7 +207,14 @@ def _row(prompt: Prompt, request: Request, result, graph: KnowledgeGraph, model:
         "cyrillic_share": scores.cyrillic_share,
         "n_words": scores.n_words,
         "reject_reasons": filters.reject_reasons(scores, filter_config),
+        "source": None,
+        "source_code": None,
     }
+
+
+def complaint_labels(graph: KnowledgeGraph, code: str) -> tuple[str, ...]:
+    """The code's Russian MKG symptoms: the words real notes of the code use for complaints (see score_note)."""
+    return tuple(link.label for link in graph.symptoms(code))
 
 
 def _add_bertscore(rows: list[dict], example_text: dict[str, str], config: filters.FilterConfig, progress: bool) -> None:
@@ -263,7 +272,8 @@ def build_info(config: BuildConfig, report: BuildReport, backend: Backend, graph
         "mkg": {"path": config.graph or "embedded", "sources": graph.provenance["sources"]},
         "filters": {
             key: filter_values[key]
-            for key in ("min_symptom_recall", "max_example_longest_ngram", "min_cyrillic_share", "min_words", "max_words")
+            for key in ("min_symptom_recall", "max_example_longest_ngram", "min_cyrillic_share", "min_words", "max_words",
+                        "detect_person_names")
         },
         "dedup": {
             "method": "minhash-lsh",

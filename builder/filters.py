@@ -19,7 +19,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from medsyn.builder.lemmas import STOPWORDS, TOKEN_RE, SymptomMatcher, morph, lemma
+from medsyn.builder.lemmas import STOPWORDS, TOKEN_RE, SymptomMatcher, label_key, lemma, morph
 from medsyn.errors import MedsynError
 
 # Stable reason names: they are stored in the `reject_reasons` column and documented in the dataset card.
@@ -29,8 +29,9 @@ COPYING = "copying"
 NOT_RUSSIAN = "not_russian"
 TOO_SHORT = "too_short"
 TOO_LONG = "too_long"
+PERSON_NAME = "person_name"  # given by the build to notes in which `names.person_names` finds a person's name
 NEAR_DUPLICATE = "near_duplicate"  # given by the build to notes that `near_duplicates` maps to an earlier one
-REASONS = (LOW_SYMPTOM_RECALL, LEAKAGE, COPYING, NOT_RUSSIAN, TOO_SHORT, TOO_LONG, NEAR_DUPLICATE)
+REASONS = (LOW_SYMPTOM_RECALL, LEAKAGE, COPYING, NOT_RUSSIAN, TOO_SHORT, TOO_LONG, PERSON_NAME, NEAR_DUPLICATE)
 
 # `example_overlap` counts word n-grams of this size: a 5-word span shared with the example is already rare by
 # chance (see `max_example_longest_ngram`), so the share approximates "how much of the note was copied".
@@ -60,6 +61,8 @@ class FilterConfig:
       candidate with probability >= 0.9 and a pair at 0.8 with >= 0.999; candidates are confirmed with the
       exact Jaccard similarity, so `num_perm` affects speed and recall, never false positives.
     - `bertscore_model`: a local encoder directory; when set the build also reports BERTScore (`bertscore`).
+    - `detect_person_names` true: look for people's names with natasha's NER (`builder/names.py`); a note naming
+      a person is rejected (`person_name`). False leaves the `person_names` column null and skips the model.
     """
 
     min_symptom_recall: float = 0.5
@@ -72,6 +75,7 @@ class FilterConfig:
     shingle_size: int = 3
     bertscore_model: str | None = None
     minhash_seed: int = 1
+    detect_person_names: bool = True
 
     def __post_init__(self) -> None:
         problems = []
@@ -161,10 +165,16 @@ _BRACKET_RE = re.compile(r"\[([^\]]*)\]|\(([^)]*)\)")
 def name_variants(name: str) -> list[str]:
     """Phrases any of which, found in a note, names the diagnosis `name`.
 
-    An ICD-10 name is split at commas into parts ("Хронический ринит, назофарингит и фарингит"); a bracketed
-    text is a synonym of the whole name ("Тиреотоксикоз [гипертиреоз]") unless it is a single adjective, which
-    replaces the word before it ("Эссенциальная [первичная] гипертензия"). Generic words and boilerplate are
-    dropped; a part left without a noun ("Обильные, ...") is not specific enough to count.
+    An ICD-10 name is split at commas into alternatives ("Хронический ринит, назофарингит и фарингит"), except
+    that a part whose first noun is not nominative continues the first part's head ("Доброкачественное
+    новообразование ободочной кишки, прямой кишки" gives "доброкачественное новообразование прямой кишки", not
+    "прямой кишки") and a part opened by a participle or an exception ("..., вызванные вирусом герпеса",
+    "..., кроме почечной лоханки") only narrows what precedes it and is left out with the rest of the name. A
+    bracketed text at the end of the name, or an abbreviation, is a synonym of the whole name ("Тиреотоксикоз
+    [гипертиреоз]", "[ВИЧ]"); a bracket followed by more words, or a single adjective, replaces the word before it ("Эссенциальная [первичная] гипертензия", "Врожденные
+    аномалии [пороки развития] сердечной перегородки"). Generic words and boilerplate are dropped; a part left
+    without a noun ("Обильные, ...") or with a generic head alone ("Инфекции", "Болезнь") is not specific enough
+    to count.
     """
     name = _BOILERPLATE_RE.sub(" ", name.replace("ё", "е").replace("Ё", "Е"))
     main = _BRACKET_RE.sub(" ", name)
@@ -172,22 +182,89 @@ def name_variants(name: str) -> list[str]:
     for match in _BRACKET_RE.finditer(name):
         inner = (match.group(1) or match.group(2) or "").strip()
         tokens = TOKEN_RE.findall(inner)
-        if len(tokens) == 1 and "ADJF" in _tag(tokens[0]):
+        after = name[match.end() :]
+        abbreviation = len(tokens) == 1 and tokens[0].isupper()  # "[ВИЧ]" stands for the words before it
+        replaces_word = not abbreviation and (
+            (len(tokens) == 1 and "ADJF" in _tag(tokens[0])) or bool(TOKEN_RE.search(after))
+        )
+        if tokens and replaces_word:
             before = TOKEN_RE.findall(name[: match.start()])
-            after = name[match.end() :]
             if before:
-                whole.append(" ".join(before[:-1] + tokens) + " " + after)
+                whole.append(" ".join(before[:-1] + tokens) + " " + _BRACKET_RE.sub(" ", after))
         elif tokens:
             whole.append(inner)
     variants: list[str] = []
     for phrase in whole:
-        for part in (piece for chunk in phrase.split(",") for piece in _coordinated(chunk)):
+        for part in (piece for chunk in _alternatives(phrase) for piece in _coordinated(chunk)):
             content = [w for w in TOKEN_RE.findall(part) if lemma(w) not in STOPWORDS | GENERIC_NAME_WORDS]
+            if len(content) == 1 and lemma(content[0]) in GENERIC_HEADS:
+                continue
             if content and any("NOUN" in _tag(w) for w in content):
                 variant = " ".join(w.lower() for w in content)
                 if variant not in variants:
                     variants.append(variant)
     return variants
+
+
+# Head nouns that name no diagnosis on their own: "Инфекции, вызванные вирусом герпеса" must not make every
+# "анализ крови на инфекции" a leak. They still count inside a longer variant ("инфекции верхних дыхательных путей").
+GENERIC_HEADS = frozenset(
+    """болезнь заболевание инфекция симптом признак осложнение поражение нарушение расстройство аномалия
+    новообразование отравление травма отклонение изменение боль""".split()
+)
+# Words that open a comma part narrowing the part before it rather than naming another diagnosis.
+_NARROWING = frozenset("кроме исключая исключение включая не который их уточнить".split())
+
+
+def _alternatives(phrase: str) -> list[str]:
+    """The comma parts of a name that each name a diagnosis on their own (see `name_variants`)."""
+    alternatives: list[str] = []
+    head = ""
+    for chunk in phrase.split(","):
+        tokens = TOKEN_RE.findall(chunk)
+        if not tokens:
+            continue
+        if alternatives and (_parses(tokens[0], "PRTF") or lemma(tokens[0]) in _NARROWING):
+            break  # the narrowing clause runs to the end of the name ("..., осложняющая беременность, роды")
+        first_noun = next((i for i, w in enumerate(tokens) if "NOUN" in _tag(w)), None)
+        if not alternatives:
+            # The head of an ICD-10 name is its first noun with the words before it ("Доброкачественное
+            # новообразование"): names open with the diagnosis and add its site in the genitive.
+            head = " ".join(tokens[: first_noun + 1]) if first_noun is not None else ""
+        elif head and first_noun is not None and not _nominative(tokens[: first_noun + 1]):
+            alternatives.append(f"{head} {chunk.strip()}")
+            continue
+        alternatives.append(chunk.strip())
+    return alternatives
+
+
+def _parses(word: str, pos: str) -> list:
+    return [p for p in morph().parse(word.lower()) if p.tag.POS == pos]
+
+
+def _nominative(phrase: list[str]) -> bool:
+    """Whether the adjectives and the noun ending `phrase` can agree in the nominative ("скудные менструации")
+    rather than only in an oblique case ("прямой кишки"); a bare noun that can also be genitive ("почки")
+    counts as genitive, since a name's later comma parts that are bare nouns are sites more often than diagnoses."""
+    *modifiers, noun = phrase
+    nouns = _parses(noun, "NOUN")
+    if not modifiers:
+        return any(p.tag.case == "nomn" for p in nouns) and not any(p.tag.case == "gent" for p in nouns)
+    for parse in nouns:
+        if parse.tag.case != "nomn":
+            continue
+        number, gender = parse.tag.number, parse.tag.gender
+        if all(
+            any(
+                m.tag.case == "nomn" and m.tag.number == number and (number == "plur" or m.tag.gender == gender)
+                for m in morph().parse(word.lower())
+                if m.tag.POS in ("ADJF", "PRTF")
+            )
+            for word in modifiers
+            if lemma(word) not in STOPWORDS
+        ):
+            return True
+    return False
 
 
 def _coordinated(part: str) -> list[str]:
@@ -293,18 +370,25 @@ def example_copying(note_words: list[str], example_text: str | None) -> tuple[fl
 
 
 def score_note(
-    text: str, symptoms: list[str], code: str, code_name: str, example_text: str | None = None
+    text: str,
+    symptoms: list[str],
+    code: str,
+    code_name: str,
+    example_text: str | None = None,
+    complaints: Sequence[str] = (),
 ) -> NoteScores:
     """All scores of one generated note against its prompt's symptoms, code, code name and style example.
 
     `symptom_recall` is the share of the prompt's symptom labels mentioned and not negated (1.0 when the prompt
-    gave no matchable symptom: nothing asked, nothing missing).
+    gave no matchable symptom: nothing asked, nothing missing). `complaints` are the words real patients with
+    this code use for their complaints (the MKG's Russian symptoms of the code): a name variant among them
+    ("насморк" for "Острый назофарингит [насморк]") describes a complaint as real notes do and is not leakage.
     """
     labels = tuple(dict.fromkeys(symptoms))
     code_name = code_name or ""
     matcher = _matcher(labels, code_name)
     mentions = matcher.mentions(text)
-    variants = set(_cached_variants(code_name)).difference(labels)
+    variants = _leaking_variants(code_name, labels, tuple(complaints))
     present = {m.label for m in mentions if not m.negated}
     wanted = [label for label in labels if label in matcher.keys]
     matched = [label for label in wanted if label in present]
@@ -320,6 +404,24 @@ def score_note(
         cyrillic_share=cyrillic_share(text),
         n_words=len(note_words),
     )
+
+
+def _leaking_variants(code_name: str, labels: tuple[str, ...], complaints: tuple[str, ...]) -> set[str]:
+    """The name variants whose mention would reveal more than the prompt did.
+
+    A variant whose content lemmas all come from the prompt's symptoms (one or several: "Потеря слуха
+    кондуктивная" + "Потеря слуха нейросенсорная" give "Кондуктивная и нейросенсорная потеря слуха") was given
+    away by the prompt itself, and a variant that is one of the code's real complaints is a symptom word.
+    """
+    variants = set(_cached_variants(code_name)).difference(labels)
+    if not variants:
+        return variants
+    given = {lem for label in labels for lem in _label_key(label)}
+    complaint_keys = {_label_key(label) for label in complaints}
+    return {v for v in variants if not set(_label_key(v)) <= given and _label_key(v) not in complaint_keys}
+
+
+_label_key = lru_cache(maxsize=65536)(label_key)
 
 
 def reject_reasons(scores: NoteScores, config: FilterConfig) -> list[str]:

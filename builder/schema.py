@@ -51,6 +51,14 @@ FEATURES = Features(
         "bertscore_f1": Value("float32"),
         "keep": Value("bool"),
         "reject_reasons": List(Value("string")),
+        # People's names found in the note (natasha NER, eponyms removed): a score; the verdict is `person_name`.
+        # Null when the build skipped the detection (`--filters detect_person_names=false`).
+        "person_names": List(Value("string")),
+        # Provenance of notes that `medsyn import` or `medsyn merge` brought in: the source they came from and
+        # the ICD-10 code exactly as that source gave it (`icd10_code` is its МКБ-10 category). Null for notes
+        # `medsyn build` generated.
+        "source": Value("string"),
+        "source_code": Value("string"),
     }
 )
 

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import keyword
 import logging
 import sys
 
 from medsyn import __version__
 from medsyn.errors import MedsynError
 
-# Order is the order of the pipeline: sources -> MKG -> priors -> prompts -> generations -> corpus -> card/Hub.
-COMMANDS = ["mkg", "sample", "prompts", "build", "benchmark", "card", "push", "ift", "train", "space"]
+# Order is the order of the pipeline: sources -> MKG -> priors -> prompts -> generations -> corpus -> card/Hub
+# (`import` and `merge` make corpora from notes generated elsewhere and from other corpora).
+COMMANDS = ["mkg", "sample", "prompts", "build", "import", "merge", "benchmark", "card", "push", "ift", "train", "space"]
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -27,7 +29,8 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        importlib.import_module(f"medsyn.commands.{name}").add_parser(subparsers)
+        module = f"{name}_" if keyword.iskeyword(name) else name  # `import` lives in commands/import_.py
+        importlib.import_module(f"medsyn.commands.{module}").add_parser(subparsers)
     return parser
 
 
