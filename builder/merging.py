@@ -32,6 +32,7 @@ class MergeSource:
     rows: list[dict]
     info: dict
     kept_before: int = 0
+    kept: int = 0
     cross_duplicates: int = 0
 
 
@@ -145,6 +146,8 @@ def merge_corpora(
             if row["source"] in by_source:
                 by_source[row["source"]].cross_duplicates += 1
         row["keep"] = False
+    for source in sources:
+        source.kept = sum(1 for row in source.rows if row["keep"])
     report.rows = len(rows)
     report.kept = sum(1 for row in rows if row["keep"])
     if not report.kept:
@@ -173,7 +176,6 @@ def merge_build_info(report: MergeReport, config: filters.FilterConfig, rows: li
     sources = []
     for source in report.sources:
         info = source.info
-        kept_after = sum(1 for row in source.rows if row["keep"])
         sources.append({
             "name": source.name,
             "path": str(source.path),
@@ -184,7 +186,7 @@ def merge_build_info(report: MergeReport, config: filters.FilterConfig, rows: li
             "source_url": info.get("source_url") or (info.get("import") or {}).get("source_url"),
             "notes": len(source.rows),
             "kept_before": source.kept_before,
-            "kept": kept_after,
+            "kept": source.kept,
             "cross_duplicates": source.cross_duplicates,
             "filters": info.get("filters"),
         })  # fmt: skip

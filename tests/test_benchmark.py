@@ -63,7 +63,7 @@ def make_synthetic_corpus(
                 "near_duplicate_of": "", "keep": True, "reject_reasons": [],
                 "bertscore_precision": None, "bertscore_recall": None, "bertscore_f1": None,
             })
-    columns = {name: [row[name] for row in rows] for name in FEATURES}
+    columns = {name: [row.get(name) for row in rows] for name in FEATURES}  # columns it lacks: null
     table = datasets.Dataset.from_dict(columns, features=FEATURES)
     if drop_columns:
         table = table.remove_columns(list(drop_columns))

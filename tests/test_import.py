@@ -13,6 +13,7 @@ import pytest
 from medsyn.builder.importing import resolve_code
 from medsyn.builder.schema import FEATURES
 from medsyn.cli import main
+from tests.hub_emulator import hub  # noqa: F401  (the fixture)
 
 # Two of MedSyn's 500 files (40 notes): enough codes, names, leaks and lengths to exercise every verdict.
 SLICE = ["0_5k_gpt3.5/result_0-20.json", "0_5k_gpt3.5/result_100-120.json"]
@@ -100,14 +101,26 @@ def test_importing_twice_gives_identical_folders(imported, medsyn_slice, tmp_pat
     assert files_of(again) == files_of(imported)
 
 
-def test_card_and_push_accept_an_imported_corpus(imported, tmp_path):
-    from medsyn.dataset_card.validate import validate_folder
+def test_card_push_and_benchmark_accept_an_imported_corpus(imported, hub, tmp_path, monkeypatch):  # noqa: F811
+    from tests.test_benchmark import cli as benchmark_cli
+    from tests.test_benchmark import rumedtop3_subset
+    from tests.test_push import cli as push_cli
 
     copy = tmp_path / "copy"
     shutil.copytree(imported, copy)
     assert main(["card", "--dataset", str(copy)]) == 0
-    report = validate_folder(copy)  # what `medsyn push` checks before sending anything
-    assert report.kept == pq.read_metadata(next((copy / "data").glob("*.parquet"))).num_rows
+    pushed = push_cli(hub.client_env(tmp_path / "hf_home"), str(copy), "--repo-id", "org/medsyn-gpt35",
+                      "--version", "v1.0")  # fmt: skip
+    assert pushed.returncode == 0, pushed.stderr[-3000:]
+    assert "tagged v1.0" in pushed.stdout and "v1.0" in hub.repo("org/medsyn-gpt35").tags
+
+    train, dev = rumedtop3_subset(tmp_path / "rumed", codes=["J06", "J00", "I11", "M54", "K29", "G44"], cap=30)
+    results = tmp_path / "results"
+    assert benchmark_cli(["benchmark", "--train", str(train), "--eval", str(dev), "--synthetic", str(imported),
+                          "--seeds", "1", "--ratios", "1", "--bootstrap", "50", "--out", str(results)],
+                         monkeypatch) == 0  # fmt: skip
+    source = json.loads((results / "results.json").read_text(encoding="utf-8"))["synthetic_source"]
+    assert source["generation_model"] == {"gpt-3.5-turbo": len(pq.read_table(imported / "data").column("id"))}
 
 
 # ------------------------------------------------------------------------------------------ made-up sources
@@ -261,6 +274,7 @@ def test_merge_of_imported_and_template_corpora_dedups_across_and_shows_both(imp
     template = tmp_path / "template"
     assert main(["build", "--out", str(template), "--n", "30", "--codes", "J06", "M54", "--quiet"]) == 0
     built = unfiltered(template)
+    assert all(row["person_names"] == [] for row in built)  # build looks for names too (template notes have none)
     kept_template = [r for r in built if r["keep"]]
     # A third corpus holding a lightly edited copy of a kept template note: merged after, it must lose it.
     copy_note = kept_template[0]["text"].replace("Пациент", "Больной", 1) + " Дополнение."

@@ -51,6 +51,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"\nmerged {args.out}: {report.kept} notes kept of {report.rows}; {report.cross_duplicates} kept notes "
           "removed as near-duplicates of another source's", file=sys.stderr)  # fmt: skip
     for source in report.sources:
-        print(f"  {source.name}: {len(source.rows)} notes, {source.kept_before} kept before, "
-              f"{source.kept_before - source.cross_duplicates} after", file=sys.stderr)  # fmt: skip
+        print(f"  {source.name}: {len(source.rows)} notes, {source.kept_before} kept in its corpus, {source.kept} here "
+              f"({source.cross_duplicates} near-duplicates of an earlier source)", file=sys.stderr)  # fmt: skip
     return 0
