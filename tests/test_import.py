@@ -54,11 +54,12 @@ def files_of(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def test_medsyn_import_loads_with_the_documented_features(imported, medsyn_slice):
+def test_medsyn_import_loads_with_the_documented_features(imported, medsyn_slice, tmp_path):
     from datasets import load_dataset
 
-    kept = load_dataset(str(imported), split="train")
-    everything = load_dataset(str(imported), "unfiltered", split="train")
+    cache = str(tmp_path / "cache")  # a cache of its own: nothing another test loaded can stand in for this folder
+    kept = load_dataset(str(imported), split="train", cache_dir=cache)
+    everything = load_dataset(str(imported), "unfiltered", split="train", cache_dir=cache)
     assert kept.features == FEATURES and everything.features == FEATURES
     records = [r for name in SLICE for r in json.loads((medsyn_slice / name).read_text(encoding="utf-8"))]
     assert everything["id"] == [r["UID"] for r in records]
@@ -285,8 +286,9 @@ def test_merge_of_imported_and_template_corpora_dedups_across_and_shows_both(imp
 
     merged = tmp_path / "merged"
     assert main(["merge", str(template), str(imported), str(third), "--out", str(merged), "--quiet"]) == 0
-    everything = load_dataset(str(merged), "unfiltered", split="train")
-    kept = load_dataset(str(merged), split="train")
+    cache = str(tmp_path / "cache")
+    everything = load_dataset(str(merged), "unfiltered", split="train", cache_dir=cache)
+    kept = load_dataset(str(merged), split="train", cache_dir=cache)
     assert everything.features == FEATURES
     assert len(everything) == len(built) + len(unfiltered(imported)) + 2
     sources = set(everything["source"])
