@@ -115,6 +115,7 @@ def test_card_push_and_benchmark_accept_an_imported_corpus(imported, hub, tmp_pa
     assert pushed.returncode == 0, pushed.stderr[-3000:]
     assert "tagged v1.0" in pushed.stdout and "v1.0" in hub.repo("org/medsyn-gpt35").tags
 
+    (tmp_path / "rumed").mkdir()
     train, dev = rumedtop3_subset(tmp_path / "rumed", codes=["J06", "J00", "I11", "M54", "K29", "G44"], cap=30)
     results = tmp_path / "results"
     assert benchmark_cli(["benchmark", "--train", str(train), "--eval", str(dev), "--synthetic", str(imported),
