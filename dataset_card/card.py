@@ -393,6 +393,7 @@ def render_card(
         template_path=str(TEMPLATE),
         repo_id=repo_id or info.get("repo_id") or PLACEHOLDER_REPO,
         revision=pinned or "<version tag>",
+        space=info.get("space"),
         info=info,
         summary=info.get("summary") or {},
         filters=info.get("filters") or {},

@@ -86,6 +86,8 @@ class SpaceConfig:
 
 def _coerce(name: str, raw: Any, where: str) -> Any:
     kind = {f.name: f.type for f in fields(SpaceConfig)}[name]
+    if isinstance(raw, list) and len(raw) == 1:  # read_yaml turns `base_url: URL` into [URL] (the build's list form)
+        raw = raw[0]
     if raw is None or raw == "":
         return None if "None" in str(kind) else SpaceConfig.__dataclass_fields__[name].default
     try:
