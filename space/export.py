@@ -287,13 +287,14 @@ def _requirements(wheel: str | None, vcs: str | None) -> str:
 def render_readme(
     *, title: str, settings: dict, dataset: DatasetLink | None, models: list[str], install: str
 ) -> str:
-    import gradio
+    from importlib.metadata import version
+
     from huggingface_hub import SpaceCard, SpaceCardData
 
     data = SpaceCardData(
         title=title,
         sdk="gradio",
-        sdk_version=gradio.__version__,
+        sdk_version=version("gradio"),  # the Space runs the gradio this export was made (and tested) with
         python_version=f"{sys.version_info.major}.{sys.version_info.minor}",
         app_file=APP_FILE,
         license="apache-2.0",
