@@ -54,7 +54,7 @@ from medsyn.space.app import make_demo  # noqa: E402
 demo = make_demo()
 
 if __name__ == "__main__":
-    demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"))
+    demo.launch()  # a Space sets GRADIO_SERVER_NAME/GRADIO_SERVER_PORT; locally 127.0.0.1:7860
 '''
 
 
