@@ -250,6 +250,9 @@ def push_dataset(
     token = hub_token()
     stats = collect_stats(folder)
     local_info = read_build_info(folder)
+    if local_info.get("repo_id") not in (None, repo_id):  # published elsewhere before: that history is not this repo's
+        local_info = {k: v for k, v in local_info.items() if k not in ("repo_id", "versions", "space")}
+    published: dict = {}  # the build_info.json that went up, recorded locally once the version is tagged
 
     def build(api, head):
         previous = _previous_info(api, repo_id, "dataset", head) if head else {}
@@ -270,7 +273,6 @@ def push_dataset(
         description = f"{report.generated} generated, {report.kept} kept. Models: {models}. {notes}".strip()
         return files, DATASET_PARTS, title, description
 
-    published: dict = {}
     api = HfApi(token=token)
     result = _publish(
         api, repo_id=repo_id, repo_type="dataset", version=version, build=build, create_pr=create_pr, private=private
@@ -285,9 +287,10 @@ def record_publication(folder: Path, info: dict) -> None:
     `medsyn card` renders the real repo id and `medsyn space --export --dataset DIR` knows what to link to."""
     from medsyn.io import atomic_file
 
-    current = json.loads((folder / "build_info.json").read_text(encoding="utf-8")) if (folder / "build_info.json").is_file() else {}
+    path = folder / "build_info.json"
+    current = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     current.update({key: info[key] for key in ("repo_id", "versions", "space") if key in info})
-    with atomic_file(folder / "build_info.json") as handle:
+    with atomic_file(path) as handle:
         handle.write(json.dumps(current, ensure_ascii=False, indent=2) + "\n")
 
 
@@ -342,7 +345,9 @@ def push_model(folder: Path, repo_id: str, version: str, *, create_pr: bool = Fa
     )  # fmt: skip
 
 
-def push_space(folder: Path, repo_id: str, version: str, *, create_pr: bool = False, private: bool = False) -> PushResult:
+def push_space(
+    folder: Path, repo_id: str, version: str, *, create_pr: bool = False, private: bool = False
+) -> PushResult:
     """A Space folder from `medsyn space --export`: validated, one commit, tagged, like datasets and models.
 
     The Space builder installs requirements.txt before the repository's files are in place, so the requirement on
@@ -369,7 +374,8 @@ def push_space(folder: Path, repo_id: str, version: str, *, create_pr: bool = Fa
             files["requirements.txt"] = hub_requirements(text, folder, constants.ENDPOINT, repo_id).encode("utf-8")
 
     def build(api, head):
-        return files, None, f"Publish {version}", f"medsyn demo Space (sdk {meta['sdk']} {meta.get('sdk_version', '')})"
+        sdk = f"{meta['sdk']} {meta.get('sdk_version') or ''}".strip()
+        return files, None, f"Publish {version}", f"medsyn demo Space (sdk {sdk})"
 
     return _publish(
         HfApi(token=token), repo_id=repo_id, repo_type="space", version=version, build=build,

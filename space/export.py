@@ -127,7 +127,8 @@ def _source_files(root: Path) -> list[Path]:
     import tomllib
 
     config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    dirs = sorted(set((config.get("tool", {}).get("setuptools", {}).get("package-dir") or {"medsyn": "medsyn"}).values()))
+    package_dirs = config.get("tool", {}).get("setuptools", {}).get("package-dir") or {"medsyn": "medsyn"}
+    dirs = sorted(set(package_dirs.values()))
     files = [root / "pyproject.toml"]
     readme = config.get("project", {}).get("readme")
     if isinstance(readme, str):

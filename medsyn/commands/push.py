@@ -33,7 +33,9 @@ def add_parser(subparsers) -> None:
         "--repo-type", choices=["dataset", "model", "space"],
         help="the kind of repo; refused when DIR is another kind of folder (default: what DIR is)",
     )  # fmt: skip
-    kind.add_argument("--space", action="store_const", const="space", dest="repo_type", help="same as --repo-type space")
+    kind.add_argument(
+        "--space", action="store_const", const="space", dest="repo_type", help="same as --repo-type space"
+    )
     parser.add_argument(
         "--demo", metavar="ORG/NAME", help="the Space that demos this dataset: the dataset card links to it"
     )
