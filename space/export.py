@@ -14,6 +14,7 @@ sha256 (`hub_requirements`).
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import shutil
@@ -25,6 +26,8 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from medsyn.errors import MedsynError
+
+log = logging.getLogger(__name__)
 
 SETTINGS_FILE = "settings.yaml"
 APP_FILE = "app.py"
@@ -80,13 +83,12 @@ def find_secrets(values: dict, where: str = "settings") -> list[str]:
     return found
 
 
-def refuse_secrets(values: dict, where: str) -> None:
+def refuse_secrets(values: dict, where: str, doing: str = "export", after: str = "nothing was written") -> None:
     found = find_secrets(values, where)
     if found:
         raise MedsynError(
-            f"refusing to export settings that hold a secret ({'; '.join(found)}): a Space folder is public. Remove "
-            "it and set it as a Space secret instead (Settings > Variables and secrets, e.g. OPENAI_API_KEY); "
-            "nothing was written"
+            f"refusing to {doing} settings that hold a secret ({'; '.join(found)}): a Space folder is public. Remove "
+            f"it and set it as a Space secret instead (Settings > Variables and secrets, e.g. OPENAI_API_KEY); {after}"
         )
 
 
@@ -345,6 +347,13 @@ def export_space(
                 "the embedded knowledge graph and the symptoms/code prompt families)"
             )
     models = hub_models(settings)
+    from medsyn.dataset_card.publish import is_loopback
+
+    if settings.get("base_url") and is_loopback(settings["base_url"]):
+        log.warning(
+            "base_url %s is a loopback address: on the Space it points at the Space itself, not at this machine; "
+            "set MEDSYN_BASE_URL in the Space's variables to a server it can reach", settings["base_url"],
+        )  # fmt: skip
     defaults = SpaceConfig()
     # only what differs from the defaults: the file reads as the deployment's choices
     settings = {
@@ -390,7 +399,7 @@ def validate_space_folder(folder: Path) -> dict:
             raise MedsynError(f"{settings_path}: not valid YAML ({err})") from None
         if not isinstance(settings, dict):
             raise MedsynError(f"{settings_path}: expected a mapping of setting: value")
-        refuse_secrets(settings, str(settings_path))
+        refuse_secrets(settings, str(settings_path), "push", "nothing was uploaded")
     requirements = folder / "requirements.txt"
     text = requirements.read_text(encoding="utf-8") if requirements.is_file() else ""
     for name in shipped_wheels(text):
