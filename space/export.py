@@ -331,6 +331,8 @@ def export_space(
     from medsyn.io import atomic_dir
     from medsyn.space.config import SpaceConfig
 
+    if Path(out).exists() and not overwrite:
+        raise MedsynError(f"{out} already exists; pass --overwrite to replace it or choose another --export DIR")
     settings = {k: v for k, v in settings.items() if v is not None}
     refuse_secrets(settings, "settings")
     if dataset is not None:
