@@ -315,7 +315,7 @@ def render_readme(
         settings_file=SETTINGS_FILE, install=install,
         needs_key=settings.get("backend") == "openai",
     )  # fmt: skip
-    return str(card)
+    return str(card).rstrip("\n") + "\n"
 
 
 def export_space(
