@@ -111,6 +111,7 @@ def resolve(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    from medsyn.io import prepare_output
     from medsyn.training.benchmark import BenchmarkConfig, run_benchmark
 
     values = resolve(args)
@@ -134,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
         dev_fraction=float(values["dev_fraction"]),
         overwrite=bool(values["overwrite"]),
     )
+    prepare_output(config.out, config.overwrite)  # before hours of training, not after
     run_benchmark(config)
     print((config.out / "results.md").read_text(encoding="utf-8"))
     print(f"wrote {config.out}/results.json, results.md, metric_vs_ratio.png, per_code_gain.png and predictions/")
