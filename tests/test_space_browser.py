@@ -24,12 +24,12 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def url(tmp_path_factory):
     os.environ["HF_HOME"] = str(tmp_path_factory.mktemp("hf"))
-    from medsyn.space.app import make_demo
+    from medsyn.space.app import launch, make_demo
     from medsyn.space.config import SpaceConfig
 
     demo = make_demo(SpaceConfig())
     port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    launch(demo, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:
