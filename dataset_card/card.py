@@ -23,7 +23,7 @@ import numpy as np
 from medsyn.dataset_card import plots
 from medsyn.dataset_card.validate import DATA_GLOB, UNFILTERED_GLOB, shard_paths
 from medsyn.errors import MedsynError
-from medsyn.io import atomic_file
+from medsyn.io import atomic_file, json_problem
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def read_build_info(dataset_dir: Path) -> dict:
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
-        raise MedsynError(f"{path}:{err.lineno}: not valid JSON ({err.msg}); rebuild the folder or fix it") from None
+        raise MedsynError(f"{path}:{err.lineno}: not valid JSON ({json_problem(err)}); rebuild the folder or fix it") from None
     if not isinstance(info, dict):
         raise MedsynError(f"{path}: expected a JSON object")
     return info

@@ -215,6 +215,11 @@ def atomic_dir(path: str | os.PathLike, overwrite: bool = False, flag: str = "--
         raise
 
 
+def json_problem(err: json.JSONDecodeError) -> str:
+    """The whole of what the decoder found, with where: its `msg` alone can end mid-sentence ("... at")."""
+    return f"{err.msg.removesuffix(' at')} at column {err.colno}"
+
+
 def write_jsonl(path: str | os.PathLike, records: Iterable[dict]) -> int:
     """Write one JSON object per line (UTF-8, Cyrillic unescaped) atomically; return the number of lines."""
     count = 0
@@ -243,7 +248,7 @@ def read_jsonl(path: str | os.PathLike, required: Iterable[str] = ()) -> list[di
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as err:
-                raise located(path, lineno, f"not valid JSON ({err.msg} at column {err.colno}); expected one JSON object per line") from None
+                raise located(path, lineno, f"not valid JSON ({json_problem(err)}); expected one JSON object per line") from None
             if not isinstance(record, dict):
                 raise located(path, lineno, "expected a JSON object per line")
             missing = [key for key in required if key not in record]

@@ -82,6 +82,25 @@ def _user_errors(fn):
     return wrapped
 
 
+class SeedNumber(gr.Number):
+    """gr.Number whose API input may be any JSON value: a string that is not a number is a readable message,
+    where Gradio's own Number would fail inside its range check with a TypeError."""
+
+    def get_block_name(self) -> str:
+        return "number"  # the same front-end component
+
+    def preprocess(self, payload):
+        if isinstance(payload, str):
+            try:
+                payload = float(payload)
+            except ValueError:
+                raise _user_error("seed", MedsynError(
+                    f"seed must be a whole number from 0 to {MAX_SEED}, got {payload!r}")) from None
+        elif payload is not None and (isinstance(payload, bool) or not isinstance(payload, (int, float))):
+            raise _user_error("seed", MedsynError(f"seed must be a whole number from 0 to {MAX_SEED}, got {payload!r}"))
+        return super().preprocess(payload)
+
+
 def launch(demo: gr.Blocks, **kwargs):
     """`demo.launch` with the app's CSS (Gradio 6 takes it at launch, not in the Blocks constructor)."""
     return demo.launch(css=CSS, **kwargs)
@@ -466,7 +485,7 @@ def make_demo(config: SpaceConfig | None = None) -> gr.Blocks:
                     info="type a code or part of its Russian name", filterable=True, allow_custom_value=True,
                     scale=3, elem_id="code",
                 )
-                seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, scale=1)
+                seed = SeedNumber(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, scale=1)
                 resample = gr.Button("Resample", scale=1)
             status = gr.Markdown(elem_id="status")
             last_pick = gr.State(["M54" if "M54" in space.codes else choices[0][1], 0])
