@@ -101,6 +101,25 @@ class SeedNumber(gr.Number):
         return super().preprocess(payload)
 
 
+def _one_line_input_errors(demo: gr.Blocks) -> None:
+    """Gradio's own input checks (a number out of range, a value not among the choices) raise gr.Error, which
+    Gradio logs with a traceback: a visitor's mistake, so one log line instead."""
+    for block in demo.blocks.values():
+        preprocess = getattr(block, "preprocess", None)
+        if preprocess is None:
+            continue
+
+        def checked(payload, _preprocess=preprocess, _name=getattr(block, "label", None) or type(block).__name__):
+            try:
+                return _preprocess(payload)
+            except gr.Error as err:
+                if not err.print_exception:
+                    raise
+                raise _user_error(str(_name), MedsynError(err.message)) from None
+
+        block.preprocess = checked
+
+
 def launch(demo: gr.Blocks, **kwargs):
     """`demo.launch` with the app's CSS (Gradio 6 takes it at launch, not in the Blocks constructor)."""
     return demo.launch(css=CSS, **kwargs)
@@ -540,6 +559,7 @@ def make_demo(config: SpaceConfig | None = None) -> gr.Blocks:
                 gr.on([b_code.change, b_verdict.change, b_recall.release, demo.load], on_browse,
                       [b_code, b_verdict, b_recall], rows, api_name="browse")
     demo.queue(default_concurrency_limit=cfg.concurrency, max_size=cfg.queue_size)
+    _one_line_input_errors(demo)
     return demo
 
 

@@ -120,13 +120,26 @@ def test_generate_streams_a_russian_note_with_verdicts_and_download(app):
         (("M54", 1, "слабость", "example", "short"), "not in the list of choices"),
     ],
 )
-def test_bad_input_is_a_readable_message(app, args, message):
+def test_bad_input_is_a_readable_message(app, args, message, capfd):
     from gradio_client.exceptions import AppError
 
     client, _ = app
+    capfd.readouterr()
     with pytest.raises(AppError, match=message) as caught:
         client.predict(*args, api_name="/generate")
     assert "Traceback" not in str(caught.value)
+    assert "Traceback" not in capfd.readouterr().err  # a visitor's mistake is one log line, not a traceback
+
+
+def test_seed_that_is_not_a_number_is_a_readable_message(app, capfd):
+    from gradio_client.exceptions import AppError
+
+    client, _ = app
+    capfd.readouterr()
+    for endpoint, args in (("/sample_prior", ("M54", "abc")), ("/generate", ("M54", "abc", "боль", "code", "short"))):
+        with pytest.raises(AppError, match="seed must be a whole number from 0 to"):
+            client.predict(*args, api_name=endpoint)
+    assert "Traceback" not in capfd.readouterr().err
 
 
 def test_search_query_limit(app):
