@@ -16,6 +16,7 @@ import email.utils
 import json
 import logging
 import math
+import os
 import queue
 import random
 import threading
@@ -152,9 +153,9 @@ class OpenAIBackend:
             raise MedsynError(f"timeout must be > 0 seconds, got {timeout!r}")
         self.model = model
         self.base_urls = [normalise_url(url) for url in base_urls]
-        # The key is the one the caller read (from the variable --api-key-env names), never another variable's:
-        # local servers (vLLM, TGI, transformers serve) accept any key, so none means "EMPTY".
-        self._api_key = api_key or "EMPTY"
+        # Only the variable --api-key-env names, never OPENAI_API_KEY behind its back; local servers (vLLM, TGI,
+        # transformers serve) accept any key, so none means "EMPTY".
+        self._api_key = api_key or os.environ.get(api_key_env) or "EMPTY"
         self.api_key_env = api_key_env
         self.concurrency = concurrency
         self.timeout = float(timeout)

@@ -89,7 +89,9 @@ class BuildConfig:
         from medsyn.builder.sampling import CODE_STRATEGIES
 
         if self.code_strategy not in CODE_STRATEGIES:
-            raise MedsynError(f"unknown code_strategy {self.code_strategy!r}; choose one of {', '.join(CODE_STRATEGIES)}")
+            raise MedsynError(
+                f"unknown code_strategy {self.code_strategy!r}; choose one of {', '.join(CODE_STRATEGIES)}"
+            )
         self._validate_families()
         from medsyn.builder.filters import FilterConfig
 

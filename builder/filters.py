@@ -91,8 +91,9 @@ class FilterConfig:
                 typed[key] = None if value is None else str(value)
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and value != int(value)):
-                raise MedsynError(f"filter setting {key}={value!r}: expected {'a whole number' if kind is int else 'a number'}"
-                                  f", e.g. {key}={getattr(cls, key)}")
+                expected = "a whole number" if kind is int else "a number"
+                example = f"{key}={getattr(cls, key)}"
+                raise MedsynError(f"filter setting {key}={value!r}: expected {expected}, e.g. {example}")
             typed[key] = kind(value)
         return cls(**typed)
 

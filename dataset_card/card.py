@@ -89,7 +89,9 @@ def read_build_info(dataset_dir: Path) -> dict:
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
-        raise MedsynError(f"{path}:{err.lineno}: not valid JSON ({json_problem(err)}); rebuild the folder or fix it") from None
+        raise MedsynError(
+            f"{path}:{err.lineno}: not valid JSON ({json_problem(err)}); rebuild the folder or fix it"
+        ) from None
     if not isinstance(info, dict):
         raise MedsynError(f"{path}: expected a JSON object")
     return info

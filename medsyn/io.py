@@ -102,7 +102,9 @@ def check_writable(path: str | os.PathLike, flag: str = "--out") -> None:
     try:
         fd, probe = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=ancestor)
     except OSError as err:
-        raise MedsynError(f"{flag} {path}: cannot write in {ancestor} ({err.strerror}); choose a writable {flag}") from None
+        raise MedsynError(
+            f"{flag} {path}: cannot write in {ancestor} ({err.strerror}); choose a writable {flag}"
+        ) from None
     os.close(fd)
     os.unlink(probe)
 
@@ -248,7 +250,8 @@ def read_jsonl(path: str | os.PathLike, required: Iterable[str] = ()) -> list[di
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as err:
-                raise located(path, lineno, f"not valid JSON ({json_problem(err)}); expected one JSON object per line") from None
+                problem = f"not valid JSON ({json_problem(err)}); expected one JSON object per line"
+                raise located(path, lineno, problem) from None
             if not isinstance(record, dict):
                 raise located(path, lineno, "expected a JSON object per line")
             missing = [key for key in required if key not in record]
