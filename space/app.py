@@ -82,14 +82,13 @@ def _user_errors(fn):
     return wrapped
 
 
-class SeedNumber(gr.Number):
-    """gr.Number whose API input may be any JSON value: a string that is not a number is a readable message,
-    where Gradio's own Number would fail inside its range check with a TypeError."""
+def _numeric_seed(number: gr.Number) -> None:
+    """Let the seed's API input be any JSON value: a string that is not a number becomes a readable message, where
+    Gradio's Number would fail inside its range check with a TypeError. (Wrapped on the instance: a gr.Number
+    subclass would make Gradio write a .pyi stub next to this module.)"""
+    preprocess = number.preprocess
 
-    def get_block_name(self) -> str:
-        return "number"  # the same front-end component
-
-    def preprocess(self, payload):
+    def checked(payload):
         if isinstance(payload, str):
             try:
                 payload = float(payload)
@@ -98,7 +97,9 @@ class SeedNumber(gr.Number):
                     f"seed must be a whole number from 0 to {MAX_SEED}, got {payload!r}")) from None
         elif payload is not None and (isinstance(payload, bool) or not isinstance(payload, (int, float))):
             raise _user_error("seed", MedsynError(f"seed must be a whole number from 0 to {MAX_SEED}, got {payload!r}"))
-        return super().preprocess(payload)
+        return preprocess(payload)
+
+    number.preprocess = checked
 
 
 def _one_line_input_errors(demo: gr.Blocks) -> None:
@@ -504,7 +505,8 @@ def make_demo(config: SpaceConfig | None = None) -> gr.Blocks:
                     info="type a code or part of its Russian name", filterable=True, allow_custom_value=True,
                     scale=3, elem_id="code",
                 )
-                seed = SeedNumber(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, scale=1)
+                seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, scale=1)
+                _numeric_seed(seed)
                 resample = gr.Button("Resample", scale=1)
             status = gr.Markdown(elem_id="status")
             last_pick = gr.State(["M54" if "M54" in space.codes else choices[0][1], 0])
