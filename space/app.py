@@ -47,7 +47,7 @@ ALL = "all"
 FILTERS = FilterConfig()
 PREVIEW_CHARS = 160  # of a note in the browse table; the whole note is one click away in the download
 # Gradio's highlighted text breaks lines anywhere (`word-break: break-all`), cutting Russian words in two.
-CSS = "#marked .textfield { word-break: normal; overflow-wrap: anywhere; }"
+CSS = "#marked .textfield { word-break: normal; overflow-wrap: anywhere; display: block; }"
 PASS, FAIL = "pass", "**fail**"  # words, not emoji: they render on machines without an emoji font
 
 log = logging.getLogger("medsyn.space")
