@@ -117,6 +117,7 @@ class OpenAIBackend:
         model: str,
         base_urls: list[str] | str,
         api_key: str | None = None,
+        api_key_env: str = "OPENAI_API_KEY",
         concurrency: int = 16,
         timeout: float = 60.0,
         max_retries: int = 6,
@@ -152,7 +153,10 @@ class OpenAIBackend:
             raise MedsynError(f"timeout must be > 0 seconds, got {timeout!r}")
         self.model = model
         self.base_urls = [normalise_url(url) for url in base_urls]
-        self._api_key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
+        # Only the variable --api-key-env names, never OPENAI_API_KEY behind its back; local servers (vLLM, TGI,
+        # transformers serve) accept any key, so none means "EMPTY".
+        self._api_key = api_key or os.environ.get(api_key_env) or "EMPTY"
+        self.api_key_env = api_key_env
         self.concurrency = concurrency
         self.timeout = float(timeout)
         self.max_retries = max_retries
@@ -193,7 +197,8 @@ class OpenAIBackend:
                 ) from None
             except openai.AuthenticationError:
                 raise MedsynError(
-                    f"{url} refused the API key (401); set OPENAI_API_KEY or pass --api-key"
+                    f"{url} refused the API key (401); put the key in ${self.api_key_env}"
+                    + ("" if self.api_key_env != "OPENAI_API_KEY" else " (or name another variable with --api-key-env)")
                 ) from None
             except openai.APIStatusError as exc:
                 if exc.status_code in (404, 405):

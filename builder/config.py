@@ -75,6 +75,27 @@ class BuildConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise MedsynError(f"{name} must be an integer >= 1, got {value!r}")
+        if self.k_min > self.k_max:
+            raise MedsynError(f"k_min ({self.k_min}) must not exceed k_max ({self.k_max})")
+        if not isinstance(self.temperature, (int, float)) or self.temperature < 0:
+            raise MedsynError(f"temperature must be a number >= 0 (0: greedy), got {self.temperature!r}")
+        if not isinstance(self.top_p, (int, float)) or not 0 < self.top_p <= 1:
+            raise MedsynError(f"top_p must be in (0, 1] (1: no nucleus cut), got {self.top_p!r}")
+        if not isinstance(self.symptom_temperature, (int, float)) or self.symptom_temperature <= 0:
+            raise MedsynError(f"symptom_temperature must be a number > 0, got {self.symptom_temperature!r}")
+        for name in ("price_per_1k_input", "price_per_1k_output"):
+            if not isinstance(getattr(self, name), (int, float)) or getattr(self, name) < 0:
+                raise MedsynError(f"{name} must be a number >= 0, got {getattr(self, name)!r}")
+        from medsyn.builder.sampling import CODE_STRATEGIES
+
+        if self.code_strategy not in CODE_STRATEGIES:
+            raise MedsynError(
+                f"unknown code_strategy {self.code_strategy!r}; choose one of {', '.join(CODE_STRATEGIES)}"
+            )
+        self._validate_families()
+        from medsyn.builder.filters import FilterConfig
+
+        FilterConfig.from_mapping(self.filters)
         if self.max_retries < 0 or self.timeout <= 0:
             raise MedsynError("max_retries must be >= 0 and timeout > 0")
         if not 0 <= self.max_failure_rate <= 1:
@@ -96,6 +117,21 @@ class BuildConfig:
             path = getattr(self, name)
             if path and not Path(path).is_file():
                 raise MedsynError(f"{name} file {path} not found")
+
+    def _validate_families(self) -> None:
+        from medsyn.builder.prompts import FAMILIES
+
+        if not isinstance(self.families, dict):
+            raise MedsynError("families must map a family to a share, e.g. symptoms=0.6 example=0.3 code=0.1")
+        for family, share in self.families.items():
+            if family not in FAMILIES:
+                close = difflib.get_close_matches(str(family), FAMILIES, n=1)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                raise MedsynError(f"unknown prompt family {family!r}{hint}; choose from {', '.join(FAMILIES)}")
+            if isinstance(share, bool) or not isinstance(share, (int, float)) or share < 0:
+                raise MedsynError(f"families {family}={share!r}: the share must be a number >= 0, e.g. {family}=0.5")
+        if not sum(self.families.values()) > 0:
+            raise MedsynError("families: at least one share must be above 0, e.g. symptoms=1")
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -31,9 +31,13 @@ from medsyn.builder.schema import FEATURES
 from medsyn.builder.sources import Note, read_notes, refuse_held_out
 from medsyn.builder.store import GenerationStore
 from medsyn.errors import MedsynError
-from medsyn.io import atomic_dir
+from medsyn.builder.provenance import public
+from medsyn.io import atomic_dir, check_writable, prepare_output
 
 log = logging.getLogger(__name__)
+
+# What a corpus folder held before medsyn wrote manifests: such a folder may still be replaced by --overwrite.
+LEGACY_CORPUS = ("build_info.json", ("README.md", "build_info.json", "data", "unfiltered", "assets"))
 
 
 @dataclass
@@ -45,10 +49,16 @@ class BuildReport:
     near_duplicates: int = 0
     cost: float = 0.0  # of every generation in the corpus, this run's and earlier runs'
     reject_reasons: Counter = field(default_factory=Counter)
+    duplicates_only: int = 0  # rejected only for being a near-duplicate (disjoint from `filtered`)
 
     @property
     def failed(self) -> int:
         return self.run.requested - self.generated
+
+    @property
+    def filtered(self) -> int:
+        """Rejected by at least one quality filter (a near-duplicate that also failed one counts here)."""
+        return self.generated - self.kept - self.duplicates_only
 
 
 def make_backend(config: BuildConfig) -> Backend:
@@ -66,6 +76,7 @@ def make_backend(config: BuildConfig) -> Backend:
             model=config.model,
             base_urls=list(config.base_url),
             api_key=os.environ.get(config.api_key_env),
+            api_key_env=config.api_key_env,
             concurrency=config.concurrency,
             timeout=config.timeout,
             max_retries=config.max_retries,
@@ -79,7 +90,7 @@ def make_backend(config: BuildConfig) -> Backend:
     return TransformersBackend(model=config.model, adapter=config.adapter, batch_size=config.batch_size)
 
 
-def plan(config: BuildConfig, graph: KnowledgeGraph, examples: list[Note]) -> list[Prompt]:
+def plan(config: BuildConfig, graph: KnowledgeGraph, examples: list[Note], progress: bool = False) -> list[Prompt]:
     """Every prompt of the build, in prior order (checks codes and families before anything is generated)."""
     sampler = PriorSampler(
         graph,
@@ -92,23 +103,29 @@ def plan(config: BuildConfig, graph: KnowledgeGraph, examples: list[Note]) -> li
         ),
     )
     builder = PromptBuilder(PromptConfig(families=dict(config.families)), examples, graph)
-    return [builder.build(prior) for prior in sampler.sample(config.n, config.seed)]
+    priors = tqdm(sampler.sample(config.n, config.seed), total=config.n, desc="preparing prompts", unit="prompt",
+                  disable=not progress)
+    return [builder.build(prior) for prior in priors]
 
 
 def build_corpus(config: BuildConfig, out: str | Path, overwrite: bool = False, progress: bool = True) -> BuildReport:
     out = Path(out)
-    if out.exists() and not overwrite:
-        raise MedsynError(f"{out} already exists; pass --overwrite to replace it or choose another --out")
     config.validate()
-    filter_config = filters.FilterConfig(**config.filters) if config.filters else filters.FilterConfig()
+    # Before any work: the output can be written (and replaced, if it is medsyn's), and so can the work dir.
+    prepare_output(out, overwrite, legacy=LEGACY_CORPUS)
+    work_dir = Path(config.work_dir) if config.work_dir else out.with_name(out.name + ".work")
+    check_writable(work_dir / "generations.sqlite", "--work-dir")
+    filter_config = filters.FilterConfig.from_mapping(config.filters)
+    say = log.info if progress else log.debug  # what happens between progress bars; --quiet silences it too
+    say("loading the knowledge graph")
     graph = load_graph(config.graph)
     examples: list[Note] = []
     if config.examples:
         refuse_held_out(config.examples)
         examples = read_notes(config.examples)
     elif config.families.get("example", 0) > 0:
-        log.info("no --examples given: the 'example' prompt family is skipped")
-    prompts = plan(config, graph, examples)
+        say("no --examples given: the 'example' prompt family is skipped")
+    prompts = plan(config, graph, examples, progress)
     example_text = {note.note_id: note.text for note in examples}
 
     backend = make_backend(config)
@@ -120,7 +137,6 @@ def build_corpus(config: BuildConfig, out: str | Path, overwrite: bool = False, 
         key = request_key(prompt.messages, backend.name, model, config.adapter, params, seed, prompt.prior)
         requests.append(Request(key, prompt.messages, seed, params, prompt.prior, prompt.prompt_template))
 
-    work_dir = Path(config.work_dir) if config.work_dir else out.with_name(out.name + ".work")
     with GenerationStore(work_dir / "generations.sqlite") as store:
         summary = run_generations(requests, backend, store, progress)
         results = store.get_many([request.key for request in requests])
@@ -141,6 +157,7 @@ def build_corpus(config: BuildConfig, out: str | Path, overwrite: bool = False, 
             continue
         rows.append(_row(prompt, request, result, graph, model, backend.name, example_text, filter_config))
     _add_bertscore(rows, example_text, filter_config, progress)
+    say("looking for near-duplicates among %d notes", len(rows))
     duplicates = filters.near_duplicates([r["id"] for r in rows], [r["text"] for r in rows], filter_config, progress)
     for row in rows:
         row["near_duplicate_of"] = duplicates.get(row["id"])
@@ -159,7 +176,10 @@ def build_corpus(config: BuildConfig, out: str | Path, overwrite: bool = False, 
     report = BuildReport(out, summary, generated=len(rows), kept=sum(r["keep"] for r in rows),
                          near_duplicates=len(duplicates), cost=sum(r.cost for r in results.values() if r.ok))
     report.reject_reasons = Counter(reason for row in rows for reason in row["reject_reasons"])
-    with atomic_dir(out, overwrite=overwrite) as tmp:
+    # Disjoint counts: a note rejected by a quality filter and also a near-duplicate counts as filtered.
+    report.duplicates_only = sum(row["reject_reasons"] == [filters.NEAR_DUPLICATE] for row in rows)
+    say("writing %d notes (%d kept) to %s", len(rows), report.kept, out)
+    with atomic_dir(out, overwrite=overwrite, legacy=LEGACY_CORPUS) as tmp:
         write_shards(tmp / "data", [r for r in rows if r["keep"]], config.rows_per_shard)
         write_shards(tmp / "unfiltered", rows, config.rows_per_shard)
         info = build_info(config, report, backend, graph, filter_config, rows)
@@ -242,7 +262,8 @@ def build_info(config: BuildConfig, report: BuildReport, backend: Backend, graph
     """What the card and the benchmark need to say how the corpus was made (stored next to the data)."""
     kept = [row for row in rows if row["keep"]]
     filter_values = asdict(filter_config)
-    return {
+    # Published with the data: local paths are reduced to file names (nothing names the maintainer's machine).
+    return public({
         "format": "medsyn-corpus",
         "medsyn_version": __version__,
         "created": time.strftime("%Y-%m-%d", time.gmtime()),
@@ -276,8 +297,8 @@ def build_info(config: BuildConfig, report: BuildReport, backend: Backend, graph
             "generated": report.generated,
             "failed": report.failed,
             "kept": report.kept,
-            "filtered": report.generated - report.kept,
-            "near_duplicates": report.near_duplicates,
+            "filtered": report.filtered,
+            "near_duplicates": report.duplicates_only,
             "prompt_tokens": sum(row["prompt_tokens"] for row in rows),
             "completion_tokens": sum(row["completion_tokens"] for row in rows),
             "cost": round(report.cost, 6),
@@ -285,4 +306,6 @@ def build_info(config: BuildConfig, report: BuildReport, backend: Backend, graph
         "reject_reasons": dict(report.reject_reasons),
         "pretty_name": config.pretty_name,
         **({"license": config.license} if config.license else {}),
-    }
+        # The settings to rebuild it (API key variable and server addresses are the builder's own business).
+        "config": {key: value for key, value in config.as_dict().items() if key not in ("api_key_env", "base_url")},
+    })

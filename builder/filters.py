@@ -14,7 +14,7 @@ import difflib
 import re
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 
 import numpy as np
@@ -72,6 +72,33 @@ class FilterConfig:
     shingle_size: int = 3
     bertscore_model: str | None = None
     minhash_seed: int = 1
+
+    @classmethod
+    def from_mapping(cls, values: dict | None) -> "FilterConfig":
+        """From `--filters KEY=VALUE` / YAML `filters:`: unknown keys named with the closest valid one, values of
+        the wrong type refused (a bare TypeError from the dataclass would say neither)."""
+        values = dict(values or {})
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(map(str, values)) - set(known))
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], known, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise MedsynError(f"unknown filter setting {unknown[0]!r}{hint}; valid: {', '.join(known)}")
+        typed = {}
+        for key, value in values.items():
+            kind = {"float": float, "int": int}.get(str(known[key].type).split(" |")[0])
+            if kind is None:
+                typed[key] = None if value is None else str(value)
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and value != int(value)):
+                expected = "a whole number" if kind is int else "a number"
+                example = f"{key}={getattr(cls, key)}"
+                raise MedsynError(f"filter setting {key}={value!r}: expected {expected}, e.g. {example}")
+            typed[key] = kind(value)
+        return cls(**typed)
+
+    def validate(self) -> None:
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         problems = []

@@ -23,7 +23,7 @@ import numpy as np
 from medsyn.dataset_card import plots
 from medsyn.dataset_card.validate import DATA_GLOB, UNFILTERED_GLOB, shard_paths
 from medsyn.errors import MedsynError
-from medsyn.io import atomic_file
+from medsyn.io import atomic_file, json_problem
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,15 @@ def read_table(dataset_dir: Path, pattern: str, columns: list[str] | None = None
     paths = shard_paths(dataset_dir, pattern)
     if not paths:
         return None
-    return pa.concat_tables([pq.read_table(p, columns=columns) for p in paths])
+    tables = []
+    for path in paths:
+        try:
+            tables.append(pq.read_table(path, columns=columns))
+        except (pa.ArrowException, OSError) as err:  # truncated or overwritten shards
+            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise MedsynError(f"{path}: not a readable parquet file ({reason}); rebuild the corpus with "
+                              "`medsyn build --overwrite`") from None
+    return pa.concat_tables(tables)
 
 
 def read_build_info(dataset_dir: Path) -> dict:
@@ -81,7 +89,9 @@ def read_build_info(dataset_dir: Path) -> dict:
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
-        raise MedsynError(f"{path}:{err.lineno}: not valid JSON ({err.msg}); rebuild the folder or fix it") from None
+        raise MedsynError(
+            f"{path}:{err.lineno}: not valid JSON ({json_problem(err)}); rebuild the folder or fix it"
+        ) from None
     if not isinstance(info, dict):
         raise MedsynError(f"{path}: expected a JSON object")
     return info
@@ -208,6 +218,9 @@ def load_benchmark(results_dir: Path) -> dict:
         "source": results.get("synthetic_source"),
         "summary": [s for s in results.get("summary") or [] if s.get("name") != "real"],
         "eval_file": Path(str((results.get("eval") or {}).get("path") or "the evaluation file")).name,
+        "fingerprint": (results.get("synthetic_source") or {}).get("fingerprint"),
+        "corpus_created": ((results.get("synthetic_source") or {}).get("build_info") or {}).get("created"),
+        "corpus_medsyn": ((results.get("synthetic_source") or {}).get("build_info") or {}).get("medsyn_version"),
     }
 
 
@@ -229,10 +242,15 @@ def fmt_diff(summary: dict | None) -> str:
 
 def copy_benchmark(results_dir: Path, dataset_dir: Path) -> list[str]:
     """Copy results.json and the benchmark's PNGs into the folder so they upload with the version they describe."""
+    from medsyn.builder.provenance import public
+
     target = dataset_dir / BENCHMARK_ASSETS
     target.mkdir(parents=True, exist_ok=True)
+    results = json.loads((results_dir / "results.json").read_text(encoding="utf-8"))
+    with atomic_file(target / "results.json") as handle:  # published: no path of this machine in it
+        json.dump(public(results), handle, ensure_ascii=False, indent=2)
     copied = []
-    for source in [results_dir / "results.json", *sorted(results_dir.glob("*.png"))]:
+    for source in sorted(results_dir.glob("*.png")):
         with atomic_file(target / source.name, "wb") as handle, open(source, "rb") as src:
             shutil.copyfileobj(src, handle)
         if source.suffix == ".png":
@@ -417,8 +435,28 @@ def render_card(
     return str(card)
 
 
-def write_card(dataset_dir: str | Path, benchmark_dir: str | Path | None = None) -> Path:
-    """Rewrite DIR/README.md (and the plots under DIR/assets) from the folder's data; return the README path."""
+def check_fingerprint(results_dir: Path, dataset_dir: Path, force: bool = False) -> None:
+    """Results are evidence only for the corpus they were computed on: compare the fingerprint they record."""
+    from medsyn.builder.provenance import corpus_fingerprint
+
+    results = json.loads((results_dir / "results.json").read_text(encoding="utf-8"))
+    recorded = (results.get("synthetic_source") or {}).get("fingerprint")
+    actual = corpus_fingerprint(dataset_dir)
+    if recorded == actual:
+        return
+    problem = ("records no corpus fingerprint (written by an older medsyn)" if not recorded else
+               f"was computed on another corpus ({recorded[:19]}…, this one is {actual[:19]}…)")
+    if force:
+        log.warning("%s/results.json %s; adding it anyway (--force)", results_dir, problem)
+        return
+    raise MedsynError(f"{results_dir}/results.json {problem}; rerun `medsyn benchmark --synthetic {dataset_dir}` "
+                      "or pass --force to publish it anyway")
+
+
+def write_card(dataset_dir: str | Path, benchmark_dir: str | Path | None = None, force: bool = False) -> Path:
+    """Rewrite DIR/README.md (and the plots under DIR/assets) from the folder's data; return the README path.
+
+    Benchmark results are refused unless they were computed on this very corpus (or `force`)."""
     dataset_dir = Path(dataset_dir)
     if not dataset_dir.is_dir():
         raise MedsynError(f"{dataset_dir}: not a folder; pass the folder `medsyn build --out` wrote")
@@ -427,6 +465,7 @@ def write_card(dataset_dir: str | Path, benchmark_dir: str | Path | None = None)
     if benchmark_dir is not None:
         benchmark_dir = Path(benchmark_dir)
         benchmark = load_benchmark(benchmark_dir)
+        check_fingerprint(benchmark_dir, dataset_dir, force)
         copy_benchmark(benchmark_dir, dataset_dir)
     elif (dataset_dir / BENCHMARK_ASSETS / "results.json").is_file():
         benchmark = load_benchmark(dataset_dir / BENCHMARK_ASSETS)
@@ -435,5 +474,5 @@ def write_card(dataset_dir: str | Path, benchmark_dir: str | Path | None = None)
     readme = dataset_dir / "README.md"
     with atomic_file(readme) as handle:
         handle.write(text)
-    log.info("wrote %s", readme)
+    log.debug("wrote %s", readme)  # the command says so once; a build writes it into a temporary folder
     return readme

@@ -81,7 +81,14 @@ def _hub_error(err: Exception, doing: str, after: str = "nothing was published")
     status = getattr(response, "status_code", None)
     server = getattr(err, "server_message", None) or str(err).splitlines()[0]
     hint = ""
-    if status in (401, 403):
+    if status == 401:
+        from huggingface_hub import get_token
+
+        hint = ("; no Hugging Face token was found: set HF_TOKEN to a token with write access "
+                "(https://huggingface.co/settings/tokens) or run `hf auth login`" if get_token() is None else
+                "; the token was refused (invalid or expired): set HF_TOKEN to a valid token with write access "
+                "or run `hf auth login` again")
+    elif status == 403:
         hint = "; check that the token has write access to this namespace"
     return MedsynError(f"{doing} failed (HTTP {status}: {server}){hint}; {after}")
 

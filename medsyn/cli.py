@@ -7,14 +7,17 @@ transformers, gradio) are imported inside the command's function, so `medsyn --h
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
+import os
 import sys
 
 from medsyn import __version__
 from medsyn.errors import MedsynError
 
 # Order is the order of the pipeline: sources -> MKG -> priors -> prompts -> generations -> corpus -> card/Hub.
+USER_OS_ERRORS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENOTDIR, errno.EISDIR}
 COMMANDS = ["mkg", "sample", "prompts", "build", "benchmark", "card", "push", "ift", "train", "space"]
 
 
@@ -39,12 +42,26 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("medsyn").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     try:
         result = args.func(args)
+        sys.stdout.flush()
     except MedsynError as err:
         print(f"medsyn {args.command}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"medsyn {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`medsyn mkg show M54 --json | head`): not an error of ours. Point stdout at
+        # devnull so that the interpreter's final flush does not raise again (Python docs, "Note on SIGPIPE").
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except OSError as err:
+        # A file system refusing a write we did not foresee (full disk, read-only mount, permissions): the
+        # user's environment, not a bug, so one line that names the file.
+        if err.errno not in USER_OS_ERRORS or not err.filename:
+            raise
+        print(f"medsyn {args.command}: error: {err.filename}: {err.strerror}; check the path and its permissions, "
+              "or choose another location", file=sys.stderr)
+        return 2
     return int(result or 0)
 
 

@@ -95,8 +95,9 @@ def make_corpus(out: Path, n: int = 60, seed: int = 0, variant: str = "a", shard
     return out
 
 
-def make_results(out: Path, seeds: tuple[int, ...] = (0, 1, 2)) -> Path:
-    """A benchmark RESULTS_DIR in the benchmark helper's format, with made-up but distinct numbers."""
+def make_results(out: Path, seeds: tuple[int, ...] = (0, 1, 2), corpus: Path | None = None) -> Path:
+    """A benchmark RESULTS_DIR in the benchmark helper's format, with made-up but distinct numbers; computed on
+    `corpus` (its fingerprint is recorded, as `medsyn benchmark` does) when given."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -110,6 +111,10 @@ def make_results(out: Path, seeds: tuple[int, ...] = (0, 1, 2)) -> Path:
             metrics = {m: round(rng.uniform(0.2, 0.9), 4) for m in ("accuracy", "hit@3", "macro_f1", "hard_codes_accuracy")}
             settings.append({"name": name, "classifier": "tfidf-lr", "seed": seed, "metrics": metrics})
     results = {"settings": settings, "hard_codes": ["M54", "K29"], "synthetic_source": {"path": "corpus"}}
+    if corpus is not None:
+        from medsyn.builder.provenance import corpus_fingerprint
+
+        results["synthetic_source"]["fingerprint"] = corpus_fingerprint(corpus)
     (out / "results.json").write_text(json.dumps(results), encoding="utf-8")
     fig, ax = plt.subplots()
     ax.plot([0, 1], [0, 1])

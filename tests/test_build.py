@@ -119,7 +119,7 @@ def test_all_notes_filtered_is_a_clear_error_and_a_rerun_regenerates_nothing(tmp
     assert "all 6 generated notes were filtered out (too_short 6)" in capsys.readouterr().err
     assert not out.exists() and (tmp_path / "corpus.work").is_dir()
     assert main(["build", "--out", str(out), "--n", "6", "--quiet"]) == 0
-    assert "this run: 0 new, 6 resumed" in capsys.readouterr().err
+    assert "this run: 0 new, 6 resumed" in capsys.readouterr().out
 
 
 def test_bertscore_columns_with_a_local_encoder(template_corpus, tmp_path):

@@ -41,7 +41,7 @@ def table_rows(text: str, header_start: str) -> list[list[str]]:
 def carded(tmp_path_factory):
     base = tmp_path_factory.mktemp("card")
     folder = make_corpus(base / "corpus", n=80, seed=3, shards=2)
-    results = make_results(base / "results")
+    results = make_results(base / "results", corpus=folder)
     readme = write_card(folder, results)
     return folder, results, readme.read_text(encoding="utf-8")
 

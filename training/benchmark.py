@@ -21,6 +21,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from medsyn.errors import MedsynError, located
+from medsyn.builder.provenance import corpus_fingerprint
 from medsyn.io import atomic_dir, read_jsonl, write_jsonl
 from medsyn.training.classifiers import make_classifier
 
@@ -130,6 +131,7 @@ def load_synthetic(path: str | Path) -> SyntheticCorpus:
         raise MedsynError(f"{path}: the synthetic corpus has no notes (default config, split train); build it first")
     texts, codes = map(list, zip(*pairs))
     source: dict = {"path": str(path), "n_notes": len(texts), "n_codes": len(set(codes))}
+    source["fingerprint"] = corpus_fingerprint(path)  # `medsyn card --benchmark` checks it against the corpus
     for column in ("backend", "generation_model"):
         if column in dataset.column_names:
             source[column] = dict(Counter(dataset[column]).most_common())

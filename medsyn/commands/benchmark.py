@@ -110,7 +110,22 @@ def resolve(args: argparse.Namespace) -> dict:
     return values
 
 
+def check_shards(corpus: Path) -> None:
+    """A damaged shard named once, here, rather than three times over by `datasets`' own logging."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for shard in sorted(corpus.glob("data/*.parquet")):
+        try:
+            pq.ParquetFile(shard)
+        except (pa.ArrowException, OSError) as err:
+            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise MedsynError(f"{shard}: not a readable parquet file ({reason}); rebuild the corpus with "
+                              "`medsyn build --overwrite`") from None
+
+
 def run(args: argparse.Namespace) -> int:
+    from medsyn.io import prepare_output
     from medsyn.training.benchmark import BenchmarkConfig, run_benchmark
 
     values = resolve(args)
@@ -134,6 +149,8 @@ def run(args: argparse.Namespace) -> int:
         dev_fraction=float(values["dev_fraction"]),
         overwrite=bool(values["overwrite"]),
     )
+    prepare_output(config.out, config.overwrite)  # before hours of training, not after
+    check_shards(config.synthetic)
     run_benchmark(config)
     print((config.out / "results.md").read_text(encoding="utf-8"))
     print(f"wrote {config.out}/results.json, results.md, metric_vs_ratio.png, per_code_gain.png and predictions/")

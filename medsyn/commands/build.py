@@ -7,7 +7,6 @@ Every field of `BuildConfig` is a flag (generated from the dataclass, so flags a
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from medsyn.commands.dataclass_flags import add_dataclass_flags, dataclass_overrides
@@ -19,6 +18,8 @@ HELP = {
     "graph": "knowledge graph file (default: the embedded graph)",
     "codes": "restrict to these ICD-10 codes",
     "code_strategy": "uniform | frequency | budget (MedSyn's J3 weights, default)",
+    "k_min": "fewest symptoms per prior (default 3)",
+    "k_max": "most symptoms per prior (default 6)",
     "symptom_temperature": "T of the symptom draw softmax(weight / T) (default 0.1)",
     "examples": "RuMedTop3-format training notes used as style examples (enables the 'example' family)",
     "families": "prompt family shares, e.g. symptoms=0.6 example=0.3 code=0.1",
@@ -31,10 +32,17 @@ HELP = {
     "timeout": "per-request timeout in seconds (default 120)",
     "max_retries": "retries of transient errors per request (default 6)",
     "batch_size": "batch size of the transformers backend (default 8)",
+    "temperature": "sampling temperature of the LLM, >= 0; 0 is greedy (default 0.7)",
+    "top_p": "nucleus sampling: keep the most likely tokens up to this probability mass, in (0, 1] (default 0.95)",
+    "max_new_tokens": "most tokens generated per note (default 512)",
+    "price_per_1k_input": "price per 1,000 prompt tokens, for the cost in the summary (default 0)",
+    "price_per_1k_output": "price per 1,000 completion tokens, for the cost in the summary (default 0)",
     "filters": "filter thresholds, e.g. min_symptom_recall=0.5 max_words=400",
     "max_failure_rate": "share of failed generations above which the build fails (default 0.05)",
     "rows_per_shard": "rows per parquet shard (default 20000)",
     "work_dir": "where finished generations are stored for resuming (default OUT.work)",
+    "pretty_name": "dataset title in the card (default: MedSyn-ru: synthetic Russian outpatient notes)",
+    "license": "license id for the card's metadata, e.g. cc-by-4.0 (default: other, mixed-source licenses)",
 }
 
 
@@ -50,7 +58,8 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument("--config", type=Path, help="YAML file with any of the options below")
     parser.add_argument("--out", type=Path, required=True, help="output dataset folder")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing output folder (only one medsyn wrote; other folders are refused)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     add_dataclass_flags(parser, BuildConfig, HELP)
     parser.set_defaults(func=run)
@@ -72,21 +81,21 @@ def run(args: argparse.Namespace) -> int:
     config = BuildConfig.from_sources(args.config, overrides(args))
     report = build_corpus(config, args.out, overwrite=args.overwrite, progress=not args.quiet)
     run_ = report.run
+    # The result is what the command is for, so it goes to stdout; progress and log lines go to stderr.
     print(
-        f"\nbuilt {args.out}: {report.kept} notes kept of {report.generated} generated "
-        f"({run_.requested} requested, {report.failed} failed, {report.generated - report.kept} filtered, "
-        f"{report.near_duplicates} near-duplicates); this run: {run_.ok} new, {run_.cached} resumed, "
-        f"{run_.completion_tokens} completion tokens, cost {report.cost:.4f}",
-        file=sys.stderr,
+        f"built {args.out}: {report.kept} notes kept of {report.generated} generated "
+        f"({run_.requested} requested, {report.failed} failed, {report.filtered} rejected by filters, "
+        f"{report.duplicates_only} as near-duplicates); this run: {run_.ok} new, {run_.cached} resumed, "
+        f"{run_.completion_tokens} completion tokens, cost {report.cost:.4f}"
     )
     if report.reject_reasons:
-        print("filtered by: " + ", ".join(f"{k} {v}" for k, v in report.reject_reasons.most_common()), file=sys.stderr)
+        print("reasons (a note may have several): "
+              + ", ".join(f"{k} {v}" for k, v in report.reject_reasons.most_common()))
     if run_.failure_reasons:
-        print("failures: " + ", ".join(f"{k} {v}" for k, v in run_.failure_reasons.most_common()), file=sys.stderr)
+        print("failures: " + ", ".join(f"{k} {v}" for k, v in run_.failure_reasons.most_common()))
     print(
         "load it with:\n"
         f'  python -c "from datasets import load_dataset; print(load_dataset(\'{args.out}\'))"\n'
-        f"  (all notes with scores: load_dataset('{args.out}', 'unfiltered'))",
-        file=sys.stderr,
+        f"  (all notes with scores: load_dataset('{args.out}', 'unfiltered'))"
     )
     return 0

@@ -20,12 +20,16 @@ def add_parser(subparsers) -> None:
     parser.add_argument(
         "--benchmark", type=Path, metavar="RESULTS_DIR", help="folder with results.json from `medsyn benchmark`"
     )
+    parser.add_argument(
+        "--force", action="store_true",
+        help="add --benchmark results even if they were computed on another corpus (their fingerprint differs)",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from medsyn.dataset_card.card import write_card
 
-    readme = write_card(args.dataset, args.benchmark)
+    readme = write_card(args.dataset, args.benchmark, force=args.force)
     print(f"wrote {readme}")
     return 0

@@ -33,13 +33,20 @@ def add_parser(subparsers) -> None:
 
 
 def run_build(args: argparse.Namespace) -> int:
+    from medsyn.io import prepare_output
     from medsyn.training.ift import build_instruction_data
+
+    prepare_output(args.out, args.overwrite)
 
     report = build_instruction_data(
         args.notes, args.markup, args.out, graph_path=args.graph, heldout_share=args.heldout_share, seed=args.seed,
         example_share=args.example_share, exclude=args.exclude, overwrite=args.overwrite, progress=not args.quiet,
     )
-    skipped = ", ".join(f"{k}: {v}" for k, v in report.skipped.items()) or "none"
-    print(f"wrote {args.out}: {report.n_train} train, {report.n_heldout} heldout pairs "
-          f"({dict(report.families)}); skipped {skipped}", file=sys.stderr)
+    n_skipped = sum(report.skipped.values())
+    total = report.n_train + report.n_heldout + n_skipped
+    print(f"wrote {args.out}: {report.n_train} train, {report.n_heldout} heldout pairs ({dict(report.families)})")
+    if n_skipped:
+        reasons = ", ".join(f"{reason} {count}" for reason, count in report.skipped.most_common())
+        # Not an error, but a share worth knowing: a note without a recognised symptom has no prompt to pair with.
+        print(f"skipped {n_skipped} of {total} notes ({n_skipped / total:.0%}): {reasons}", file=sys.stderr)
     return 0

@@ -47,6 +47,9 @@ def add_parser(subparsers) -> None:
 
 def run_build(args: argparse.Namespace) -> int:
     from medsyn.builder.mkg import MkgSources, build_graph, load_graph, save_graph
+    from medsyn.io import check_output_file
+
+    check_output_file(args.out)
 
     if args.icd10:
         src = MkgSources(icd10=args.icd10)

@@ -62,8 +62,10 @@ def run(args: argparse.Namespace) -> int:
     from medsyn.builder.mkg import load_graph
     from medsyn.builder.sampling import Prior
     from medsyn.errors import MedsynError
-    from medsyn.io import read_jsonl, write_jsonl
+    from medsyn.io import check_output_file, read_jsonl, write_jsonl
 
+    if args.out is not None:
+        check_output_file(args.out)
     graph = load_graph(args.graph)
     builder = prompt_builder(args, graph)
     required = ("id", "icd10_code", "icd10_name", "symptoms", "sex", "age", "marital_status", "smoking", "seed")

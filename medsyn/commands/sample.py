@@ -60,11 +60,15 @@ def run(args: argparse.Namespace) -> int:
     from medsyn.builder.mkg import load_graph
     from medsyn.builder.sampling import PriorSampler
     from medsyn.errors import MedsynError
-    from medsyn.io import write_jsonl
+    from medsyn.io import check_output_file, write_jsonl
 
     if args.n < 0:
         raise MedsynError(f"--n must be >= 0, got {args.n}")
-    sampler = PriorSampler(load_graph(args.graph), sampling_config(args))
+    config = sampling_config(args)
+    config.validate()
+    if args.out is not None:
+        check_output_file(args.out)
+    sampler = PriorSampler(load_graph(args.graph), config)
     priors = (prior.to_dict() for prior in sampler.sample(args.n, args.seed))
     if args.out is None:
         for record in priors:

@@ -49,11 +49,17 @@ def run(args: argparse.Namespace) -> int:
             raise MedsynError(f"--{flag.replace('_', '-')} applies to --export DIR only")
     if not 1 <= args.port <= 65535:
         raise MedsynError(f"--port must be in 1..65535, got {args.port}")
-    from medsyn.space.app import make_demo
+    from medsyn.space.app import launch, make_demo
     from medsyn.space.config import load_config
 
     demo = make_demo(load_config(args.config))
-    demo.launch(server_name=args.host, server_port=args.port)
+    # quiet: Gradio's banner suggests `share=True`, which a command-line user cannot pass; say what matters here.
+    launch(demo, server_name=args.host, server_port=args.port, quiet=True, prevent_thread_lock=True)
+    print(f"medsyn space: running on {demo.local_url} (Ctrl+C to stop)", flush=True)
+    try:
+        demo.block_thread()
+    finally:
+        demo.close()
     return 0
 
 

@@ -65,8 +65,13 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from medsyn.training.train import TrainConfig, perplexity, train
 
+    from medsyn.io import prepare_output
+
     config = TrainConfig.from_sources(args.config, dataclass_overrides(args, TrainConfig))
     merge_out = (args.merged_out or args.out.with_name(args.out.name + "-merged")) if args.merge else None
+    for folder, flag in ((args.out, "--out"), (merge_out, "--merged-out")):
+        if folder is not None:  # before any weights load
+            prepare_output(folder, args.overwrite, flag)
     result = train(config, args.out, overwrite=args.overwrite, merge_out=merge_out, progress=not args.quiet)
     resumed = f", resumed from {result.resumed_from}" if result.resumed_from else ""
     loss = f", held-out loss {result.eval_loss:.4f} (perplexity {perplexity(result.eval_loss):.2f})" \
