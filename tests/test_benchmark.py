@@ -524,136 +524,24 @@ def test_config_file_mirrors_the_flags(toy_inputs, monkeypatch, capsys):
 
 
 def test_card_reports_the_benchmark_of_the_built_corpus(reduced_run, tmp_path):
-    """build -> benchmark -> card: the card's tables carry results.json's numbers, intervals included."""
+    """build -> benchmark -> card: the card's tables carry results.md's numbers (in %), intervals included."""
     import shutil
 
-    from medsyn.dataset_card.card import fmt_diff, fmt_metric, load_benchmark, write_card
+    from medsyn.dataset_card.card import write_card
+    from medsyn.training.benchmark_report import diff_cell, results_table, saved_table
 
     out, results, _, _ = reduced_run
     corpus = tmp_path / "corpus"
     shutil.copytree(out.parent / "corpus", corpus)
     card = write_card(corpus, out).read_text(encoding="utf-8")
     assert "template" in card
-    for row in load_benchmark(out)["rows"]:
-        assert fmt_metric(row["metrics"]["accuracy"]) in card
+    assert results_table(results) in card and saved_table(results) in card
     for entry in results["summary"]:
         if entry["name"] != "real":
             diff = entry["metrics"]["accuracy"]["diff_to_real"]
-            assert f"{diff['mean']:+.3f} [{diff['ci95'][0]:+.3f}, {diff['ci95'][1]:+.3f}]" in card
-            assert fmt_diff(entry["metrics"]["hard_codes_accuracy"]) in card
-    assert (corpus / "assets" / "benchmark" / "results.json").is_file()
-
-
-# ------------------------------------------------------------------------------------------ any corpus
-
-
-def medsyn_layout(folder: Path, notes: list[dict], per_file: int = 7) -> Path:
-    """Toy notes written as MedSyn's release stores them: JSON arrays in sub-folders, `desease_code` (full ICD-10
-    codes) and `response`, among other keys."""
-    for start in range(0, len(notes), per_file):
-        part = folder / f"{start // 20}_part" / f"result_{start}-{start + per_file}.json"
-        part.parent.mkdir(parents=True, exist_ok=True)
-        records = [{"desease_code": n["code"], "symptoms": "[]", "gender": "male", "response": n["symptoms"],
-                    "UID": n["idx"]} for n in notes[start:start + per_file]]
-        part.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
-    return folder
-
-
-def test_medsyn_json_arrays_work_with_the_two_column_flags(toy_inputs, monkeypatch):
-    tmp_path, train, evaluation, _ = toy_inputs
-    notes = toy_notes(["M54", "J06", "K29", "E11", "I11", "N30"], 5, seed=4)
-    for n in notes:
-        n["code"] = {"M54": "M54.5", "J06": "J06.9"}.get(n["code"], n["code"])  # 4-character codes, cut to 3
-    notes += [{"idx": f"x{i}", "code": "Z99.1", "symptoms": f"жалобы {i}"} for i in range(4)]  # not in train
-    corpus = medsyn_layout(tmp_path / "medsyn", notes)
-    base = ["benchmark", "--train", str(train), "--eval", str(evaluation), "--synthetic", str(corpus),
-            "--text-column", "response", "--code-column", "desease_code", "--seeds", "1", "--ratios", "0.5",
-            "--real-fractions", "0.5,1", "--bootstrap", "50"]
-    assert cli(base + ["--out", str(tmp_path / "out")], monkeypatch) == 0
-    results = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
-    source = results["synthetic_source"]
-    assert source["kind"] == "files" and source["n_read"] == 34 and source["n_notes"] == 30
-    assert source["unseen_codes"] == {"n_notes": 4, "n_codes": 1, "codes": ["Z99"], "dropped": True}
-    assert source["notes_per_code"] == {c: 5 for c in ["E11", "I11", "J06", "K29", "M54", "N30"]}
-    assert "4 synthetic notes of 1 code(s) absent from the real training file were dropped" in (
-        tmp_path / "out" / "results.md").read_text(encoding="utf-8")
-    assert cli(base + ["--keep-unseen-codes", "--out", str(tmp_path / "keep")], monkeypatch) == 0
-    kept = json.loads((tmp_path / "keep" / "results.json").read_text(encoding="utf-8"))["synthetic_source"]
-    assert kept["n_notes"] == 34 and kept["notes_per_code"]["Z99"] == 4
-
-
-def test_jsonl_parquet_and_csv_read_the_same_notes(tmp_path):
-    import csv
-
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from medsyn.training.synthetic_sources import cut_code, read_synthetic
-
-    records = [{"note": f"текст {i}", "icd": code, "other": i} for i, code in enumerate(["M54.5", "J06", "K29.70"])]
-    (tmp_path / "n.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), "utf-8")
-    pq.write_table(pa.Table.from_pylist(records), tmp_path / "n.parquet")
-    with open(tmp_path / "n.csv", "w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["note", "icd", "other"])
-        writer.writeheader()
-        writer.writerows(records)
-    expected = ([r["note"] for r in records], [r["icd"] for r in records])
-    for name in ("n.jsonl", "n.parquet", "n.csv"):
-        notes = read_synthetic([tmp_path / name], text_column="note", code_column="icd")
-        assert (notes.texts, notes.codes) == expected, name
-    both = read_synthetic([tmp_path / "n.jsonl", tmp_path / "n.csv"], "note", "icd")
-    assert both.codes == expected[1] * 2 and both.source["n_files"] == 2
-    assert [cut_code(c, 3) for c in expected[1]] == ["M54", "J06", "K29"]
-    assert [cut_code(c, 4) for c in expected[1]] == ["M54.5", "J06", "K29.7"]
-
-
-@pytest.mark.parametrize("flags, message", [
-    (["--text-column", "text", "--code-column", "desease_code"],
-     "no column 'text' (columns found: desease_code, symptoms, gender, response, UID)"),
-    (["--text-column", "response", "--code-column", "desease_code", "--real-fractions", "0,1"],
-     "--real-fractions: 0 is outside (0, 1]"),
-    (["--text-column", "response", "--code-column", "desease_code", "--real-fractions", "0.5,1.5"],
-     "--real-fractions: 1.5 is outside (0, 1]"),
-])
-def test_bad_source_flags_are_one_line_and_exit_2(toy_inputs, monkeypatch, capsys, flags, message):
-    tmp_path, train, evaluation, _ = toy_inputs
-    corpus = medsyn_layout(tmp_path / "medsyn", toy_notes(["M54", "J06"], 3, seed=5))
-    out = tmp_path / "out"
-    code = cli(["benchmark", "--train", str(train), "--eval", str(evaluation), "--synthetic", str(corpus),
-                "--out", str(out), *flags], monkeypatch)
-    err = capsys.readouterr().err
-    assert code == 2 and message in one_error_line(err), err
-    assert not out.exists()
-
-
-def test_hub_id_not_in_the_cache_while_offline(toy_inputs, monkeypatch, capsys):
-    tmp_path, train, evaluation, _ = toy_inputs
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    code = cli(["benchmark", "--train", str(train), "--eval", str(evaluation), "--synthetic",
-                "nobody-here/no-such-corpus", "--out", str(tmp_path / "out")], monkeypatch)
-    err = capsys.readouterr().err
-    assert code == 2 and "nobody-here/no-such-corpus: Hub dataset not in the local cache and HF_HUB_OFFLINE is set" in (
-        one_error_line(err))
-
-
-def test_shared_counts_give_the_features_of_a_tfidf_vectorizer():
-    """Counting n-grams once over all notes changes nothing: same scores as TfidfVectorizer + SGD on the fit's texts."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import SGDClassifier
-
-    from medsyn.training.classifiers import TfidfLogReg
-    from medsyn.training.ngram_features import NgramCounts
-
-    notes = toy_notes(["M54", "J06", "K29", "E11"], per_code=15, seed=0)
-    texts, codes = [n["symptoms"] for n in notes], [n["code"] for n in notes]
-    others = [n["symptoms"] + " и ещё" for n in toy_notes(["I11", "N30"], per_code=10, seed=1)]
-    test = [n["symptoms"] for n in toy_notes(["M54", "J06"], per_code=5, seed=2)]
-    counts = NgramCounts.fit(texts + others + test)
-    shared = TfidfLogReg(seed=1, counts=counts).fit(texts[:40], codes[:40])
-    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(3, 6), min_df=3, sublinear_tf=True)
-    model = SGDClassifier(loss="log_loss", alpha=2e-5, average=True, random_state=1).fit(
-        vectorizer.fit_transform(texts[:40]), codes[:40])
-    assert shared.columns.size == len(vectorizer.vocabulary_)
-    np.testing.assert_allclose(shared.scores(test), model.decision_function(vectorizer.transform(test)), atol=1e-10)
-    np.testing.assert_allclose(shared.scores(["совсем новый текст"]),
-                               model.decision_function(vectorizer.transform(["совсем новый текст"])), atol=1e-10)
+            assert f"{100 * diff['mean']:+.1f} [{100 * diff['ci95'][0]:+.1f}, {100 * diff['ci95'][1]:+.1f}]" in card
+            assert diff_cell(entry["metrics"]["rare_codes_accuracy"]) in card
+    assert "### TSTR per code" in card and "### Real notes saved" in card
+    for name in ("results.json", "metric_vs_real_fraction.png", "per_code_gain.png"):
+        assert (corpus / "assets" / "benchmark" / name).is_file()
+    assert "assets/benchmark/metric_vs_real_fraction.png" in card
