@@ -82,6 +82,8 @@ def saved_table(results: dict) -> str:
         for r in rows:
             if r["matched_real_fraction"] is None:
                 match, notes = "below real-only", "0"
+            elif r["at_least"] and r["real_notes_saved"] == 0:  # at the largest fraction: nothing to compare with
+                match, notes = f"above real-only at {100 * r['real_fraction']:g}%", "– (beyond the fractions run)"
             else:
                 sign = "≥ " if r["at_least"] else ""
                 match = f"{sign}{100 * r['matched_real_fraction']:.1f}%"

@@ -69,10 +69,6 @@ def _weights(indices: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(rows * n + indices.ravel(), minlength=indices.shape[0] * n).reshape(-1, n).astype(float)
 
 
-def _value(x) -> float | None:
-    return None if x is None or np.isnan(x) else float(x)
-
-
 def bootstrap_summary(
     runs: list[Run], references: list[str], hard: set[str], resamples: int, seed: int = 0,
     rare: set[str] = frozenset(), baseline: dict[str, str] | None = None,
