@@ -211,7 +211,7 @@ def plot_metric_vs_real_fraction(results: dict, path: str | Path) -> None:
                           linestyle="-" if name == "real" else "--")
         if tstr and tstr["metrics"][metric]["mean"] is not None:
             _errorbar(ax, [0.0], [tstr["metrics"][metric]], label="TSTR (no real notes)", color="black")
-        ax.set_xlabel("real training notes used, % of each code's notes")
+        ax.set_xlabel("real notes used, % per code")
         ax.set_title(label)
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("score, %")
