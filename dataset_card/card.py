@@ -31,7 +31,8 @@ TEMPLATE = Path(__file__).parent / "templates" / "card.md"
 ASSETS = "assets"
 BENCHMARK_ASSETS = f"{ASSETS}/benchmark"
 PLACEHOLDER_REPO = "<org>/<name>"
-METRICS = ("accuracy", "hit@3", "macro_f1", "hard_codes_accuracy")
+METRICS = ("accuracy", "hit@3", "macro_f1", "hard_codes_accuracy", "rare_codes_accuracy")
+TSTR_ROWS = 20  # the card shows the 10 codes TSTR gets best and the 10 worst; results.md has them all
 PERCENTILES = (50, 95, 99)
 STAT_COLUMNS = [
     "id", "icd10_code", "icd10_name", "icd10_chapter", "generation_model", "backend", "prompt_family",
@@ -185,27 +186,37 @@ def collect_stats(dataset_dir: Path) -> CorpusStats:
 
 
 def load_benchmark(results_dir: Path) -> dict:
-    """results.json aggregated per (setting, classifier) over seeds: mean and sample standard deviation."""
+    """results.json, its tables rendered exactly as results.md has them (in %), and per-setting seed spreads."""
+    from medsyn.training import benchmark_report
+
     path = results_dir / "results.json"
     if not path.is_file():
         raise MedsynError(f"{path}: not found; pass the folder `medsyn benchmark --out` wrote")
     try:
         results = json.loads(path.read_text(encoding="utf-8"))
-        settings = results["settings"]
-    except (json.JSONDecodeError, KeyError, TypeError) as err:
-        raise MedsynError(f"{path}: not a benchmark results file ({err}); rerun `medsyn benchmark`") from None
-    groups: dict[tuple[str, str], list[dict]] = {}
+        settings, summary = results["settings"], results["summary"]
+        tables = {
+            "results": benchmark_report.results_table(results),
+            "notes": benchmark_report.notes(results),
+            "saved": benchmark_report.saved_table(results),
+            "tstr": benchmark_report.tstr_table(results, limit=TSTR_ROWS),
+        }
+    except (json.JSONDecodeError, KeyError, TypeError, IndexError) as err:
+        raise MedsynError(f"{path}: not a benchmark results file ({type(err).__name__}: {err}); rerun "
+                          "`medsyn benchmark`") from None
+    groups: dict[tuple, list[dict]] = {}
     for i, setting in enumerate(settings):
         try:
-            key = (setting["name"], setting.get("classifier", ""))
-            # hard_codes_accuracy is null when the evaluation file has no note of a hard code
+            key = (setting["name"], setting.get("real_fraction", 1.0), setting.get("classifier", ""))
+            # hard/rare codes accuracy is null when the evaluation file has no note of such a code
             metrics = {m: float(v) for m in METRICS if (v := setting["metrics"].get(m)) is not None}
         except (KeyError, TypeError, ValueError) as err:
             raise MedsynError(f"{path}: settings[{i}] lacks name/metrics ({err}); rerun `medsyn benchmark`") from None
         groups.setdefault(key, []).append({"seed": setting.get("seed"), "metrics": metrics})
     rows = []
-    for (name, classifier), runs in groups.items():
-        row = {"name": name, "classifier": classifier, "seeds": len(runs), "metrics": {}}
+    for (name, fraction, classifier), runs in groups.items():
+        label = name if fraction in (None, 1, 1.0) or name == "TSTR" else f"{name}, real {100 * fraction:g}%"
+        row = {"name": label, "classifier": classifier, "seeds": len(runs), "metrics": {}}
         for metric in METRICS:
             values = [r["metrics"][metric] for r in runs if metric in r["metrics"]]
             if values:
@@ -214,30 +225,17 @@ def load_benchmark(results_dir: Path) -> dict:
         rows.append(row)
     return {
         "rows": rows,
+        "tables": tables,
         "hard_codes": results.get("hard_codes") or [],
+        "rare_codes": results.get("rare_codes") or [],
         "source": results.get("synthetic_source"),
-        "summary": [s for s in results.get("summary") or [] if s.get("name") != "real"],
+        "summary": [s for s in summary if s.get("name") != "real"],
+        "n_tstr_codes": len(results.get("tstr_per_code") or []),
         "eval_file": Path(str((results.get("eval") or {}).get("path") or "the evaluation file")).name,
         "fingerprint": (results.get("synthetic_source") or {}).get("fingerprint"),
         "corpus_created": ((results.get("synthetic_source") or {}).get("build_info") or {}).get("created"),
         "corpus_medsyn": ((results.get("synthetic_source") or {}).get("build_info") or {}).get("medsyn_version"),
     }
-
-
-def fmt_metric(value: dict | None) -> str:
-    """How a benchmark cell reads: mean, and ± sample sd when there was more than one seed."""
-    if value is None:
-        return "–"
-    return f"{value['mean']:.3f}" if value["std"] == 0 else f"{value['mean']:.3f} ± {value['std']:.3f}"
-
-
-def fmt_diff(summary: dict | None) -> str:
-    """A paired difference to real-only with its 95% bootstrap interval, as the benchmark computed it."""
-    diff = (summary or {}).get("diff_to_real")
-    if not diff or diff.get("mean") is None:
-        return "–"
-    low, high = diff["ci95"]
-    return f"{diff['mean']:+.3f} [{low:+.3f}, {high:+.3f}]"
 
 
 def copy_benchmark(results_dir: Path, dataset_dir: Path) -> list[str]:
@@ -422,9 +420,7 @@ def render_card(
         images=images,
         extra_images=extra_images,
         benchmark=benchmark,
-        metrics=METRICS,
-        fmt_metric=fmt_metric,
-        fmt_diff=fmt_diff,
+        tstr_rows=TSTR_ROWS,
         versions=versions,
         percentiles=PERCENTILES,
         example_json=json.dumps(_short(stats.example_row), ensure_ascii=False, indent=2),

@@ -21,9 +21,15 @@ DEFAULTS = {
     "bootstrap": 1000,
     "dev_fraction": 0.2,
     "overwrite": False,
+    "real_fractions": "1",
+    "rare_quantile": 0.25,
+    "text_column": None,
+    "code_column": None,
+    "code_level": 3,
+    "keep_unseen_codes": False,
 }
 REQUIRED = ("train", "eval", "synthetic", "out")
-PATHS = ("train", "eval", "dev", "synthetic", "out", "encoder")
+PATHS = ("train", "eval", "dev", "out", "encoder")  # `synthetic` may also be a Hub id: resolved when it exists
 
 
 def add_parser(subparsers) -> None:
@@ -31,14 +37,26 @@ def add_parser(subparsers) -> None:
         "benchmark",
         help="ICD-10 classification benchmark: real vs real + synthetic notes",
         description="Train an ICD-10 code classifier on real notes, real + synthetic notes at several ratios, "
-        "synthetic notes only, and real notes upsampled with synthetic ones for the rarest codes; score each on "
-        "--eval with several seeds; write results.json, results.md, plots and RuMedBench prediction files.",
+        "synthetic notes only (TSTR), and real notes upsampled with synthetic ones for the rarest codes, at each "
+        "share of the real notes asked for; score each on --eval with several seeds; write results.json, "
+        "results.md, plots and RuMedBench prediction files.",
     )
     parser.add_argument("--train", type=Path, help="real training notes, RuMedTop3 JSON lines {idx, symptoms, code}")
     parser.add_argument("--eval", type=Path, help="evaluation notes in the same format")
     parser.add_argument("--dev", type=Path, help="dev notes to choose the hard codes on "
                         "(default: a per-code split of --train)")
-    parser.add_argument("--synthetic", type=Path, help="synthetic corpus folder written by `medsyn build --out`")
+    parser.add_argument("--synthetic", nargs="+", help="synthetic notes: a `medsyn build --out` folder, a Hub dataset "
+                        "id (load_dataset; from the cache when offline), or JSON/JSONL/parquet/CSV files or folders")
+    parser.add_argument("--text-column", help="column of the note text (default: text)")
+    parser.add_argument("--code-column", help="column of the ICD-10 code (default: icd10_code)")
+    parser.add_argument("--code-level", type=int, help="ICD-10 characters compared, dot not counted "
+                        f"(default {DEFAULTS['code_level']}: M54.5 -> M54)")
+    parser.add_argument("--keep-unseen-codes", action="store_true", default=None,
+                        help="keep synthetic notes whose code is absent from --train (default: drop and count them)")
+    parser.add_argument("--real-fractions", help="shares of each code's real training notes to train with, crossed "
+                        f"with every setting (comma-separated in (0, 1], default {DEFAULTS['real_fractions']})")
+    parser.add_argument("--rare-quantile", type=float, help="rare codes: at most this quantile of per-code real "
+                        f"training counts (default {DEFAULTS['rare_quantile']})")
     parser.add_argument("--out", type=Path, help="results folder to create")
     parser.add_argument("--overwrite", action="store_true", default=None, help="replace an existing --out")
     parser.add_argument("--seeds", type=int, help=f"seeds per setting (default {DEFAULTS['seeds']})")
@@ -83,16 +101,19 @@ def load_config(path: Path) -> dict:
                               + ", ".join(sorted(k.replace("_", "-") for k in known)))
         if name in PATHS and value is not None:
             value = path.parent / Path(str(value)).expanduser()
+        if name == "synthetic" and value is not None:
+            items = value if isinstance(value, list) else [value]
+            value = [str(path.parent / str(v)) if (path.parent / str(v)).exists() else str(v) for v in items]
         values[name] = value
     return values
 
 
-def parse_ratios(value) -> tuple[float, ...]:
+def parse_ratios(value, flag: str = "--ratios", example: str = "0.25,0.5,1") -> tuple[float, ...]:
     items = value if isinstance(value, (list, tuple)) else str(value).split(",")
     try:
         return tuple(float(item) for item in items if str(item).strip())
     except ValueError:
-        raise MedsynError(f"--ratios {value!r}: expected comma-separated numbers such as 0.25,0.5,1") from None
+        raise MedsynError(f"{flag} {value!r}: expected comma-separated numbers such as {example}") from None
 
 
 def resolve(args: argparse.Namespace) -> dict:
@@ -126,7 +147,7 @@ def check_shards(corpus: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from medsyn.io import prepare_output
-    from medsyn.training.benchmark import BenchmarkConfig, run_benchmark
+    from medsyn.training.benchmark import BenchmarkConfig, SourceOptions, check_fractions, run_benchmark
 
     values = resolve(args)
     options = {}
@@ -139,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
         train=Path(values["train"]),
         eval=Path(values["eval"]),
         dev=Path(values["dev"]) if values["dev"] else None,
-        synthetic=Path(values["synthetic"]),
+        synthetic=values["synthetic"],
         out=Path(values["out"]),
         seeds=int(values["seeds"]),
         ratios=parse_ratios(values["ratios"]),
@@ -148,10 +169,17 @@ def run(args: argparse.Namespace) -> int:
         bootstrap=int(values["bootstrap"]),
         dev_fraction=float(values["dev_fraction"]),
         overwrite=bool(values["overwrite"]),
+        real_fractions=parse_ratios(values["real_fractions"], "--real-fractions", "0.1,0.25,1"),
+        rare_quantile=float(values["rare_quantile"]),
+        sources=SourceOptions(text_column=values["text_column"], code_column=values["code_column"],
+                              code_level=int(values["code_level"]), keep_unseen_codes=bool(values["keep_unseen_codes"])),
     )
+    check_fractions(config.real_fractions)
     prepare_output(config.out, config.overwrite)  # before hours of training, not after
-    check_shards(config.synthetic)
+    for source in config.synthetic:
+        if Path(source).is_dir():
+            check_shards(Path(source))
     run_benchmark(config)
     print((config.out / "results.md").read_text(encoding="utf-8"))
-    print(f"wrote {config.out}/results.json, results.md, metric_vs_ratio.png, per_code_gain.png and predictions/")
+    print(f"wrote {config.out}/results.json, results.md, plots (*.png) and predictions/")
     return 0

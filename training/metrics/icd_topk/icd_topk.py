@@ -16,7 +16,8 @@ import evaluate
 _DESCRIPTION = """
 Top-k ICD-10 code classification scores. `predictions` holds, per note, the predicted codes best first; `references`
 the gold code. Returns accuracy (top-1), hit@k, macro-F1 of the top-1 code over the codes present in `references`,
-per-code accuracy, and the accuracy on the notes whose gold code is in `hard_codes` (None when none are).
+per-code accuracy, and the accuracy on the notes whose gold code is in `hard_codes` (None when none are) or in
+`rare_codes` (likewise).
 """
 
 _KWARGS_DESCRIPTION = """
@@ -25,8 +26,10 @@ Args:
     references (list of str): the gold code per note.
     k (int): the cut-off of hit@k (default 3).
     hard_codes (list of str, optional): codes whose notes form the "hard codes" subset.
+    rare_codes (list of str, optional): codes whose notes form the "rare codes" subset.
 Returns:
-    accuracy, hit@k, macro_f1, hard_codes_accuracy (float or None), per_code_accuracy (dict code -> float), n.
+    accuracy, hit@k, macro_f1, hard_codes_accuracy and rare_codes_accuracy (float or None), per_code_accuracy
+    (dict code -> float), n.
 Examples:
     >>> metric = evaluate.load("training/metrics/icd_topk/icd_topk.py")
     >>> metric.compute(predictions=[["M54", "G44", "J06"]], references=["G44"])["hit@3"]
@@ -61,7 +64,13 @@ def macro_f1(top: list[str | None], references: list[str]) -> float:
     return float(f1_score(references, predicted, labels=labels, average="macro", zero_division=0))
 
 
-def score(predictions: list[list[str]], references: list[str], k: int = 3, hard_codes=None) -> dict:
+def _subset_accuracy(correct: list[bool], references: list[str], codes) -> float | None:
+    members = set(codes or ())
+    chosen = [ok for ok, ref in zip(correct, references) if ref in members]
+    return sum(chosen) / len(chosen) if chosen else None
+
+
+def score(predictions: list[list[str]], references: list[str], k: int = 3, hard_codes=None, rare_codes=None) -> dict:
     """The metric's computation as a plain function (the benchmark's bootstrap is checked against it)."""
     if len(predictions) != len(references):
         raise ValueError(f"{len(predictions)} predictions for {len(references)} references")
@@ -72,13 +81,12 @@ def score(predictions: list[list[str]], references: list[str], k: int = 3, hard_
     by_code: dict[str, list[bool]] = defaultdict(list)
     for ok, ref in zip(correct, references):
         by_code[ref].append(ok)
-    hard = set(hard_codes or ())
-    hard_correct = [ok for ok, ref in zip(correct, references) if ref in hard]
     return {
         "accuracy": sum(correct) / n if n else 0.0,
         f"hit@{k}": sum(hits) / n if n else 0.0,
         "macro_f1": macro_f1(top, references),
-        "hard_codes_accuracy": sum(hard_correct) / len(hard_correct) if hard_correct else None,
+        "hard_codes_accuracy": _subset_accuracy(correct, references, hard_codes),
+        "rare_codes_accuracy": _subset_accuracy(correct, references, rare_codes),
         "per_code_accuracy": {code: sum(v) / len(v) for code, v in sorted(by_code.items())},
         "n": n,
     }
@@ -97,5 +105,6 @@ class IcdTopk(evaluate.Metric):
             reference_urls=["https://github.com/sb-ai-lab/MedBench"],
         )
 
-    def _compute(self, predictions, references, k: int = 3, hard_codes=None) -> dict:
-        return score([list(p) for p in predictions], list(references), k=k, hard_codes=hard_codes)
+    def _compute(self, predictions, references, k: int = 3, hard_codes=None, rare_codes=None) -> dict:
+        return score([list(p) for p in predictions], list(references), k=k, hard_codes=hard_codes,
+                     rare_codes=rare_codes)
