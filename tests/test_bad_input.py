@@ -283,8 +283,8 @@ def test_published_files_name_no_local_path(tmp_path, monkeypatch):
     record = json.loads((results / "results.json").read_text())
     # where `medsyn benchmark` writes paths into results.json
     record["synthetic_source"].update(path=str(corpus), build_info=json.loads((corpus / "build_info.json").read_text()))
-    record["train"] = {"path": str(tmp_path / "private" / "train.jsonl")}
-    record["eval"] = {"path": "../private/dev.jsonl"}
+    record["train"]["path"] = str(tmp_path / "private" / "train.jsonl")
+    record["eval"]["path"] = "../private/dev.jsonl"
     record["config"] = {"train": str(tmp_path / "private" / "train.jsonl"), "out": "results",
                         "classifier_options": {"model_path": str(tmp_path / "private" / "rubert")}}
     (results / "results.json").write_text(json.dumps(record), encoding="utf-8")
