@@ -1,0 +1,394 @@
+"""Finding symptom mentions in Russian text when patients and models word them their own way.
+
+One matcher decides symptom recall (the main corpus filter), the knowledge graph's note-derived counts and the
+symptoms of instruction pairs, so "mentioned" means the same thing everywhere. A symptom label ("кожа, сухая",
+"боль в шее", "ухудшение памяти") is compiled once per lexicon into variants, each a short list of slots; a text
+mentions the label where every slot of one variant is filled by a word of one clause, in any order, within a
+window. A word fills a slot when, in order of trust:
+
+1. its pymorphy3 lemma reduces to the same derivational stem (suffixes of nouns, adjectives and verbs of one root
+   stripped: сухой / сухость, глаз / глазной, неустойчивый / неустойчивость) or belongs to the same hand-made
+   link group (шея / шейный, кал / стул, ощущение / чувство; `builder/data/symptom_links.txt`);
+2. it is a word pymorphy3 does not know, of five letters or more, one edit (insertion, deletion, substitution or
+   swap of neighbours) away from an inflected form of a lexicon word ("отсрые" -> "острые");
+3. for a modifier slot only (never the head word, which must be found by 1 or 2), its navec embedding (the
+   `natasha` wheel's NewsEmbedding, offline) is close to the slot word's (cosine >= `EMBEDDING_MIN`), unless the
+   two are opposites (повышение / снижение, левый / правый sit close in news embeddings).
+
+Qualifiers that a mention may leave out ("пораженный", "выраженный", parenthesised text) are optional, and medical
+terms get their plain-language variants ("гоналгия" = "боль в колене") from `builder/data/symptom_variants.txt`.
+Negation is decided as before (`medsyn.builder.lemmas`): a cue shortly before or after the mention in its clause.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+from medsyn.builder.lemmas import (
+    CLAUSE_RE,
+    NEGATION_AFTER,
+    NEGATION_AFTER_WINDOW,
+    NEGATION_CUES,
+    NEGATION_WINDOW,
+    REPORTING_VERBS,
+    STOPWORDS,
+    TOKEN_RE,
+    Mention,
+    lemma,
+    morph,
+)
+
+# Qualifiers a mention may omit: they grade or place a symptom that is there without them.
+OPTIONAL = frozenset(
+    """пораженный выраженный умеренный ощущение чувство область локализация периодический постоянный сильный
+    незначительный общий""".split()
+)
+# Derivational suffixes (longest first) stripped from a lemma to reach the stem shared by the noun, adjective and
+# verb of one root. The stem keeps at least MIN_STEM letters, so short words stay themselves.
+SUFFIXES = tuple(
+    sorted(
+        """ованность енность анность ность ость ение ание ение ствие ство ица очный ечный ичный альный онный енный
+        анный овать ивать ывать ировать ный ной ский ской овый овой евый евой ий ый ой ая ать ять ить еть уть ота
+        ие ия ь а я о е и ы у""".split(),
+        key=len,
+        reverse=True,
+    )
+)
+MIN_STEM = 3
+_TOKEN_OR_COMMA_RE = re.compile(TOKEN_RE.pattern + "|,", re.IGNORECASE)
+MIN_TYPO_LEN = 5
+# Cosine of navec vectors above which a modifier counts as the slot's word (tuned on the RuMedTop3 train markup).
+EMBEDDING_MIN = 0.62
+# Pairs that news embeddings put close together but that mean the opposite in a symptom.
+OPPOSITES = [
+    "повышение снижение понижение уменьшение увеличение усиление ослабление",
+    "повышенный пониженный сниженный увеличенный уменьшенный",
+    "левый правый",
+    "верхний нижний",
+    "частый редкий",
+    "дневной ночной утренний вечерний",
+    "горячий холодный",
+    "сухой влажный мокрый жидкий твердый",
+    "светлый темный черный белый желтый красный",
+    "острый хронический тупой",
+    "внутренний наружный",
+    "рука нога",
+    "голова живот",
+]
+# The window a label's slots must fit into: the number of slots plus this many other tokens.
+WINDOW_SLACK = 4
+
+
+def stem(word_lemma: str) -> str:
+    """The derivational stem of a lemma: сухость, сухой -> сух; глазной, глаз -> глаз."""
+    for suffix in SUFFIXES:
+        if word_lemma.endswith(suffix) and len(word_lemma) - len(suffix) >= MIN_STEM:
+            return word_lemma[: -len(suffix)]
+    return word_lemma
+
+
+def _read_data(name: str) -> list[str]:
+    text = resources.files("medsyn.builder").joinpath("data", name).read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+@lru_cache(maxsize=1)
+def link_groups() -> dict[str, str]:
+    """Stem -> representative stem of its link group (words of one meaning the stemmer cannot join)."""
+    groups: dict[str, str] = {}
+    for line in _read_data("symptom_links.txt"):
+        stems = [stem(lemma(w)) for w in line.split()]
+        for s in stems:
+            groups.setdefault(s, stems[0])
+    return groups
+
+
+@lru_cache(maxsize=1)
+def default_variants() -> dict[str, list[str]]:
+    """Label -> other wordings of it (medical term -> plain words)."""
+    variants: dict[str, list[str]] = {}
+    for line in _read_data("symptom_variants.txt"):
+        label, _, rest = line.partition("=")
+        variants.setdefault(label.strip().lower(), []).extend(v.strip() for v in rest.split("|") if v.strip())
+    return variants
+
+
+@lru_cache(maxsize=200_000)
+def concept(word_lemma: str) -> str:
+    s = stem(word_lemma)
+    return link_groups().get(s, s)
+
+
+@lru_cache(maxsize=200_000)
+def _known(word: str) -> bool:
+    return not re.search("[а-я]", word) or morph().word_is_known(word)
+
+
+@lru_cache(maxsize=1)
+def _opposites() -> dict[str, int]:
+    return {concept(lemma(w)): i for i, line in enumerate(OPPOSITES) for w in line.split()}
+
+
+class Embeddings:
+    """navec word vectors from the `natasha` wheel (NewsEmbedding, ~50 MB, offline), unit-normalised, cached."""
+
+    def __init__(self) -> None:
+        from natasha import NewsEmbedding
+
+        self._emb = NewsEmbedding()
+        self._cache: dict[str, np.ndarray | None] = {}
+
+    def vector(self, word: str) -> np.ndarray | None:
+        if word not in self._cache:
+            raw = self._emb.get(word)
+            if raw is None:
+                self._cache[word] = None
+            else:
+                vec = np.asarray(raw, dtype=np.float32)
+                norm = float(np.linalg.norm(vec))
+                self._cache[word] = vec / norm if norm else None
+        return self._cache[word]
+
+
+@lru_cache(maxsize=1)
+def default_embeddings() -> Embeddings:
+    """Loaded on first use (1-2 s), not at import."""
+    return Embeddings()
+
+
+def _deletes(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def _within_one_edit(a: str, b: str) -> bool:
+    """Damerau-Levenshtein distance <= 1 (adjacent swap counts as one edit)."""
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diff) == 1:
+            return True
+        return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+@dataclass(frozen=True)
+class _Variant:
+    label: str
+    slots: tuple[str, ...]  # concepts, the head (first noun) first
+    words: tuple[str, ...]  # the lemma behind each slot, for embeddings
+    similar: frozenset[int]  # slots that embeddings may fill (modifiers that are not nouns)
+    across_commas: bool  # the wording is itself a list ("кожа, сухая"); else a mention stays between commas
+
+
+class SymptomMatcher:
+    """Matches a fixed lexicon of symptom labels against texts (see the module docstring).
+
+    Build one per lexicon and reuse it: compiling the labels (variants, the typo index of every inflected form)
+    is the expensive part; matching a note is a few dictionary look-ups per word.
+    """
+
+    def __init__(
+        self,
+        labels: list[str],
+        variants: dict[str, list[str]] | None = None,
+        embeddings: Embeddings | None | bool = True,
+    ):
+        extra = default_variants() if variants is None else variants
+        self._variants: list[_Variant] = []
+        for label in dict.fromkeys(labels):
+            for wording in [label, *extra.get(label.lower(), [])]:
+                compiled = _compile(label, wording)
+                if compiled is not None and compiled not in self._variants:
+                    self._variants.append(compiled)
+        self.labels = frozenset(v.label for v in self._variants)
+        self.keys = {label: label for label in labels if label in self.labels}  # matchable labels (old API)
+        # Variants by the concept of their head word: a clause is checked only against labels whose head it holds.
+        self._by_head: dict[str, list[tuple]] = defaultdict(list)
+        self._lexicon_concepts: set[str] = set()
+        for variant in self._variants:
+            rest = variant.slots[1:]
+            soft_ok = frozenset(variant.slots[i] for i in variant.similar)
+            width = len(variant.slots) + WINDOW_SLACK
+            self._by_head[variant.slots[0]].append(
+                (variant.label, rest, frozenset(rest), soft_ok, width, variant.across_commas)
+            )
+            self._lexicon_concepts.update(variant.slots)
+        self._embeddings = default_embeddings() if embeddings is True else (embeddings or None)
+        # The modifier words embeddings may stand in for, as one matrix: a text word is compared with all at once.
+        soft = sorted({(v.slots[i], v.words[i]) for v in self._variants for i in v.similar})
+        vectors = [(c, self._embeddings.vector(w)) for c, w in soft] if self._embeddings is not None else []
+        vectors = [(c, v) for c, v in vectors if v is not None]
+        self._soft_concepts = [c for c, _ in vectors]
+        self._soft_matrix = np.stack([v for _, v in vectors]) if vectors else np.zeros((0, 300), np.float32)
+        self._typo_index = self._build_typo_index()
+        self._word_cache: dict[str, tuple[str, ...]] = {}
+        self._soft_cache: dict[str, tuple[str, ...]] = {}
+
+    def _build_typo_index(self) -> dict[str, set[str]]:
+        """Every inflected form (and its one-letter deletions) of every lexicon word -> that word's concept."""
+        index: dict[str, set[str]] = defaultdict(set)
+        for word in {w for v in self._variants for w in v.words}:
+            forms = {word}
+            for parse in morph().parse(word)[:1]:
+                forms.update(f.word.replace("ё", "е") for f in parse.lexeme)
+            for form in forms:
+                if len(form) >= MIN_TYPO_LEN - 1:
+                    for key in {form} | _deletes(form):
+                        index[key].add(form)
+        return index
+
+    def _concepts(self, word: str) -> tuple[str, ...]:
+        """The concepts one text word can fill: its own, or, for an unknown word, those of close lexicon forms."""
+        cached = self._word_cache.get(word)
+        if cached is not None:
+            return cached
+        own = concept(lemma(word))
+        found = [own]
+        if len(word) >= MIN_TYPO_LEN and own not in self._lexicon_concepts and not _known(word):
+            forms = set(self._typo_index.get(word, ()))
+            for key in _deletes(word):
+                forms.update(self._typo_index.get(key, ()))
+            found += sorted({concept(lemma(f)) for f in forms if _within_one_edit(word, f)} - {own})
+        result = tuple(found)
+        self._word_cache[word] = result
+        return result
+
+    def _similar(self, word_lemma: str) -> tuple[str, ...]:
+        """Modifier concepts a text lemma may stand for: close in navec, not the same, not an opposite."""
+        cached = self._soft_cache.get(word_lemma)
+        if cached is not None:
+            return cached
+        found: tuple[str, ...] = ()
+        if len(self._soft_concepts) and re.search("[а-я]", word_lemma):
+            vec = self._embeddings.vector(word_lemma)
+            if vec is not None:
+                own = concept(word_lemma)
+                group = _opposites().get(own)
+                sims = self._soft_matrix @ vec
+                found = tuple(
+                    dict.fromkeys(
+                        c
+                        for c, sim in zip(self._soft_concepts, sims)
+                        if sim >= EMBEDDING_MIN and c != own and (group is None or _opposites().get(c) != group)
+                    )
+                )
+        self._soft_cache[word_lemma] = found
+        return found
+
+    def mentions(self, text: str) -> list[Mention]:
+        found: list[Mention] = []
+        lowered = text.lower().replace("ё", "е")
+        for clause in CLAUSE_RE.finditer(lowered):
+            base, segment = clause.start(), 0
+            tokens = []
+            for m in _TOKEN_OR_COMMA_RE.finditer(clause.group()):
+                if m.group() == ",":
+                    segment += 1
+                else:
+                    tokens.append((base + m.start(), base + m.end(), m.group(), segment))
+            if tokens:
+                found.extend(self._clause_mentions(tokens))
+        return sorted(found, key=lambda m: (m.start, m.label))
+
+    def _clause_mentions(self, tokens: list[tuple[int, int, str, int]]) -> list[Mention]:
+        lemmas = [lemma(tok[2]) for tok in tokens]
+        segments = [tok[3] for tok in tokens]
+        positions: dict[str, list[int]] = defaultdict(list)
+        for i, tok in enumerate(tokens):
+            for c in self._concepts(tok[2]):
+                positions[c].append(i)
+        soft: dict[str, list[int]] | None = None
+        best: dict[str, Mention] = {}
+        present = positions.keys()
+        for head in [c for c in positions if c in self._by_head]:
+            for label, rest, rest_set, soft_ok, width, across in self._by_head[head]:
+                if label in best and not best[label].negated:
+                    continue
+                if rest_set <= present:
+                    slots = [positions[c] for c in rest]
+                else:
+                    missing = rest_set - present
+                    if len(missing) > 1 or not missing <= soft_ok:
+                        continue  # embeddings fill one modifier at most
+                    if soft is None:
+                        soft = defaultdict(list)
+                        for p, lem in enumerate(lemmas):
+                            for c in self._similar(lem):
+                                soft[c].append(p)
+                    slots = [positions[c] if c in present else soft.get(c, []) for c in rest]
+                    if not all(slots):
+                        continue
+                span = _span(positions[head], slots, width, None if across else segments)
+                if span is None:
+                    continue
+                lo, hi = span
+                before = lemmas[max(0, lo - NEGATION_WINDOW) : lo]
+                after = lemmas[hi + 1 : hi + 1 + NEGATION_AFTER_WINDOW]
+                negated = any(lem in NEGATION_CUES for lem in before) or any(
+                    lem in NEGATION_AFTER or (lem == "не" and nxt in REPORTING_VERBS)
+                    for lem, nxt in zip(after, after[1:] + [""])
+                )
+                old = best.get(label)
+                if old is None or (old.negated and not negated):
+                    best[label] = Mention(label, tokens[lo][0], tokens[hi][1], negated)
+        return list(best.values())
+
+    def present(self, text: str) -> set[str]:
+        """Labels mentioned and not negated somewhere in the text."""
+        return {m.label for m in self.mentions(text) if not m.negated}
+
+
+def _span(
+    anchors: list[int], slots: list[list[int]], width: int, segments: list[int] | None
+) -> tuple[int, int] | None:
+    """The first token span around a head occurrence that holds one position of every other slot within `width`
+    tokens (and, when `segments` is given, between the same commas)."""
+    for anchor in anchors:
+        lo = hi = anchor
+        for candidates in slots:
+            near = [
+                p for p in candidates if abs(p - anchor) < width and (segments is None or segments[p] == segments[anchor])
+            ]
+            if not near:
+                break
+            closest = min(near, key=lambda p: abs(p - anchor))
+            lo, hi = min(lo, closest), max(hi, closest)
+        else:
+            if hi - lo < width:
+                return lo, hi
+    return None
+
+
+def _compile(label: str, wording: str) -> _Variant | None:
+    """The slots of one wording of a label: content lemmas, optional qualifiers dropped, head noun first."""
+    text = re.sub(r"\([^)]*\)", " ", wording.lower().replace("ё", "е"))
+    words = [w for w in TOKEN_RE.findall(text)]
+    lemmas_ = [lemma(w) for w in words]
+    content = [(w, lem) for w, lem in zip(words, lemmas_) if lem not in STOPWORDS]
+    kept = [(w, lem) for w, lem in content if lem not in OPTIONAL] or content
+    if not kept:
+        return None
+    head = next((i for i, (w, _) in enumerate(kept) if "NOUN" in morph().parse(w)[0].tag), 0)
+    kept = [kept[head]] + kept[:head] + kept[head + 1 :]
+    slots, seen, words_, similar = [], set(), [], set()
+    for w, lem in kept:
+        c = concept(lem)
+        if c not in seen:
+            seen.add(c)
+            if slots and "NOUN" not in morph().parse(w)[0].tag and c not in _opposites():
+                similar.add(len(slots))
+            slots.append(c)
+            words_.append(lem)
+    # "кожа, сухая", "тошнота с рвотой" ~ "тошнота, рвота", "головокружение и слабость": lists are the label itself.
+    across = "," in text or bool(set(lemmas_) & {"и", "с", "со"})
+    return _Variant(label, tuple(slots), tuple(words_), frozenset(similar), across)
