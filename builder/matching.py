@@ -53,7 +53,7 @@ OPTIONAL = frozenset(
 # verb of one root. The stem keeps at least MIN_STEM letters, so short words stay themselves.
 SUFFIXES = tuple(
     sorted(
-        """ованность енность анность ность ость ение ание ение ствие ство ица очный ечный ичный альный онный енный
+        """ствовать ованность енность анность ность ость ение ание ствие ство ица очный ечный ичный альный онный енный
         анный овать ивать ывать ировать ный ной ский ской овый овой евый евой ий ый ой ая ать ять ить еть уть ота
         ие ия ь а я о е и ы у""".split(),
         key=len,
@@ -81,12 +81,16 @@ OPPOSITES = [
     "рука нога",
     "голова живот",
 ]
+# Nouns that make a phrase after a comma a descriptor of the complaint before it ("..., жгучего характера").
+DESCRIPTOR_NOUNS = frozenset({"характер", "область", "локализация", "тип"})
 # The window a label's slots must fit into: the number of slots plus this many other tokens.
 WINDOW_SLACK = 4
 
 
 def stem(word_lemma: str) -> str:
-    """The derivational stem of a lemma: сухость, сухой -> сух; глазной, глаз -> глаз."""
+    """The derivational stem of a lemma: сухость, сухой -> сух; глазной, глаз -> глаз; усилиться -> усил."""
+    if word_lemma.endswith(("ся", "сь")) and len(word_lemma) > 5:
+        word_lemma = word_lemma[:-2]
     for suffix in SUFFIXES:
         if word_lemma.endswith(suffix) and len(word_lemma) - len(suffix) >= MIN_STEM:
             return word_lemma[: -len(suffix)]
@@ -303,6 +307,15 @@ class SymptomMatcher:
     def _clause_mentions(self, tokens: list[tuple[int, int, str, int]]) -> list[Mention]:
         lemmas = [lemma(tok[2]) for tok in tokens]
         segments = [tok[3] for tok in tokens]
+        # "боли в пояснице, жгучего характера", "головные боли ноющие, в височной области": a descriptor phrase
+        # after a comma still describes the complaint before it, so it counts as part of the previous segment.
+        for i in range(1, len(tokens)):
+            if segments[i] != segments[i - 1] and any(lem in DESCRIPTOR_NOUNS for lem in lemmas[i : i + 4]):
+                shift = segments[i] - segments[i - 1]
+                j = i
+                while j < len(tokens) and tokens[j][3] == tokens[i][3]:
+                    segments[j] -= shift
+                    j += 1
         positions: dict[str, list[int]] = defaultdict(list)
         for i, tok in enumerate(tokens):
             for c in self._concepts(tok[2]):
