@@ -47,7 +47,7 @@ from medsyn.builder.lemmas import (
 # Qualifiers a mention may omit: they grade or place a symptom that is there without them.
 OPTIONAL = frozenset(
     """пораженный выраженный умеренный ощущение чувство область локализация периодический постоянный сильный
-    незначительный общий""".split()
+    незначительный""".split()
 )
 # Derivational suffixes (longest first) stripped from a lemma to reach the stem shared by the noun, adjective and
 # verb of one root. The stem keeps at least MIN_STEM letters, so short words stay themselves.
@@ -70,6 +70,8 @@ OPPOSITES = [
     "повышение снижение понижение уменьшение увеличение усиление ослабление",
     "повышенный пониженный сниженный увеличенный уменьшенный",
     "левый правый",
+    "низкий высокий",
+    "большой маленький малый",
     "верхний нижний",
     "частый редкий",
     "дневной ночной утренний вечерний",
@@ -123,9 +125,13 @@ def default_variants() -> dict[str, list[str]]:
     return variants
 
 
+# Lemmas kept apart from their root: "слабые признаки" is no "слабость", "грудной отдел" (spine) no "грудь".
+NO_DERIVATION = frozenset({"слабый", "грудной", "бель", "бели", "белый"})
+
+
 @lru_cache(maxsize=200_000)
 def concept(word_lemma: str) -> str:
-    s = stem(word_lemma)
+    s = word_lemma if word_lemma in NO_DERIVATION else stem(word_lemma)
     return link_groups().get(s, s)
 
 
@@ -205,7 +211,7 @@ class SymptomMatcher:
         self,
         labels: list[str],
         variants: dict[str, list[str]] | None = None,
-        embeddings: Embeddings | None | bool = True,
+        embeddings: Embeddings | None | bool = False,
     ):
         extra = default_variants() if variants is None else variants
         self._variants: list[_Variant] = []
@@ -227,6 +233,8 @@ class SymptomMatcher:
                 (variant.label, rest, frozenset(rest), soft_ok, width, variant.across_commas)
             )
             self._lexicon_concepts.update(variant.slots)
+        # Off by default: on the RuMedTop3 train markup, modifiers filled by navec similarity added no found label and
+        # ~190 wrong ones ("боль в плечевом суставе" for "гоналгия"); see README. Kept for opt-in experiments.
         self._embeddings = default_embeddings() if embeddings is True else (embeddings or None)
         # The modifier words embeddings may stand in for, as one matrix: a text word is compared with all at once.
         soft = sorted({(v.slots[i], v.words[i]) for v in self._variants for i in v.similar})
@@ -262,7 +270,12 @@ class SymptomMatcher:
             forms = set(self._typo_index.get(word, ()))
             for key in _deletes(word):
                 forms.update(self._typo_index.get(key, ()))
-            found += sorted({concept(lemma(f)) for f in forms if _within_one_edit(word, f)} - {own})
+            # Typos rarely hit the first letter; requiring it keeps "тудом" (трудом) from becoming "зудом". A word
+            # one edit from two lexicon words, or from a dictionary word outside the lexicon ("двжений": движений,
+            # not двоений), is left alone.
+            close = {concept(lemma(f)) for f in forms if f[0] == word[0] and _within_one_edit(word, f)}
+            if len(close) == 1 and not _near_other_word(word, forms):
+                found += sorted(close - {own})
         result = tuple(found)
         self._word_cache[word] = result
         return result
@@ -310,7 +323,11 @@ class SymptomMatcher:
         # "боли в пояснице, жгучего характера", "головные боли ноющие, в височной области": a descriptor phrase
         # after a comma still describes the complaint before it, so it counts as part of the previous segment.
         for i in range(1, len(tokens)):
-            if segments[i] != segments[i - 1] and any(lem in DESCRIPTOR_NOUNS for lem in lemmas[i : i + 4]):
+            if (
+                segments[i] != segments[i - 1]
+                and any(lem in DESCRIPTOR_NOUNS for lem in lemmas[i : i + 4])
+                and not _is_noun(tokens[i][2])
+            ):
                 shift = segments[i] - segments[i - 1]
                 j = i
                 while j < len(tokens) and tokens[j][3] == tokens[i][3]:
@@ -338,7 +355,9 @@ class SymptomMatcher:
                         for p, lem in enumerate(lemmas):
                             for c in self._similar(lem):
                                 soft[c].append(p)
-                    slots = [positions[c] if c in present else soft.get(c, []) for c in rest]
+                    taken = {p for c in rest if c in present for p in positions[c]} | set(positions[head])
+                    slots = [positions[c] if c in present else [p for p in soft.get(c, []) if p not in taken]
+                             for c in rest]
                     if not all(slots):
                         continue
                 span = _span(positions[head], slots, width, None if across else segments)
@@ -359,6 +378,24 @@ class SymptomMatcher:
     def present(self, text: str) -> set[str]:
         """Labels mentioned and not negated somewhere in the text."""
         return {m.label for m in self.mentions(text) if not m.negated}
+
+
+_ALPHABET = "абвгдежзийклмнопрстуфхцчшщъыьэюя"
+
+
+def _near_other_word(word: str, lexicon_forms: set[str]) -> bool:
+    """Some dictionary word outside `lexicon_forms` is a dropped, doubled-up or swapped letter away from `word`
+    (so the typo is ambiguous). Substitutions are not tried: they reach too many rare words (апетит: апатит)."""
+    candidates = {word[:i] + word[i + 1 :] for i in range(1, len(word))}  # the first letter stays, as above
+    candidates |= {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(1, len(word) - 1)}
+    candidates |= {word[:i] + letter + word[i:] for i in range(1, len(word) + 1) for letter in _ALPHABET}
+    candidates -= lexicon_forms | {word}
+    return any(len(c) >= MIN_TYPO_LEN - 1 and morph().word_is_known(c) for c in candidates)
+
+
+@lru_cache(maxsize=100_000)
+def _is_noun(word: str) -> bool:
+    return "NOUN" in morph().parse(word)[0].tag
 
 
 def _span(
@@ -398,7 +435,10 @@ def _compile(label: str, wording: str) -> _Variant | None:
         c = concept(lem)
         if c not in seen:
             seen.add(c)
-            if slots and "NOUN" not in morph().parse(w)[0].tag and c not in _opposites():
+            tag = morph().parse(w)[0].tag
+            # Qualities ("жгучая", "сухой") and participles only: relational adjectives ("коленный", "плечевой")
+            # sit close to each other in embeddings while naming different places.
+            if slots and ("Qual" in tag or tag.POS in {"PRTF", "PRTS"}) and c not in _opposites():
                 similar.add(len(slots))
             slots.append(c)
             words_.append(lem)
