@@ -86,7 +86,7 @@ OPPOSITES = [
 # Nouns that make a phrase after a comma a descriptor of the complaint before it ("..., жгучего характера").
 DESCRIPTOR_NOUNS = frozenset({"характер", "область", "локализация", "тип"})
 # The window a label's slots must fit into: the number of slots plus this many other tokens.
-WINDOW_SLACK = 4
+WINDOW_SLACK = 5
 
 
 def stem(word_lemma: str) -> str:
@@ -320,13 +320,12 @@ class SymptomMatcher:
     def _clause_mentions(self, tokens: list[tuple[int, int, str, int]]) -> list[Mention]:
         lemmas = [lemma(tok[2]) for tok in tokens]
         segments = [tok[3] for tok in tokens]
-        # "боли в пояснице, жгучего характера", "головные боли ноющие, в височной области": a descriptor phrase
-        # after a comma still describes the complaint before it, so it counts as part of the previous segment.
+        # "боли в пояснице, жгучего характера", "головные боли, ежедневные, в височной области": a descriptor
+        # after a comma (no noun of its own, or a "... характера/области" phrase) still describes the complaint
+        # before it, so it counts as part of the previous segment.
         for i in range(1, len(tokens)):
-            if (
-                segments[i] != segments[i - 1]
-                and any(lem in DESCRIPTOR_NOUNS for lem in lemmas[i : i + 4])
-                and not _is_noun(tokens[i][2])
+            if segments[i] != segments[i - 1] and not _is_noun(tokens[i][2]) and (
+                any(lem in DESCRIPTOR_NOUNS for lem in lemmas[i : i + 4]) or not _segment_has_noun(tokens, i)
             ):
                 shift = segments[i] - segments[i - 1]
                 j = i
@@ -391,6 +390,11 @@ def _near_other_word(word: str, lexicon_forms: set[str]) -> bool:
     candidates |= {word[:i] + letter + word[i:] for i in range(1, len(word) + 1) for letter in _ALPHABET}
     candidates -= lexicon_forms | {word}
     return any(len(c) >= MIN_TYPO_LEN - 1 and morph().word_is_known(c) for c in candidates)
+
+
+def _segment_has_noun(tokens: list[tuple[int, int, str, int]], start: int) -> bool:
+    segment = tokens[start][3]
+    return any(_is_noun(tok[2]) for tok in tokens[start:] if tok[3] == segment)
 
 
 @lru_cache(maxsize=100_000)
