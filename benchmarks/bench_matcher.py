@@ -25,7 +25,6 @@ import argparse
 import csv
 import hashlib
 import json
-import random
 import sys
 import time
 from pathlib import Path
@@ -99,7 +98,10 @@ def main() -> None:
 
     text_of = dict(all_notes)
     new_matches = sorted((nid, label) for nid, _ in all_notes for label in found[nid] - found_old[nid])
-    sample = random.Random(SAMPLE_SEED).sample(new_matches, min(SAMPLE_SIZE, len(new_matches)))
+    # The pairs of lowest seeded hash: a random sample that keeps its judged members when the matcher changes a
+    # little (a pair stays in it as long as it is still a new match and not pushed out by lower-hash newcomers).
+    rank = lambda pair: hashlib.sha256(f"{SAMPLE_SEED}/{pair[0]}/{pair[1]}".encode()).hexdigest()  # noqa: E731
+    sample = sorted(new_matches, key=rank)[:SAMPLE_SIZE]
     judged = read_judgements()
     verdicts, unjudged = [], []
     for nid, label in sample:

@@ -61,7 +61,8 @@ SUFFIXES = tuple(
     )
 )
 MIN_STEM = 3
-_TOKEN_OR_COMMA_RE = re.compile(TOKEN_RE.pattern + "|,", re.IGNORECASE)
+# List separators inside a clause: commas, and the dashes and bullets of "- слабость - одышка", "* боли ...".
+_TOKEN_OR_COMMA_RE = re.compile(TOKEN_RE.pattern + r"|,|(?:^|\s)[-–—*•](?=\s)|\*", re.IGNORECASE)
 MIN_TYPO_LEN = 5
 # Cosine of navec vectors above which a modifier counts as the slot's word (tuned on the RuMedTop3 train markup).
 EMBEDDING_MIN = 0.62
@@ -126,7 +127,7 @@ def default_variants() -> dict[str, list[str]]:
 
 
 # Lemmas kept apart from their root: "слабые признаки" is no "слабость", "грудной отдел" (spine) no "грудь".
-NO_DERIVATION = frozenset({"слабый", "грудной", "бель", "бели", "белый"})
+NO_DERIVATION = frozenset({"слабый", "грудной", "бель", "бели", "белый", "часть"})
 
 
 @lru_cache(maxsize=200_000)
@@ -309,7 +310,7 @@ class SymptomMatcher:
             base, segment = clause.start(), 0
             tokens = []
             for m in _TOKEN_OR_COMMA_RE.finditer(clause.group()):
-                if m.group() == ",":
+                if not m.group()[-1].isalnum():
                     segment += 1
                 else:
                     tokens.append((base + m.start(), base + m.end(), m.group(), segment))
