@@ -363,10 +363,12 @@ class SymptomMatcher:
                 span = _span(positions[head], slots, width, None if across else segments)
                 if span is None:
                     continue
-                lo, hi = span
+                lo, hi, chosen = span
                 before = lemmas[max(0, lo - NEGATION_WINDOW) : lo]
                 after = lemmas[hi + 1 : hi + 1 + NEGATION_AFTER_WINDOW]
-                negated = any(lem in NEGATION_CUES for lem in before) or any(
+                # A cue between the words of a mention negates it too: "температура не повышалась".
+                inside = [lemmas[p] for p in range(lo + 1, hi) if p not in chosen]
+                negated = any(lem in NEGATION_CUES for lem in before + inside) or any(
                     lem in NEGATION_AFTER or (lem == "не" and nxt in REPORTING_VERBS)
                     for lem, nxt in zip(after, after[1:] + [""])
                 )
@@ -405,11 +407,12 @@ def _is_noun(word: str) -> bool:
 
 def _span(
     anchors: list[int], slots: list[list[int]], width: int, segments: list[int] | None
-) -> tuple[int, int] | None:
+) -> tuple[int, int, set[int]] | None:
     """The first token span around a head occurrence that holds one position of every other slot within `width`
-    tokens (and, when `segments` is given, between the same commas)."""
+    tokens (and, when `segments` is given, between the same commas): (first, last, the slot positions)."""
     for anchor in anchors:
         lo = hi = anchor
+        chosen = {anchor}
         for candidates in slots:
             near = [
                 p for p in candidates if abs(p - anchor) < width and (segments is None or segments[p] == segments[anchor])
@@ -417,10 +420,11 @@ def _span(
             if not near:
                 break
             closest = min(near, key=lambda p: abs(p - anchor))
+            chosen.add(closest)
             lo, hi = min(lo, closest), max(hi, closest)
         else:
             if hi - lo < width:
-                return lo, hi
+                return lo, hi, chosen
     return None
 
 
