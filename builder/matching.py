@@ -46,8 +46,8 @@ from medsyn.builder.lemmas import (
 
 # Qualifiers a mention may omit: they grade or place a symptom that is there without them.
 OPTIONAL = frozenset(
-    """пораженный выраженный умеренный ощущение чувство область локализация периодический постоянный сильный
-    незначительный""".split()
+    """пораженный поразить выраженный умеренный ощущение чувство область локализация периодический постоянный
+    сильный незначительный""".split()
 )
 # Derivational suffixes (longest first) stripped from a lemma to reach the stem shared by the noun, adjective and
 # verb of one root. The stem keeps at least MIN_STEM letters, so short words stay themselves.
@@ -213,20 +213,44 @@ class SymptomMatcher:
         labels: list[str],
         variants: dict[str, list[str]] | None = None,
         embeddings: Embeddings | None | bool = False,
+        typos: TypoIndex | None = None,
     ):
-        extra = default_variants() if variants is None else variants
+        """`typos` may be shared by the matchers of one job (a build has one per code): each label's inflected
+        forms are then indexed once; a matcher only takes the corrections that lead to its own labels."""
+        self._extra = default_variants() if variants is None else variants
         self._variants: list[_Variant] = []
-        for label in dict.fromkeys(labels):
-            for wording in [label, *extra.get(label.lower(), [])]:
-                compiled = _compile(label, wording)
-                if compiled is not None and compiled not in self._variants:
-                    self._variants.append(compiled)
-        self.labels = frozenset(v.label for v in self._variants)
-        self.keys = {label: label for label in labels if label in self.labels}  # matchable labels (old API)
+        self.labels: frozenset[str] = frozenset()
+        self.keys: dict[str, str] = {}  # matchable labels, in the order given (the old matcher's API)
         # Variants by the concept of their head word: a clause is checked only against labels whose head it holds.
         self._by_head: dict[str, list[tuple]] = defaultdict(list)
         self._lexicon_concepts: set[str] = set()
-        for variant in self._variants:
+        self._typos = typos if typos is not None else TypoIndex()
+        self._word_cache: dict[str, tuple[str, ...]] = {}
+        self._soft_cache: dict[str, tuple[str, ...]] = {}
+        # Off by default: on the RuMedTop3 train markup, modifiers filled by navec similarity added no found label and
+        # ~190 wrong ones ("боль в плечевом суставе" for "гоналгия"); see README. Kept for opt-in experiments.
+        self._embeddings = default_embeddings() if embeddings is True else (embeddings or None)
+        self._soft_concepts: list[str] = []
+        self._soft_matrix = np.zeros((0, 300), np.float32)
+        self.extend(labels)
+
+    def extend(self, labels) -> None:
+        """Add labels: compiles only the new ones, so a lexicon that grows note by note stays cheap."""
+        new = [label for label in dict.fromkeys(labels) if label not in self.keys and label not in self.labels]
+        if not new:
+            return
+        added: list[_Variant] = []
+        known = set(self._variants)
+        for label in new:
+            for wording in [label, *self._extra.get(label.lower(), [])]:
+                compiled = _compile_cached(label, wording)
+                if compiled is not None and compiled not in known:
+                    known.add(compiled)
+                    added.append(compiled)
+        self._variants += added
+        self.labels = self.labels | {v.label for v in added}
+        self.keys.update({label: label for label in new if label in self.labels})
+        for variant in added:
             rest = variant.slots[1:]
             soft_ok = frozenset(variant.slots[i] for i in variant.similar)
             width = len(variant.slots) + WINDOW_SLACK
@@ -234,31 +258,16 @@ class SymptomMatcher:
                 (variant.label, rest, frozenset(rest), soft_ok, width, variant.across_commas)
             )
             self._lexicon_concepts.update(variant.slots)
-        # Off by default: on the RuMedTop3 train markup, modifiers filled by navec similarity added no found label and
-        # ~190 wrong ones ("боль в плечевом суставе" for "гоналгия"); see README. Kept for opt-in experiments.
-        self._embeddings = default_embeddings() if embeddings is True else (embeddings or None)
-        # The modifier words embeddings may stand in for, as one matrix: a text word is compared with all at once.
-        soft = sorted({(v.slots[i], v.words[i]) for v in self._variants for i in v.similar})
-        vectors = [(c, self._embeddings.vector(w)) for c, w in soft] if self._embeddings is not None else []
-        vectors = [(c, v) for c, v in vectors if v is not None]
-        self._soft_concepts = [c for c, _ in vectors]
-        self._soft_matrix = np.stack([v for _, v in vectors]) if vectors else np.zeros((0, 300), np.float32)
-        self._typo_index = self._build_typo_index()
-        self._word_cache: dict[str, tuple[str, ...]] = {}
-        self._soft_cache: dict[str, tuple[str, ...]] = {}
-
-    def _build_typo_index(self) -> dict[str, set[str]]:
-        """Every inflected form (and its one-letter deletions) of every lexicon word -> that word's concept."""
-        index: dict[str, set[str]] = defaultdict(set)
-        for word in {w for v in self._variants for w in v.words}:
-            forms = {word}
-            for parse in morph().parse(word)[:1]:
-                forms.update(f.word.replace("ё", "е") for f in parse.lexeme)
-            for form in forms:
-                if len(form) >= MIN_TYPO_LEN - 1:
-                    for key in {form} | _deletes(form):
-                        index[key].add(form)
-        return index
+        self._typos.add({w for v in added for w in v.words})
+        self._word_cache.clear()  # typo corrections depend on the lexicon
+        if self._embeddings is not None:
+            # The modifier words embeddings may stand in for, as one matrix: a word is compared with all at once.
+            soft = sorted({(v.slots[i], v.words[i]) for v in self._variants for i in v.similar})
+            vectors = [(c, self._embeddings.vector(w)) for c, w in soft]
+            vectors = [(c, v) for c, v in vectors if v is not None]
+            self._soft_concepts = [c for c, _ in vectors]
+            self._soft_matrix = np.stack([v for _, v in vectors]) if vectors else np.zeros((0, 300), np.float32)
+            self._soft_cache.clear()
 
     def _concepts(self, word: str) -> tuple[str, ...]:
         """The concepts one text word can fill: its own, or, for an unknown word, those of close lexicon forms."""
@@ -268,9 +277,7 @@ class SymptomMatcher:
         own = concept(lemma(word))
         found = [own]
         if len(word) >= MIN_TYPO_LEN and own not in self._lexicon_concepts and not _known(word):
-            forms = set(self._typo_index.get(word, ()))
-            for key in _deletes(word):
-                forms.update(self._typo_index.get(key, ()))
+            forms = {f for f in self._typos.near(word) if concept(lemma(f)) in self._lexicon_concepts}
             # Typos rarely hit the first letter; requiring it keeps "тудом" (трудом) from becoming "зудом". A word
             # one edit from two lexicon words, or from a dictionary word outside the lexicon ("двжений": движений,
             # not двоений), is left alone.
@@ -426,6 +433,42 @@ def _span(
             if hi - lo < width:
                 return lo, hi, chosen
     return None
+
+
+class TypoIndex:
+    """Every inflected form of the lexicon words, and each form with one letter dropped, for typo look-ups."""
+
+    def __init__(self) -> None:
+        self._index: dict[str, set[str]] = defaultdict(set)
+        self._words: set[str] = set()
+
+    def add(self, words: set[str]) -> None:
+        for word in words - self._words:
+            self._words.add(word)
+            for key, form in _typo_keys(word):
+                self._index[key].add(form)
+
+    def near(self, word: str) -> set[str]:
+        """Indexed forms that may be one edit from `word` (candidates; the caller checks the distance)."""
+        forms = set(self._index.get(word, ()))
+        for key in _deletes(word):
+            forms.update(self._index.get(key, ()))
+        return forms
+
+
+@lru_cache(maxsize=50_000)
+def _typo_keys(word: str) -> tuple[tuple[str, str], ...]:
+    forms = {word}
+    for parse in morph().parse(word)[:1]:
+        forms.update(f.word.replace("ё", "е") for f in parse.lexeme)
+    long_forms = [form for form in sorted(forms) if len(form) >= MIN_TYPO_LEN - 1]
+    return tuple((key, form) for form in long_forms for key in sorted({form} | _deletes(form)))
+
+
+@lru_cache(maxsize=100_000)
+def _compile_cached(label: str, wording: str) -> _Variant | None:
+    """Compiling is a pure function of the two strings; labels recur across the codes of a build."""
+    return _compile(label, wording)
 
 
 def _compile(label: str, wording: str) -> _Variant | None:
