@@ -422,7 +422,9 @@ def _span(
         chosen = {anchor}
         for candidates in slots:
             near = [
-                p for p in candidates if abs(p - anchor) < width and (segments is None or segments[p] == segments[anchor])
+                p
+                for p in candidates
+                if abs(p - anchor) < width and (segments is None or segments[p] == segments[anchor])
             ]
             if not near:
                 break
