@@ -151,11 +151,12 @@ def build_corpus(config: BuildConfig, out: str | Path, overwrite: bool = False, 
         )
 
     rows = []
+    scorer = filters.SymptomScorer()
     for prompt, request in tqdm(list(zip(prompts, requests)), desc="scoring notes", unit="note", disable=not progress):
         result = results.get(request.key)
         if result is None or not result.ok:
             continue
-        rows.append(_row(prompt, request, result, graph, model, backend.name, example_text, filter_config))
+        rows.append(_row(prompt, request, result, graph, model, backend.name, example_text, filter_config, scorer))
     _add_bertscore(rows, example_text, filter_config, progress)
     say("looking for near-duplicates among %d notes", len(rows))
     duplicates = filters.near_duplicates([r["id"] for r in rows], [r["text"] for r in rows], filter_config, progress)
@@ -191,7 +192,7 @@ def build_corpus(config: BuildConfig, out: str | Path, overwrite: bool = False, 
 
 
 def _row(prompt: Prompt, request: Request, result, graph: KnowledgeGraph, model: str, backend: str,
-         example_text: dict[str, str], filter_config: filters.FilterConfig) -> dict:
+         example_text: dict[str, str], filter_config: filters.FilterConfig, scorer: filters.SymptomScorer) -> dict:
     prior = prompt.prior
     text = result.text.strip()
     scores = filters.score_note(
@@ -200,6 +201,7 @@ def _row(prompt: Prompt, request: Request, result, graph: KnowledgeGraph, model:
         prompt.icd10_code,
         prior["icd10_name"],
         example_text.get(prompt.example_id) if prompt.example_id else None,
+        scorer,
     )
     return {
         "id": prompt.prior_id,
@@ -219,6 +221,7 @@ def _row(prompt: Prompt, request: Request, result, graph: KnowledgeGraph, model:
         "completion_tokens": result.completion_tokens,
         "symptom_recall": scores.symptom_recall,
         "matched_symptoms": scores.matched_symptoms,
+        "semantic_symptom_recall": scores.semantic_symptom_recall,
         "leakage": scores.leakage,
         "example_overlap": scores.example_overlap,
         "example_longest_ngram": scores.example_longest_ngram,

@@ -1,8 +1,8 @@
 """Quality scores, verdicts and near-duplicate removal for generated notes.
 
 Every score is returned (and stored as a corpus column) separately from the verdict, so that users of the
-`unfiltered` config can re-threshold without re-generating. The build calls `score_note` once per note, so
-everything that depends only on the code, its name or a symptom set is built once and cached.
+`unfiltered` config can re-threshold without re-generating. The build calls `score_note` once per note with one
+`SymptomScorer`, so everything that depends only on the code, its name or a symptom set is built once per build.
 
 Default thresholds were chosen against the real RuMedTop3 train notes (4,690 outpatient complaints; only counts
 were derived from them): see the `FilterConfig` field docs.
@@ -19,7 +19,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from medsyn.builder.lemmas import STOPWORDS, TOKEN_RE, SymptomMatcher, morph, lemma
+from medsyn.builder.lemmas import STOPWORDS, TOKEN_RE, lemma, lemmatize, morph
+from medsyn.builder.matching import Embeddings, SymptomMatcher, TypoIndex, default_embeddings
 from medsyn.errors import MedsynError
 
 # Stable reason names: they are stored in the `reject_reasons` column and documented in the dataset card.
@@ -41,9 +42,10 @@ EXAMPLE_NGRAM = 5
 class FilterConfig:
     """Thresholds of the verdicts; scores themselves do not depend on them.
 
-    - `min_symptom_recall` 0.5: at least half of the prompt's symptoms must be mentioned (not negated). Lemma
-      matching misses free paraphrases ("голова раскалывается" for "головная боль"), so demanding all of them
-      would reject good notes; fewer than half means the note ignored its prior.
+    - `min_symptom_recall` 0.5: at least half of the prompt's symptoms must be mentioned (not negated). The
+      matcher (`medsyn.builder.matching`) finds ~72% of the marked mentions of real notes and misses free
+      paraphrases ("голова раскалывается" for "головная боль"), so demanding all of them would reject good notes;
+      fewer than half means the note ignored its prior.
     - `max_example_longest_ngram` 8 words: in 99% of pairs of *different* real notes of the same code the longest
       shared word sequence is at most 7 words (formulae like "в течение последних двух недель"); a longer span
       shared with the style example is copying of a real patient's text.
@@ -125,6 +127,7 @@ class NoteScores:
 
     symptom_recall: float
     matched_symptoms: list[str]
+    semantic_symptom_recall: float
     leakage: bool
     example_overlap: float
     example_longest_ngram: int
@@ -241,25 +244,66 @@ def _cached_variants(name: str) -> tuple[str, ...]:
     return tuple(name_variants(name)) if name else ()
 
 
-# code name -> (labels it knows, its matcher): one matcher per code, grown when a prompt brings new labels.
-_MATCHERS: dict[str, tuple[frozenset[str], SymptomMatcher]] = {}
+class SymptomScorer:
+    """What scoring notes needs beyond the text: a symptom matcher per code and the navec word vectors.
 
-
-def _matcher(labels: tuple[str, ...], code_name: str) -> SymptomMatcher:
-    """A matcher for these symptom labels and the name variants, shared by all notes of the code.
-
-    Prompts sample different symptom subsets, so a matcher per subset would be rebuilt for almost every note;
-    a label's mentions do not depend on the other labels of the lexicon, so one matcher over every label seen
-    for the code gives the same answers and is built a few dozen times per code at most.
+    Whoever scores many notes (a build, the Space, an evaluation) makes one and passes it to `score_note`; nothing
+    is cached at import time, so two builds never share state. Prompts sample different symptom subsets, so a
+    matcher per subset would be rebuilt for almost every note; a label's mentions do not depend on the other
+    labels of the lexicon, so one matcher per code, extended with the labels each prompt brings (and the code's
+    name variants, for leakage), gives the same answers and compiles every label once.
     """
-    known, matcher = _MATCHERS.get(code_name, (frozenset(), None))
-    if matcher is None or not known.issuperset(labels):
-        if len(_MATCHERS) > 4096:
-            _MATCHERS.clear()
-        known = known | set(labels) | set(_cached_variants(code_name))
-        matcher = SymptomMatcher(sorted(known))
-        _MATCHERS[code_name] = (known, matcher)
-    return matcher
+
+    def __init__(self) -> None:
+        self._matchers: dict[str, SymptomMatcher] = {}
+        self._typos = TypoIndex()  # shared by the per-code matchers: each label's word forms are indexed once
+        self._label_cache: dict[str, np.ndarray] = {}
+
+    def matcher(self, labels: Sequence[str], code_name: str) -> SymptomMatcher:
+        matcher = self._matchers.get(code_name)
+        if matcher is None:
+            matcher = SymptomMatcher([*_cached_variants(code_name), *labels], typos=self._typos)
+            self._matchers[code_name] = matcher
+        else:
+            matcher.extend(labels)
+        return matcher
+
+    @property
+    def embeddings(self) -> Embeddings:
+        """navec vectors, read once per process on first use (read-only data, like pymorphy3's dictionaries)."""
+        return default_embeddings()
+
+    def semantic_recall(self, text: str, labels: Sequence[str]) -> float:
+        """A static-embedding analogue of BERTScore recall (Zhang et al. 2020) of the prompt's symptoms in the note.
+
+        Each content word of a symptom label is greedily matched to its most similar (cosine of navec vectors,
+        on lemmas) word of the note; a label scores the mean over its words, the note the mean over its labels.
+        Unlike `symptom_recall` it gives partial credit to a paraphrase no rule catches ("голова раскалывается"
+        for "головная боль") and needs no transformer weights; it is a score, never a verdict. 1.0 when no label
+        has a word with a vector (nothing asked, nothing missing).
+        """
+        labels = [label for label in dict.fromkeys(labels) if len(self._label_vectors(label))]
+        if not labels:
+            return 1.0
+        note = self._vectors(lemmatize(text))
+        if not len(note):
+            return 0.0
+        words = np.concatenate([self._label_vectors(label) for label in labels])
+        best = (words @ note.T).max(axis=1)
+        starts = np.cumsum([0] + [len(self._label_vectors(label)) for label in labels[:-1]])
+        sizes = np.array([len(self._label_vectors(label)) for label in labels])
+        return float((np.add.reduceat(best, starts) / sizes).mean())
+
+    def _label_vectors(self, label: str) -> np.ndarray:
+        vectors = self._label_cache.get(label)
+        if vectors is None:
+            content = [lem for lem in lemmatize(re.sub(r"\([^)]*\)", " ", label)) if lem not in STOPWORDS]
+            vectors = self._label_cache[label] = self._vectors(content)
+        return vectors
+
+    def _vectors(self, lemmas: Sequence[str]) -> np.ndarray:
+        found = [v for v in map(self.embeddings.vector, dict.fromkeys(lemmas)) if v is not None]
+        return np.stack(found) if found else np.zeros((0, 300), np.float32)
 
 
 def _name_leaks(mentions: list, variants: set[str], labels: set[str]) -> bool:
@@ -277,16 +321,17 @@ def _name_leaks(mentions: list, variants: set[str], labels: set[str]) -> bool:
     return False
 
 
-def mentions_diagnosis(text: str, code: str, code_name: str) -> bool:
+def mentions_diagnosis(text: str, code: str, code_name: str, scorer: SymptomScorer | None = None) -> bool:
     """The text gives the code or names the diagnosis, with no prompt symptom to excuse it.
 
     Used on real notes before they become style examples: an example that names its diagnosis would leak it
-    through the prompt.
+    through the prompt. Pass a `SymptomScorer` when screening many notes (its matchers are reused).
     """
     if _code_pattern(code).search(text):
         return True
     variants = set(_cached_variants(code_name or ""))
-    return bool(variants) and any(m.label in variants for m in _matcher((), code_name).mentions(text))
+    scorer = scorer or SymptomScorer()
+    return bool(variants) and any(m.label in variants for m in scorer.matcher((), code_name).mentions(text))
 
 
 # --- copying from the style example --------------------------------------------------------------------------
@@ -320,16 +365,24 @@ def example_copying(note_words: list[str], example_text: str | None) -> tuple[fl
 
 
 def score_note(
-    text: str, symptoms: list[str], code: str, code_name: str, example_text: str | None = None
+    text: str,
+    symptoms: list[str],
+    code: str,
+    code_name: str,
+    example_text: str | None = None,
+    scorer: SymptomScorer | None = None,
 ) -> NoteScores:
     """All scores of one generated note against its prompt's symptoms, code, code name and style example.
 
-    `symptom_recall` is the share of the prompt's symptom labels mentioned and not negated (1.0 when the prompt
-    gave no matchable symptom: nothing asked, nothing missing).
+    `symptom_recall` is the share of the prompt's symptom labels mentioned and not negated, by the matcher of
+    `medsyn.builder.matching` (1.0 when the prompt gave no matchable symptom: nothing asked, nothing missing);
+    `semantic_symptom_recall` its embedding analogue (`SymptomScorer.semantic_recall`). Pass one `SymptomScorer`
+    for many notes: without it every call compiles its own matcher and loads the word vectors again.
     """
     labels = tuple(dict.fromkeys(symptoms))
     code_name = code_name or ""
-    matcher = _matcher(labels, code_name)
+    scorer = scorer or SymptomScorer()
+    matcher = scorer.matcher(labels, code_name)
     mentions = matcher.mentions(text)
     variants = set(_cached_variants(code_name)).difference(labels)
     present = {m.label for m in mentions if not m.negated}
@@ -341,6 +394,7 @@ def score_note(
     return NoteScores(
         symptom_recall=recall,
         matched_symptoms=matched,
+        semantic_symptom_recall=scorer.semantic_recall(text, wanted),
         leakage=bool(_code_pattern(code).search(text)) or _name_leaks(mentions, variants, set(labels)),
         example_overlap=overlap,
         example_longest_ngram=longest,

@@ -144,11 +144,12 @@ class PromptBuilder:
             raise ValueError("PromptBuilder needs the graph to screen style examples for diagnosis names")
         self._examples: dict[str, list[Note]] = defaultdict(list)
         if examples:
-            from medsyn.builder.filters import mentions_diagnosis
+            from medsyn.builder.filters import SymptomScorer, mentions_diagnosis
 
+            scorer = SymptomScorer()
         for note in examples:
             code = note.code[:3]
-            if mentions_diagnosis(note.text, code, graph.name(code)):
+            if mentions_diagnosis(note.text, code, graph.name(code), scorer):
                 continue
             if usable_example is None or usable_example(note, code):
                 self._examples[code].append(note)

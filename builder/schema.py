@@ -38,6 +38,8 @@ FEATURES = Features(
         # Filter scores (re-thresholdable) and the verdicts the build applied.
         "symptom_recall": Value("float32"),
         "matched_symptoms": List(Value("string")),
+        # Static-embedding analogue of BERTScore recall of the prompt's symptoms (navec): a score, never a verdict.
+        "semantic_symptom_recall": Value("float32"),
         "leakage": Value("bool"),
         "example_overlap": Value("float32"),
         "example_longest_ngram": Value("int32"),

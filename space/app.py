@@ -26,8 +26,8 @@ from pathlib import Path  # noqa: E402
 import gradio as gr  # noqa: E402
 
 from medsyn.builder.backends import SamplingParams  # noqa: E402
-from medsyn.builder.filters import FilterConfig, reject_reasons, score_note  # noqa: E402
-from medsyn.builder.lemmas import SymptomMatcher  # noqa: E402
+from medsyn.builder.filters import FilterConfig, SymptomScorer, reject_reasons, score_note  # noqa: E402
+from medsyn.builder.matching import SymptomMatcher  # noqa: E402
 from medsyn.builder.mkg import KnowledgeGraph, load_graph  # noqa: E402
 from medsyn.builder.prompts import SYMPTOM_TEMPLATES, Prompt, PromptBuilder, PromptConfig  # noqa: E402
 from medsyn.builder.sampling import Prior, PriorSampler, SamplingConfig, SymptomDraw  # noqa: E402
@@ -214,6 +214,7 @@ class Space:
         self.families = ["symptoms", "code"] + (["example"] if examples else [])
         self.prompts = PromptBuilder(PromptConfig(families=dict.fromkeys(self.families, 1.0)), examples, self.graph)
         self.example_text = {note.note_id: note.text for note in examples}
+        self.scorer = SymptomScorer()
         self.streamer: Streamer = open_streamer(
             config.backend, config.model, config.base_url, config.adapter, os.environ.get("OPENAI_API_KEY"),
             config.timeout,
@@ -312,7 +313,7 @@ class Space:
     def verdicts(self, text: str, prompt: Prompt, prior: Prior) -> tuple[list[tuple[str, str | None]], str, dict]:
         labels = [s.label for s in prior.symptoms]
         example = self.example_text.get(prompt.example_id) if prompt.example_id else None
-        scores = score_note(text, labels, prior.icd10_code, prior.icd10_name, example)
+        scores = score_note(text, labels, prior.icd10_code, prior.icd10_name, example, self.scorer)
         reasons = reject_reasons(scores, FILTERS)
         highlighted = highlight(text, labels)
         tick = {True: PASS, False: FAIL}
