@@ -71,8 +71,9 @@ CODE_FINDINGS: dict[str, tuple[tuple[str, str], ...]] = {
 # Vital signs: the range drawn for each state, and the limits a valid record stays within.
 VITALS: dict[str, dict[str, tuple[float, float]]] = {
     "temperature": {"normal": (36.0, 36.9), "fever": (37.5, 39.4), "subfebrile": (37.5, 37.9)},
-    "systolic": {"normal": (105, 135), "hypertension": (145, 185), "hypotension": (88, 100)},
-    "pulse_pressure": {"normal": (35, 55), "hypertension": (45, 75), "hypotension": (30, 40)},
+    "systolic": {"normal": (105, 135), "hypertension": (145, 180), "hypotension": (88, 100)},
+    "pulse_pressure": {"normal": (35, 55), "hypertension": (50, 75), "hypotension": (30, 40)},
+    "diastolic": {"normal": (60, 90), "hypertension": (90, 115), "hypotension": (55, 65)},
     "pulse": {"normal": (60, 88), "tachycardia": (96, 124), "bradycardia": (46, 56), "fever": (86, 108)},
     "respiratory_rate": {"normal": (14, 18), "dyspnoea": (19, 24)},
     "spo2": {"normal": (96, 99), "dyspnoea": (93, 96)},
@@ -139,7 +140,8 @@ def findings(code: str, labels: list[str], age: int, rng: random.Random) -> Find
     temperature = round(rng.uniform(*VITALS["temperature"][state]), 1)
     pressure = "hypertension" if "hypertension" in found else "hypotension" if "hypotension" in found else "normal"
     systolic = _draw(rng, VITALS["systolic"][pressure]) + (rng.randint(0, 10) if age >= 60 and pressure == "normal" else 0)
-    diastolic = systolic - _draw(rng, VITALS["pulse_pressure"][pressure])
+    low, high = VITALS["diastolic"][pressure]
+    diastolic = int(min(max(systolic - _draw(rng, VITALS["pulse_pressure"][pressure]), low), high))
     rhythm = next((s for s in ("tachycardia", "bradycardia", "fever") if s in found), "normal")
     pulse = _draw(rng, VITALS["pulse"][rhythm])
     breath = "dyspnoea" if "dyspnoea" in found else "normal"

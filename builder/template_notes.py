@@ -38,7 +38,7 @@ SHAPES = {
     "investigations": "record",
 }
 DRAWN_SHAPES = (("complaints", 0.5), ("anamnesis", 0.3), ("record", 0.2))
-LEARNT_WORDING_SHARE = 0.75  # a symptom is said in a learnt wording this often (when one exists)
+LEARNT_WORDING_SHARE = 1.0  # a symptom is said in a learnt wording this often (when one exists), by frequency
 MIN_WORDS = 15  # the build's length filter (`FilterConfig.min_words`); a complaint note is padded up to it
 MIN_MATCHED_SHARE = 0.6  # share of the symptoms said in words the lemma matcher recognises (symptom-recall filter)
 
@@ -281,28 +281,46 @@ class _Note:
     def complaint_list(self, items: list[tuple[str, str]], case: str) -> str:
         return _join([self._qualified(self._phrase(label, phrase, case)) for label, phrase in items], self.rng)
 
-    def complaints(self, items: list[tuple[str, str]] | None = None) -> str:
-        """The complaint sentence; its opener and case vary (a list in the patient's words, "жалобы на ...")."""
+    def complaints(self, items: list[tuple[str, str]] | None = None, style: str = "doctor") -> str:
+        """The complaint sentence; its opener and case vary. `style` "patient" (the complaints-only shape) draws
+        openers as often as RuMedTop3 train notes begin with them (a bare list of complaints most often, then
+        "Жалобы на", "На", a dashed list); "doctor" (notes with anamnesis) draws evenly among the doctor's openers.
+        """
         rng, w = self.rng, self.w
         items = items if items is not None else self.items
         first_phrase = self._phrase(*items[0], "nomn")
         verb = "беспокоят" if head_number(first_phrase) == "plur" or len(items) > 1 else "беспокоит"
-        openers = [
-            ("", "nomn"),
-            ("", "nomn"),
-            ("Жалобы: ", "nomn"),
-            ("Жалобы на ", "accs"),
-            ("жалобы на ", "accs"),
-            ("На ", "accs"),
-            ("Жалуется на ", "accs"),
-            (f"{_cap(w['came'])} с жалобами на ", "accs"),
-            ("Предъявляет жалобы на ", "accs"),
-            (f"{_cap(verb)} ", "nomn"),
-            (f"В настоящее время {verb} ", "nomn"),
-            (f"{_cap(w['patient'])} отмечает ", "accs"),
+        doctor = [
+            ("Жалобы: ", "nomn", 1.0),
+            ("Жалобы на ", "accs", 1.0),
+            ("Жалуется на ", "accs", 1.0),
+            (f"{_cap(w['came'])} с жалобами на ", "accs", 1.0),
+            ("Предъявляет жалобы на ", "accs", 1.0),
+            (f"{_cap(verb)} ", "nomn", 1.0),
+            (f"В настоящее время {verb} ", "nomn", 1.0),
+            (f"{_cap(w['patient'])} отмечает ", "accs", 1.0),
+            ("При обращении жалобы на ", "accs", 1.0),
         ]
-        opener, case = rng.choice(openers)
-        text = opener + self.complaint_list(items, case)
+        patient = [  # weights: how RuMedTop3 train notes begin
+            ("", "nomn", 0.36),
+            ("Жалобы на ", "accs", 0.16),
+            ("жалобы на ", "accs", 0.03),
+            ("На ", "accs", 0.12),
+            ("- ", "dash", 0.07),
+            ("Жалобы: ", "nomn", 0.04),
+            ("Жалуется на ", "accs", 0.03),
+            (f"{_cap(w['came'])} с жалобами на ", "accs", 0.03),
+            (f"{_cap(verb)} ", "nomn", 0.04),
+            (f"Сохраняются ", "nomn", 0.03) if self.acuity == "chronic" else ("На момент осмотра жалобы на ", "accs", 0.03),
+            (f"В течение {duration_gen(self.f.duration_unit, self.f.duration)} {verb} ", "nomn", 0.06),
+            (f"{_cap(w['patient'])} отмечает ", "accs", 0.03),
+        ]
+        table = patient if style == "patient" else doctor
+        opener, case, _ = rng.choices(table, [row[2] for row in table])[0]
+        if case == "dash":
+            text = "- " + " - ".join(self._qualified(self._phrase(label, phrase, "nomn")) for label, phrase in items)
+        else:
+            text = opener + self.complaint_list(items, case)
         if "fever" in self.found and self.f.temperature >= 37.5 and rng.random() < 0.6:
             text += f", температура до {_decimal(self.f.temperature)}"
         if not opener and rng.random() < 0.5:
@@ -442,14 +460,17 @@ class _Note:
 
 
 def _words(text: str) -> int:
-    return len(text.split())
+    """Words as the build's length filter counts them."""
+    from medsyn.builder.filters import words
+
+    return len(words(text))
 
 
 def compose_complaints(note: _Note) -> str:
     """RuMedTop3's style: complaints in the patient's words, how long, maybe what made it worse."""
     rng = note.rng
-    text = note.complaints()
-    if rng.random() < 0.8:
+    text = note.complaints(style="patient")
+    if not text.startswith("В течение") and rng.random() < 0.8:
         text += ", " + note.duration_clause()
     sentences = [text + "."]
     extras = [
@@ -529,8 +550,19 @@ def compose_note(prior: dict, seed: int, template: str | None = None) -> str:
     if shape == "complaints":
         return compose_complaints(note)
     if shape == "anamnesis":
-        return compose_anamnesis(note)
-    return compose_record(note, investigations=template == "investigations")
+        return _padded(compose_anamnesis(note), note)
+    return _padded(compose_record(note, investigations=template == "investigations"), note)
+
+
+def _padded(text: str, note: _Note) -> str:
+    """Up to MIN_WORDS words with history sentences the note does not hold yet (the length filter's floor)."""
+    for _ in range(6):
+        if _words(text) >= MIN_WORDS:
+            break
+        sentence = note.course() if note.rng.random() < 0.5 else note.history()
+        if sentence not in text:
+            text += " " + sentence
+    return text
 
 
 class TemplateBackend:

@@ -96,6 +96,9 @@ PLURAL_COMPLAINTS = frozenset(
 )
 
 
+TIME_WORDS = frozenset("течение день сутки неделя месяц год назад время час минута утро вечер ночь".split())
+
+
 def as_complaint(phrase: str) -> str | None:
     """The phrase as a complaint that stands on its own, or None for a fragment.
 
@@ -108,6 +111,8 @@ def as_complaint(phrase: str) -> str | None:
     if not 1 <= len(words) <= MAX_WORDS or len(phrase) > MAX_CHARS:
         return None
     if not all(re.fullmatch(r"[а-я]+(-[а-я]+)?", w) and _is_known(w) for w in words):
+        return None
+    if any(_parses(w)[0].normal_form in TIME_WORDS for w in words):  # "кашель в течение месяца сухой"
         return None
     if any(_parses(w)[0].tag.POS in {"CONJ"} for w in words) or _parses(words[-1])[0].tag.POS == "PREP":
         return None
@@ -199,8 +204,8 @@ def extract_wordings(
             shared = _content(complaint) & key
             if not shared and n < MIN_COUNT_UNRELATED:
                 continue
-            if len(key) >= 3 and len(shared) < 2:  # "снижение" for "снижение концентрации внимания"
-                continue
+            if len(key) >= 2 and len(shared) < 2 and len(complaint.split()) == 1:
+                continue  # "снижение" for "снижение памяти": the head word alone says too little
             merged[complaint] += n
         kept = sorted(merged.items(), key=lambda row: (-row[1], row[0]))[:PER_LABEL]
         if kept:
