@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import tempfile
 import time
@@ -29,106 +28,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-NUMBER = r"(\d{2,3}(?:[,.]\d)?)"
-VITAL_PATTERNS = {
-    "temperature": re.compile(r"(?:температура(?: тела)?(?: до)?|\bt|\bТ тела)\s+(\d{2}[,.]\d)", re.IGNORECASE),
-    "blood_pressure": re.compile(r"\b(\d{2,3})/(\d{2,3})\b"),
-    "pulse": re.compile(r"(?:ЧСС|[Пп]ульс)\s+(\d{2,3})"),
-    "respiratory_rate": re.compile(r"ЧДД\s+(\d{1,2})"),
-    "spo2": re.compile(r"сатурация\s+(\d{2,3})%"),
-}
-UNIT_DAYS = {"день": 1, "дня": 1, "дней": 1, "неделю": 7, "недели": 7, "недель": 7, "месяц": 30, "месяца": 30,
-             "месяцев": 30, "год": 365, "года": 365, "лет": 365}
-DURATION = re.compile(
-    r"(?:в течение|около|на протяжении|болеет|больн(?:ым|ой)|болен|больна|беспокоят|заболел[а]?)\s+(?:уже\s+)?"
-    r"(?:(\d+)\s+)?(день|дня|дней|неделю|недели|недель|месяц|месяца|месяцев|год|года|лет)\b"
-)
-SENTENCE = re.compile(r"[^.!?]+[.!?]?")
-TOKEN = re.compile(r"[а-яёa-z]+|\d+|[^\sа-яёa-z\d]", re.IGNORECASE)
-
-
-def symptom_lemmas() -> set[str]:
-    from medsyn.builder.lemmas import STOPWORDS, lemmatize
-    from medsyn.builder.mkg import load_graph
-    from medsyn.builder.wordings import load_wordings
-
-    graph = load_graph()
-    phrases = {link.label for code in graph.codes_with_symptoms for link in graph.symptoms(code)}
-    for rows in load_wordings().values():
-        phrases |= {w for w, _ in rows}
-    return {lem for phrase in phrases for lem in lemmatize(phrase) if lem not in STOPWORDS}
-
-
-def sentence_patterns(text: str, masked: set[str]) -> set[str]:
-    """Each sentence with numbers -> 0 and symptom words -> * (runs of them, with the commas, prepositions and
-    "и" between them, collapse into one *): what is left is the template's frame."""
-    from medsyn.builder.lemmas import STOPWORDS, lemma
-
-    patterns = set()
-    for sentence in SENTENCE.findall(text.replace("рт. ст.", "рт ст")):
-        out: list[str] = []
-        for tok in TOKEN.findall(sentence.lower()):
-            if tok.isdigit():
-                tok = "0"
-            elif tok.isalpha() and lemma(tok) in masked:
-                tok = "*"
-            if tok == "*" and out:
-                while len(out) > 1 and out[-1] in {",", "и"} | STOPWORDS and out[-2] == "*":
-                    out.pop()
-                if out[-1] == "*":
-                    continue
-            out.append(tok)
-        if out:
-            patterns.add(" ".join(out))
-    return patterns
-
-
-def realism(rows: list[dict]) -> dict:
-    from medsyn.builder import clinical
-
-    masked = symptom_lemmas()
-    pattern_notes: Counter = Counter()
-    fever = [0, 0]
-    acute = [0, 0]
-    invalid = 0
-    distinct: dict[str, set] = {k: set() for k in ("temperature", "systolic", "diastolic", "pulse",
-                                                    "respiratory_rate", "spo2", "duration_days")}
-    for row in rows:
-        text = row["text"]
-        pattern_notes.update(sentence_patterns(text, masked))
-        values: dict[str, float] = {}
-        if m := VITAL_PATTERNS["temperature"].search(text):
-            values["temperature"] = float(m.group(1).replace(",", "."))
-        if m := VITAL_PATTERNS["blood_pressure"].search(text):
-            values["systolic"], values["diastolic"] = int(m.group(1)), int(m.group(2))
-        for name in ("pulse", "respiratory_rate", "spo2"):
-            if m := VITAL_PATTERNS[name].search(text):
-                values[name] = int(m.group(1))
-        for name, value in values.items():
-            distinct[name].add(value)
-        invalid += bool(clinical.check_vitals(values))
-        labels = [s["label"] for s in row["prior"]["symptoms"]]
-        if "fever" in clinical.prior_findings(row["icd10_code"], labels) and "temperature" in values:
-            fever[0] += 1
-            fever[1] += values["temperature"] >= 37.5
-        if m := DURATION.search(text):
-            days = int(m.group(1) or 1) * UNIT_DAYS[m.group(2)]
-            distinct["duration_days"].add(days)
-            if clinical.acuity(row["icd10_code"]) == "acute":
-                acute[0] += 1
-                acute[1] += days <= 28
-    pattern, count = pattern_notes.most_common(1)[0]
-    return {
-        "notes": len(rows),
-        "top_pattern": pattern,
-        "top_pattern_share": count / len(rows),
-        "fever_notes_with_temperature": fever[0],
-        "fever_consistency": fever[1] / fever[0] if fever[0] else None,
-        "acute_notes_with_duration": acute[0],
-        "acute_duration_consistency": acute[1] / acute[0] if acute[0] else None,
-        "invalid_vitals": invalid,
-        "distinct_values": {k: len(v) for k, v in distinct.items()},
-    }
 
 
 def build(out: Path, n: int, extra: list[str]) -> tuple[list[dict], list[dict], float]:
@@ -180,6 +79,8 @@ def main() -> int:
           f"; reasons {dict(Counter(r for row in rows for r in row['reject_reasons']))}")
     shapes = Counter(row["prompt_template"] for row in rows)
     print(f"prompt templates: {dict(shapes)}")
+    from medsyn.builder.realism import realism  # the measures, shared with the tests
+
     report = realism(rows)
     print(f"most common sentence pattern: {100 * report['top_pattern_share']:.1f}% of notes (target <= 20%): "
           f"{report['top_pattern']!r}")

@@ -141,6 +141,16 @@ def inflect(phrase: str, case: str) -> str:
     return " ".join(out)
 
 
+@lru_cache(maxsize=50_000)
+def slot_safe(phrase: str, case: str) -> bool:
+    """Whether the lemma matcher reads the inflected phrase as the same lemmas ("слизистую" is lemmatised to the
+    adjective, "слизистая" to the noun "слизистая"): where it does not, the note keeps the nominative, or the
+    symptom-recall filter would miss a symptom that is there."""
+    from medsyn.builder.lemmas import label_key
+
+    return label_key(inflect(phrase, case)) == label_key(phrase)
+
+
 def accusative(label: str) -> str:
     """'головная боль' -> 'головную боль' (kept for callers of the earlier API)."""
     return inflect(label, "accs")
@@ -317,6 +327,8 @@ class _Note:
         ]
         table = patient if style == "patient" else doctor
         opener, case, _ = rng.choices(table, [row[2] for row in table])[0]
+        if case == "accs" and not all(slot_safe(self._phrase(label, phrase, "nomn"), "accs") for label, phrase in items):
+            opener, case = "Жалобы: ", "nomn"
         if case == "dash":
             text = "- " + " - ".join(self._qualified(self._phrase(label, phrase, "nomn")) for label, phrase in items)
         else:
@@ -494,6 +506,8 @@ def compose_anamnesis(note: _Note) -> str:
     if cut < len(items):
         rest = items[cut:]
         case = rng.choice(["nomn", "accs"])
+        if not all(slot_safe(note._phrase(label, phrase, "nomn"), "accs") for label, phrase in rest):
+            case = "nomn"
         listed = note.complaint_list(rest, case)
         if case == "accs":
             sentences.append(rng.choice(["Также отмечает ", "Кроме того, отмечает ", "Отмечает также "]) + listed + ".")

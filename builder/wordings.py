@@ -91,7 +91,7 @@ def _is_known(word: str) -> bool:
 # singular and nominative plural ("тяжести", "удушья", "крови") is a genitive cut out of "чувство тяжести", and is
 # put back into the nominative singular.
 PLURAL_COMPLAINTS = frozenset(
-    "боль судорога приступ страх отек отёк менструация движение пробуждение хрип прилив выделение высыпание "
+    "боль бель судорога приступ страх отек отёк менструация движение пробуждение хрип прилив выделение высыпание "
     "затруднение мушка колика спазм мурашка".split()
 )
 
