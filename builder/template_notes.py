@@ -281,7 +281,7 @@ class _Note:
     def _phrase(self, label: str, phrase: str, case: str) -> str:
         if case != "nomn" and _group(phrase)[1] < 0:  # a clause cannot take a case: say the label instead
             phrase = natural_order(label.lower())
-        return inflect(phrase, case)
+        return re.sub(r"\bад\b", "АД", inflect(phrase, case))  # "повышение ад" in the lexicon
 
     def _qualified(self, text: str) -> str:
         if re.search(r"\bбол[иья]", text) and self.rng.random() < 0.2:
@@ -531,10 +531,9 @@ def _headed(heading: str, text: str) -> str:
 def compose_record(note: _Note, investigations: bool) -> str:
     rng = note.rng
     headed = rng.random() < 0.5
-    complaints = note.complaints()
+    complaints = "Жалобы: " + note.complaint_list(note.items, "nomn") if headed else note.complaints()
     parts = [
-        ("Жалобы: " + complaints[:1].lower() + complaints[1:] if headed and not complaints.lower().startswith(("жалоб", "на "))
-         else complaints) + ".",
+        complaints + ".",
         _headed("Анамнез заболевания: " if headed else "", note.onset() + " " + note.course()),
         _headed("Анамнез жизни: " if headed else "", note.history() + " " + note.patient()),
         note.vitals(),
