@@ -589,6 +589,9 @@ class TemplateBackend:
             if not request.prior:
                 yield Result(request.key, None, error="the template backend needs the prior of each request")
                 continue
+            if not request.prior.get("symptoms"):
+                yield Result(request.key, None, error="the template backend needs at least one symptom in the prior")
+                continue
             text = compose_note(request.prior, request.seed, request.template)
             yield Result(request.key, text, prompt_tokens=0, completion_tokens=len(text.split()))
 
