@@ -1,9 +1,11 @@
 """Russian prompts, as OpenAI chat messages, built from priors.
 
 Three families, as in MedSyn (the wording is ours):
-- `symptoms`: the symptoms and demographics only, in four templates, one per kind of note MedSyn asked for
+- `symptoms`: the symptoms and demographics only, in five templates: four per kind of note MedSyn asked for
   (`anamnesis`: detailed history of the illness; `patient`: with patient details; `short`: a brief complaint;
-  `investigations`: with examination and test results). The diagnosis is hidden.
+  `investigations`: with examination and test results) and `complaints`, the patient's complaints in their own
+  words as RuMedTop3's real notes give them, so that an LLM corpus can match the benchmark's domain. The
+  diagnosis is hidden.
 - `example`: a real note of the same code as a style example plus "use all of these symptoms". The diagnosis is
   hidden, and the system message forbids copying the example.
 - `code`: the code and its Russian name only; the one family that reveals the diagnosis to the model.
@@ -27,7 +29,7 @@ from medsyn.errors import MedsynError
 
 FAMILIES = ("symptoms", "example", "code")
 HIDDEN_DIAGNOSIS_FAMILIES = frozenset({"symptoms", "example"})
-SYMPTOM_TEMPLATES = ("anamnesis", "patient", "short", "investigations")
+SYMPTOM_TEMPLATES = ("anamnesis", "patient", "short", "investigations", "complaints")
 
 SYSTEM = (
     "Ты — опытный врач-терапевт поликлиники и ведёшь медицинскую документацию. "
@@ -54,6 +56,12 @@ TEMPLATES: dict[str, str] = {
         "Упомяни сведения о пациенте там, где они важны для картины болезни."
     ),
     "short": "Кратко, в двух-трёх предложениях, запиши жалобы пациента на приёме: {symptoms}.",
+    "complaints": (
+        "Запиши жалобы пациента ({patient}) так, как их записывают в поле «Жалобы» амбулаторной карты: одно-два "
+        "коротких предложения, словами самого пациента (например, «болит голова, заложен нос, кашель третий "
+        "день»), без медицинских терминов, осмотра и анализов.\n"
+        "Симптомы: {symptoms}."
+    ),
     "investigations": (
         "Напиши запись врача о пациенте ({patient}) с жалобами: {symptoms}.\n"
         "Добавь правдоподобные данные осмотра и обследований: давление, пульс, температуру, результаты анализов "

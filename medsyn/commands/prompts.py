@@ -46,7 +46,7 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "prompts",
         help="build chat prompts from priors",
-        description="Build Russian chat prompts (OpenAI messages) from priors: 'symptoms' (four templates), "
+        description="Build Russian chat prompts (OpenAI messages) from priors: 'symptoms' (five templates), "
         "'example' (a real note of the same code as style example) and 'code' (code and name only).",
     )
     parser.add_argument("--priors", type=Path, required=True, help="priors JSON lines from `medsyn sample`")
