@@ -1,4 +1,4 @@
-"""The `template` backend: a grammatical Russian note composed from the prior, no LLM.
+"""Template notes: a grammatical Russian note composed from the prior, no LLM (the `template` backend's text).
 
 It is what `medsyn build` uses when no LLM is configured (so the quickstart runs offline in seconds) and the no-LLM
 baseline of the benchmark: if an LLM's notes do not beat these, the LLM adds nothing. Phrasing varies with a
@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
-from medsyn.builder.backends import Request, Result
 from medsyn.builder.demographics import MARITAL_RU
 
 
@@ -157,21 +155,3 @@ def compose_note(prior: dict, seed: int, template: str | None = None) -> str:
             )
         )
     return " ".join(sentences)
-
-
-class TemplateBackend:
-    """Backend interface over `compose_note`; reports whitespace-separated words as completion tokens."""
-
-    name = "template"
-    model = "template"
-
-    def generate(self, requests: Iterable[Request]) -> Iterator[Result]:
-        for request in requests:
-            if not request.prior:
-                yield Result(request.key, None, error="the template backend needs the prior of each request")
-                continue
-            text = compose_note(request.prior, request.seed, request.template)
-            yield Result(request.key, text, prompt_tokens=0, completion_tokens=len(text.split()))
-
-    def close(self) -> None:
-        pass

@@ -8,31 +8,25 @@ from what the caller sent.
 from __future__ import annotations
 
 import os
+import dataclasses
+import functools
+import inspect
+import json
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
-# Before gradio or huggingface_hub are imported: a Space must start with no network access.
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+import gradio as gr
 
-import dataclasses  # noqa: E402
-import functools  # noqa: E402
-import inspect  # noqa: E402
-import json  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import gradio as gr  # noqa: E402
-
-from medsyn.builder.backends import SamplingParams  # noqa: E402
-from medsyn.builder.filters import FilterConfig, reject_reasons, score_note  # noqa: E402
-from medsyn.builder.lemmas import SymptomMatcher  # noqa: E402
-from medsyn.builder.mkg import KnowledgeGraph, load_graph  # noqa: E402
-from medsyn.builder.prompts import SYMPTOM_TEMPLATES, Prompt, PromptBuilder, PromptConfig  # noqa: E402
-from medsyn.builder.sampling import Prior, PriorSampler, SamplingConfig, SymptomDraw  # noqa: E402
-from medsyn.builder.streaming import Streamer, count_tokens, open_streamer  # noqa: E402
-from medsyn.errors import MedsynError  # noqa: E402
-from medsyn.space.config import SpaceConfig, load_config  # noqa: E402
+from medsyn.builder.backends import SamplingParams, Streamer, count_tokens, open_streamer
+from medsyn.builder.filters import FilterConfig, reject_reasons, score_note
+from medsyn.builder.lemmas import SymptomMatcher
+from medsyn.builder.mkg import KnowledgeGraph, load_graph
+from medsyn.builder.prompts import SYMPTOM_TEMPLATES, Prompt, PromptBuilder, PromptConfig
+from medsyn.builder.sampling import Prior, PriorSampler, SamplingConfig, SymptomDraw
+from medsyn.errors import MedsynError
+from medsyn.space.config import SpaceConfig, load_config
 
 # Limits on what a visitor may send (the API takes the same inputs as the page).
 MAX_CODE_CHARS = 16
@@ -157,10 +151,7 @@ class Space:
         self.families = ["symptoms", "code"] + (["example"] if examples else [])
         self.prompts = PromptBuilder(PromptConfig(families=dict.fromkeys(self.families, 1.0)), examples, self.graph)
         self.example_text = {note.note_id: note.text for note in examples}
-        self.streamer: Streamer = open_streamer(
-            config.backend, config.model, config.base_url, config.adapter, os.environ.get("OPENAI_API_KEY"),
-            config.timeout,
-        )
+        self.streamer: Streamer = open_streamer(config)
         self.corpus = load_corpus(config.dataset) if config.dataset else None
         self.codes = self.graph.codes_with_symptoms
         self.chapter_of = {code: self.graph.chapter(code) for code in self.codes}
@@ -368,7 +359,12 @@ def highlight(text: str, labels: list[str]) -> list[tuple[str, str | None]]:
 
 
 def make_demo(config: SpaceConfig | None = None) -> gr.Blocks:
-    """The Blocks app for `config` (default: MEDSYN_* variables / $MEDSYN_SPACE_CONFIG, else offline template)."""
+    """The Blocks app for `config` (default: MEDSYN_* variables / $MEDSYN_SPACE_CONFIG, else offline template).
+
+    A Space must run with no network access: gradio's analytics (read when the Blocks are made and launched) and
+    Hub telemetry are off unless the environment says otherwise."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     space = Space(config or load_config())
     cfg = space.config
 

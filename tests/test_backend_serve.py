@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from medsyn.builder.backend_openai import OpenAIBackend
+from medsyn.builder.backends.openai import OpenAIBackend
 from medsyn.builder.backends import Request, SamplingParams
 from medsyn.errors import MedsynError
 from tests.tiny_models import served_tiny_llama

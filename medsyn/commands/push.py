@@ -2,43 +2,41 @@
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 from pathlib import Path
 
+from medsyn.options import option
 
-def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "push",
-        help="publish a corpus or model folder to the Hugging Face Hub as a tagged version",
-        description=(
-            "Validate DIR (card metadata, data schema, not empty), create the repo if missing, upload data and "
-            "card in one commit and tag it --version. An existing tag is refused. The token is read from HF_TOKEN "
-            "or `hf auth login` and never printed. A folder with config.json/adapter_config.json is pushed as a "
-            "model repo with a model card."
-        ),
-    )
-    parser.add_argument("dir", type=Path, metavar="DIR", help="corpus folder (medsyn build) or model/adapter folder")
-    parser.add_argument("--repo-id", required=True, metavar="ORG/NAME", help="Hub repository, e.g. my-org/medsyn-ru")
-    parser.add_argument("--version", required=True, metavar="vX.Y", help="version tag to create, e.g. v1.0")
-    parser.add_argument("--notes", default="", help="one line for the card's version history")
-    parser.add_argument(
-        "--create-pr", action="store_true", help="open a pull request instead of committing to main (no tag yet)"
-    )
-    parser.add_argument("--private", action="store_true", help="create the repo as private (if it does not exist)")
-    parser.set_defaults(func=run)
+HELP = "publish a corpus or model folder to the Hugging Face Hub as a tagged version"
+DESCRIPTION = (
+    "Validate DIR (card metadata, data schema, not empty), create the repo if missing, upload data and card in one "
+    "commit and tag it --version. An existing tag is refused. The token is read from HF_TOKEN or `hf auth login` "
+    "and never printed. A folder with config.json/adapter_config.json is pushed as a model repo with a model card."
+)
 
 
-def run(args: argparse.Namespace) -> int:
+@dataclass
+class PushOptions:
+    dir: Path = option(help="corpus folder (medsyn build) or model/adapter folder")
+    repo_id: str = option(help="Hub repository ORG/NAME, e.g. my-org/medsyn-ru")
+    version: str = option(help="version tag to create, e.g. v1.0")
+    notes: str = option("", "one line for the card's version history")
+    create_pr: bool = option(False, "open a pull request instead of committing to main (no tag yet)")
+    private: bool = option(False, "create the repo as private (if it does not exist)")
+
+
+def main(argv: list[str], prog: str = "medsyn push") -> int:
     import logging
 
+    from medsyn.config import ConfigParser
     from medsyn.dataset_card.publish import push
 
+    (options,) = ConfigParser([PushOptions], prog=prog, description=DESCRIPTION, positional="dir").parse(argv)
     for name in ("httpx", "httpx2"):  # one INFO line per request would bury what matters
         logging.getLogger(name).setLevel(logging.WARNING)
 
-    result = push(
-        args.dir, args.repo_id, args.version, create_pr=args.create_pr, private=args.private, notes=args.notes
-    )
+    result = push(options.dir, options.repo_id, options.version, create_pr=options.create_pr,
+                  private=options.private, notes=options.notes)
     print(f"committed {result.commit_url}")
     if result.pr_url:
         print(f"opened pull request {result.pr_url}; after merging it, rerun this command to tag {result.version}")

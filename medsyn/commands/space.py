@@ -2,32 +2,38 @@
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
+import os
+from dataclasses import dataclass
+
+from medsyn.errors import MedsynError
+from medsyn.options import option
+
+HELP = "run the Gradio demo locally"
+DESCRIPTION = (
+    "Launch the Gradio Space: pick an ICD-10 code, inspect and edit the sampled prior, stream a note and see the "
+    "filter verdicts. Offline `template` backend unless configured. Settings: defaults < --config YAML (default "
+    "$MEDSYN_SPACE_CONFIG) < MEDSYN_<SETTING> environment variables < flags (see space/README.md)."
+)
 
 
-def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "space",
-        help="run the Gradio demo locally",
-        description="Launch the Gradio Space: pick an ICD-10 code, inspect and edit the sampled prior, stream a note "
-        "and see the filter verdicts. Offline `template` backend unless configured by MEDSYN_* environment "
-        "variables or a YAML config (see space/README.md).",
-    )
-    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
-    parser.add_argument("--config", type=Path, help="YAML settings file (default: $MEDSYN_SPACE_CONFIG if set)")
-    parser.set_defaults(func=run)
+@dataclass
+class ServeOptions:
+    host: str = option("127.0.0.1", "interface to listen on")
+    port: int = option(7860, "port")
+
+    def validate(self) -> None:
+        if not 1 <= self.port <= 65535:
+            raise MedsynError(f"--port must be in 1..65535, got {self.port}")
 
 
-def run(args: argparse.Namespace) -> int:
-    from medsyn.errors import MedsynError
+def main(argv: list[str], prog: str = "medsyn space") -> int:
+    from medsyn.config import ConfigParser
+    from medsyn.space.config import CONFIG_ENV, SpaceConfig
 
-    if not 1 <= args.port <= 65535:
-        raise MedsynError(f"--port must be in 1..65535, got {args.port}")
+    parser = ConfigParser([ServeOptions, SpaceConfig], prog=prog, description=DESCRIPTION)
+    serve, config = parser.parse(argv, environ=os.environ, config=os.environ.get(CONFIG_ENV) or None)
     from medsyn.space.app import make_demo
-    from medsyn.space.config import load_config
 
-    demo = make_demo(load_config(args.config))
-    demo.launch(server_name=args.host, server_port=args.port)
+    demo = make_demo(config)
+    demo.launch(server_name=serve.host, server_port=serve.port)
     return 0
