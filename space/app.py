@@ -27,6 +27,7 @@ from medsyn.builder.prompts import SYMPTOM_TEMPLATES, Prompt, PromptBuilder, Pro
 from medsyn.builder.sampling import Prior, PriorSampler, SamplingConfig, SymptomDraw
 from medsyn.errors import MedsynError
 from medsyn.space.config import SpaceConfig, load_config
+from medsyn.space.corpus import Corpus, load_corpus  # noqa: F401  (Corpus: part of the app's API)
 
 # Limits on what a visitor may send (the API takes the same inputs as the page).
 MAX_CODE_CHARS = 16
@@ -102,37 +103,6 @@ def format_messages(messages: list[dict[str, str]]) -> str:
 
 
 # --- the app's model of one session ---------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class Corpus:
-    """A built corpus (all generated notes, with scores and verdicts) for the browse tab."""
-
-    source: str
-    rows: list[dict]
-
-    @property
-    def codes(self) -> list[str]:
-        return sorted({row["icd10_code"] for row in self.rows})
-
-
-def load_corpus(source: str) -> Corpus:
-    """The `unfiltered` config of a corpus folder or Hub dataset (every note, kept or not)."""
-    from datasets import load_dataset
-
-    try:
-        table = load_dataset(source, "unfiltered", split="train")
-    except Exception as err:  # datasets raises many types for a missing/odd folder or repo
-        raise MedsynError(
-            f"cannot load the corpus {source!r} for the browse tab ({type(err).__name__}: {err}); set MEDSYN_DATASET "
-            "to a folder written by `medsyn build --out DIR` or a Hub dataset id"
-        ) from None
-    columns = ["id", "icd10_code", "icd10_name", "generation_model", "prompt_family", "symptom_recall", "leakage",
-               "n_words", "keep", "reject_reasons", "text"]
-    missing = [c for c in columns if c not in table.column_names]
-    if missing:
-        raise MedsynError(f"corpus {source!r} lacks column(s) {', '.join(missing)}: rebuild it with `medsyn build`")
-    return Corpus(source, table.select_columns(columns).to_list())
 
 
 class Space:

@@ -194,7 +194,7 @@ def test_uncached_hub_id_offline_is_a_clear_error(tmp_path):
 
 
 # A tiny untrained model writes noise: filters loose enough that its notes are kept, so the corpus is checked.
-LOOSE = ["--filters", "min_symptom_recall=0", "min_cyrillic_share=0", "min_words=0", "max_words=100000"]
+LOOSE = ["--min-symptom-recall", "0", "--min-cyrillic-share", "0", "--min-words", "0", "--max-words", "100000"]
 
 
 def test_corpus_is_built_through_the_transformers_backend_with_a_lora_adapter(chat_model, tmp_path):

@@ -434,10 +434,10 @@ def test_config_file_mirrors_the_flags(toy_inputs, monkeypatch, capsys):
     assert results["config"]["bootstrap"] == 10
     config.write_text("train: a.jsonl\nbatch-size: 4\nlearnig-rate: 1\n", encoding="utf-8")
     assert cli(["benchmark", "--config", str(config)], monkeypatch) == 2
-    assert "unknown key 'learnig-rate'" in capsys.readouterr().err
+    assert "unknown key 'learnig_rate' (did you mean learning_rate?)" in capsys.readouterr().err
     config.write_text("train: a.jsonl\n", encoding="utf-8")
     assert cli(["benchmark", "--config", str(config)], monkeypatch) == 2
-    assert "missing --eval, --synthetic, --out" in capsys.readouterr().err
+    assert "required: --eval, --synthetic, --out" in capsys.readouterr().err
 
 
 def test_card_reports_the_benchmark_of_the_built_corpus(reduced_run, tmp_path):
