@@ -144,7 +144,9 @@ def test_train_resume_merge_and_build(tmp_path, tiny_model, ift_dir):
     config = BuildConfig.of(out=tmp_path / "corpus", n=3, backend="transformers", model=str(tiny_model),
                             adapter=str(adapter), max_new_tokens=8, max_failure_rate=1.0, families=["symptoms=1"],
                             min_symptom_recall=0.0, min_cyrillic_share=0.0, min_words=0)
-    build_corpus(config, progress=False)
+    from medsyn.dataset_card.card import write_card
+
+    build_corpus(config, progress=False, finish=write_card)
     rows = datasets.load_dataset(str(tmp_path / "corpus"), "unfiltered", split="train", cache_dir=str(tmp_path / "ds-cache"))
     assert len(rows) >= 1 and set(rows["generation_model"]) == {f"{tiny_model}+{adapter}"}
 

@@ -9,6 +9,7 @@ codes a real-only model gets worst on a dev split; they are chosen before the ev
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import zlib
@@ -20,7 +21,8 @@ from typing import Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from medsyn.errors import MedsynError, located
+from medsyn.builder.sources import Note, read_notes
+from medsyn.errors import MedsynError
 from medsyn.io import atomic_dir, read_jsonl, write_jsonl
 from medsyn.training.classifiers import make_classifier
 
@@ -30,13 +32,6 @@ K = 3  # RuMedTop3 scores the top 3 codes
 METRICS = ("accuracy", f"hit@{K}", "macro_f1", "hard_codes_accuracy")
 METRIC_PATH = Path(__file__).resolve().parent / "metrics" / "icd_topk" / "icd_topk.py"
 PREDICTION_FILE = "RuMedTop3.jsonl"  # the name RuMedBench's eval.py looks for in its --out_dir
-
-
-@dataclass
-class Note:
-    idx: str
-    text: str
-    code: str
 
 
 @dataclass
@@ -85,16 +80,8 @@ def settings_for(ratios: Sequence[float]) -> list[Setting]:
 
 
 def load_notes(path: str | Path) -> list[Note]:
-    """RuMedTop3-format notes (`{"idx", "symptoms", "code"}` per line)."""
-    path = Path(path)
-    records = read_jsonl(path, required=("idx", "symptoms", "code"))
-    notes = []
-    for number, record in enumerate(records, 1):
-        code, text = record["code"], record["symptoms"]
-        if not isinstance(code, str) or not code.strip() or not isinstance(text, str):
-            raise located(path, None, f"record {number} (idx {record['idx']!r}): `code` must be a non-empty string "
-                          "and `symptoms` a string")
-        notes.append(Note(str(record["idx"]), text, code.strip()))
+    """RuMedTop3-format notes (`{"idx", "symptoms", "code"}` per line), read by the one reader of the project."""
+    notes = read_notes(path)
     if not notes:
         raise MedsynError(f"{path}: no notes; expected RuMedTop3 JSON lines {{\"idx\", \"symptoms\", \"code\"}}")
     return notes
@@ -245,35 +232,18 @@ class Run:
 
 
 def _weighted_scores(weights: np.ndarray, predictions: list[list[str]], references: list[str], hard: set[str]):
-    """Every metric under each row of `weights` (resample counts per note), vectorised over rows.
+    """Every metric under each row of `weights`: the icd_topk metric's own implementation (`weighted_scores`)."""
+    return _metric_module().weighted_scores(weights, predictions, references, hard, K)
 
-    A row of ones gives exactly the point estimates of the icd_topk metric (checked by the tests).
-    """
-    references_arr = np.array(references)
-    top1 = np.array([p[0] if p else "" for p in predictions])
-    correct = (top1 == references_arr).astype(float)
-    hit = np.array([r in p[:K] for p, r in zip(predictions, references)], dtype=float)
-    in_hard = np.array([r in hard for r in references], dtype=float)
-    total = weights.sum(axis=1)
-    labels = sorted(set(references))
-    position = {code: j for j, code in enumerate(labels)}
-    gold = np.zeros((len(references), len(labels)))
-    gold[np.arange(len(references)), [position[r] for r in references]] = 1
-    guessed = np.zeros_like(gold)
-    rows = [i for i, t in enumerate(top1) if t in position]
-    guessed[rows, [position[top1[i]] for i in rows]] = 1
-    tp, support, predicted = weights @ (gold * correct[:, None]), weights @ gold, weights @ guessed
-    denominator = support + predicted
-    f1 = np.divide(2 * tp, denominator, out=np.zeros_like(tp), where=denominator > 0)
-    hard_total = weights @ in_hard
-    with np.errstate(invalid="ignore", divide="ignore"):
-        hard_acc = np.where(hard_total > 0, (weights @ (correct * in_hard)) / hard_total, np.nan)
-    return {
-        "accuracy": weights @ correct / total,
-        f"hit@{K}": weights @ hit / total,
-        "macro_f1": f1.mean(axis=1),
-        "hard_codes_accuracy": hard_acc,
-    }
+
+@functools.lru_cache(maxsize=1)
+def _metric_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("medsyn_icd_topk", METRIC_PATH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _interval(values: np.ndarray) -> list[float | None]:
@@ -383,7 +353,7 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
             runs.append(Run(setting.name, seed, predictions))
             folder = tmp / "predictions" / config.classifier / setting.name / f"seed{seed}"
             write_jsonl(folder / PREDICTION_FILE, (
-                {"idx": note.idx, "code": note.code, "prediction": prediction}
+                {"idx": note.note_id, "code": note.code, "prediction": prediction}
                 for note, prediction in zip(evaluation, predictions)
             ))
         summary = bootstrap_summary(runs, references, set(hard), config.bootstrap)

@@ -244,7 +244,10 @@ def sft_config(config: TrainConfig, output_dir: Path, precision: str, world_size
     from trl import SFTConfig
 
     values = {f.name: getattr(config.sft, f.name) for f in dataclasses.fields(SFTConfig) if f.init}
-    values["output_dir"] = values.get("output_dir") or str(output_dir)
+    # "trainer_output" is what TrainingArguments puts in when --output_dir is not given: checkpoints then go to
+    # OUT.work/checkpoints, where a rerun of the same command finds them.
+    if values.get("output_dir") in (None, "trainer_output"):
+        values["output_dir"] = str(output_dir)
     values["gradient_accumulation_steps"] = gradient_accumulation(config, world_size)
     values.update(bf16=precision == "bf16", fp16=precision == "fp16", use_cpu=precision == "fp32" and not _cuda())
     return SFTConfig(**values)
@@ -289,8 +292,8 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     eval_set = for_tokenizer(data[HELDOUT_SPLIT], tokenizer) if HELDOUT_SPLIT in data else None
 
     lora = get_peft_config(config.model)
-    checkpoints = work_dir(out) / "checkpoints"
-    args = sft_config(config, checkpoints, precision, world_size)
+    args = sft_config(config, work_dir(out) / "checkpoints", precision, world_size)
+    checkpoints = Path(args.output_dir)
     if not progress:
         args.disable_tqdm = True
     trainer = SFTTrainer(model=model, args=args, train_dataset=train_set, eval_dataset=eval_set,
