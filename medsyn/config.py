@@ -51,7 +51,8 @@ class ConfigParser(HfArgumentParser):
     def __init__(self, dataclass_types: Sequence[type], prog: str, description: str | None = None,
                  positional: str | None = None, **kwargs: Any):
         """`positional`: the setting a leading bare word sets (`medsyn push DIR` for `--dir DIR`)."""
-        super().__init__(list(dataclass_types), prog=prog, description=description, **kwargs)
+        # No abbreviations: `--learning_rat` must be an error naming --learning_rate, not silently that flag.
+        super().__init__(list(dataclass_types), prog=prog, description=description, allow_abbrev=False, **kwargs)
         self.positional = positional
         self.aliases: dict[str, str] = {}
         if positional:

@@ -79,6 +79,11 @@ def test_unknown_key_or_bad_value_is_one_line_and_exit_2(prefix, parser, tmp_pat
     assert capsys.readouterr().err.count("\n") == 1
 
 
+def test_a_shortened_flag_is_not_taken_for_the_long_one(capsys):
+    assert main(["sample", "--n", "1", "--symptom-temp", "0.1"]) == 2
+    assert "did you mean --symptom-temperature" in capsys.readouterr().err
+
+
 def test_yaml_paths_resolve_against_the_file_and_flags_win(tmp_path, monkeypatch, capsys):
     folder = tmp_path / "configs"
     folder.mkdir()
