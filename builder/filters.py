@@ -19,9 +19,10 @@ from functools import lru_cache
 
 import numpy as np
 
-from medsyn.builder.lemmas import STOPWORDS, TOKEN_RE, lemma, lemmatize, morph
+from medsyn.builder.lemmas import STOPWORDS, TOKEN_RE, _cached_variants, _code_pattern, lemmatize
 from medsyn.builder.matching import Embeddings, SymptomMatcher, TypoIndex, default_embeddings
 from medsyn.errors import MedsynError
+from medsyn.options import option
 
 # Stable reason names: they are stored in the `reject_reasons` column and documented in the dataset card.
 LOW_SYMPTOM_RECALL = "low_symptom_recall"
@@ -64,16 +65,16 @@ class FilterConfig:
     - `bertscore_model`: a local encoder directory; when set the build also reports BERTScore (`bertscore`).
     """
 
-    min_symptom_recall: float = 0.5
-    max_example_longest_ngram: int = 8
-    min_cyrillic_share: float = 0.9
-    min_words: int = 15
-    max_words: int = 400
-    dedup_threshold: float = 0.7
-    num_perm: int = 128
-    shingle_size: int = 3
-    bertscore_model: str | None = None
-    minhash_seed: int = 1
+    min_symptom_recall: float = option(0.5, "share of the prompt's symptoms a note must mention (not negated)")
+    max_example_longest_ngram: int = option(8, "longest word sequence a note may share with its style example")
+    min_cyrillic_share: float = option(0.9, "least share of Cyrillic letters")
+    min_words: int = option(15, "fewest words of a kept note")
+    max_words: int = option(400, "most words of a kept note")
+    dedup_threshold: float = option(0.7, "word-shingle Jaccard similarity at which a note is a near-duplicate")
+    num_perm: int = option(128, "MinHash permutations of the near-duplicate search")
+    shingle_size: int = option(3, "words per shingle of the near-duplicate search")
+    bertscore_model: str | None = option(None, "local encoder folder: also report BERTScore against the example")
+    minhash_seed: int = option(1, "seed of the MinHash permutations")
 
     @classmethod
     def from_mapping(cls, values: dict | None) -> "FilterConfig":
@@ -156,94 +157,6 @@ _CYRILLIC_RE = re.compile("[\u0400-\u04ff]+")
 
 # --- diagnosis leakage ---------------------------------------------------------------------------------------
 
-# Latin letters of ICD-10 codes and the Cyrillic (and Ukrainian/Latin) characters that look the same: a model
-# that writes "М54" with a Cyrillic М still reveals the code.
-_LOOKALIKES = {
-    "A": "AА", "B": "BВ", "C": "CС", "E": "EЕ", "H": "HН", "I": "IІӀ", "K": "KК", "M": "MМ", "O": "OО",
-    "P": "PР", "T": "TТ", "X": "XХ", "Y": "YУ",
-}  # fmt: skip
-
-
-@lru_cache(maxsize=4096)
-def _code_pattern(code: str) -> re.Pattern:
-    """The 3-character category with any subcategory: "M54" also finds "M54.2", "м54", "M 54"."""
-    root = code.strip().upper()[:3]
-    if not re.fullmatch(r"[A-Z]\d\d", root):
-        raise MedsynError(f"ICD-10 code {code!r} is not of the form letter + two digits (like 'M54' or 'M54.2')")
-    letters = re.escape(_LOOKALIKES.get(root[0], root[0]))
-    return re.compile(rf"(?<![^\W_])[{letters}]\s?{root[1:]}(?:\.\d+)?(?!\d)", re.IGNORECASE)
-
-
-# Words of ICD-10 names that say nothing about the disease itself ("Другие формы гипотиреоза" leaks as soon as
-# "гипотиреоз" appears) and course qualifiers a note may omit ("синусит" leaks "Острый синусит").
-GENERIC_NAME_WORDS = frozenset(
-    """другой прочий неуточненный уточненный уточнение неясный классифицировать классифицированный рубрика форма
-    вид сходный состояние связанный связать множественный локализация не острый хронический простой""".split()
-)
-# Boilerplate phrases of ICD-10 names, cut before the words are looked at.
-_BOILERPLATE_RE = re.compile(
-    r"\bне\s+классифицированн\w*\s+в\s+других\s+рубриках|\bбез\s+уточнения\s+\w+|\bи\s+сходные\s+состояния",
-    re.IGNORECASE,
-)
-_BRACKET_RE = re.compile(r"\[([^\]]*)\]|\(([^)]*)\)")
-
-
-def name_variants(name: str) -> list[str]:
-    """Phrases any of which, found in a note, names the diagnosis `name`.
-
-    An ICD-10 name is split at commas into parts ("Хронический ринит, назофарингит и фарингит"); a bracketed
-    text is a synonym of the whole name ("Тиреотоксикоз [гипертиреоз]") unless it is a single adjective, which
-    replaces the word before it ("Эссенциальная [первичная] гипертензия"). Generic words and boilerplate are
-    dropped; a part left without a noun ("Обильные, ...") is not specific enough to count.
-    """
-    name = _BOILERPLATE_RE.sub(" ", name.replace("ё", "е").replace("Ё", "Е"))
-    main = _BRACKET_RE.sub(" ", name)
-    whole = [main]
-    for match in _BRACKET_RE.finditer(name):
-        inner = (match.group(1) or match.group(2) or "").strip()
-        tokens = TOKEN_RE.findall(inner)
-        if len(tokens) == 1 and "ADJF" in _tag(tokens[0]):
-            before = TOKEN_RE.findall(name[: match.start()])
-            after = name[match.end() :]
-            if before:
-                whole.append(" ".join(before[:-1] + tokens) + " " + after)
-        elif tokens:
-            whole.append(inner)
-    variants: list[str] = []
-    for phrase in whole:
-        for part in (piece for chunk in phrase.split(",") for piece in _coordinated(chunk)):
-            content = [w for w in TOKEN_RE.findall(part) if lemma(w) not in STOPWORDS | GENERIC_NAME_WORDS]
-            if content and any("NOUN" in _tag(w) for w in content):
-                variant = " ".join(w.lower() for w in content)
-                if variant not in variants:
-                    variants.append(variant)
-    return variants
-
-
-def _coordinated(part: str) -> list[str]:
-    """Split "Гастрит и дуоденит" into two diagnoses, but keep "Камни почки и мочеточника" (a genitive after
-    "и" continues the first noun) and "Вазомоторный и аллергический ринит" (nothing to name before "и") whole."""
-    pieces = re.split(r"\s+и\s+", part)
-    result = [pieces[0]]
-    for piece in pieces[1:]:
-        nouns = [w for w in TOKEN_RE.findall(piece) if "NOUN" in _tag(w)]
-        has_noun = any("NOUN" in _tag(w) for w in TOKEN_RE.findall(result[-1]))
-        if has_noun and nouns and "nomn" in _tag(nouns[0]):
-            result.append(piece)
-        else:
-            result[-1] += " и " + piece
-    return result
-
-
-def _tag(word: str) -> str:
-    return str(morph().parse(word.lower())[0].tag)
-
-
-@lru_cache(maxsize=4096)
-def _cached_variants(name: str) -> tuple[str, ...]:
-    return tuple(name_variants(name)) if name else ()
-
-
 class SymptomScorer:
     """What scoring notes needs beyond the text: a symptom matcher per code and the navec word vectors.
 
@@ -319,19 +232,6 @@ def _name_leaks(mentions: list, variants: set[str], labels: set[str]) -> bool:
             if not any(lo <= mention.start and mention.end <= hi for lo, hi in spans):
                 return True
     return False
-
-
-def mentions_diagnosis(text: str, code: str, code_name: str, scorer: SymptomScorer | None = None) -> bool:
-    """The text gives the code or names the diagnosis, with no prompt symptom to excuse it.
-
-    Used on real notes before they become style examples: an example that names its diagnosis would leak it
-    through the prompt. Pass a `SymptomScorer` when screening many notes (its matchers are reused).
-    """
-    if _code_pattern(code).search(text):
-        return True
-    variants = set(_cached_variants(code_name or ""))
-    scorer = scorer or SymptomScorer()
-    return bool(variants) and any(m.label in variants for m in scorer.matcher((), code_name).mentions(text))
 
 
 # --- copying from the style example --------------------------------------------------------------------------

@@ -15,11 +15,14 @@ classification benchmark trivial.
 
 from __future__ import annotations
 
+import difflib
+
 import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from medsyn.builder.demographics import MARITAL_RU
 from medsyn.builder.mkg import KnowledgeGraph
@@ -125,9 +128,11 @@ class PromptConfig:
     max_example_chars: int = 1200
 
     def validate(self) -> None:
-        unknown = set(self.families) - set(FAMILIES)
+        unknown = sorted(set(self.families) - set(FAMILIES))
         if unknown:
-            raise MedsynError(f"unknown prompt famil(ies) {', '.join(sorted(unknown))}; choose from {', '.join(FAMILIES)}")
+            close = difflib.get_close_matches(unknown[0], FAMILIES, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise MedsynError(f"unknown prompt family {unknown[0]!r}{hint}; choose from {', '.join(FAMILIES)}")
         if any(share < 0 for share in self.families.values()) or sum(self.families.values()) <= 0:
             raise MedsynError(f"prompt family shares must be >= 0 and not all 0, got {self.families}")
 
@@ -152,12 +157,10 @@ class PromptBuilder:
             raise ValueError("PromptBuilder needs the graph to screen style examples for diagnosis names")
         self._examples: dict[str, list[Note]] = defaultdict(list)
         if examples:
-            from medsyn.builder.filters import SymptomScorer, mentions_diagnosis
-
-            scorer = SymptomScorer()
+            from medsyn.builder.lemmas import mentions_diagnosis
         for note in examples:
             code = note.code[:3]
-            if mentions_diagnosis(note.text, code, graph.name(code), scorer):
+            if mentions_diagnosis(note.text, code, graph.name(code)):
                 continue
             if usable_example is None or usable_example(note, code):
                 self._examples[code].append(note)
@@ -231,3 +234,61 @@ class PromptBuilder:
 def _clip(text: str, limit: int) -> str:
     text = re.sub(r"\s+", " ", text).strip()
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
+
+
+# --- prompt formats: how chat messages become the text a model without a chat API continues -----------------
+
+INSTRUCTION_HEADER = "### Задание:"
+INPUT_HEADER = "### Вход:"
+RESPONSE_HEADER = "### Ответ:"
+
+
+def alpaca_prompt(messages: list[dict[str, str]]) -> str:
+    """The Alpaca-style prompt (Russian headers) used for models without a chat template, as MedSyn's LLaMA was
+    instruction-tuned with it. Training (medsyn.training) formats its examples with this same function, so a
+    fine-tuned model sees at generation exactly what it saw in training.
+
+    Mapping: system messages form the instruction and user messages the input; without a system message the first
+    user message is the instruction and any further ones the input. The input section is always present, possibly
+    empty, so that every prompt has the same shape. The prompt ends after the response header and a newline; the
+    training target is appended right there (followed by the EOS token).
+
+        ### Задание:
+        {instruction}
+
+        ### Вход:
+        {input}
+
+        ### Ответ:
+    """
+    system = [m["content"].strip() for m in messages if m.get("role") == "system"]
+    user = [m["content"].strip() for m in messages if m.get("role") == "user"]
+    others = sorted({str(m.get("role")) for m in messages} - {"system", "user"})
+    if others:
+        raise MedsynError(
+            f"the Alpaca prompt takes system and user messages only, got role(s) {', '.join(others)}; "
+            "use a model whose tokenizer has a chat template for multi-turn prompts"
+        )
+    if system:
+        instruction, inputs = "\n\n".join(system), user
+    elif user:
+        instruction, inputs = user[0], user[1:]
+    else:
+        raise MedsynError("the Alpaca prompt needs at least one system or user message")
+    text_input = "\n\n".join(inputs)
+    return (
+        f"{INSTRUCTION_HEADER}\n{instruction}\n\n"
+        f"{INPUT_HEADER}\n{text_input}\n\n"
+        f"{RESPONSE_HEADER}\n"
+    )
+
+
+def render_prompt(messages: list[dict[str, str]], tokenizer: Any, model: str = "the model") -> str:
+    """The text a local model continues: its tokenizer's chat template when it has one, else `alpaca_prompt`.
+    Generation (the transformers backend) and training (`medsyn train`) both format prompts here."""
+    if not getattr(tokenizer, "chat_template", None):
+        return alpaca_prompt(messages)
+    try:
+        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    except Exception as exc:  # jinja raises its own TemplateError types
+        raise MedsynError(f"the chat template of {model} rejected the messages: {exc}") from None

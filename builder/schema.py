@@ -47,7 +47,7 @@ FEATURES = Features(
         "n_words": Value("int32"),
         "near_duplicate_of": Value("string"),
         # BERTScore against the style example (else the prompt's symptom list); null unless the build was given a
-        # local encoder (`--filters bertscore_model=PATH`). A score, never a verdict.
+        # local encoder (`--bertscore-model PATH`). A score, never a verdict.
         "bertscore_precision": Value("float32"),
         "bertscore_recall": Value("float32"),
         "bertscore_f1": Value("float32"),

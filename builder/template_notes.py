@@ -22,11 +22,9 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
 from medsyn.builder import clinical
-from medsyn.builder.backends import Request, Result
 from medsyn.builder.demographics import MARITAL_RU
 
 # prompt template -> note shape; templates not listed (LLM-only ones such as `code`, `example`) draw a shape.
@@ -576,24 +574,3 @@ def _padded(text: str, note: _Note) -> str:
         if sentence not in text:
             text += " " + sentence
     return text
-
-
-class TemplateBackend:
-    """Backend interface over `compose_note`; reports whitespace-separated words as completion tokens."""
-
-    name = "template"
-    model = "template"
-
-    def generate(self, requests: Iterable[Request]) -> Iterator[Result]:
-        for request in requests:
-            if not request.prior:
-                yield Result(request.key, None, error="the template backend needs the prior of each request")
-                continue
-            if not request.prior.get("symptoms"):
-                yield Result(request.key, None, error="the template backend needs at least one symptom in the prior")
-                continue
-            text = compose_note(request.prior, request.seed, request.template)
-            yield Result(request.key, text, prompt_tokens=0, completion_tokens=len(text.split()))
-
-    def close(self) -> None:
-        pass

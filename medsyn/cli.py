@@ -1,7 +1,8 @@
 """The `medsyn` command: one entry point, one subcommand per step of the pipeline.
 
-Each subcommand lives in `medsyn/commands/<name>.py` with `add_parser(subparsers)`; heavy libraries (torch,
-transformers, gradio) are imported inside the command's function, so `medsyn --help` and light commands stay fast.
+Each subcommand lives in `medsyn/commands/<name>.py` with `HELP` (one line) and `main(argv, prog)`, which parses its
+own flags from typed dataclasses (see `medsyn/config.py`). Heavy libraries (torch, gradio) are imported inside the
+command, so `medsyn --help` and light commands stay fast.
 """
 
 from __future__ import annotations
@@ -24,24 +25,28 @@ COMMANDS = ["mkg", "sample", "prompts", "build", "benchmark", "card", "push", "i
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="medsyn",
-        description="Build, benchmark and publish a Russian synthetic clinical-notes corpus.",
+        description="Build, benchmark and publish a Russian synthetic clinical-notes corpus. "
+        "`medsyn COMMAND --help` lists a command's flags; every command also takes --config FILE.yaml.",
     )
     parser.add_argument("--version", action="version", version=f"medsyn {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        importlib.import_module(f"medsyn.commands.{name}").add_parser(subparsers)
+        subparsers.add_parser(name, help=importlib.import_module(f"medsyn.commands.{name}").HELP, add_help=False)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = make_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # The words up to the command are medsyn's own options; the rest belongs to the command's parser.
+    split = next((i + 1 for i, arg in enumerate(argv) if not arg.startswith("-")), len(argv))
+    args = make_parser().parse_args(argv[:split])
     # Our own messages at INFO; third-party libraries (pymorphy3, httpx, datasets) only when they warn.
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     logging.getLogger("medsyn").setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    command = importlib.import_module(f"medsyn.commands.{args.command}")
     try:
-        result = args.func(args)
+        result = command.main(argv[split:], f"medsyn {args.command}")
         sys.stdout.flush()
     except MedsynError as err:
         print(f"medsyn {args.command}: error: {err}", file=sys.stderr)

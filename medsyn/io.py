@@ -259,3 +259,26 @@ def read_jsonl(path: str | os.PathLike, required: Iterable[str] = ()) -> list[di
                 raise located(path, lineno, f"missing field(s) {', '.join(missing)}; expected {', '.join(required)}")
             records.append(record)
     return records
+
+
+def read_yaml(path: str | os.PathLike) -> dict[str, Any]:
+    """A YAML file's top-level mapping, with keys as flag names (`batch-size` and `batch_size` alike).
+
+    Errors name the file (and line, for syntax errors); which keys are allowed is the caller's business.
+    """
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise MedsynError(f"config file {path} not found")
+    try:
+        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise MedsynError(f"{where}: not valid YAML ({getattr(err, 'problem', err)})") from None
+    except UnicodeDecodeError:
+        raise MedsynError(f"{path}: not UTF-8 text; re-save it as UTF-8") from None
+    if not isinstance(values, dict):
+        raise MedsynError(f"{path}: expected a mapping of option: value at the top level")
+    return {str(key).replace("-", "_"): value for key, value in values.items()}

@@ -8,32 +8,28 @@ from what the caller sent.
 from __future__ import annotations
 
 import os
+import dataclasses
+import functools
+import inspect
+import json
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
-# Before gradio or huggingface_hub are imported: a Space must start with no network access.
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+import gradio as gr
 
-import dataclasses  # noqa: E402
-import functools  # noqa: E402
-import inspect  # noqa: E402
-import json  # noqa: E402
-import logging  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
+import logging
 
-import gradio as gr  # noqa: E402
-
-from medsyn.builder.backends import SamplingParams  # noqa: E402
-from medsyn.builder.filters import FilterConfig, SymptomScorer, reject_reasons, score_note  # noqa: E402
-from medsyn.builder.matching import SymptomMatcher  # noqa: E402
-from medsyn.builder.mkg import KnowledgeGraph, load_graph  # noqa: E402
-from medsyn.builder.prompts import SYMPTOM_TEMPLATES, Prompt, PromptBuilder, PromptConfig  # noqa: E402
-from medsyn.builder.sampling import Prior, PriorSampler, SamplingConfig, SymptomDraw  # noqa: E402
-from medsyn.builder.streaming import Streamer, count_tokens, open_streamer  # noqa: E402
-from medsyn.errors import MedsynError  # noqa: E402
-from medsyn.space.config import SpaceConfig, load_config  # noqa: E402
+from medsyn.builder.backends import SamplingParams, Streamer, count_tokens, open_streamer
+from medsyn.builder.filters import FilterConfig, SymptomScorer, reject_reasons, score_note
+from medsyn.builder.matching import SymptomMatcher
+from medsyn.builder.mkg import KnowledgeGraph, load_graph
+from medsyn.builder.prompts import SYMPTOM_TEMPLATES, Prompt, PromptBuilder, PromptConfig
+from medsyn.builder.sampling import Prior, PriorSampler, SamplingConfig, SymptomDraw
+from medsyn.errors import MedsynError
+from medsyn.space.config import SpaceConfig, load_config
+from medsyn.space.corpus import Corpus, load_corpus  # noqa: F401  (Corpus: part of the app's API)
 
 # Limits on what a visitor may send (the API takes the same inputs as the page).
 MAX_CODE_CHARS = 16
@@ -167,37 +163,6 @@ def format_messages(messages: list[dict[str, str]]) -> str:
 # --- the app's model of one session ---------------------------------------------------------------------------------
 
 
-@dataclasses.dataclass
-class Corpus:
-    """A built corpus (all generated notes, with scores and verdicts) for the browse tab."""
-
-    source: str
-    rows: list[dict]
-
-    @property
-    def codes(self) -> list[str]:
-        return sorted({row["icd10_code"] for row in self.rows})
-
-
-def load_corpus(source: str) -> Corpus:
-    """The `unfiltered` config of a corpus folder or Hub dataset (every note, kept or not)."""
-    from datasets import load_dataset
-
-    try:
-        table = load_dataset(source, "unfiltered", split="train")
-    except Exception as err:  # datasets raises many types for a missing/odd folder or repo
-        raise MedsynError(
-            f"cannot load the corpus {source!r} for the browse tab ({type(err).__name__}: {err}); set MEDSYN_DATASET "
-            "to a folder written by `medsyn build --out DIR` or a Hub dataset id"
-        ) from None
-    columns = ["id", "icd10_code", "icd10_name", "generation_model", "prompt_family", "symptom_recall", "leakage",
-               "n_words", "keep", "reject_reasons", "text"]
-    missing = [c for c in columns if c not in table.column_names]
-    if missing:
-        raise MedsynError(f"corpus {source!r} lacks column(s) {', '.join(missing)}: rebuild it with `medsyn build`")
-    return Corpus(source, table.select_columns(columns).to_list())
-
-
 class Space:
     """Everything the handlers need, built once at start: graph, prompt builder, streamer, corpus."""
 
@@ -215,10 +180,7 @@ class Space:
         self.prompts = PromptBuilder(PromptConfig(families=dict.fromkeys(self.families, 1.0)), examples, self.graph)
         self.example_text = {note.note_id: note.text for note in examples}
         self.scorer = SymptomScorer()
-        self.streamer: Streamer = open_streamer(
-            config.backend, config.model, config.base_url, config.adapter, os.environ.get("OPENAI_API_KEY"),
-            config.timeout,
-        )
+        self.streamer: Streamer = open_streamer(config)
         self.corpus = load_corpus(config.dataset) if config.dataset else None
         self.codes = self.graph.codes_with_symptoms
         self.chapter_of = {code: self.graph.chapter(code) for code in self.codes}
@@ -444,7 +406,12 @@ def highlight(text: str, labels: list[str]) -> list[tuple[str, str | None]]:
 
 
 def make_demo(config: SpaceConfig | None = None) -> gr.Blocks:
-    """The Blocks app for `config` (default: MEDSYN_* variables / $MEDSYN_SPACE_CONFIG, else offline template)."""
+    """The Blocks app for `config` (default: MEDSYN_* variables / $MEDSYN_SPACE_CONFIG, else offline template).
+
+    A Space must run with no network access: gradio's analytics (read when the Blocks are made and launched) and
+    Hub telemetry are off unless the environment says otherwise."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     space = Space(config or load_config())
     cfg = space.config
 

@@ -232,8 +232,8 @@ def test_subsamples_are_stratified_nested_and_seeded():
     small, large = subsample(real, 0.1, seed=0), subsample(real, 0.25, seed=0)
     assert Counter(n.code for n in small) == {"A": 1, "B": 1, "C": 1, "D": 4}  # every code keeps at least one
     assert Counter(n.code for n in large) == {"A": 1, "B": 1, "C": 2, "D": 10}
-    assert {n.idx for n in small} <= {n.idx for n in large}  # nested
-    assert [n.idx for n in small] == [n.idx for n in real if n in small]  # file order kept
+    assert {n.note_id for n in small} <= {n.note_id for n in large}  # nested
+    assert [n.note_id for n in small] == [n.note_id for n in real if n in small]  # file order kept
     assert subsample(real, 0.25, seed=0) == large and subsample(real, 0.25, seed=1) != large
     assert subsample(real, 1.0, seed=3) == real
 
@@ -518,10 +518,10 @@ def test_config_file_mirrors_the_flags(toy_inputs, monkeypatch, capsys):
     assert results["config"]["bootstrap"] == 10
     config.write_text("train: a.jsonl\nbatch-size: 4\nlearnig-rate: 1\n", encoding="utf-8")
     assert cli(["benchmark", "--config", str(config)], monkeypatch) == 2
-    assert "unknown key 'learnig-rate'" in capsys.readouterr().err
+    assert "unknown key 'learnig_rate' (did you mean learning_rate?)" in capsys.readouterr().err
     config.write_text("train: a.jsonl\n", encoding="utf-8")
     assert cli(["benchmark", "--config", str(config)], monkeypatch) == 2
-    assert "missing --eval, --synthetic, --out" in capsys.readouterr().err
+    assert "required: --eval, --synthetic, --out" in capsys.readouterr().err
 
 
 def test_card_reports_the_benchmark_of_the_built_corpus(reduced_run, tmp_path):

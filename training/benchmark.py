@@ -13,16 +13,17 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from medsyn.errors import MedsynError, located
-from medsyn.io import atomic_dir, read_jsonl, write_jsonl
+from medsyn.builder.sources import Note, read_notes
+from medsyn.errors import MedsynError
+from medsyn.io import atomic_dir, write_jsonl
 from medsyn.training.benchmark_sets import (  # noqa: F401  (re-exported: the benchmark's vocabulary)
-    TSTR, Note, Setting, SyntheticCorpus, check_fractions, rare_codes, settings_for, split_dev, subsample,
+    TSTR, Setting, SyntheticCorpus, check_fractions, rare_codes, settings_for, split_dev, subsample,
     training_set, upsample_plan,
 )
 from medsyn.training.benchmark_stats import K, METRICS, Run, bootstrap_summary, real_notes_saved
@@ -71,16 +72,9 @@ class SourceOptions:
 
 
 def load_notes(path: str | Path, code_level: int = 3) -> list[Note]:
-    """RuMedTop3-format notes (`{"idx", "symptoms", "code"}` per line), codes cut to `code_level` characters."""
-    path = Path(path)
-    records = read_jsonl(path, required=("idx", "symptoms", "code"))
-    notes = []
-    for number, record in enumerate(records, 1):
-        code, text = record["code"], record["symptoms"]
-        if not isinstance(code, str) or not code.strip() or not isinstance(text, str):
-            raise located(path, None, f"record {number} (idx {record['idx']!r}): `code` must be a non-empty string "
-                          "and `symptoms` a string")
-        notes.append(Note(str(record["idx"]), text, cut_code(code, code_level)))
+    """RuMedTop3-format notes (`{"idx", "symptoms", "code"}` per line), read by the one reader of the project,
+    codes cut to `code_level` characters."""
+    notes = [replace(note, code=cut_code(note.code, code_level)) for note in read_notes(path)]
     if not notes:
         raise MedsynError(f"{path}: no notes; expected RuMedTop3 JSON lines {{\"idx\", \"symptoms\", \"code\"}}")
     return notes
@@ -238,7 +232,7 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
             })
             runs.append(Run(setting.key, seed, predictions))
             write_jsonl(tmp / folder / f"seed{seed}" / PREDICTION_FILE, (
-                {"idx": note.idx, "code": note.code, "prediction": prediction}
+                {"idx": note.note_id, "code": note.code, "prediction": prediction}
                 for note, prediction in zip(evaluation, predictions)
             ))
         summary = bootstrap_summary(runs, references, set(hard), config.bootstrap, rare=set(rare),

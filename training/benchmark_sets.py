@@ -15,18 +15,12 @@ from typing import Sequence
 
 import numpy as np
 
+from medsyn.builder.sources import Note
 from medsyn.errors import MedsynError
 
 log = logging.getLogger(__name__)
 
 TSTR = "TSTR"  # train on synthetic, test on real
-
-
-@dataclass
-class Note:
-    idx: str
-    text: str
-    code: str
 
 
 @dataclass

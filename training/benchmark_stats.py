@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from medsyn.training.metrics.icd_topk.icd_topk import weighted_scores
+
 K = 3  # RuMedTop3 scores the top 3 codes
 METRICS = ("accuracy", f"hit@{K}", "macro_f1", "hard_codes_accuracy", "rare_codes_accuracy")
 
@@ -24,42 +26,14 @@ class Run:
 
 
 class Scorer:
-    """Every metric of many runs under many resamples (rows of per-note weights), vectorised over rows.
-
-    A row of ones gives exactly the point estimates of the icd_topk metric (checked by the tests).
-    """
+    """Every metric of many runs under many resamples (rows of per-note weights): the icd_topk metric's own
+    `weighted_scores`, whose row of ones is exactly the point estimate."""
 
     def __init__(self, references: list[str], hard: set[str], rare: set[str]):
-        self.references = np.array(references)
-        self.labels = sorted(set(references))
-        self.position = {code: j for j, code in enumerate(self.labels)}
-        self.gold = np.zeros((len(references), len(self.labels)))
-        self.gold[np.arange(len(references)), [self.position[r] for r in references]] = 1
-        self.in_hard = np.array([r in hard for r in references], dtype=float)
-        self.in_rare = np.array([r in rare for r in references], dtype=float)
+        self.references, self.hard, self.rare = list(references), hard, rare
 
     def scores(self, weights: np.ndarray, predictions: list[list[str]]) -> dict[str, np.ndarray]:
-        top1 = np.array([p[0] if p else "" for p in predictions])
-        correct = (top1 == self.references).astype(float)
-        hit = np.array([r in p[:K] for p, r in zip(predictions, self.references)], dtype=float)
-        guessed = np.zeros_like(self.gold)
-        rows = [i for i, t in enumerate(top1) if t in self.position]
-        guessed[rows, [self.position[top1[i]] for i in rows]] = 1
-        tp, support, predicted = weights @ (self.gold * correct[:, None]), weights @ self.gold, weights @ guessed
-        denominator = support + predicted
-        f1 = np.divide(2 * tp, denominator, out=np.zeros_like(tp), where=denominator > 0)
-        present = support > 0  # macro-F1 averages over the codes present in the (resampled) references
-        total = weights.sum(axis=1)
-        out = {
-            "accuracy": weights @ correct / total,
-            f"hit@{K}": weights @ hit / total,
-            "macro_f1": (f1 * present).sum(axis=1) / np.maximum(present.sum(axis=1), 1),
-        }
-        for metric, member in (("hard_codes_accuracy", self.in_hard), ("rare_codes_accuracy", self.in_rare)):
-            subset = weights @ member
-            with np.errstate(invalid="ignore", divide="ignore"):
-                out[metric] = np.where(subset > 0, (weights @ (correct * member)) / subset, np.nan)
-        return out
+        return weighted_scores(weights, predictions, self.references, self.hard, K, self.rare)
 
 
 def _weights(indices: np.ndarray, n: int) -> np.ndarray:

@@ -26,7 +26,7 @@ def sample_scores(base_model: str, adapter: str | Path | None, records, n_sample
                   max_new_tokens: int = 256, batch_size: int = 8) -> dict[str, Any]:
     """Generate one note for each of the first `n_samples` records and summarise the filter scores."""
     from medsyn.builder import filters
-    from medsyn.builder.backend_transformers import TransformersBackend
+    from medsyn.builder.backends.transformers import TransformersBackend
     from medsyn.builder.backends import Request, SamplingParams
 
     rows = [records[i] for i in range(min(n_samples, len(records)))]
