@@ -14,7 +14,7 @@ import random
 import resource
 import time
 
-from medsyn.builder.filters import FilterConfig, near_duplicates, reject_reasons, score_note
+from medsyn.builder.filters import FilterConfig, SymptomScorer, near_duplicates, reject_reasons, score_note
 from medsyn.builder.mkg import load_graph
 
 OPENINGS = [
@@ -95,7 +95,8 @@ def main() -> None:
     config = FilterConfig()
     # CPU time next to wall time: on a shared machine the wall time also counts other processes' work.
     wall, cpu = time.perf_counter(), time.process_time()
-    scores = [score_note(text, prompt, code, names[code], example) for _, text, code, prompt, example in rows]
+    scorer = SymptomScorer()
+    scores = [score_note(text, prompt, code, names[code], example, scorer) for _, text, code, prompt, example in rows]
     scoring = (time.perf_counter() - wall, time.process_time() - cpu)
     rejected = sum(1 for s in scores if reject_reasons(s, config))
     wall, cpu = time.perf_counter(), time.process_time()

@@ -36,7 +36,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.05, help="seconds the server waits before answering")
     args = parser.parse_args()
 
-    from medsyn.builder.backend_openai import OpenAIBackend
+    from medsyn.builder.backends.openai import OpenAIBackend
     from medsyn.builder.backends import Request, SamplingParams
 
     server = subprocess.Popen(

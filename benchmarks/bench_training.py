@@ -27,7 +27,8 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="medsyn-bench-train-"))
     os.environ.setdefault("HF_HOME", str(tmp / "hf"))
     from medsyn.training.ift import build_instruction_data
-    from medsyn.training.train import TrainConfig, train
+    from medsyn.commands.train import parse
+    from medsyn.training.train import train
     from tests.tiny_models import make_tiny_llama
 
     with open(args.notes, encoding="utf-8") as handle:
@@ -37,12 +38,13 @@ def main() -> None:
     model = make_tiny_llama(tmp / "tiny")
     rates = {}
     for packing in (False, True):
-        config = TrainConfig(base_model=str(model), data=str(tmp / "ift"), max_steps=args.steps, learning_rate=1e-3,
-                             warmup_steps=0, effective_batch_size=4, per_device_batch_size=4, max_length=1024,
-                             packing=packing, gradient_checkpointing=False, logging_steps=1,
-                             save_steps=10_000, eval_samples=0)
+        config = parse(["--base-model", str(model), "--data", str(tmp / "ift"), "--out", str(tmp / f"adapter-{packing}"),
+                        "--max-steps", str(args.steps), "--learning-rate", "1e-3", "--warmup-steps", "0",
+                        "--effective-batch-size", "4", "--per-device-batch-size", "4", "--max-length", "1024",
+                        "--packing", str(packing).lower(), "--gradient-checkpointing", "false", "--logging-steps", "1",
+                        "--save-steps", "10000", "--eval-samples", "0", "--quiet"])
         started = time.perf_counter()
-        result = train(config, tmp / f"adapter-{packing}", progress=False)
+        result = train(config, progress=False)
         tokens = max(entry.get("num_tokens", 0) for entry in result.log_history)
         runtime = next(e["train_runtime"] for e in result.log_history if "train_runtime" in e)
         rates[packing] = tokens / runtime

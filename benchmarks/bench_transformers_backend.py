@@ -28,7 +28,7 @@ def main() -> None:
 
     import torch
 
-    from medsyn.builder.backend_transformers import TransformersBackend
+    from medsyn.builder.backends.transformers import TransformersBackend
     from medsyn.builder.backends import Request, SamplingParams
 
     torch.set_num_threads(1)  # a fair, repeatable comparison on a shared machine

@@ -30,7 +30,7 @@ print({k: info.get(k) for k in ("global_step", "eval_loss", "precision", "bf16",
 losses = [e["loss"] for e in info["log_history"] if "loss" in e]; print("losses", losses[:2], "...", losses[-2:])
 PY
 $PY -m medsyn.cli build --backend transformers --model $R/.gpu/tiny --adapter $W/adapter --out $W/corpus --n 32 \
-  --batch-size 16 --max-new-tokens 48 --quiet --filters min_symptom_recall=0 min_cyrillic_share=0 min_words=0 2>&1 | grep -E "built|error|Error" | tail -3
+  --batch-size 16 --max-new-tokens 48 --quiet --min-symptom-recall 0 --min-cyrillic-share 0 --min-words 0 2>&1 | grep -E "built|error|Error" | tail -3
 $PY - <<'PY'
 import pyarrow.parquet as pq, glob
 t = pq.read_table(glob.glob("/tmp/gpu-work/corpus/unfiltered/*.parquet")[0]).to_pylist()

@@ -1,133 +1,183 @@
-"""The build configuration: one dataclass, read from YAML and overridden by flags, checked before any work.
+"""The build's settings: one dataclass per stage (sampling, prompts, generation, filters, output), composed.
 
-Checking everything up front (backend known, model path present, counts sane, codes known) means a bad config
-fails in a second with a clear message instead of after an hour of generation.
+Every field is a flag of `medsyn build` (and, for sampling and prompts, of `medsyn sample` / `medsyn prompts`), a
+key of its `--config` YAML file, and documented by its `help`. Defaults come from the stage's own config
+(`SamplingConfig`, `PromptConfig`, `FilterConfig`), so each default lives in one place. Checks run before any work
+(backend known, model path present, counts sane), so a bad config fails in a second, not after an hour of
+generation.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-import yaml
-
+from medsyn.builder.filters import FilterConfig
+from medsyn.builder.prompts import PromptConfig
+from medsyn.builder.sampling import SamplingConfig
+from medsyn.options import option
 from medsyn.errors import MedsynError
 
-BACKENDS = ("template", "openai", "transformers")
+_SAMPLING = SamplingConfig()
+_PROMPTS = PromptConfig()
+
+
+def split_codes(items: list[str]) -> list[str]:
+    """`--codes M54,J06` as well as `--codes M54 J06` (and a mix of both)."""
+    return [code for item in items for code in item.replace(",", " ").split()]
+
+
+@dataclass
+class SamplingOptions:
+    """Which priors are drawn from the knowledge graph."""
+
+    graph: Path | None = option(None, "knowledge graph file (default: the embedded graph)")
+    seed: int = option(0, "random seed of priors, prompts and generation")
+    codes: list[str] | None = option(None, "restrict to these ICD-10 codes (space or comma separated)")
+    code_strategy: Literal["uniform", "frequency", "budget"] = option(
+        _SAMPLING.code_strategy, "how codes are picked: uniform, by real-note frequency, or MedSyn's "
+        "J3(examples) x J3(symptoms) budget")
+    k_min: int = option(_SAMPLING.k_min, "fewest symptoms per prior")
+    k_max: int = option(_SAMPLING.k_max, "most symptoms per prior")
+    symptom_temperature: float = option(_SAMPLING.temperature, "T of the symptom draw p = softmax(weight / T)")
+
+    def sampling_config(self) -> SamplingConfig:
+        codes = tuple(split_codes(self.codes)) if self.codes else None
+        return SamplingConfig(code_strategy=self.code_strategy, k_min=self.k_min, k_max=self.k_max,
+                              temperature=self.symptom_temperature, codes=codes)
+
+    def validate(self) -> None:
+        self.sampling_config().validate()
+        if self.graph and not Path(self.graph).is_file():
+            raise MedsynError(f"graph file {self.graph} not found")
+
+
+@dataclass
+class PromptOptions:
+    """How priors become prompts."""
+
+    examples: Path | None = option(None, "RuMedTop3-format training notes used as style examples (enables the "
+                                   "'example' family)")
+    families: list[str] = option([f"{k}={v}" for k, v in _PROMPTS.families.items()],
+                                 "prompt family shares as FAMILY=SHARE, e.g. symptoms=0.6 example=0.3 code=0.1")
+
+    def family_shares(self) -> dict[str, float]:
+        shares = {}
+        for item in self.families:
+            family, sep, share = str(item).partition("=")
+            try:
+                shares[family.strip()] = float(share) if sep else 1.0
+            except ValueError:
+                raise MedsynError(f"families {item!r}: expected FAMILY=SHARE with a number, e.g. symptoms=0.5") from None
+        return shares
+
+    def prompt_config(self) -> PromptConfig:
+        return PromptConfig(families=self.family_shares())
+
+    def validate(self) -> None:
+        self.prompt_config().validate()
+        if self.examples and not Path(self.examples).is_file():
+            raise MedsynError(f"examples file {self.examples} not found")
+
+
+@dataclass
+class GenerationOptions:
+    """Which backend writes the notes, and how."""
+
+    backend: str = option("template", "generation backend: template (no LLM), openai, transformers, or one "
+                          "registered by a package under the `medsyn.backends` entry-point group")
+    model: str | None = option(None, "model name (openai) or local path / hub id (transformers)")
+    adapter: str | None = option(None, "PEFT adapter folder for the transformers backend")
+    base_url: list[str] = option([], "OpenAI-compatible base URL(s), e.g. http://127.0.0.1:8000/v1; several "
+                                 "spread the requests")
+    api_key_env: str = option("OPENAI_API_KEY", "environment variable holding the API key (never a flag value)")
+    concurrency: int = option(16, "requests in flight (openai backend)")
+    timeout: float = option(120.0, "per-request timeout in seconds")
+    max_retries: int = option(6, "retries of transient errors per request")
+    batch_size: int = option(8, "batch size of the transformers backend")
+    temperature: float = option(0.7, "generation temperature")
+    top_p: float = option(0.95, "nucleus sampling top-p")
+    max_new_tokens: int = option(512, "most tokens generated per note")
+    price_per_1k_input: float = option(0.0, "price of 1,000 prompt tokens, for the cost report")
+    price_per_1k_output: float = option(0.0, "price of 1,000 completion tokens, for the cost report")
+
+    def validate(self) -> None:
+        from medsyn.builder.backends import get_backend
+
+        spec = get_backend(self.backend)
+        for name in ("concurrency", "batch_size", "max_new_tokens"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise MedsynError(f"{name} must be an integer >= 1, got {value!r}")
+        if not isinstance(self.temperature, (int, float)) or self.temperature < 0:
+            raise MedsynError(f"temperature must be a number >= 0 (0: greedy), got {self.temperature!r}")
+        if not isinstance(self.top_p, (int, float)) or not 0 < self.top_p <= 1:
+            raise MedsynError(f"top_p must be in (0, 1] (1: no nucleus cut), got {self.top_p!r}")
+        for name in ("price_per_1k_input", "price_per_1k_output"):
+            if not isinstance(getattr(self, name), (int, float)) or getattr(self, name) < 0:
+                raise MedsynError(f"{name} must be a number >= 0, got {getattr(self, name)!r}")
+        if self.max_retries < 0 or self.timeout <= 0:
+            raise MedsynError("max_retries must be >= 0 and timeout > 0")
+        spec.check(self)
+
+
+@dataclass
+class OutputOptions:
+    """How many notes, and where the corpus goes."""
+
+    out: Path = option(help="output dataset folder")
+    n: int = option(200, "number of notes to generate")
+    overwrite: bool = option(False, "replace an existing output folder (only one medsyn wrote; other folders are refused)")
+    quiet: bool = option(False, "no progress bars")
+    max_failure_rate: float = option(0.05, "share of failed generations above which the build fails")
+    rows_per_shard: int = option(20_000, "rows per parquet shard")
+    work_dir: Path | None = option(None, "where finished generations are stored for resuming (default OUT.work)")
+    pretty_name: str = option("MedSyn-ru: synthetic Russian outpatient notes", "the dataset card's title")
+    license: str | None = option(None, "license of the corpus (default: the card's 'other', mixed sources)")
+
+    def validate(self) -> None:
+        for name in ("n", "rows_per_shard"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise MedsynError(f"{name} must be an integer >= 1, got {value!r}")
+        if not 0 <= self.max_failure_rate <= 1:
+            raise MedsynError(f"max_failure_rate must be between 0 and 1, got {self.max_failure_rate}")
+
+
+GROUPS = {"sampling": SamplingOptions, "prompts": PromptOptions, "generation": GenerationOptions,
+          "filters": FilterConfig, "output": OutputOptions}
 
 
 @dataclass
 class BuildConfig:
-    # What to build
-    n: int = 200
-    seed: int = 0
-    graph: str | None = None  # None: the embedded graph
-    codes: list[str] | None = None
-    code_strategy: str = "budget"
-    k_min: int = 3
-    k_max: int = 6
-    symptom_temperature: float = 0.1
-    examples: str | None = None
-    families: dict[str, float] = field(default_factory=lambda: {"symptoms": 0.6, "example": 0.3, "code": 0.1})
-    # How to generate
-    backend: str = "template"
-    model: str | None = None
-    adapter: str | None = None
-    base_url: list[str] = field(default_factory=list)
-    api_key_env: str = "OPENAI_API_KEY"
-    concurrency: int = 16
-    timeout: float = 120.0
-    max_retries: int = 6
-    batch_size: int = 8
-    temperature: float = 0.7
-    top_p: float = 0.95
-    max_new_tokens: int = 512
-    price_per_1k_input: float = 0.0
-    price_per_1k_output: float = 0.0
-    # Filters, dedup and the run
-    filters: dict[str, Any] = field(default_factory=dict)
-    max_failure_rate: float = 0.05
-    rows_per_shard: int = 20_000
-    work_dir: str | None = None  # None: <out>.work next to the output folder
-    pretty_name: str = "MedSyn-ru: synthetic Russian outpatient notes"
-    license: str | None = None  # None: the card's default ("other", mixed-source licenses; see the card)
+    """Everything `medsyn build` needs, one group per stage of the flow."""
+
+    output: OutputOptions
+    sampling: SamplingOptions = field(default_factory=SamplingOptions)
+    prompts: PromptOptions = field(default_factory=PromptOptions)
+    generation: GenerationOptions = field(default_factory=GenerationOptions)
+    filters: FilterConfig = field(default_factory=FilterConfig)
 
     @classmethod
-    def from_sources(cls, yaml_path: str | Path | None, overrides: dict[str, Any]) -> "BuildConfig":
-        """Defaults, then the YAML file, then flags (only flags the user gave)."""
-        values: dict[str, Any] = {}
-        if yaml_path:
-            values.update(read_yaml(yaml_path, {f.name for f in fields(cls)}))
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        config = cls(**values)
-        config.validate()
-        return config
+    def of(cls, **values: Any) -> "BuildConfig":
+        """From flat settings (`BuildConfig.of(out=..., n=3, backend="template")`), as flags name them."""
+        groups: dict[str, dict[str, Any]] = {name: {} for name in GROUPS}
+        owner = {f.name: name for name, dtype in GROUPS.items() for f in dataclasses.fields(dtype)}
+        for key, value in values.items():
+            if key not in owner:
+                import difflib
+
+                close = difflib.get_close_matches(key, list(owner), n=1)
+                raise MedsynError(f"unknown build setting {key!r}" + (f" (did you mean {close[0]}?)" if close else ""))
+            groups[owner[key]][key] = value
+        return cls(**{name: GROUPS[name](**groups[name]) for name in GROUPS})
+
+    def flat(self) -> dict[str, Any]:
+        """Every setting by its flag name, as `of` takes them."""
+        return {key: value for name in GROUPS for key, value in dataclasses.asdict(getattr(self, name)).items()}
 
     def validate(self) -> None:
-        if self.backend not in BACKENDS:
-            close = difflib.get_close_matches(self.backend, BACKENDS, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise MedsynError(f"unknown backend {self.backend!r}{hint}; choose one of {', '.join(BACKENDS)}")
-        for name in ("n", "concurrency", "batch_size", "max_new_tokens", "rows_per_shard", "k_min", "k_max"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise MedsynError(f"{name} must be an integer >= 1, got {value!r}")
-        if self.max_retries < 0 or self.timeout <= 0:
-            raise MedsynError("max_retries must be >= 0 and timeout > 0")
-        if not 0 <= self.max_failure_rate <= 1:
-            raise MedsynError(f"max_failure_rate must be between 0 and 1, got {self.max_failure_rate}")
-        if self.backend == "openai":
-            if not self.model:
-                raise MedsynError("the openai backend needs --model (the model name the server serves)")
-            if not self.base_url:
-                raise MedsynError("the openai backend needs --base-url (e.g. http://127.0.0.1:8000/v1), repeatable")
-        if self.backend == "transformers":
-            if not self.model:
-                raise MedsynError("the transformers backend needs --model (a local path or a hub id)")
-            _check_local(self.model, "--model")
-            if self.adapter:
-                _check_local(self.adapter, "--adapter")
-        elif self.adapter:
-            raise MedsynError("--adapter only applies to the transformers backend")
-        for name in ("graph", "examples"):
-            path = getattr(self, name)
-            if path and not Path(path).is_file():
-                raise MedsynError(f"{name} file {path} not found")
-
-    def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-def _check_local(value: str, flag: str) -> None:
-    """A value that looks like a path must exist; a hub id (ORG/NAME) is left to the loader (offline cache)."""
-    looks_local = value.startswith((".", "/", "~")) or Path(value).exists() or value.count("/") != 1
-    if looks_local and not Path(value).expanduser().exists():
-        raise MedsynError(f"{flag} {value}: no such directory; pass a local model folder or a hub id like ORG/NAME")
-
-
-def read_yaml(path: str | Path, known: set[str]) -> dict[str, Any]:
-    path = Path(path)
-    if not path.is_file():
-        raise MedsynError(f"config file {path} not found")
-    try:
-        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise MedsynError(f"{where}: not valid YAML ({getattr(err, 'problem', err)})") from None
-    except UnicodeDecodeError:
-        raise MedsynError(f"{path}: not UTF-8 text; re-save it as UTF-8") from None
-    if not isinstance(values, dict):
-        raise MedsynError(f"{path}: expected a mapping of option: value at the top level")
-    values = {str(key).replace("-", "_"): value for key, value in values.items()}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        hints = [f"{key} (did you mean {difflib.get_close_matches(key, known, n=1)[0]}?)"
-                 if difflib.get_close_matches(key, known, n=1) else key for key in unknown]
-        raise MedsynError(f"{path}: unknown option(s) {', '.join(hints)}")
-    if isinstance(values.get("base_url"), str):
-        values["base_url"] = [values["base_url"]]
-    return values
+        for group in (self.sampling, self.prompts, self.generation, self.output):
+            group.validate()

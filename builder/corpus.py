@@ -12,6 +12,7 @@ import logging
 import math
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -21,19 +22,23 @@ from tqdm.auto import tqdm
 
 from medsyn import __version__
 from medsyn.builder import filters, names
-from medsyn.builder.backends import Backend, Request, SamplingParams
+from medsyn.builder.backends import Backend, Request, SamplingParams, open_backend
 from medsyn.builder.config import BuildConfig
 from medsyn.builder.mkg import KnowledgeGraph, load_graph
-from medsyn.builder.prompts import Prompt, PromptBuilder, PromptConfig
+from medsyn.builder.prompts import Prompt, PromptBuilder
 from medsyn.builder.run import RunSummary, failure_reason, request_key, request_seed, run_generations
-from medsyn.builder.sampling import PriorSampler, SamplingConfig
+from medsyn.builder.sampling import PriorSampler
 from medsyn.builder.schema import FEATURES
 from medsyn.builder.sources import Note, read_notes, refuse_held_out
 from medsyn.builder.store import GenerationStore
 from medsyn.errors import MedsynError
-from medsyn.io import atomic_dir
+from medsyn.builder.provenance import public
+from medsyn.io import atomic_dir, check_writable, prepare_output
 
 log = logging.getLogger(__name__)
+
+# What a corpus folder held before medsyn wrote manifests: such a folder may still be replaced by --overwrite.
+LEGACY_CORPUS = ("build_info.json", ("README.md", "build_info.json", "data", "unfiltered", "assets"))
 
 
 @dataclass
@@ -45,103 +50,84 @@ class BuildReport:
     near_duplicates: int = 0
     cost: float = 0.0  # of every generation in the corpus, this run's and earlier runs'
     reject_reasons: Counter = field(default_factory=Counter)
+    duplicates_only: int = 0  # rejected only for being a near-duplicate (disjoint from `filtered`)
 
     @property
     def failed(self) -> int:
         return self.run.requested - self.generated
 
-
-def make_backend(config: BuildConfig) -> Backend:
-    """The configured backend; heavy libraries are imported only for the backend in use."""
-    if config.backend == "template":
-        from medsyn.builder.template_notes import TemplateBackend
-
-        return TemplateBackend()
-    if config.backend == "openai":
-        import os
-
-        from medsyn.builder.backend_openai import OpenAIBackend
-
-        backend = OpenAIBackend(
-            model=config.model,
-            base_urls=list(config.base_url),
-            api_key=os.environ.get(config.api_key_env),
-            concurrency=config.concurrency,
-            timeout=config.timeout,
-            max_retries=config.max_retries,
-            price_per_1k_input=config.price_per_1k_input,
-            price_per_1k_output=config.price_per_1k_output,
-        )
-        backend.check()  # an unreachable server, a refused key or an unknown model fails now, not after retries
-        return backend
-    from medsyn.builder.backend_transformers import TransformersBackend
-
-    return TransformersBackend(model=config.model, adapter=config.adapter, batch_size=config.batch_size)
+    @property
+    def filtered(self) -> int:
+        """Rejected by at least one quality filter (a near-duplicate that also failed one counts here)."""
+        return self.generated - self.kept - self.duplicates_only
 
 
-def plan(config: BuildConfig, graph: KnowledgeGraph, examples: list[Note]) -> list[Prompt]:
+def plan(config: BuildConfig, graph: KnowledgeGraph, examples: list[Note], progress: bool = False) -> list[Prompt]:
     """Every prompt of the build, in prior order (checks codes and families before anything is generated)."""
-    sampler = PriorSampler(
-        graph,
-        SamplingConfig(
-            code_strategy=config.code_strategy,
-            k_min=config.k_min,
-            k_max=config.k_max,
-            temperature=config.symptom_temperature,
-            codes=tuple(config.codes) if config.codes else None,
-        ),
-    )
-    builder = PromptBuilder(PromptConfig(families=dict(config.families)), examples, graph)
-    return [builder.build(prior) for prior in sampler.sample(config.n, config.seed)]
+    sampler = PriorSampler(graph, config.sampling.sampling_config())
+    builder = PromptBuilder(config.prompts.prompt_config(), examples, graph)
+    n = config.output.n
+    priors = tqdm(sampler.sample(n, config.sampling.seed), total=n, desc="preparing prompts", unit="prompt",
+                  disable=not progress)
+    return [builder.build(prior) for prior in priors]
 
 
-def build_corpus(config: BuildConfig, out: str | Path, overwrite: bool = False, progress: bool = True) -> BuildReport:
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise MedsynError(f"{out} already exists; pass --overwrite to replace it or choose another --out")
+def build_corpus(config: BuildConfig, progress: bool = True, finish: Callable[[Path], None] | None = None) -> BuildReport:
+    """Write the corpus folder `config.output.out` (data, unfiltered scores, build_info.json; the card is the
+    caller's, through `finish(folder)`: `medsyn build` passes `dataset_card.card.write_card`)."""
+    out, overwrite = Path(config.output.out), config.output.overwrite
     config.validate()
-    filter_config = filters.FilterConfig(**config.filters) if config.filters else filters.FilterConfig()
-    graph = load_graph(config.graph)
+    # Before any work: the output can be written (and replaced, if it is medsyn's), and so can the work dir.
+    prepare_output(out, overwrite, legacy=LEGACY_CORPUS)
+    work_dir = Path(config.output.work_dir) if config.output.work_dir else out.with_name(out.name + ".work")
+    check_writable(work_dir / "generations.sqlite", "--work-dir")
+    filter_config = config.filters
+    gen = config.generation
+    say = log.info if progress else log.debug  # what happens between progress bars; --quiet silences it too
+    say("loading the knowledge graph")
+    graph = load_graph(config.sampling.graph)
     examples: list[Note] = []
-    if config.examples:
-        refuse_held_out(config.examples)
-        examples = read_notes(config.examples)
-    elif config.families.get("example", 0) > 0:
-        log.info("no --examples given: the 'example' prompt family is skipped")
-    prompts = plan(config, graph, examples)
+    if config.prompts.examples:
+        refuse_held_out(config.prompts.examples)
+        examples = read_notes(config.prompts.examples)
+    elif config.prompts.family_shares().get("example", 0) > 0:
+        say("no --examples given: the 'example' prompt family is skipped")
+    prompts = plan(config, graph, examples, progress)
     example_text = {note.note_id: note.text for note in examples}
 
-    backend = make_backend(config)
+    backend = open_backend(gen)
     model = backend.model
-    params = SamplingParams(config.temperature, config.top_p, config.max_new_tokens)
+    params = SamplingParams(gen.temperature, gen.top_p, gen.max_new_tokens)
     requests = []
     for prompt in prompts:
-        seed = request_seed(config.seed, prompt.prior_id)
-        key = request_key(prompt.messages, backend.name, model, config.adapter, params, seed, prompt.prior)
+        seed = request_seed(config.sampling.seed, prompt.prior_id)
+        key = request_key(prompt.messages, backend.name, model, gen.adapter, params, seed, prompt.prior)
         requests.append(Request(key, prompt.messages, seed, params, prompt.prior, prompt.prompt_template))
 
-    work_dir = Path(config.work_dir) if config.work_dir else out.with_name(out.name + ".work")
     with GenerationStore(work_dir / "generations.sqlite") as store:
         summary = run_generations(requests, backend, store, progress)
         results = store.get_many([request.key for request in requests])
 
     missing = [results.get(r.key) for r in requests if not (results.get(r.key) and results[r.key].ok)]
-    if len(missing) / config.n > config.max_failure_rate:
+    n, max_failure_rate = config.output.n, config.output.max_failure_rate
+    if len(missing) / n > max_failure_rate:
         reasons = Counter(failure_reason(r.error if r else "not generated") for r in missing)
         raise MedsynError(
-            f"{len(missing)} of {config.n} generations failed (over max_failure_rate {config.max_failure_rate}): "
+            f"{len(missing)} of {n} generations failed (over max_failure_rate {max_failure_rate}): "
             + "; ".join(f"{reason}: {count}" for reason, count in reasons.most_common(5))
             + f". Finished generations are kept in {work_dir}; rerun the same command to retry the failed ones."
         )
 
     rows = []
+    scorer = filters.SymptomScorer()
     for prompt, request in tqdm(list(zip(prompts, requests)), desc="scoring notes", unit="note", disable=not progress):
         result = results.get(request.key)
         if result is None or not result.ok:
             continue
-        rows.append(_row(prompt, request, result, graph, model, backend.name, example_text, filter_config))
+        rows.append(_row(prompt, request, result, graph, model, backend.name, example_text, filter_config, scorer))
     _add_bertscore(rows, example_text, filter_config, progress)
     names.add_person_names(rows, filter_config, progress)
+    say("looking for near-duplicates among %d notes", len(rows))
     duplicates = filters.near_duplicates([r["id"] for r in rows], [r["text"] for r in rows], filter_config, progress)
     for row in rows:
         row["near_duplicate_of"] = duplicates.get(row["id"])
@@ -154,25 +140,27 @@ def build_corpus(config: BuildConfig, out: str | Path, overwrite: bool = False, 
         raise MedsynError(
             f"all {len(rows)} generated notes were filtered out ("
             + ", ".join(f"{reason} {count}" for reason, count in reasons.most_common())
-            + f"); nothing written. The generations are kept in {work_dir}: loosen --filters (e.g. "
-            "min_symptom_recall=0.2) and rerun the same command, nothing is generated again"
+            + f"); nothing written. The generations are kept in {work_dir}: loosen the filters (e.g. "
+            "--min-symptom-recall 0.2) and rerun the same command, nothing is generated again"
         )
     report = BuildReport(out, summary, generated=len(rows), kept=sum(r["keep"] for r in rows),
                          near_duplicates=len(duplicates), cost=sum(r.cost for r in results.values() if r.ok))
     report.reject_reasons = Counter(reason for row in rows for reason in row["reject_reasons"])
-    with atomic_dir(out, overwrite=overwrite) as tmp:
-        write_shards(tmp / "data", [r for r in rows if r["keep"]], config.rows_per_shard)
-        write_shards(tmp / "unfiltered", rows, config.rows_per_shard)
+    # Disjoint counts: a note rejected by a quality filter and also a near-duplicate counts as filtered.
+    report.duplicates_only = sum(row["reject_reasons"] == [filters.NEAR_DUPLICATE] for row in rows)
+    say("writing %d notes (%d kept) to %s", len(rows), report.kept, out)
+    with atomic_dir(out, overwrite=overwrite, legacy=LEGACY_CORPUS) as tmp:
+        write_shards(tmp / "data", [r for r in rows if r["keep"]], config.output.rows_per_shard)
+        write_shards(tmp / "unfiltered", rows, config.output.rows_per_shard)
         info = build_info(config, report, backend, graph, filter_config, rows)
         (tmp / "build_info.json").write_text(json.dumps(info, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        from medsyn.dataset_card.card import write_card
-
-        write_card(tmp)
+        if finish is not None:
+            finish(tmp)  # e.g. the dataset card, written inside the temporary folder so it appears with the data
     return report
 
 
 def _row(prompt: Prompt, request: Request, result, graph: KnowledgeGraph, model: str, backend: str,
-         example_text: dict[str, str], filter_config: filters.FilterConfig) -> dict:
+         example_text: dict[str, str], filter_config: filters.FilterConfig, scorer: filters.SymptomScorer) -> dict:
     prior = prompt.prior
     text = result.text.strip()
     scores = filters.score_note(
@@ -181,6 +169,7 @@ def _row(prompt: Prompt, request: Request, result, graph: KnowledgeGraph, model:
         prompt.icd10_code,
         prior["icd10_name"],
         example_text.get(prompt.example_id) if prompt.example_id else None,
+        scorer,
         complaints=complaint_labels(graph, prompt.icd10_code),
     )
     return {
@@ -201,6 +190,7 @@ def _row(prompt: Prompt, request: Request, result, graph: KnowledgeGraph, model:
         "completion_tokens": result.completion_tokens,
         "symptom_recall": scores.symptom_recall,
         "matched_symptoms": scores.matched_symptoms,
+        "semantic_symptom_recall": scores.semantic_symptom_recall,
         "leakage": scores.leakage,
         "example_overlap": scores.example_overlap,
         "example_longest_ngram": scores.example_longest_ngram,
@@ -251,25 +241,27 @@ def build_info(config: BuildConfig, report: BuildReport, backend: Backend, graph
     """What the card and the benchmark need to say how the corpus was made (stored next to the data)."""
     kept = [row for row in rows if row["keep"]]
     filter_values = asdict(filter_config)
-    return {
+    sampling, gen, output = config.sampling, config.generation, config.output
+    # Published with the data: local paths are reduced to file names (nothing names the maintainer's machine).
+    return public({
         "format": "medsyn-corpus",
         "medsyn_version": __version__,
         "created": time.strftime("%Y-%m-%d", time.gmtime()),
-        "seed": config.seed,
-        "n_requested": config.n,
-        "backend": {"name": backend.name, "model": backend.model, "adapter": config.adapter},
+        "seed": sampling.seed,
+        "n_requested": output.n,
+        "backend": {"name": backend.name, "model": backend.model, "adapter": gen.adapter},
         "models": dict(Counter(row["generation_model"] for row in kept)),
         "prompt_families": dict(Counter(row["prompt_family"] for row in kept)),
         "prompt_templates": dict(Counter(row["prompt_template"] for row in kept)),
         "sampling": {
-            "code_strategy": config.code_strategy,
-            "k_min": config.k_min,
-            "k_max": config.k_max,
-            "symptom_temperature": config.symptom_temperature,
-            "codes": config.codes,
+            "code_strategy": sampling.code_strategy,
+            "k_min": sampling.k_min,
+            "k_max": sampling.k_max,
+            "symptom_temperature": sampling.symptom_temperature,
+            "codes": sampling.codes,
         },
-        "generation": {"temperature": config.temperature, "top_p": config.top_p, "max_new_tokens": config.max_new_tokens},
-        "mkg": {"path": config.graph or "embedded", "sources": graph.provenance["sources"]},
+        "generation": {"temperature": gen.temperature, "top_p": gen.top_p, "max_new_tokens": gen.max_new_tokens},
+        "mkg": {"path": str(sampling.graph) if sampling.graph else "embedded", "sources": graph.provenance["sources"]},
         "filters": {
             key: filter_values[key]
             for key in ("min_symptom_recall", "max_example_longest_ngram", "min_cyrillic_share", "min_words", "max_words",
@@ -282,17 +274,20 @@ def build_info(config: BuildConfig, report: BuildReport, backend: Backend, graph
             "shingle_size": filter_config.shingle_size,
         },
         "summary": {
-            "requested": config.n,
+            "requested": output.n,
             "generated": report.generated,
             "failed": report.failed,
             "kept": report.kept,
-            "filtered": report.generated - report.kept,
-            "near_duplicates": report.near_duplicates,
+            "filtered": report.filtered,
+            "near_duplicates": report.duplicates_only,
             "prompt_tokens": sum(row["prompt_tokens"] for row in rows),
             "completion_tokens": sum(row["completion_tokens"] for row in rows),
             "cost": round(report.cost, 6),
         },
         "reject_reasons": dict(report.reject_reasons),
-        "pretty_name": config.pretty_name,
-        **({"license": config.license} if config.license else {}),
-    }
+        "pretty_name": output.pretty_name,
+        **({"license": output.license} if output.license else {}),
+        # The settings to rebuild it (API key variable and server addresses are the builder's own business).
+        "config": {key: str(value) if isinstance(value, Path) else value for key, value in config.flat().items()
+                   if key not in ("api_key_env", "base_url")},
+    })

@@ -1,8 +1,8 @@
 """Quality scores, verdicts and near-duplicate removal for generated notes.
 
 Every score is returned (and stored as a corpus column) separately from the verdict, so that users of the
-`unfiltered` config can re-threshold without re-generating. The build calls `score_note` once per note, so
-everything that depends only on the code, its name or a symptom set is built once and cached.
+`unfiltered` config can re-threshold without re-generating. The build calls `score_note` once per note with one
+`SymptomScorer`, so everything that depends only on the code, its name or a symptom set is built once per build.
 
 Default thresholds were chosen against the real RuMedTop3 train notes (4,690 outpatient complaints; only counts
 were derived from them): see the `FilterConfig` field docs.
@@ -14,13 +14,16 @@ import difflib
 import re
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 
 import numpy as np
 
-from medsyn.builder.lemmas import STOPWORDS, TOKEN_RE, SymptomMatcher, label_key, lemma, morph
+from medsyn.builder.bertscore import bertscore  # noqa: F401  (re-exported: filters.bertscore)
+from medsyn.builder.lemmas import STOPWORDS, TOKEN_RE, _cached_variants, _code_pattern, leaking_variants, lemmatize
+from medsyn.builder.matching import Embeddings, SymptomMatcher, TypoIndex, default_embeddings
 from medsyn.errors import MedsynError
+from medsyn.options import option
 
 # Stable reason names: they are stored in the `reject_reasons` column and documented in the dataset card.
 LOW_SYMPTOM_RECALL = "low_symptom_recall"
@@ -42,9 +45,10 @@ EXAMPLE_NGRAM = 5
 class FilterConfig:
     """Thresholds of the verdicts; scores themselves do not depend on them.
 
-    - `min_symptom_recall` 0.5: at least half of the prompt's symptoms must be mentioned (not negated). Lemma
-      matching misses free paraphrases ("голова раскалывается" for "головная боль"), so demanding all of them
-      would reject good notes; fewer than half means the note ignored its prior.
+    - `min_symptom_recall` 0.5: at least half of the prompt's symptoms must be mentioned (not negated). The
+      matcher (`medsyn.builder.matching`) finds ~72% of the marked mentions of real notes and misses free
+      paraphrases ("голова раскалывается" for "головная боль"), so demanding all of them would reject good notes;
+      fewer than half means the note ignored its prior.
     - `max_example_longest_ngram` 8 words: in 99% of pairs of *different* real notes of the same code the longest
       shared word sequence is at most 7 words (formulae like "в течение последних двух недель"); a longer span
       shared with the style example is copying of a real patient's text.
@@ -65,17 +69,48 @@ class FilterConfig:
       a person is rejected (`person_name`). False leaves the `person_names` column null and skips the model.
     """
 
-    min_symptom_recall: float = 0.5
-    max_example_longest_ngram: int = 8
-    min_cyrillic_share: float = 0.9
-    min_words: int = 15
-    max_words: int = 400
-    dedup_threshold: float = 0.7
-    num_perm: int = 128
-    shingle_size: int = 3
-    bertscore_model: str | None = None
-    minhash_seed: int = 1
-    detect_person_names: bool = True
+    min_symptom_recall: float = option(0.5, "share of the prompt's symptoms a note must mention (not negated)")
+    max_example_longest_ngram: int = option(8, "longest word sequence a note may share with its style example")
+    min_cyrillic_share: float = option(0.9, "least share of Cyrillic letters")
+    min_words: int = option(15, "fewest words of a kept note")
+    max_words: int = option(400, "most words of a kept note")
+    dedup_threshold: float = option(0.7, "word-shingle Jaccard similarity at which a note is a near-duplicate")
+    num_perm: int = option(128, "MinHash permutations of the near-duplicate search")
+    shingle_size: int = option(3, "words per shingle of the near-duplicate search")
+    bertscore_model: str | None = option(None, "local encoder folder: also report BERTScore against the example")
+    minhash_seed: int = option(1, "seed of the MinHash permutations")
+    detect_person_names: bool = option(True, "find people's names with natasha's NER and reject such notes "
+                                       "(person_name); --detect-person-names false skips the model")
+
+    @classmethod
+    def from_mapping(cls, values: dict | None) -> "FilterConfig":
+        """From `--filters KEY=VALUE` / YAML `filters:`: unknown keys named with the closest valid one, values of
+        the wrong type refused (a bare TypeError from the dataclass would say neither)."""
+        values = dict(values or {})
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(map(str, values)) - set(known))
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], known, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise MedsynError(f"unknown filter setting {unknown[0]!r}{hint}; valid: {', '.join(known)}")
+        typed = {}
+        for key, value in values.items():
+            kind = {"float": float, "int": int}.get(str(known[key].type).split(" |")[0])
+            if str(known[key].type) == "bool" and isinstance(value, bool):
+                typed[key] = value
+                continue
+            if kind is None:
+                typed[key] = None if value is None else str(value)
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and value != int(value)):
+                expected = "a whole number" if kind is int else "a number"
+                example = f"{key}={getattr(cls, key)}"
+                raise MedsynError(f"filter setting {key}={value!r}: expected {expected}, e.g. {example}")
+            typed[key] = kind(value)
+        return cls(**typed)
+
+    def validate(self) -> None:
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         problems = []
@@ -102,6 +137,7 @@ class NoteScores:
 
     symptom_recall: float
     matched_symptoms: list[str]
+    semantic_symptom_recall: float
     leakage: bool
     example_overlap: float
     example_longest_ngram: int
@@ -130,186 +166,66 @@ _CYRILLIC_RE = re.compile("[\u0400-\u04ff]+")
 
 # --- diagnosis leakage ---------------------------------------------------------------------------------------
 
-# Latin letters of ICD-10 codes and the Cyrillic (and Ukrainian/Latin) characters that look the same: a model
-# that writes "М54" with a Cyrillic М still reveals the code.
-_LOOKALIKES = {
-    "A": "AА", "B": "BВ", "C": "CС", "E": "EЕ", "H": "HН", "I": "IІӀ", "K": "KК", "M": "MМ", "O": "OО",
-    "P": "PР", "T": "TТ", "X": "XХ", "Y": "YУ",
-}  # fmt: skip
+class SymptomScorer:
+    """What scoring notes needs beyond the text: a symptom matcher per code and the navec word vectors.
 
-
-@lru_cache(maxsize=4096)
-def _code_pattern(code: str) -> re.Pattern:
-    """The 3-character category with any subcategory: "M54" also finds "M54.2", "м54", "M 54"."""
-    root = code.strip().upper()[:3]
-    if not re.fullmatch(r"[A-Z]\d\d", root):
-        raise MedsynError(f"ICD-10 code {code!r} is not of the form letter + two digits (like 'M54' or 'M54.2')")
-    letters = re.escape(_LOOKALIKES.get(root[0], root[0]))
-    return re.compile(rf"(?<![^\W_])[{letters}]\s?{root[1:]}(?:\.\d+)?(?!\d)", re.IGNORECASE)
-
-
-# Words of ICD-10 names that say nothing about the disease itself ("Другие формы гипотиреоза" leaks as soon as
-# "гипотиреоз" appears) and course qualifiers a note may omit ("синусит" leaks "Острый синусит").
-GENERIC_NAME_WORDS = frozenset(
-    """другой прочий неуточненный уточненный уточнение неясный классифицировать классифицированный рубрика форма
-    вид сходный состояние связанный связать множественный локализация не острый хронический простой""".split()
-)
-# Boilerplate phrases of ICD-10 names, cut before the words are looked at.
-_BOILERPLATE_RE = re.compile(
-    r"\bне\s+классифицированн\w*\s+в\s+других\s+рубриках|\bбез\s+уточнения\s+\w+|\bи\s+сходные\s+состояния",
-    re.IGNORECASE,
-)
-_BRACKET_RE = re.compile(r"\[([^\]]*)\]|\(([^)]*)\)")
-
-
-def name_variants(name: str) -> list[str]:
-    """Phrases any of which, found in a note, names the diagnosis `name`.
-
-    An ICD-10 name is split at commas into alternatives ("Хронический ринит, назофарингит и фарингит"), except
-    that a part whose first noun is not nominative continues the first part's head ("Доброкачественное
-    новообразование ободочной кишки, прямой кишки" gives "доброкачественное новообразование прямой кишки", not
-    "прямой кишки") and a part opened by a participle or an exception ("..., вызванные вирусом герпеса",
-    "..., кроме почечной лоханки") only narrows what precedes it and is left out with the rest of the name. A
-    bracketed text at the end of the name, or an abbreviation, is a synonym of the whole name ("Тиреотоксикоз
-    [гипертиреоз]", "[ВИЧ]"); a bracket followed by more words, or a single adjective, replaces the word before it ("Эссенциальная [первичная] гипертензия", "Врожденные
-    аномалии [пороки развития] сердечной перегородки"). Generic words and boilerplate are dropped; a part left
-    without a noun ("Обильные, ...") or with a generic head alone ("Инфекции", "Болезнь") is not specific enough
-    to count.
+    Whoever scores many notes (a build, the Space, an evaluation) makes one and passes it to `score_note`; nothing
+    is cached at import time, so two builds never share state. Prompts sample different symptom subsets, so a
+    matcher per subset would be rebuilt for almost every note; a label's mentions do not depend on the other
+    labels of the lexicon, so one matcher per code, extended with the labels each prompt brings (and the code's
+    name variants, for leakage), gives the same answers and compiles every label once.
     """
-    name = _BOILERPLATE_RE.sub(" ", name.replace("ё", "е").replace("Ё", "Е"))
-    main = _BRACKET_RE.sub(" ", name)
-    whole = [main]
-    for match in _BRACKET_RE.finditer(name):
-        inner = (match.group(1) or match.group(2) or "").strip()
-        tokens = TOKEN_RE.findall(inner)
-        after = name[match.end() :]
-        abbreviation = len(tokens) == 1 and tokens[0].isupper()  # "[ВИЧ]" stands for the words before it
-        replaces_word = not abbreviation and (
-            (len(tokens) == 1 and "ADJF" in _tag(tokens[0])) or bool(TOKEN_RE.search(after))
-        )
-        if tokens and replaces_word:
-            before = TOKEN_RE.findall(name[: match.start()])
-            if before:
-                whole.append(" ".join(before[:-1] + tokens) + " " + _BRACKET_RE.sub(" ", after))
-        elif tokens:
-            whole.append(inner)
-    variants: list[str] = []
-    for phrase in whole:
-        for part in (piece for chunk in _alternatives(phrase) for piece in _coordinated(chunk)):
-            content = [w for w in TOKEN_RE.findall(part) if lemma(w) not in STOPWORDS | GENERIC_NAME_WORDS]
-            if len(content) == 1 and lemma(content[0]) in GENERIC_HEADS:
-                continue
-            if content and any("NOUN" in _tag(w) for w in content):
-                variant = " ".join(w.lower() for w in content)
-                if variant not in variants:
-                    variants.append(variant)
-    return variants
 
+    def __init__(self) -> None:
+        self._matchers: dict[str, SymptomMatcher] = {}
+        self._typos = TypoIndex()  # shared by the per-code matchers: each label's word forms are indexed once
+        self._label_cache: dict[str, np.ndarray] = {}
 
-# Head nouns that name no diagnosis on their own: "Инфекции, вызванные вирусом герпеса" must not make every
-# "анализ крови на инфекции" a leak. They still count inside a longer variant ("инфекции верхних дыхательных путей").
-GENERIC_HEADS = frozenset(
-    """болезнь заболевание инфекция симптом признак осложнение поражение нарушение расстройство аномалия
-    новообразование отравление травма отклонение изменение боль""".split()
-)
-# Words that open a comma part narrowing the part before it rather than naming another diagnosis.
-_NARROWING = frozenset("кроме исключая исключение включая не который их уточнить".split())
-
-
-def _alternatives(phrase: str) -> list[str]:
-    """The comma parts of a name that each name a diagnosis on their own (see `name_variants`)."""
-    alternatives: list[str] = []
-    head = ""
-    for chunk in phrase.split(","):
-        tokens = TOKEN_RE.findall(chunk)
-        if not tokens:
-            continue
-        if alternatives and (_parses(tokens[0], "PRTF") or lemma(tokens[0]) in _NARROWING):
-            break  # the narrowing clause runs to the end of the name ("..., осложняющая беременность, роды")
-        first_noun = next((i for i, w in enumerate(tokens) if "NOUN" in _tag(w)), None)
-        if not alternatives:
-            # The head of an ICD-10 name is its first noun with the words before it ("Доброкачественное
-            # новообразование"): names open with the diagnosis and add its site in the genitive.
-            head = " ".join(tokens[: first_noun + 1]) if first_noun is not None else ""
-        elif head and first_noun is not None and not _nominative(tokens[: first_noun + 1]):
-            alternatives.append(f"{head} {chunk.strip()}")
-            continue
-        alternatives.append(chunk.strip())
-    return alternatives
-
-
-def _parses(word: str, pos: str) -> list:
-    return [p for p in morph().parse(word.lower()) if p.tag.POS == pos]
-
-
-def _nominative(phrase: list[str]) -> bool:
-    """Whether the adjectives and the noun ending `phrase` can agree in the nominative ("скудные менструации")
-    rather than only in an oblique case ("прямой кишки"); a bare noun that can also be genitive ("почки")
-    counts as genitive, since a name's later comma parts that are bare nouns are sites more often than diagnoses."""
-    *modifiers, noun = phrase
-    nouns = _parses(noun, "NOUN")
-    if not modifiers:
-        return any(p.tag.case == "nomn" for p in nouns) and not any(p.tag.case == "gent" for p in nouns)
-    for parse in nouns:
-        if parse.tag.case != "nomn":
-            continue
-        number, gender = parse.tag.number, parse.tag.gender
-        if all(
-            any(
-                m.tag.case == "nomn" and m.tag.number == number and (number == "plur" or m.tag.gender == gender)
-                for m in morph().parse(word.lower())
-                if m.tag.POS in ("ADJF", "PRTF")
-            )
-            for word in modifiers
-            if lemma(word) not in STOPWORDS
-        ):
-            return True
-    return False
-
-
-def _coordinated(part: str) -> list[str]:
-    """Split "Гастрит и дуоденит" into two diagnoses, but keep "Камни почки и мочеточника" (a genitive after
-    "и" continues the first noun) and "Вазомоторный и аллергический ринит" (nothing to name before "и") whole."""
-    pieces = re.split(r"\s+и\s+", part)
-    result = [pieces[0]]
-    for piece in pieces[1:]:
-        nouns = [w for w in TOKEN_RE.findall(piece) if "NOUN" in _tag(w)]
-        has_noun = any("NOUN" in _tag(w) for w in TOKEN_RE.findall(result[-1]))
-        if has_noun and nouns and "nomn" in _tag(nouns[0]):
-            result.append(piece)
+    def matcher(self, labels: Sequence[str], code_name: str) -> SymptomMatcher:
+        matcher = self._matchers.get(code_name)
+        if matcher is None:
+            matcher = SymptomMatcher([*_cached_variants(code_name), *labels], typos=self._typos)
+            self._matchers[code_name] = matcher
         else:
-            result[-1] += " и " + piece
-    return result
+            matcher.extend(labels)
+        return matcher
 
+    @property
+    def embeddings(self) -> Embeddings:
+        """navec vectors, read once per process on first use (read-only data, like pymorphy3's dictionaries)."""
+        return default_embeddings()
 
-def _tag(word: str) -> str:
-    return str(morph().parse(word.lower())[0].tag)
+    def semantic_recall(self, text: str, labels: Sequence[str]) -> float:
+        """A static-embedding analogue of BERTScore recall (Zhang et al. 2020) of the prompt's symptoms in the note.
 
+        Each content word of a symptom label is greedily matched to its most similar (cosine of navec vectors,
+        on lemmas) word of the note; a label scores the mean over its words, the note the mean over its labels.
+        Unlike `symptom_recall` it gives partial credit to a paraphrase no rule catches ("голова раскалывается"
+        for "головная боль") and needs no transformer weights; it is a score, never a verdict. 1.0 when no label
+        has a word with a vector (nothing asked, nothing missing).
+        """
+        labels = [label for label in dict.fromkeys(labels) if len(self._label_vectors(label))]
+        if not labels:
+            return 1.0
+        note = self._vectors(lemmatize(text))
+        if not len(note):
+            return 0.0
+        words = np.concatenate([self._label_vectors(label) for label in labels])
+        best = (words @ note.T).max(axis=1)
+        starts = np.cumsum([0] + [len(self._label_vectors(label)) for label in labels[:-1]])
+        sizes = np.array([len(self._label_vectors(label)) for label in labels])
+        return float((np.add.reduceat(best, starts) / sizes).mean())
 
-@lru_cache(maxsize=4096)
-def _cached_variants(name: str) -> tuple[str, ...]:
-    return tuple(name_variants(name)) if name else ()
+    def _label_vectors(self, label: str) -> np.ndarray:
+        vectors = self._label_cache.get(label)
+        if vectors is None:
+            content = [lem for lem in lemmatize(re.sub(r"\([^)]*\)", " ", label)) if lem not in STOPWORDS]
+            vectors = self._label_cache[label] = self._vectors(content)
+        return vectors
 
-
-# code name -> (labels it knows, its matcher): one matcher per code, grown when a prompt brings new labels.
-_MATCHERS: dict[str, tuple[frozenset[str], SymptomMatcher]] = {}
-
-
-def _matcher(labels: tuple[str, ...], code_name: str) -> SymptomMatcher:
-    """A matcher for these symptom labels and the name variants, shared by all notes of the code.
-
-    Prompts sample different symptom subsets, so a matcher per subset would be rebuilt for almost every note;
-    a label's mentions do not depend on the other labels of the lexicon, so one matcher over every label seen
-    for the code gives the same answers and is built a few dozen times per code at most.
-    """
-    known, matcher = _MATCHERS.get(code_name, (frozenset(), None))
-    if matcher is None or not known.issuperset(labels):
-        if len(_MATCHERS) > 4096:
-            _MATCHERS.clear()
-        known = known | set(labels) | set(_cached_variants(code_name))
-        matcher = SymptomMatcher(sorted(known))
-        _MATCHERS[code_name] = (known, matcher)
-    return matcher
+    def _vectors(self, lemmas: Sequence[str]) -> np.ndarray:
+        found = [v for v in map(self.embeddings.vector, dict.fromkeys(lemmas)) if v is not None]
+        return np.stack(found) if found else np.zeros((0, 300), np.float32)
 
 
 def _name_leaks(mentions: list, variants: set[str], labels: set[str]) -> bool:
@@ -325,18 +241,6 @@ def _name_leaks(mentions: list, variants: set[str], labels: set[str]) -> bool:
             if not any(lo <= mention.start and mention.end <= hi for lo, hi in spans):
                 return True
     return False
-
-
-def mentions_diagnosis(text: str, code: str, code_name: str) -> bool:
-    """The text gives the code or names the diagnosis, with no prompt symptom to excuse it.
-
-    Used on real notes before they become style examples: an example that names its diagnosis would leak it
-    through the prompt.
-    """
-    if _code_pattern(code).search(text):
-        return True
-    variants = set(_cached_variants(code_name or ""))
-    return bool(variants) and any(m.label in variants for m in _matcher((), code_name).mentions(text))
 
 
 # --- copying from the style example --------------------------------------------------------------------------
@@ -375,20 +279,24 @@ def score_note(
     code: str,
     code_name: str,
     example_text: str | None = None,
+    scorer: SymptomScorer | None = None,
     complaints: Sequence[str] = (),
 ) -> NoteScores:
     """All scores of one generated note against its prompt's symptoms, code, code name and style example.
 
-    `symptom_recall` is the share of the prompt's symptom labels mentioned and not negated (1.0 when the prompt
-    gave no matchable symptom: nothing asked, nothing missing). `complaints` are the words real patients with
-    this code use for their complaints (the MKG's Russian symptoms of the code): a name variant among them
-    ("насморк" for "Острый назофарингит [насморк]") describes a complaint as real notes do and is not leakage.
+    `symptom_recall` is the share of the prompt's symptom labels mentioned and not negated, by the matcher of
+    `medsyn.builder.matching` (1.0 when the prompt gave no matchable symptom: nothing asked, nothing missing);
+    `semantic_symptom_recall` its embedding analogue (`SymptomScorer.semantic_recall`). Pass one `SymptomScorer`
+    for many notes: without it every call compiles its own matcher and loads the word vectors again.
+    `complaints` are the words real patients with this code use for their complaints (the MKG's Russian symptoms
+    of the code): a name variant among them ("насморк" for "Острый назофарингит [насморк]") is not leakage.
     """
     labels = tuple(dict.fromkeys(symptoms))
     code_name = code_name or ""
-    matcher = _matcher(labels, code_name)
+    scorer = scorer or SymptomScorer()
+    matcher = scorer.matcher(labels, code_name)
     mentions = matcher.mentions(text)
-    variants = _leaking_variants(code_name, labels, tuple(complaints))
+    variants = leaking_variants(code_name, labels, tuple(complaints))
     present = {m.label for m in mentions if not m.negated}
     wanted = [label for label in labels if label in matcher.keys]
     matched = [label for label in wanted if label in present]
@@ -398,30 +306,13 @@ def score_note(
     return NoteScores(
         symptom_recall=recall,
         matched_symptoms=matched,
+        semantic_symptom_recall=scorer.semantic_recall(text, wanted),
         leakage=bool(_code_pattern(code).search(text)) or _name_leaks(mentions, variants, set(labels)),
         example_overlap=overlap,
         example_longest_ngram=longest,
         cyrillic_share=cyrillic_share(text),
         n_words=len(note_words),
     )
-
-
-def _leaking_variants(code_name: str, labels: tuple[str, ...], complaints: tuple[str, ...]) -> set[str]:
-    """The name variants whose mention would reveal more than the prompt did.
-
-    A variant whose content lemmas all come from the prompt's symptoms (one or several: "Потеря слуха
-    кондуктивная" + "Потеря слуха нейросенсорная" give "Кондуктивная и нейросенсорная потеря слуха") was given
-    away by the prompt itself, and a variant that is one of the code's real complaints is a symptom word.
-    """
-    variants = set(_cached_variants(code_name)).difference(labels)
-    if not variants:
-        return variants
-    given = {lem for label in labels for lem in _label_key(label)}
-    complaint_keys = {_label_key(label) for label in complaints}
-    return {v for v in variants if not set(_label_key(v)) <= given and _label_key(v) not in complaint_keys}
-
-
-_label_key = lru_cache(maxsize=65536)(label_key)
 
 
 def reject_reasons(scores: NoteScores, config: FilterConfig) -> list[str]:
@@ -540,62 +431,3 @@ def near_duplicates(
         else:
             duplicates[ids[index]] = ids[original]
     return duplicates
-
-
-# --- BERTScore ---------------------------------------------------------------------------------------------------
-
-
-def bertscore(
-    candidates: list[str], references: list[str], model_path: str, batch_size: int = 16, progress: bool = False
-) -> tuple[list[float], list[float], list[float]]:
-    """BERTScore (Zhang et al. 2020) of each candidate against its reference with a local encoder.
-
-    Tokens are embedded once per distinct text (last hidden layer, special tokens left out), and each token is
-    greedily matched to its most similar (cosine) token of the other text: precision averages over candidate
-    tokens, recall over reference tokens, F1 is their harmonic mean. No idf weighting or baseline rescaling,
-    which need corpus statistics or published per-model baselines.
-    """
-    import torch
-    from tqdm.auto import tqdm
-    from transformers import AutoModel, AutoTokenizer
-
-    if len(candidates) != len(references):
-        raise ValueError(f"bertscore: {len(candidates)} candidates but {len(references)} references")
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(model_path, local_files_only=True)
-        model = AutoModel.from_pretrained(model_path, local_files_only=True).eval()
-    except (OSError, ValueError) as err:
-        raise MedsynError(
-            f"--bertscore-model {model_path}: cannot load a local encoder ({err}); pass a directory with "
-            "config.json, weights and tokenizer files (nothing is downloaded)"
-        ) from None
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
-    texts = list(dict.fromkeys([*candidates, *references]))
-    embedded: dict[str, torch.Tensor] = {}
-    limit = min(getattr(tokenizer, "model_max_length", 512) or 512, 512)
-    with torch.inference_mode():
-        for start in tqdm(range(0, len(texts), batch_size), desc="bertscore", disable=not progress):
-            batch = texts[start : start + batch_size]
-            enc = tokenizer(
-                batch, padding=True, truncation=True, max_length=limit, return_tensors="pt",
-                return_special_tokens_mask=True,
-            )  # fmt: skip
-            special = enc.pop("special_tokens_mask").bool()
-            hidden = model(**enc).last_hidden_state
-            hidden = torch.nn.functional.normalize(hidden.float(), dim=-1)
-            keep = enc["attention_mask"].bool() & ~special
-            for text, vectors, mask in zip(batch, hidden, keep):
-                embedded[text] = vectors[mask]
-    precision, recall, f1 = [], [], []
-    for cand, ref in zip(candidates, references):
-        c, r = embedded[cand], embedded[ref]
-        if not len(c) or not len(r):
-            p = rc = 0.0
-        else:
-            sim = c @ r.T
-            p, rc = sim.max(dim=1).values.mean().item(), sim.max(dim=0).values.mean().item()
-        precision.append(p)
-        recall.append(rc)
-        f1.append(2 * p * rc / (p + rc) if p + rc > 0 else 0.0)
-    return precision, recall, f1

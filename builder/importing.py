@@ -11,20 +11,22 @@ from __future__ import annotations
 import difflib
 import json
 import logging
-import re
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from tqdm.auto import tqdm
 
 from medsyn import __version__
 from medsyn.builder import filters, import_sources, names
-from medsyn.builder.corpus import complaint_labels, write_shards
+from medsyn.builder.corpus import LEGACY_CORPUS, complaint_labels, write_shards
+from medsyn.builder.import_values import MARITAL, SEX, SMOKING, age, choice, is_null, messages, resolve_code
+from medsyn.builder.import_values import symptom_labels
 from medsyn.builder.mkg import KnowledgeGraph, load_graph
-from medsyn.errors import MedsynError, located
-from medsyn.io import atomic_dir
+from medsyn.builder.provenance import public
+from medsyn.errors import MedsynError
+from medsyn.io import atomic_dir, prepare_output
+from medsyn.options import option
 
 log = logging.getLogger(__name__)
 
@@ -62,29 +64,37 @@ ALWAYS_NULL = ["backend", "prompt_family", "prompt_template", "example_id", "see
 
 @dataclass
 class ImportConfig:
-    """How source columns map onto the corpus schema, and where the notes came from."""
+    """How source columns map onto the corpus schema, and where the notes came from (each field is a flag of
+    `medsyn import`; the filter thresholds are `FilterConfig`'s flags, as for `medsyn build`)."""
 
-    preset: str | None = None
-    text_column: str | None = None
-    code_column: str | None = None
-    id_column: str | None = None
-    symptoms_column: str | None = None
-    prompt_column: str | None = None
-    model_column: str | None = None
-    generation_model: str | None = None
-    sex_column: str | None = None
-    age_column: str | None = None
-    marital_status_column: str | None = None
-    smoking_column: str | None = None
-    hub_split: str = "train"
-    source_name: str | None = None
-    source_url: str | None = None
-    license: str | None = None
-    pretty_name: str | None = None
-    against: list[str] = field(default_factory=list)
-    filters: dict[str, Any] = field(default_factory=dict)
-    graph: str | None = None
-    rows_per_shard: int = 20_000
+    preset: str | None = option(None, "column layout of a known generator: medsyn (desease_code, symptoms, prompt, "
+                                "response, gender, marital_state, smoking, UID)")
+    text_column: str | None = option(None, "column holding the note")
+    code_column: str | None = option(None, "column holding the note's ICD-10 code (checked against МКБ-10; "
+                                     "ICD-10-CM codes map to their МКБ-10 parent)")
+    id_column: str | None = option(None, "column with a unique note id (default: FILE#LINE)")
+    symptoms_column: str | None = option(None, "column with the prompt's symptoms (a list, a JSON list, or "
+                                         "';'-separated); enables symptom recall")
+    prompt_column: str | None = option(None, "column with the prompt sent (a string or a list of chat messages)")
+    model_column: str | None = option(None, "column naming the model that wrote each note")
+    generation_model: str | None = option(None, "the model that wrote every note (instead of --model-column)")
+    sex_column: str | None = option(None, "column with the patient's sex (male/female, м/ж, ...)")
+    age_column: str | None = option(None, "column with the patient's age")
+    marital_status_column: str | None = option(None, "column with marital status (married/single/divorced/widowed, "
+                                               "or 1/0 for married)")
+    smoking_column: str | None = option(None, "column with smoking status (true/false, курящий/некурящий, ...)")
+    hub_split: str = option("train", "split to read from a Hub dataset SRC")
+    source_name: str | None = option(None, "name of the source in the `source` column and the card (default: "
+                                     "from SRC)")
+    source_url: str | None = option(None, "where the notes come from (recorded in build_info.json and the card)")
+    license: str | None = option(None, "license of the notes (card metadata, e.g. mit)")
+    pretty_name: str | None = option(None, "title of the dataset card")
+    against: list[Path] = option([], "existing corpus folder(s): also remove near-duplicates of their notes")
+    graph: Path | None = option(None, "knowledge graph file (default: the embedded graph)")
+    rows_per_shard: int = option(20_000, "rows per parquet shard")
+
+    def validate(self) -> None:
+        self.resolved()
 
     def resolved(self) -> "ImportConfig":
         """The preset's columns under the flags given (flags win), checked before any file is read."""
@@ -97,7 +107,7 @@ class ImportConfig:
             for key, column in PRESETS[self.preset].items():
                 if values[key] is None:
                     values[key] = column
-        config = ImportConfig(**values)
+        config = replace(self, **values)
         missing = [f"--{name.replace('_', '-')}" for name in ("text_column", "code_column") if not values[name]]
         if missing:
             raise MedsynError(
@@ -127,121 +137,6 @@ class ImportReport:
     codes: dict = field(default_factory=dict)
 
 
-# ---------------------------------------------------------------------------------------------------- ICD-10 codes
-
-_LATIN = str.maketrans("АВСЕНІКМОРТХУ", "ABCEHIKMOPTXY")
-_CODE_SHAPE = re.compile(r"^([A-Z]\d[0-9A-Z])(?:\.?([0-9A-Z]{1,4}))?$")
-
-
-def resolve_code(raw: object, codes: set[str]) -> tuple[str | None, str]:
-    """(МКБ-10 code, how): "exact" when МКБ-10 has the code, "parent" when an ICD-10-CM code maps to its nearest
-    МКБ-10 ancestor ("G40.89" -> "G40.8", "N40.0" -> "N40"), "unknown" (None) when МКБ-10 lacks even the category.
-
-    Cyrillic look-alike letters, spaces, a missing dot ("M5416") and dagger/asterisk marks are forgiven.
-    """
-    text = str(raw or "").strip().upper().translate(_LATIN)
-    text = re.sub(r"[\s†*+]", "", text).rstrip(".-")
-    match = _CODE_SHAPE.match(text)
-    if not match:
-        return None, "unknown"
-    category, rest = match.groups()
-    code = f"{category}.{rest}" if rest else category
-    if code in codes:
-        return code, "exact"
-    for end in range(len(code) - 1, 2, -1):
-        parent = code[:end].rstrip(".")
-        if parent in codes:
-            return parent, "parent"
-    return None, "unknown"
-
-
-# ------------------------------------------------------------------------------------------------------ values
-
-SEX = {
-    "male": "male", "m": "male", "man": "male", "м": "male", "муж": "male", "мужской": "male", "мужчина": "male",
-    "female": "female", "f": "female", "woman": "female", "ж": "female", "жен": "female", "женский": "female",
-    "женщина": "female",
-}  # fmt: skip
-MARITAL = {
-    "married": "married", "single": "single", "divorced": "divorced", "widowed": "widowed",
-    "1": "married", "true": "married", "0": "single", "false": "single",
-    "женат": "married", "женатый": "married", "замужем": "married", "замужняя": "married", "замужний": "married",
-    "холост": "single", "холостой": "single", "не замужем": "single", "незамужняя": "single",
-    "незамужний": "single", "неженатый": "single", "не женат": "single",
-    "разведен": "divorced", "разведена": "divorced", "разведенный": "divorced", "разведенная": "divorced",
-    "вдовец": "widowed", "вдова": "widowed", "вдовый": "widowed", "вдовая": "widowed",
-}  # fmt: skip
-SMOKING = {
-    "true": True, "1": True, "yes": True, "да": True, "smoker": True, "курящий": True, "курящая": True,
-    "курит": True, "false": False, "0": False, "no": False, "нет": False, "non-smoker": False,
-    "nonsmoker": False, "некурящий": False, "некурящая": False, "не курит": False,
-}  # fmt: skip
-
-
-def _is_null(value: object) -> bool:
-    return value is None or (isinstance(value, float) and value != value) or (isinstance(value, str) and not value.strip())
-
-
-def _choice(record: import_sources.Record, column: str, table: dict) -> Any:
-    value = record.values.get(column)
-    if _is_null(value):
-        return None
-    key = str(value).strip().lower().replace("ё", "е")
-    if isinstance(value, bool):
-        key = str(value).lower()
-    elif isinstance(value, float) and value.is_integer():
-        key = str(int(value))
-    if key not in table:
-        raise located(record.file, record.line, f"column {column!r}: unrecognised value {value!r}; expected one of "
-                      f"{', '.join(sorted({str(k) for k in table}))}")  # fmt: skip
-    return table[key]
-
-
-def _age(record: import_sources.Record, column: str) -> int | None:
-    value = record.values.get(column)
-    if _is_null(value):
-        return None
-    try:
-        age = int(float(str(value).strip()))
-    except ValueError:
-        raise located(record.file, record.line, f"column {column!r}: age {value!r} is not a number") from None
-    if not 0 <= age <= 130:
-        raise located(record.file, record.line, f"column {column!r}: age {age} is out of range 0-130")
-    return age
-
-
-def _symptoms(record: import_sources.Record, column: str) -> list[str] | None:
-    """A list of labels, a JSON array in a string (CSV), or a string separated by ';' (else ',')."""
-    value = record.values.get(column)
-    if value is None or (isinstance(value, float) and value != value):
-        return None
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            try:
-                value = json.loads(text)
-            except json.JSONDecodeError:
-                raise located(record.file, record.line, f"column {column!r}: not a valid JSON list") from None
-        else:
-            value = [part for part in re.split(";" if ";" in text else ",", text)]
-    if not isinstance(value, (list, tuple)):
-        raise located(record.file, record.line, f"column {column!r}: expected a list of symptom strings")
-    labels = [" ".join(str(label).split()) for label in value if not _is_null(label)]
-    return list(dict.fromkeys(label for label in labels if label))
-
-
-def _messages(record: import_sources.Record, column: str) -> list[dict] | None:
-    """A prompt string becomes one user message; a list of {role, content} is taken as the chat it was."""
-    value = record.values.get(column)
-    if _is_null(value):
-        return None
-    if isinstance(value, str):
-        return [{"role": "user", "content": value.strip()}]
-    if isinstance(value, (list, tuple)) and all(isinstance(m, dict) and "role" in m and "content" in m for m in value):
-        return [{"role": str(m["role"]), "content": str(m["content"])} for m in value]
-    raise located(record.file, record.line, f"column {column!r}: expected a prompt string or a list of chat messages")
-
-
 # -------------------------------------------------------------------------------------------------------- rows
 
 
@@ -260,25 +155,25 @@ def _row(record: import_sources.Record, config: ImportConfig, graph: KnowledgeGr
     text = str(record.values[config.text_column]).strip()
     row_id = record.values.get(config.id_column) if config.id_column else None
     model = record.values.get(config.model_column) if config.model_column else config.generation_model
-    symptoms = _symptoms(record, columns["symptoms_column"]) if "symptoms_column" in columns else None
+    symptoms = symptom_labels(record, columns["symptoms_column"]) if "symptoms_column" in columns else None
     return {
-        "id": str(row_id).strip() if not _is_null(row_id) else f"{record.file}#{record.line}",
+        "id": str(row_id).strip() if not is_null(row_id) else f"{record.file}#{record.line}",
         "icd10_code": code[:3],
         "icd10_name": graph.name(code[:3]),
         "icd10_chapter": graph.chapter(code[:3])["code"],
-        "generation_model": None if _is_null(model) else str(model).strip(),
+        "generation_model": None if is_null(model) else str(model).strip(),
         "backend": None,
         "prompt_family": None,
         "prompt_template": None,
-        "messages": _messages(record, columns["prompt_column"]) if "prompt_column" in columns else None,
+        "messages": messages(record, columns["prompt_column"]) if "prompt_column" in columns else None,
         "prior": {
             "symptoms": None if symptoms is None else [{"label": label, "weight": None} for label in symptoms],
-            "sex": _choice(record, columns["sex_column"], SEX) if "sex_column" in columns else None,
-            "age": _age(record, columns["age_column"]) if "age_column" in columns else None,
+            "sex": choice(record, columns["sex_column"], SEX) if "sex_column" in columns else None,
+            "age": age(record, columns["age_column"]) if "age_column" in columns else None,
             "marital_status": (
-                _choice(record, columns["marital_status_column"], MARITAL) if "marital_status_column" in columns else None
+                choice(record, columns["marital_status_column"], MARITAL) if "marital_status_column" in columns else None
             ),
-            "smoking": _choice(record, columns["smoking_column"], SMOKING) if "smoking_column" in columns else None,
+            "smoking": choice(record, columns["smoking_column"], SMOKING) if "smoking_column" in columns else None,
         },
         "example_id": None,
         "text": text,
@@ -290,17 +185,20 @@ def _row(record: import_sources.Record, config: ImportConfig, graph: KnowledgeGr
     }
 
 
-def _score(row: dict, graph: KnowledgeGraph, config: filters.FilterConfig, complaints: dict[str, tuple]) -> None:
+def _score(row: dict, graph: KnowledgeGraph, config: filters.FilterConfig, complaints: dict[str, tuple],
+           scorer: filters.SymptomScorer) -> None:
     code = row["icd10_code"]
     if code not in complaints:
         complaints[code] = complaint_labels(graph, code)
     labels = [s["label"] for s in row["prior"]["symptoms"]] if row["prior"]["symptoms"] is not None else []
-    scores = filters.score_note(row["text"], labels, code, row["icd10_name"], None, complaints=complaints[code])
+    scores = filters.score_note(row["text"], labels, code, row["icd10_name"], None, scorer,
+                                complaints=complaints[code])
     reasons = filters.reject_reasons(scores, config)
     measured = row["prior"]["symptoms"] is not None
     row.update(
         symptom_recall=scores.symptom_recall if measured else None,
         matched_symptoms=scores.matched_symptoms if measured else None,
+        semantic_symptom_recall=scores.semantic_symptom_recall if measured else None,
         leakage=scores.leakage,
         example_overlap=scores.example_overlap,
         example_longest_ngram=scores.example_longest_ngram,
@@ -344,13 +242,14 @@ def default_source_name(sources: list[str]) -> str:
 
 
 def import_corpus(
-    sources: list[str], out: str | Path, config: ImportConfig, overwrite: bool = False, progress: bool = True
+    sources: list[str], out: str | Path, config: ImportConfig, filter_config: filters.FilterConfig | None = None,
+    overwrite: bool = False, progress: bool = True,
 ) -> ImportReport:
+    """Write the corpus folder `out` from the notes of `sources` (files, folders or a Hub dataset id)."""
     out = Path(out)
     config = config.resolved()
-    if out.exists() and not overwrite:
-        raise MedsynError(f"{out} already exists; pass --overwrite to replace it or choose another --out")
-    filter_config = filters.FilterConfig(**config.filters) if config.filters else filters.FilterConfig()
+    prepare_output(out, overwrite, legacy=LEGACY_CORPUS)  # before reading and scoring, not after
+    filter_config = filter_config or filters.FilterConfig()
     graph = load_graph(config.graph)
     files = import_sources.expand(sources, config.hub_split)
     against = read_against(config.against)
@@ -370,7 +269,7 @@ def import_corpus(
         for record in records:
             report.read += 1
             text = record.values.get(config.text_column)
-            if _is_null(text):
+            if is_null(text):
                 report.skipped["empty_text"] += 1
                 continue
             raw_code = record.values.get(config.code_column)
@@ -410,8 +309,9 @@ def import_corpus(
     }
 
     complaints: dict[str, tuple] = {}
+    scorer = filters.SymptomScorer()
     for row in tqdm(rows, desc="scoring notes", unit="note", disable=not progress):
-        _score(row, graph, filter_config, complaints)
+        _score(row, graph, filter_config, complaints, scorer)
     names.add_person_names(rows, filter_config, progress)
     before = [(f"\0against{k}\0{id_}", text) for k, (_, ids, texts) in enumerate(against) for id_, text in zip(ids, texts)]
     duplicates = filters.near_duplicates(
@@ -435,13 +335,13 @@ def import_corpus(
         raise MedsynError(
             f"all {len(rows)} imported notes were filtered out ("
             + ", ".join(f"{reason} {count}" for reason, count in report.reject_reasons.most_common())
-            + "); nothing written. Loosen --filters (e.g. min_symptom_recall=0.2) to keep some"
+            + "); nothing written. Loosen the filters (e.g. --min-symptom-recall 0.2) to keep some"
         )
     files_info = [{"name": f.name, "kind": f.kind} for f in files]
     info = import_build_info(config, report, filter_config, rows, source, files, files_info, against, graph)
     from medsyn.dataset_card.card import write_card
 
-    with atomic_dir(out, overwrite=overwrite) as tmp:
+    with atomic_dir(out, overwrite=overwrite, legacy=LEGACY_CORPUS) as tmp:
         write_shards(tmp / "data", [row for row in rows if row["keep"]], config.rows_per_shard)
         write_shards(tmp / "unfiltered", rows, config.rows_per_shard)
         (tmp / "build_info.json").write_text(json.dumps(info, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -464,7 +364,8 @@ def import_build_info(config: ImportConfig, report: ImportReport, filter_config:
     if not config.model_column and not config.generation_model:
         missing.append("generation_model")
     models = Counter(row["generation_model"] for row in kept)
-    return {
+    # Published with the data: local paths are reduced to file names (nothing names the maintainer's machine).
+    return public({
         "format": "medsyn-corpus",
         "medsyn_version": __version__,
         "backend": {"name": "import", "model": config.generation_model},
@@ -485,7 +386,7 @@ def import_build_info(config: ImportConfig, report: ImportReport, filter_config:
             "against": [{"path": str(path), "notes": len(ids)} for path, ids, _ in against],
             "against_duplicates": report.against_duplicates,
         },
-        "mkg": {"path": config.graph or "embedded", "sources": graph.provenance["sources"]},
+        "mkg": {"path": str(config.graph) if config.graph else "embedded", "sources": graph.provenance["sources"]},
         "filters": {
             key: filter_values[key]
             for key in ("min_symptom_recall", "max_example_longest_ngram", "min_cyrillic_share", "min_words",
@@ -509,4 +410,4 @@ def import_build_info(config: ImportConfig, report: ImportReport, filter_config:
         "pretty_name": config.pretty_name or f"{source}: imported notes, scored by medsyn",
         **({"license": config.license} if config.license else {}),
         **({"source_url": config.source_url} if config.source_url else {}),
-    }
+    })

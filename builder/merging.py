@@ -17,10 +17,11 @@ from pathlib import Path
 
 from medsyn import __version__
 from medsyn.builder import filters
-from medsyn.builder.corpus import write_shards
+from medsyn.builder.corpus import LEGACY_CORPUS, write_shards
+from medsyn.builder.provenance import public
 from medsyn.builder.schema import FEATURES
 from medsyn.errors import MedsynError
-from medsyn.io import atomic_dir
+from medsyn.io import atomic_dir, prepare_output
 
 log = logging.getLogger(__name__)
 
@@ -104,12 +105,13 @@ def merge_corpora(
     out = Path(out)
     if len(folders) < 2:
         raise MedsynError("merge needs at least two corpus folders")
-    if out.exists() and not overwrite:
-        raise MedsynError(f"{out} already exists; pass --overwrite to replace it or choose another --out")
     config = config or filters.FilterConfig()
     paths = [Path(folder) for folder in folders]
     if len({p.resolve() for p in paths}) != len(paths):
         raise MedsynError("the same corpus folder is given twice; pass each folder once")
+    if out.resolve() in {p.resolve() for p in paths}:
+        raise MedsynError(f"--out {out} is one of the folders to merge; choose another --out")
+    prepare_output(out, overwrite, legacy=LEGACY_CORPUS)
     read = [read_corpus(path) for path in paths]
     names = _names(paths, [info for _, info in read])
     sources = [MergeSource(path, name, rows, info) for path, name, (rows, info) in zip(paths, names, read)]
@@ -156,7 +158,7 @@ def merge_corpora(
     from medsyn.dataset_card.card import write_card
 
     info = merge_build_info(report, config, rows, pretty_name)
-    with atomic_dir(out, overwrite=overwrite) as tmp:
+    with atomic_dir(out, overwrite=overwrite, legacy=LEGACY_CORPUS) as tmp:
         write_shards(tmp / "data", [row for row in rows if row["keep"]], 20_000)
         write_shards(tmp / "unfiltered", rows, 20_000)
         (tmp / "build_info.json").write_text(json.dumps(info, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -191,7 +193,8 @@ def merge_build_info(report: MergeReport, config: filters.FilterConfig, rows: li
             "filters": info.get("filters"),
         })  # fmt: skip
     license_ = _common([info.get("license") for info in infos])
-    return {
+    # Published with the data: local paths are reduced to file names (nothing names the maintainer's machine).
+    return public({
         "format": "medsyn-corpus",
         "medsyn_version": __version__,
         "backend": {"name": "merge", "model": None},
@@ -217,4 +220,4 @@ def merge_build_info(report: MergeReport, config: filters.FilterConfig, rows: li
                                       key=lambda kv: (-kv[1], kv[0]))),  # fmt: skip
         "pretty_name": pretty_name or " + ".join(source.name for source in report.sources),
         **({"license": license_} if license_ else {}),
-    }
+    })

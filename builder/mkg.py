@@ -42,7 +42,7 @@ import networkx as nx
 from tqdm.auto import tqdm
 
 from medsyn.builder import icd10, sources
-from medsyn.builder.lemmas import SymptomMatcher
+from medsyn.builder.matching import SymptomMatcher
 from medsyn.errors import MedsynError
 from medsyn.io import atomic_file
 
@@ -179,7 +179,8 @@ def _add_hierarchy(graph: nx.DiGraph, rows: list[sources.IcdRow]) -> None:
 def _add_note_symptoms(
     graph: nx.DiGraph, notes: list[sources.Note], markup: list[sources.MarkupRow], progress: bool
 ) -> int:
-    """Markup labels joined on the note id, then every lexicon label each note mentions (lemmas, no negation)."""
+    """Markup labels joined on the note id, then every lexicon label each note mentions, not negated
+    (`medsyn.builder.matching`)."""
     by_id = {note.note_id: note for note in notes}
     markup_pairs = Counter((by_id[row.note_id].code[:3], row.symptom) for row in markup if row.note_id in by_id)
     lexicon = sorted({label for _, label in markup_pairs})

@@ -1,9 +1,11 @@
 """Russian prompts, as OpenAI chat messages, built from priors.
 
 Three families, as in MedSyn (the wording is ours):
-- `symptoms`: the symptoms and demographics only, in four templates, one per kind of note MedSyn asked for
+- `symptoms`: the symptoms and demographics only, in five templates: four per kind of note MedSyn asked for
   (`anamnesis`: detailed history of the illness; `patient`: with patient details; `short`: a brief complaint;
-  `investigations`: with examination and test results). The diagnosis is hidden.
+  `investigations`: with examination and test results) and `complaints`, the patient's complaints in their own
+  words as RuMedTop3's real notes give them, so that an LLM corpus can match the benchmark's domain. The
+  diagnosis is hidden.
 - `example`: a real note of the same code as a style example plus "use all of these symptoms". The diagnosis is
   hidden, and the system message forbids copying the example.
 - `code`: the code and its Russian name only; the one family that reveals the diagnosis to the model.
@@ -13,11 +15,14 @@ classification benchmark trivial.
 
 from __future__ import annotations
 
+import difflib
+
 import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from medsyn.builder.demographics import MARITAL_RU
 from medsyn.builder.mkg import KnowledgeGraph
@@ -27,7 +32,7 @@ from medsyn.errors import MedsynError
 
 FAMILIES = ("symptoms", "example", "code")
 HIDDEN_DIAGNOSIS_FAMILIES = frozenset({"symptoms", "example"})
-SYMPTOM_TEMPLATES = ("anamnesis", "patient", "short", "investigations")
+SYMPTOM_TEMPLATES = ("anamnesis", "patient", "short", "investigations", "complaints")
 
 SYSTEM = (
     "Ты — опытный врач-терапевт поликлиники и ведёшь медицинскую документацию. "
@@ -54,6 +59,12 @@ TEMPLATES: dict[str, str] = {
         "Упомяни сведения о пациенте там, где они важны для картины болезни."
     ),
     "short": "Кратко, в двух-трёх предложениях, запиши жалобы пациента на приёме: {symptoms}.",
+    "complaints": (
+        "Запиши жалобы пациента ({patient}) так, как их записывают в поле «Жалобы» амбулаторной карты: одно-два "
+        "коротких предложения, словами самого пациента (например, «болит голова, заложен нос, кашель третий "
+        "день»), без медицинских терминов, осмотра и анализов.\n"
+        "Симптомы: {symptoms}."
+    ),
     "investigations": (
         "Напиши запись врача о пациенте ({patient}) с жалобами: {symptoms}.\n"
         "Добавь правдоподобные данные осмотра и обследований: давление, пульс, температуру, результаты анализов "
@@ -117,9 +128,11 @@ class PromptConfig:
     max_example_chars: int = 1200
 
     def validate(self) -> None:
-        unknown = set(self.families) - set(FAMILIES)
+        unknown = sorted(set(self.families) - set(FAMILIES))
         if unknown:
-            raise MedsynError(f"unknown prompt famil(ies) {', '.join(sorted(unknown))}; choose from {', '.join(FAMILIES)}")
+            close = difflib.get_close_matches(unknown[0], FAMILIES, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise MedsynError(f"unknown prompt family {unknown[0]!r}{hint}; choose from {', '.join(FAMILIES)}")
         if any(share < 0 for share in self.families.values()) or sum(self.families.values()) <= 0:
             raise MedsynError(f"prompt family shares must be >= 0 and not all 0, got {self.families}")
 
@@ -144,8 +157,7 @@ class PromptBuilder:
             raise ValueError("PromptBuilder needs the graph to screen style examples for diagnosis names")
         self._examples: dict[str, list[Note]] = defaultdict(list)
         if examples:
-            from medsyn.builder.filters import mentions_diagnosis
-
+            from medsyn.builder.lemmas import mentions_diagnosis
         for note in examples:
             code = note.code[:3]
             if mentions_diagnosis(note.text, code, graph.name(code)):
@@ -222,3 +234,61 @@ class PromptBuilder:
 def _clip(text: str, limit: int) -> str:
     text = re.sub(r"\s+", " ", text).strip()
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
+
+
+# --- prompt formats: how chat messages become the text a model without a chat API continues -----------------
+
+INSTRUCTION_HEADER = "### Задание:"
+INPUT_HEADER = "### Вход:"
+RESPONSE_HEADER = "### Ответ:"
+
+
+def alpaca_prompt(messages: list[dict[str, str]]) -> str:
+    """The Alpaca-style prompt (Russian headers) used for models without a chat template, as MedSyn's LLaMA was
+    instruction-tuned with it. Training (medsyn.training) formats its examples with this same function, so a
+    fine-tuned model sees at generation exactly what it saw in training.
+
+    Mapping: system messages form the instruction and user messages the input; without a system message the first
+    user message is the instruction and any further ones the input. The input section is always present, possibly
+    empty, so that every prompt has the same shape. The prompt ends after the response header and a newline; the
+    training target is appended right there (followed by the EOS token).
+
+        ### Задание:
+        {instruction}
+
+        ### Вход:
+        {input}
+
+        ### Ответ:
+    """
+    system = [m["content"].strip() for m in messages if m.get("role") == "system"]
+    user = [m["content"].strip() for m in messages if m.get("role") == "user"]
+    others = sorted({str(m.get("role")) for m in messages} - {"system", "user"})
+    if others:
+        raise MedsynError(
+            f"the Alpaca prompt takes system and user messages only, got role(s) {', '.join(others)}; "
+            "use a model whose tokenizer has a chat template for multi-turn prompts"
+        )
+    if system:
+        instruction, inputs = "\n\n".join(system), user
+    elif user:
+        instruction, inputs = user[0], user[1:]
+    else:
+        raise MedsynError("the Alpaca prompt needs at least one system or user message")
+    text_input = "\n\n".join(inputs)
+    return (
+        f"{INSTRUCTION_HEADER}\n{instruction}\n\n"
+        f"{INPUT_HEADER}\n{text_input}\n\n"
+        f"{RESPONSE_HEADER}\n"
+    )
+
+
+def render_prompt(messages: list[dict[str, str]], tokenizer: Any, model: str = "the model") -> str:
+    """The text a local model continues: its tokenizer's chat template when it has one, else `alpaca_prompt`.
+    Generation (the transformers backend) and training (`medsyn train`) both format prompts here."""
+    if not getattr(tokenizer, "chat_template", None):
+        return alpaca_prompt(messages)
+    try:
+        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    except Exception as exc:  # jinja raises its own TemplateError types
+        raise MedsynError(f"the chat template of {model} rejected the messages: {exc}") from None

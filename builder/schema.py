@@ -38,6 +38,8 @@ FEATURES = Features(
         # Filter scores (re-thresholdable) and the verdicts the build applied.
         "symptom_recall": Value("float32"),
         "matched_symptoms": List(Value("string")),
+        # Static-embedding analogue of BERTScore recall of the prompt's symptoms (navec): a score, never a verdict.
+        "semantic_symptom_recall": Value("float32"),
         "leakage": Value("bool"),
         "example_overlap": Value("float32"),
         "example_longest_ngram": Value("int32"),
@@ -45,14 +47,14 @@ FEATURES = Features(
         "n_words": Value("int32"),
         "near_duplicate_of": Value("string"),
         # BERTScore against the style example (else the prompt's symptom list); null unless the build was given a
-        # local encoder (`--filters bertscore_model=PATH`). A score, never a verdict.
+        # local encoder (`--bertscore-model PATH`). A score, never a verdict.
         "bertscore_precision": Value("float32"),
         "bertscore_recall": Value("float32"),
         "bertscore_f1": Value("float32"),
         "keep": Value("bool"),
         "reject_reasons": List(Value("string")),
         # People's names found in the note (natasha NER, eponyms removed): a score; the verdict is `person_name`.
-        # Null when the build skipped the detection (`--filters detect_person_names=false`).
+        # Null when the build skipped the detection (`--detect-person-names false`).
         "person_names": List(Value("string")),
         # Provenance of notes that `medsyn import` or `medsyn merge` brought in: the source they came from and
         # the ICD-10 code exactly as that source gave it (`icd10_code` is its МКБ-10 category). Null for notes

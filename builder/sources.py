@@ -161,11 +161,14 @@ def read_markup(path: str | Path) -> list[MarkupRow]:
 
 
 def read_notes(path: str | Path) -> list[Note]:
-    """A RuMedTop3-format JSON-lines file (`idx`, `symptoms`, `code`)."""
+    """A RuMedTop3-format JSON-lines file (`idx`, `symptoms`, `code`): the one reader of such notes (knowledge
+    graph, style examples, instruction data and the benchmark)."""
     path = Path(path)
     notes = []
     for i, record in enumerate(read_jsonl(path, required=("idx", "symptoms", "code")), 1):
-        code = str(record["code"]).strip().upper()
+        if not isinstance(record["code"], str) or not isinstance(record["symptoms"], str):
+            raise MedsynError(f"{path}: record {i} (idx {record['idx']!r}): `code` and `symptoms` must be strings")
+        code = record["code"].strip().upper()
         if not (CATEGORY_RE.match(code) or SUBCATEGORY_RE.match(code)):
             raise MedsynError(f"{path}: record {i} (idx {record['idx']}): code {code!r} is not an ICD-10 code like M54")
         notes.append(Note(str(record["idx"]), str(record["symptoms"]), code))

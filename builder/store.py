@@ -11,6 +11,7 @@ import sqlite3
 from pathlib import Path
 
 from medsyn.builder.backends import Result
+from medsyn.errors import MedsynError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS generations (
@@ -30,14 +31,28 @@ class GenerationStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, isolation_level=None)  # autocommit: each write is its own commit
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL: a commit survives the process being killed (the OS holds the pages); only power loss may drop
-        # the last commits, which a rerun regenerates.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(SCHEMA)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL: a commit survives the process being killed (the OS holds the pages); only power loss may
+            # drop the last commits, which a rerun regenerates.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(SCHEMA)
+            self._db.execute("SELECT count(*) FROM generations").fetchone()
+        except sqlite3.DatabaseError as err:
+            self._db.close()
+            raise self._damaged(err) from None
+
+    def _damaged(self, err: sqlite3.DatabaseError) -> MedsynError:
+        return MedsynError(
+            f"{self.path}: the store of finished generations is damaged ({err}); move it away (or delete it) to "
+            "start over, which generates every note again, or pass another --work-dir"
+        )
 
     def finished(self) -> set[str]:
-        return {row[0] for row in self._db.execute("SELECT key FROM generations WHERE error IS NULL")}
+        try:
+            return {row[0] for row in self._db.execute("SELECT key FROM generations WHERE error IS NULL")}
+        except sqlite3.DatabaseError as err:
+            raise self._damaged(err) from None
 
     def put(self, result: Result) -> None:
         """Record a result; a success is never overwritten by a later failure of the same key."""

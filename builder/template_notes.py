@@ -1,55 +1,188 @@
-"""The `template` backend: a grammatical Russian note composed from the prior, no LLM.
+"""The `template` backend: a Russian outpatient note composed from the prior, no LLM.
 
 It is what `medsyn build` uses when no LLM is configured (so the quickstart runs offline in seconds) and the no-LLM
-baseline of the benchmark: if an LLM's notes do not beat these, the LLM adds nothing. Phrasing varies with a
-per-request seed; symptom labels are put into the accusative with pymorphy3 where a verb governs them
-("жалуется на тошноту").
+baseline of the benchmark: if an LLM's notes do not beat these, the LLM adds nothing. So they should read like real
+outpatient records:
+
+- symptoms in the patients' own words where real notes give some (`builder/wordings.py`: "боли в шейном отделе
+  позвоночника", "заложен нос"), else in the lexicon's;
+- findings consistent with the code and symptoms, from the tables in `builder/clinical.py` (a fever symptom gives
+  37.5 °C or more, hypertension raised pressure, an acute infection lasts days);
+- three shapes, chosen by the prompt template (`SHAPES`): `complaints` only (RuMedTop3's style), `anamnesis`
+  (complaints with the history of the illness and the patient), `record` (a full outpatient record with
+  examination and, for `investigations`, test results);
+- many phrasings of each part, so that no sentence pattern dominates a corpus;
+- words that fit the patient's sex and age, and symptom phrases put into the case their slot needs by pymorphy3
+  (`inflect`).
+
+Phrasing varies with a per-request seed; the same prior and seed give the same text.
 """
 
 from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
-from medsyn.builder.backends import Request, Result
+from medsyn.builder import clinical
 from medsyn.builder.demographics import MARITAL_RU
 
+# prompt template -> note shape; templates not listed (LLM-only ones such as `code`, `example`) draw a shape.
+SHAPES = {
+    "complaints": "complaints",
+    "short": "complaints",
+    "anamnesis": "anamnesis",
+    "patient": "anamnesis",
+    "investigations": "record",
+}
+DRAWN_SHAPES = (("complaints", 0.5), ("anamnesis", 0.3), ("record", 0.2))
+LEARNT_WORDING_SHARE = 1.0  # a symptom is said in a learnt wording this often (when one exists), by frequency
+MIN_WORDS = 15  # the build's length filter (`FilterConfig.min_words`); a complaint note is padded up to it
+MIN_MATCHED_SHARE = 0.6  # share of the symptoms said in words the lemma matcher recognises (symptom-recall filter)
 
-@lru_cache(maxsize=4096)
-def accusative(label: str) -> str:
-    """'головная боль в височной области' -> 'головную боль в височной области'.
+# Words that fit the patient's sex.
+SEX_WORDS = {
+    "male": {"patient": "пациент", "patient_gen": "пациента", "ill": "болен", "ill_instr": "больным",
+             "fell_ill": "заболел", "treated": "лечился", "came": "обратился", "took": "принимал",
+             "noticed": "заметил", "man": "мужчина", "student": "студент", "pensioner": "пенсионер",
+             "observed": "наблюдался"},
+    "female": {"patient": "пациентка", "patient_gen": "пациентки", "ill": "больна", "ill_instr": "больной",
+               "fell_ill": "заболела", "treated": "лечилась", "came": "обратилась", "took": "принимала",
+               "noticed": "заметила", "man": "женщина", "student": "студентка", "pensioner": "пенсионерка",
+               "observed": "наблюдалась"},
+}
 
-    The leading words in the nominative (adjectives and their noun) are inflected; everything from the first word
-    that cannot be nominative (a preposition, a genitive) on is kept as it is.
-    """
+# -- morphology ---------------------------------------------------------------------------------------------------
+
+
+def _morph():
     from medsyn.builder.lemmas import morph
 
-    words = label.split(" ")
-    out = []
+    return morph()
+
+
+@lru_cache(maxsize=50_000)
+def _group(phrase: str) -> tuple[int, int, int]:
+    """(start, end, head) of the noun group that a governing word inflects: leading adjectives, the head noun in
+    the nominative, adjectives after it that agree with it ("слабость выраженная"); end is exclusive and -1 when
+    the phrase has no nominative head (a clause such as "болит голова")."""
+    words = phrase.split(" ")
     for i, word in enumerate(words):
-        bare = word.strip(",")
-        parses = [p for p in morph().parse(bare) if "nomn" in p.tag]
-        if not parses:
-            out.extend(words[i:])
+        parses = _morph().parse(word.strip(","))
+        adjective = any(p.tag.POS in {"ADJF", "PRTF"} and "nomn" in p.tag for p in parses)
+        following_noun = i + 1 < len(words) and any(
+            p.tag.POS == "NOUN" and "nomn" in p.tag for p in _morph().parse(words[i + 1].strip(","))
+        )
+        if any(p.tag.POS == "NOUN" and "nomn" in p.tag for p in parses) and not (adjective and following_noun):
+            head = i
             break
-        # Symptoms are inanimate: "частые боли" -> "частые боли", not the animate "частых".
-        wanted = {"accs", "inan"} if "plur" in parses[0].tag else {"accs"}
-        inflected = parses[0].inflect(wanted) or parses[0].inflect({"accs"})
-        new = inflected.word.replace("ё", "е") if inflected else bare
+        if not any(p.tag.POS in {"ADJF", "PRTF"} and "nomn" in p.tag for p in parses):
+            return 0, -1, -1
+    else:
+        return 0, -1, -1
+    noun = _head_parse(words[head])
+    end = head + 1
+    while end < len(words) and not words[end - 1].endswith(","):
+        if not any(_agrees(p, noun) for p in _morph().parse(words[end])):
+            break
+        end += 1
+    return 0, end, head
+
+
+def _head_parse(word: str):
+    parses = [p for p in _morph().parse(word.strip(",")) if p.tag.POS == "NOUN" and "nomn" in p.tag]
+    return parses[0]
+
+
+def _agrees(adjective, noun) -> bool:
+    return (
+        adjective.tag.POS in {"ADJF", "PRTF"}
+        and "nomn" in adjective.tag
+        and adjective.tag.number == noun.tag.number
+        and (noun.tag.number == "plur" or adjective.tag.gender == noun.tag.gender)
+    )
+
+
+@lru_cache(maxsize=50_000)
+def inflect(phrase: str, case: str) -> str:
+    """The phrase with its noun group put into `case` ('nomn', 'accs', 'gent', 'ablt'); the rest is kept as it is.
+
+    'головная боль в височной области' -> accs 'головную боль в височной области'; 'боль в грудной клетке' keeps
+    'грудной клетке'; 'заложенность уха' keeps 'уха' (only the head noun and the adjectives agreeing with it
+    change). Symptoms are inanimate ("частые боли" -> "частые боли", not "частых"). Phrases without a nominative
+    head (clauses) come back unchanged.
+    """
+    start, end, head = _group(phrase)
+    if end < 0 or case == "nomn":
+        return phrase
+    words = phrase.split(" ")
+    noun = _head_parse(words[head])
+    number = noun.tag.number or "sing"
+    out = list(words)
+    for i in range(start, end):
+        bare = words[i].rstrip(",")
+        if i == head:
+            parse = noun
+            wanted = {case} | ({"inan"} if case == "accs" and number == "plur" else set())
+        else:
+            parse = next(p for p in _morph().parse(bare) if p.tag.POS in {"ADJF", "PRTF"} and "nomn" in p.tag)
+            wanted = {case, number} | ({noun.tag.gender} if number == "sing" and noun.tag.gender else set())
+            if case == "accs":
+                wanted |= {"inan"} if (number == "plur" or noun.tag.gender == "masc") else set()
+        inflected = parse.inflect(wanted) or parse.inflect({case, number})
+        new = inflected.word if inflected else bare
+        if "ё" not in bare:
+            new = new.replace("ё", "е")
         if bare[:1].isupper():
             new = new[:1].upper() + new[1:]
-        out.append(new + ("," if word.endswith(",") else ""))
+        out[i] = new + words[i][len(bare):]
     return " ".join(out)
 
 
+@lru_cache(maxsize=50_000)
+def slot_safe(phrase: str, case: str) -> bool:
+    """Whether the lemma matcher reads the inflected phrase as the same lemmas ("слизистую" is lemmatised to the
+    adjective, "слизистая" to the noun "слизистая"): where it does not, the note keeps the nominative, or the
+    symptom-recall filter would miss a symptom that is there."""
+    from medsyn.builder.lemmas import label_key
+
+    return label_key(inflect(phrase, case)) == label_key(phrase)
+
+
+def accusative(label: str) -> str:
+    """'головная боль' -> 'головную боль' (kept for callers of the earlier API)."""
+    return inflect(label, "accs")
+
+
+@lru_cache(maxsize=50_000)
+def head_number(phrase: str) -> str:
+    """'sing' or 'plur': what a verb before the phrase agrees with ("беспокоит боль", "беспокоят боли")."""
+    _, end, head = _group(phrase)
+    if end < 0:
+        return "sing"
+    return _head_parse(phrase.split(" ")[head]).tag.number or "sing"
+
+
+@lru_cache(maxsize=50_000)
+def natural_order(label: str) -> str:
+    """'боль тупая' -> 'тупая боль': a lexicon label with the adjective after its noun, as a patient would say it."""
+    words = label.split(" ")
+    start, end, head = _group(label)
+    if end < 0 or head != 0 or end == 1:
+        return label
+    return " ".join(words[1:end] + [words[0]] + words[end:])
+
+
 def _clean(label: str) -> str:
-    return re.sub(r"\s+", " ", label.replace("(", "").replace(")", "")).strip()
+    return re.sub(r"\s+", " ", label.replace("(", "").replace(")", "").replace('"', "")).strip()
 
 
-def _join(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " и " + items[-1]
+@lru_cache(maxsize=50_000)
+def _recognised(label: str, phrase: str) -> bool:
+    """Whether the lemma matcher finds `label` in `phrase` (the build's symptom-recall filter uses it)."""
+    from medsyn.builder.lemmas import SymptomMatcher
+
+    return label in SymptomMatcher([label]).present(phrase)
 
 
 def _plural(n: int, one: str, few: str, many: str) -> str:
@@ -60,118 +193,384 @@ def _plural(n: int, one: str, few: str, many: str) -> str:
     return many
 
 
-def _duration(rng: random.Random) -> str:
-    """A duration in the accusative of time ("болеет 3 недели", "болеет месяц")."""
-    unit = rng.choice(["day", "week", "month", "year"])
-    forms = {
-        "day": ("день", "дня", "дней", 2, 14),
-        "week": ("неделю", "недели", "недель", 1, 6),
-        "month": ("месяц", "месяца", "месяцев", 1, 11),
-        "year": ("год", "года", "лет", 1, 10),
-    }[unit]
-    n = rng.randint(forms[3], forms[4])
+# unit -> (accusative 1, acc 2-4, acc 5+, genitive 1, genitive plural)
+_UNITS = {
+    "day": ("день", "дня", "дней", "дня", "дней"),
+    "week": ("неделю", "недели", "недель", "недели", "недель"),
+    "month": ("месяц", "месяца", "месяцев", "месяца", "месяцев"),
+    "year": ("год", "года", "лет", "года", "лет"),
+}
+
+
+def duration_acc(unit: str, n: int) -> str:
+    """'3 дня', 'неделю', '5 лет' (after "болеет", before "назад")."""
+    forms = _UNITS[unit]
     return forms[0] if n == 1 else f"{n} {_plural(n, *forms[:3])}"
+
+
+def duration_gen(unit: str, n: int) -> str:
+    """'3 дней', 'недели', '21 дня' (after "в течение", "около")."""
+    forms = _UNITS[unit]
+    if n == 1:
+        return forms[3]
+    return f"{n} {forms[3] if n % 10 == 1 and n % 100 != 11 else forms[4]}"
 
 
 def _decimal(value: float) -> str:
     return f"{value:.1f}".replace(".", ",")
 
 
-def compose_note(prior: dict, seed: int, template: str | None = None) -> str:
-    """A note for `prior` (the dict form of `sampling.Prior`); same prior and seed give the same text."""
-    rng = random.Random(seed)
-    male = prior["sex"] == "male"
-    labels = [_clean(s["label"]) for s in prior["symptoms"]]
-    rng.shuffle(labels)
-    first, rest = labels[: max(1, len(labels) // 2 + 1)], labels[max(1, len(labels) // 2 + 1) :]
+def _join(items: list[str], rng: random.Random) -> str:
+    if len(items) == 1:
+        return items[0]
+    if rng.random() < 0.5:
+        return ", ".join(items)
+    return ", ".join(items[:-1]) + " и " + items[-1]
 
-    complaints = rng.choice(
-        [
-            f"Жалобы на {_join([accusative(x) for x in first])}.",
-            f"Жалобы: {_join(first)}.",
-            f"{'Пациент' if male else 'Пациентка'} жалуется на {_join([accusative(x) for x in first])}.",
-            f"При обращении предъявляет жалобы на {_join([accusative(x) for x in first])}.",
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+# -- the parts of a note --------------------------------------------------------------------------------------------
+
+
+class _Note:
+    """One note being composed: the prior, its findings and the words chosen for its symptoms."""
+
+    def __init__(self, prior: dict, seed: int):
+        from medsyn.builder.wordings import load_wordings
+
+        self.rng = rng = random.Random(seed)
+        self.prior = prior
+        self.code = prior.get("icd10_code", "")
+        self.sex = prior["sex"] if prior.get("sex") in SEX_WORDS else "female"
+        self.w = SEX_WORDS[self.sex]
+        self.age = int(prior.get("age") or 40)
+        labels = [_clean(s["label"]) for s in prior["symptoms"] if _clean(s["label"])]
+        self.labels = labels
+        self.acuity = clinical.acuity(self.code)
+        self.found = clinical.prior_findings(self.code, labels)
+        self.f = clinical.findings(self.code, labels, self.age, rng)
+        wordings = load_wordings()
+        phrases = []
+        for label in labels:
+            options = wordings.get(label) or wordings.get(label.lower()) or []
+            if options and rng.random() < LEARNT_WORDING_SHARE:
+                phrase = rng.choices([w for w, _ in options], [c**0.75 for _, c in options])[0]
+            else:
+                phrase = natural_order(label.lower() if not label.isupper() else label)
+            phrases.append(phrase)
+        # Keep enough symptoms in words the matcher recognises, or the symptom-recall filter drops the note.
+        need = -(-len(labels) * MIN_MATCHED_SHARE // 1)
+        order = list(range(len(labels)))
+        rng.shuffle(order)
+        ok = sum(_recognised(labels[i], phrases[i]) for i in order)
+        for i in order:
+            if ok >= need:
+                break
+            if not _recognised(labels[i], phrases[i]):
+                phrases[i] = natural_order(labels[i].lower())
+                ok += _recognised(labels[i], phrases[i])
+        self.items = list(zip(labels, phrases))
+        rng.shuffle(self.items)
+
+    # complaints ---------------------------------------------------------------------------------------------
+    def _phrase(self, label: str, phrase: str, case: str) -> str:
+        if case != "nomn" and _group(phrase)[1] < 0:  # a clause cannot take a case: say the label instead
+            phrase = natural_order(label.lower())
+        return re.sub(r"\bад\b", "АД", inflect(phrase, case))  # "повышение ад" in the lexicon
+
+    def _qualified(self, text: str) -> str:
+        if re.search(r"\bбол[иья]", text) and self.rng.random() < 0.2:
+            return text + " " + self.rng.choice(["периодически", "по утрам", "к вечеру", "временами", "постоянно"])
+        return text
+
+    def complaint_list(self, items: list[tuple[str, str]], case: str) -> str:
+        return _join([self._qualified(self._phrase(label, phrase, case)) for label, phrase in items], self.rng)
+
+    def complaints(self, items: list[tuple[str, str]] | None = None, style: str = "doctor") -> str:
+        """The complaint sentence; its opener and case vary. `style` "patient" (the complaints-only shape) draws
+        openers as often as RuMedTop3 train notes begin with them (a bare list of complaints most often, then
+        "Жалобы на", "На", a dashed list); "doctor" (notes with anamnesis) draws evenly among the doctor's openers.
+        """
+        rng, w = self.rng, self.w
+        items = items if items is not None else self.items
+        first_phrase = self._phrase(*items[0], "nomn")
+        verb = "беспокоят" if head_number(first_phrase) == "plur" or len(items) > 1 else "беспокоит"
+        doctor = [
+            ("Жалобы: ", "nomn", 1.0),
+            ("Жалобы на ", "accs", 1.0),
+            ("Жалуется на ", "accs", 1.0),
+            (f"{_cap(w['came'])} с жалобами на ", "accs", 1.0),
+            ("Предъявляет жалобы на ", "accs", 1.0),
+            (f"{_cap(verb)} ", "nomn", 1.0),
+            (f"В настоящее время {verb} ", "nomn", 1.0),
+            (f"{_cap(w['patient'])} отмечает ", "accs", 1.0),
+            ("При обращении жалобы на ", "accs", 1.0),
         ]
-    )
-    sentences = [complaints]
-    if rest:
-        sentences.append(
-            rng.choice(
-                [
-                    f"Также беспокоит {_join(rest)}." if len(rest) == 1 else f"Также беспокоят {_join(rest)}.",
-                    f"Кроме того, отмечает {_join([accusative(x) for x in rest])}.",
-                    f"Дополнительно: {_join(rest)}.",
-                ]
-            )
-        )
-    ill = "болен" if male else "больна"
-    trigger = rng.choice(
-        ["после переохлаждения", "после физической нагрузки", "на фоне стресса", "без видимой причины", "постепенно"]
-    )
-    sentences.append(
-        rng.choice(
+        patient = [  # weights: how RuMedTop3 train notes begin
+            ("", "nomn", 0.36),
+            ("Жалобы на ", "accs", 0.16),
+            ("жалобы на ", "accs", 0.03),
+            ("На ", "accs", 0.12),
+            ("- ", "dash", 0.07),
+            ("Жалобы: ", "nomn", 0.04),
+            ("Жалуется на ", "accs", 0.03),
+            (f"{_cap(w['came'])} с жалобами на ", "accs", 0.03),
+            (f"{_cap(verb)} ", "nomn", 0.04),
+            (f"Сохраняются ", "nomn", 0.03) if self.acuity == "chronic" else ("На момент осмотра жалобы на ", "accs", 0.03),
+            (f"В течение {duration_gen(self.f.duration_unit, self.f.duration)} {verb} ", "nomn", 0.06),
+            (f"{_cap(w['patient'])} отмечает ", "accs", 0.03),
+        ]
+        table = patient if style == "patient" else doctor
+        opener, case, _ = rng.choices(table, [row[2] for row in table])[0]
+        if case == "accs" and not all(slot_safe(self._phrase(label, phrase, "nomn"), "accs") for label, phrase in items):
+            opener, case = "Жалобы: ", "nomn"
+        if case == "dash":
+            text = "- " + " - ".join(self._qualified(self._phrase(label, phrase, "nomn")) for label, phrase in items)
+        else:
+            text = opener + self.complaint_list(items, case)
+        if "fever" in self.found and self.f.temperature >= 37.5 and rng.random() < 0.6:
+            text += f", температура до {_decimal(self.f.temperature)}"
+        if not opener and rng.random() < 0.5:
+            text = text[:1].lower() + text[1:]
+        return text[:1].upper() + text[1:] if opener else text
+
+    def duration_clause(self) -> str:
+        """The illness' duration as a fragment that follows the complaints (", в течение 3 дней")."""
+        f, rng = self.f, self.rng
+        return rng.choice(
             [
-                f"Считает себя {'больным' if male else 'больной'} {_duration(rng)}, ухудшение отмечает {trigger}."
-                if trigger.startswith(("после", "на фоне"))
-                else f"Считает себя {'больным' if male else 'больной'} {_duration(rng)}.",
-                f"Со слов {'пациента' if male else 'пациентки'}, {ill} уже {_duration(rng)}, симптомы появились {trigger}.",
-                f"Симптомы беспокоят {_duration(rng)}, за последнее время {rng.choice(['усилились', 'стали чаще', 'не меняются'])}.",
+                f"в течение {duration_gen(f.duration_unit, f.duration)}",
+                f"около {duration_gen(f.duration_unit, f.duration)}",
+                f"на протяжении {duration_gen(f.duration_unit, f.duration)}",
+                f"беспокоят {duration_acc(f.duration_unit, f.duration)}",
             ]
         )
-    )
-    if template != "short":
-        sentences.append(
-            rng.choice(
-                [
-                    "Ранее подобные жалобы не беспокоили.",
-                    "Подобные эпизоды были и раньше, проходили самостоятельно.",
-                    f"{'Лечился' if male else 'Лечилась'} самостоятельно, без существенного эффекта.",
-                    "Хронические заболевания отрицает. Аллергологический анамнез не отягощён.",
-                ]
-            )
+
+    # anamnesis ----------------------------------------------------------------------------------------------
+    def trigger(self) -> str:
+        table = {
+            "acute": ["после переохлаждения", "после контакта с заболевшим", "остро", "без видимой причины"],
+            "subacute": ["без видимой причины", "после переохлаждения", "постепенно", "остро"],
+            "chronic": ["постепенно", "на фоне стресса", "после физической нагрузки", "без видимой причины",
+                        "после перенесенной инфекции"],
+            "checkup": ["постепенно", "без видимой причины"],
+        }
+        return self.rng.choice(table[self.acuity])
+
+    def onset(self) -> str:
+        f, w, rng = self.f, self.w, self.rng
+        acc, gen = duration_acc(f.duration_unit, f.duration), duration_gen(f.duration_unit, f.duration)
+        trigger = self.trigger()
+        return rng.choice(
+            [
+                f"{_cap(w['fell_ill'])} {acc} назад, {trigger}.",
+                f"Считает себя {w['ill_instr']} {acc}.",
+                f"Считает себя {w['ill_instr']} в течение {gen}, начало {trigger}.",
+                f"Болеет {acc}.",
+                f"Со слов {w['patient_gen']}, {w['ill']} уже {acc}, симптомы появились {trigger}.",
+                f"Симптомы беспокоят в течение {gen}.",
+                f"Ухудшение на протяжении {gen}.",
+                f"Жалобы около {gen}, появились {trigger}.",
+            ]
         )
-        marital = MARITAL_RU[prior["sex"]][prior["marital_status"]]
-        if prior["smoking"]:
-            years = max(1, min(prior["age"] - 16, rng.randint(3, 30)))
-            smoking = f"Курит {years} {_plural(years, 'год', 'года', 'лет')}, до {rng.choice([5, 10, 15, 20])} сигарет в день."
+
+    def course(self) -> str:
+        w, rng = self.w, self.rng
+        if self.acuity in {"acute", "subacute"}:
+            options = [
+                f"{_cap(w['treated'])} самостоятельно, без эффекта.",
+                f"{_cap(w['took'])} жаропонижающие, с временным улучшением." if "fever" in self.found
+                else f"{_cap(w['took'])} обезболивающие, с временным улучшением.",
+                "Ранее подобные жалобы не беспокоили.",
+                "Лекарств не принимал." if self.sex == "male" else "Лекарств не принимала.",
+                f"К врачу {w['came']} впервые.",
+            ]
         else:
-            smoking = rng.choice(["Не курит.", "Вредные привычки отрицает."])
-        sentences.append(
-            f"{'Мужчина' if male else 'Женщина'}, {prior['age']} {_plural(prior['age'], 'год', 'года', 'лет')}, {marital}. {smoking}"
+            options = [
+                f"Подобные жалобы и раньше, обострения {rng.choice(['1-2 раза в год', 'несколько раз в год', 'весной и осенью'])}.",
+                f"{_cap(w['observed'])} у терапевта, постоянно лекарства не принимает.",
+                f"{_cap(w['treated'])} амбулаторно, с временным эффектом.",
+                "Ухудшение за последнее время, " + rng.choice(["жалобы усилились.", "приступы стали чаще."]),
+                f"Регулярно не {'лечился' if self.sex == 'male' else 'лечилась'}.",
+            ]
+        return rng.choice(options)
+
+    def history(self) -> str:
+        return self.rng.choice(
+            [
+                "Хронические заболевания отрицает.",
+                "Аллергоанамнез не отягощен.",
+                "Аллергические реакции отрицает.",
+                "Операций не было.",
+                "Травмы и операции отрицает.",
+                "Наследственность не отягощена.",
+            ]
         )
-    if template in {"investigations", "anamnesis", "patient"} or rng.random() < 0.5:
-        systolic, diastolic = rng.randint(105, 160), rng.randint(65, 100)
-        sentences.append(
-            f"Объективно: состояние {rng.choice(['удовлетворительное', 'относительно удовлетворительное'])}. "
-            f"АД {systolic}/{diastolic} мм рт. ст., ЧСС {rng.randint(58, 98)} в минуту, "
-            f"температура тела {rng.choice(['36,4', '36,6', '36,7', '36,9', '37,1', '37,4'])} °C."
-        )
-    if template == "investigations":
-        sentences.append(
-            rng.choice(
-                [
-                    f"В общем анализе крови лейкоциты {_decimal(rng.randint(40, 110) / 10)} × 10⁹/л, СОЭ {rng.randint(3, 30)} мм/ч.",
-                    f"Глюкоза крови {_decimal(rng.randint(40, 70) / 10)} ммоль/л, общий холестерин {_decimal(rng.randint(35, 75) / 10)} ммоль/л.",
-                    "На ЭКГ ритм синусовый, без острых очаговых изменений.",
-                ]
+
+    def patient(self) -> str:
+        p, w, rng = self.prior, self.w, self.rng
+        years = f"{self.age} {_plural(self.age, 'год', 'года', 'лет')}"
+        marital = MARITAL_RU[self.sex].get(p.get("marital_status", ""), "")
+        status = w["student"] if self.age <= 22 else w["pensioner"] if self.age >= 60 else "работает"
+        if p.get("smoking"):
+            n = max(1, min(self.age - 16, rng.randint(3, 30)))
+            smoking = rng.choice(
+                [f"курит {n} {_plural(n, 'год', 'года', 'лет')}", f"курит до {rng.choice([5, 10, 15, 20])} сигарет в день",
+                 "курит", f"стаж курения {n} {_plural(n, 'год', 'года', 'лет')}"]
             )
+        else:
+            smoking = rng.choice(["не курит", "вредные привычки отрицает", "курение отрицает", "не курит, алкоголь "
+                                  "не употребляет", "вредных привычек нет"])
+        parts = [w["man"], years, marital, status] if marital else [w["man"], years, status]
+        rng.shuffle(parts[2:])
+        layout = rng.randrange(3)
+        if layout == 0:
+            return _cap(", ".join(parts)) + ". " + _cap(smoking) + "."
+        if layout == 1:
+            return _cap(", ".join(parts + [smoking])) + "."
+        return f"Возраст {years}. " + _cap(", ".join(parts[2:] + [smoking])) + "."
+
+    # examination ------------------------------------------------------------------------------------------------
+    def vitals(self) -> str:
+        f, rng = self.f, self.rng
+        t, bp, p = _decimal(f.temperature), f"{f.systolic}/{f.diastolic}", f.pulse
+        state = rng.choice(["удовлетворительное", "относительно удовлетворительное"]) if not (
+            "fever" in self.found and f.temperature >= 38
+        ) else "средней тяжести"
+        return rng.choice(
+            [
+                f"Объективно: состояние {state}. АД {bp} мм рт. ст., ЧСС {p} в минуту, температура тела {t} °C.",
+                f"Состояние {state}. Температура {t} °C. Пульс {p} уд/мин. АД {bp} мм рт. ст.",
+                f"При осмотре: t {t} °C, АД {bp} мм рт. ст., пульс {p} в минуту, ЧДД {f.respiratory_rate}.",
+                f"Давление {bp} мм рт. ст., пульс {p}. Температура тела {t} °C, сатурация {f.spo2}%.",
+                f"Состояние {state}, сознание ясное. ЧСС {p} в мин, АД {bp} мм рт. ст., ЧДД {f.respiratory_rate} "
+                f"в мин, температура {t} °C.",
+                f"Т тела {t} °C. АД {bp} мм рт. ст. ЧСС {p} в минуту, сатурация {f.spo2}%.",
+            ]
         )
+
+    def labs(self) -> str:
+        rng = self.rng
+        inflammation = "fever" in self.found or self.acuity == "acute"
+        wbc = rng.randint(92, 140) / 10 if inflammation else rng.randint(45, 85) / 10
+        esr = rng.randint(16, 35) if inflammation else rng.randint(3, 14)
+        glucose = rng.randint(75, 120) / 10 if self.code[:3] in {"E10", "E11", "E13", "E14"} else rng.randint(42, 58) / 10
+        return rng.choice(
+            [
+                f"В общем анализе крови лейкоциты {_decimal(wbc)} × 10⁹/л, СОЭ {esr} мм/ч.",
+                f"ОАК: лейкоциты {_decimal(wbc)}, СОЭ {esr}. Глюкоза крови {_decimal(glucose)} ммоль/л.",
+                f"Глюкоза крови {_decimal(glucose)} ммоль/л, общий холестерин {_decimal(rng.randint(38, 72) / 10)} ммоль/л.",
+                "На ЭКГ ритм синусовый, без острых очаговых изменений." if "I49" != self.code[:3] and
+                "tachycardia" not in self.found else f"На ЭКГ синусовая тахикардия, ЧСС {self.f.pulse}.",
+            ]
+        )
+
+
+def _words(text: str) -> int:
+    """Words as the build's length filter counts them."""
+    from medsyn.builder.filters import words
+
+    return len(words(text))
+
+
+def compose_complaints(note: _Note) -> str:
+    """RuMedTop3's style: complaints in the patient's words, how long, maybe what made it worse."""
+    rng = note.rng
+    text = note.complaints(style="patient")
+    if not text.startswith("В течение") and rng.random() < 0.8:
+        text += ", " + note.duration_clause()
+    sentences = [text + "."]
+    extras = [
+        lambda: f"Ухудшение {note.trigger()}." if note.acuity != "acute" else f"Началось {note.trigger()}.",
+        note.course,
+        lambda: f"Усиливается {rng.choice(['к вечеру', 'по утрам', 'при нагрузке', 'после еды', 'ночью'])}."
+        if note.acuity == "chronic" else f"Самочувствие ухудшилось {rng.choice(['вчера', 'сегодня', 'ночью'])}.",
+        note.history,
+    ]
+    rng.shuffle(extras)
+    while _words(" ".join(sentences)) < MIN_WORDS and extras:
+        sentences.append(extras.pop()())
     return " ".join(sentences)
 
 
-class TemplateBackend:
-    """Backend interface over `compose_note`; reports whitespace-separated words as completion tokens."""
+def compose_anamnesis(note: _Note) -> str:
+    rng = note.rng
+    items = note.items
+    cut = max(1, len(items) // 2 + 1) if len(items) > 2 and rng.random() < 0.5 else len(items)
+    sentences = [note.complaints(items[:cut]) + "."]
+    if cut < len(items):
+        rest = items[cut:]
+        case = rng.choice(["nomn", "accs"])
+        if not all(slot_safe(note._phrase(label, phrase, "nomn"), "accs") for label, phrase in rest):
+            case = "nomn"
+        listed = note.complaint_list(rest, case)
+        if case == "accs":
+            sentences.append(rng.choice(["Также отмечает ", "Кроме того, отмечает ", "Отмечает также "]) + listed + ".")
+        else:
+            verb = "беспокоит" if len(rest) == 1 and head_number(rest[0][1]) == "sing" else "беспокоят"
+            sentences.append(rng.choice([f"Также {verb} ", f"Периодически {verb} ", "Дополнительно: "]) + listed + ".")
+    sentences.append(note.onset())
+    if rng.random() < 0.7:
+        sentences.append(note.course())
+    if rng.random() < 0.5:
+        sentences.append(note.history())
+    if rng.random() < 0.6:
+        sentences.append(note.patient())
+    return " ".join(sentences)
 
-    name = "template"
-    model = "template"
 
-    def generate(self, requests: Iterable[Request]) -> Iterator[Result]:
-        for request in requests:
-            if not request.prior:
-                yield Result(request.key, None, error="the template backend needs the prior of each request")
-                continue
-            text = compose_note(request.prior, request.seed, request.template)
-            yield Result(request.key, text, prompt_tokens=0, completion_tokens=len(text.split()))
+def _headed(heading: str, text: str) -> str:
+    return heading + (text[:1].lower() + text[1:] if heading else text)
 
-    def close(self) -> None:
-        pass
+
+def compose_record(note: _Note, investigations: bool) -> str:
+    rng = note.rng
+    headed = rng.random() < 0.5
+    complaints = "Жалобы: " + note.complaint_list(note.items, "nomn") if headed else note.complaints()
+    parts = [
+        complaints + ".",
+        _headed("Анамнез заболевания: " if headed else "", note.onset() + " " + note.course()),
+        _headed("Анамнез жизни: " if headed else "", note.history() + " " + note.patient()),
+        note.vitals(),
+    ]
+    if investigations or rng.random() < 0.3:
+        parts.append(note.labs())
+    return " ".join(parts)
+
+
+def note_shape(template: str | None, rng: random.Random) -> str:
+    if template in SHAPES:
+        return SHAPES[template]
+    u, acc = rng.random(), 0.0
+    for shape, share in DRAWN_SHAPES:
+        acc += share
+        if u < acc:
+            return shape
+    return DRAWN_SHAPES[-1][0]
+
+
+def compose_note(prior: dict, seed: int, template: str | None = None) -> str:
+    """A note for `prior` (the dict form of `sampling.Prior`); same prior and seed give the same text."""
+    if not prior.get("symptoms"):
+        raise ValueError("the template backend needs at least one symptom in the prior")
+    note = _Note(prior, seed)
+    shape = note_shape(template, note.rng)
+    if shape == "complaints":
+        return compose_complaints(note)
+    if shape == "anamnesis":
+        return _padded(compose_anamnesis(note), note)
+    return _padded(compose_record(note, investigations=template == "investigations"), note)
+
+
+def _padded(text: str, note: _Note) -> str:
+    """Up to MIN_WORDS words with history sentences the note does not hold yet (the length filter's floor)."""
+    for _ in range(6):
+        if _words(text) >= MIN_WORDS:
+            break
+        sentence = note.course() if note.rng.random() < 0.5 else note.history()
+        if sentence not in text:
+            text += " " + sentence
+    return text

@@ -23,7 +23,7 @@ import numpy as np
 from medsyn.dataset_card import plots
 from medsyn.dataset_card.validate import DATA_GLOB, UNFILTERED_GLOB, shard_paths
 from medsyn.errors import MedsynError
-from medsyn.io import atomic_file
+from medsyn.io import atomic_file, json_problem
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,8 @@ TEMPLATE = Path(__file__).parent / "templates" / "card.md"
 ASSETS = "assets"
 BENCHMARK_ASSETS = f"{ASSETS}/benchmark"
 PLACEHOLDER_REPO = "<org>/<name>"
-METRICS = ("accuracy", "hit@3", "macro_f1", "hard_codes_accuracy")
+METRICS = ("accuracy", "hit@3", "macro_f1", "hard_codes_accuracy", "rare_codes_accuracy")
+TSTR_ROWS = 20  # the card shows the 10 codes TSTR gets best and the 10 worst; results.md has them all
 PERCENTILES = (50, 95, 99)
 STAT_COLUMNS = [
     "id", "icd10_code", "icd10_name", "icd10_chapter", "generation_model", "backend", "prompt_family",
@@ -71,7 +72,15 @@ def read_table(dataset_dir: Path, pattern: str, columns: list[str] | None = None
     paths = shard_paths(dataset_dir, pattern)
     if not paths:
         return None
-    return pa.concat_tables([pq.read_table(p, columns=columns) for p in paths])
+    tables = []
+    for path in paths:
+        try:
+            tables.append(pq.read_table(path, columns=columns))
+        except (pa.ArrowException, OSError) as err:  # truncated or overwritten shards
+            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise MedsynError(f"{path}: not a readable parquet file ({reason}); rebuild the corpus with "
+                              "`medsyn build --overwrite`") from None
+    return pa.concat_tables(tables)
 
 
 def read_build_info(dataset_dir: Path) -> dict:
@@ -81,7 +90,9 @@ def read_build_info(dataset_dir: Path) -> dict:
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
-        raise MedsynError(f"{path}:{err.lineno}: not valid JSON ({err.msg}); rebuild the folder or fix it") from None
+        raise MedsynError(
+            f"{path}:{err.lineno}: not valid JSON ({json_problem(err)}); rebuild the folder or fix it"
+        ) from None
     if not isinstance(info, dict):
         raise MedsynError(f"{path}: expected a JSON object")
     return info
@@ -175,27 +186,37 @@ def collect_stats(dataset_dir: Path) -> CorpusStats:
 
 
 def load_benchmark(results_dir: Path) -> dict:
-    """results.json aggregated per (setting, classifier) over seeds: mean and sample standard deviation."""
+    """results.json, its tables rendered exactly as results.md has them (in %), and per-setting seed spreads."""
+    from medsyn.training import benchmark_report
+
     path = results_dir / "results.json"
     if not path.is_file():
         raise MedsynError(f"{path}: not found; pass the folder `medsyn benchmark --out` wrote")
     try:
         results = json.loads(path.read_text(encoding="utf-8"))
-        settings = results["settings"]
-    except (json.JSONDecodeError, KeyError, TypeError) as err:
-        raise MedsynError(f"{path}: not a benchmark results file ({err}); rerun `medsyn benchmark`") from None
-    groups: dict[tuple[str, str], list[dict]] = {}
+        settings, summary = results["settings"], results["summary"]
+        tables = {
+            "results": benchmark_report.results_table(results),
+            "notes": benchmark_report.notes(results),
+            "saved": benchmark_report.saved_table(results),
+            "tstr": benchmark_report.tstr_table(results, limit=TSTR_ROWS),
+        }
+    except (json.JSONDecodeError, KeyError, TypeError, IndexError) as err:
+        raise MedsynError(f"{path}: not a benchmark results file ({type(err).__name__}: {err}); rerun "
+                          "`medsyn benchmark`") from None
+    groups: dict[tuple, list[dict]] = {}
     for i, setting in enumerate(settings):
         try:
-            key = (setting["name"], setting.get("classifier", ""))
-            # hard_codes_accuracy is null when the evaluation file has no note of a hard code
+            key = (setting["name"], setting.get("real_fraction", 1.0), setting.get("classifier", ""))
+            # hard/rare codes accuracy is null when the evaluation file has no note of such a code
             metrics = {m: float(v) for m in METRICS if (v := setting["metrics"].get(m)) is not None}
         except (KeyError, TypeError, ValueError) as err:
             raise MedsynError(f"{path}: settings[{i}] lacks name/metrics ({err}); rerun `medsyn benchmark`") from None
         groups.setdefault(key, []).append({"seed": setting.get("seed"), "metrics": metrics})
     rows = []
-    for (name, classifier), runs in groups.items():
-        row = {"name": name, "classifier": classifier, "seeds": len(runs), "metrics": {}}
+    for (name, fraction, classifier), runs in groups.items():
+        label = name if fraction in (None, 1, 1.0) or name == "TSTR" else f"{name}, real {100 * fraction:g}%"
+        row = {"name": label, "classifier": classifier, "seeds": len(runs), "metrics": {}}
         for metric in METRICS:
             values = [r["metrics"][metric] for r in runs if metric in r["metrics"]]
             if values:
@@ -204,35 +225,30 @@ def load_benchmark(results_dir: Path) -> dict:
         rows.append(row)
     return {
         "rows": rows,
+        "tables": tables,
         "hard_codes": results.get("hard_codes") or [],
+        "rare_codes": results.get("rare_codes") or [],
         "source": results.get("synthetic_source"),
-        "summary": [s for s in results.get("summary") or [] if s.get("name") != "real"],
+        "summary": [s for s in summary if s.get("name") != "real"],
+        "n_tstr_codes": len(results.get("tstr_per_code") or []),
         "eval_file": Path(str((results.get("eval") or {}).get("path") or "the evaluation file")).name,
+        "fingerprint": (results.get("synthetic_source") or {}).get("fingerprint"),
+        "corpus_created": ((results.get("synthetic_source") or {}).get("build_info") or {}).get("created"),
+        "corpus_medsyn": ((results.get("synthetic_source") or {}).get("build_info") or {}).get("medsyn_version"),
     }
-
-
-def fmt_metric(value: dict | None) -> str:
-    """How a benchmark cell reads: mean, and ± sample sd when there was more than one seed."""
-    if value is None:
-        return "–"
-    return f"{value['mean']:.3f}" if value["std"] == 0 else f"{value['mean']:.3f} ± {value['std']:.3f}"
-
-
-def fmt_diff(summary: dict | None) -> str:
-    """A paired difference to real-only with its 95% bootstrap interval, as the benchmark computed it."""
-    diff = (summary or {}).get("diff_to_real")
-    if not diff or diff.get("mean") is None:
-        return "–"
-    low, high = diff["ci95"]
-    return f"{diff['mean']:+.3f} [{low:+.3f}, {high:+.3f}]"
 
 
 def copy_benchmark(results_dir: Path, dataset_dir: Path) -> list[str]:
     """Copy results.json and the benchmark's PNGs into the folder so they upload with the version they describe."""
+    from medsyn.builder.provenance import public
+
     target = dataset_dir / BENCHMARK_ASSETS
     target.mkdir(parents=True, exist_ok=True)
+    results = json.loads((results_dir / "results.json").read_text(encoding="utf-8"))
+    with atomic_file(target / "results.json") as handle:  # published: no path of this machine in it
+        json.dump(public(results), handle, ensure_ascii=False, indent=2)
     copied = []
-    for source in [results_dir / "results.json", *sorted(results_dir.glob("*.png"))]:
+    for source in sorted(results_dir.glob("*.png")):
         with atomic_file(target / source.name, "wb") as handle, open(source, "rb") as src:
             shutil.copyfileobj(src, handle)
         if source.suffix == ".png":
@@ -393,6 +409,7 @@ def render_card(
         template_path=str(TEMPLATE),
         repo_id=repo_id or info.get("repo_id") or PLACEHOLDER_REPO,
         revision=pinned or "<version tag>",
+        space=info.get("space"),
         info=info,
         summary=info.get("summary") or {},
         filters=info.get("filters") or {},
@@ -403,9 +420,7 @@ def render_card(
         images=images,
         extra_images=extra_images,
         benchmark=benchmark,
-        metrics=METRICS,
-        fmt_metric=fmt_metric,
-        fmt_diff=fmt_diff,
+        tstr_rows=TSTR_ROWS,
         versions=versions,
         percentiles=PERCENTILES,
         example_json=json.dumps(_short(stats.example_row), ensure_ascii=False, indent=2),
@@ -416,8 +431,28 @@ def render_card(
     return str(card)
 
 
-def write_card(dataset_dir: str | Path, benchmark_dir: str | Path | None = None) -> Path:
-    """Rewrite DIR/README.md (and the plots under DIR/assets) from the folder's data; return the README path."""
+def check_fingerprint(results_dir: Path, dataset_dir: Path, force: bool = False) -> None:
+    """Results are evidence only for the corpus they were computed on: compare the fingerprint they record."""
+    from medsyn.builder.provenance import corpus_fingerprint
+
+    results = json.loads((results_dir / "results.json").read_text(encoding="utf-8"))
+    recorded = (results.get("synthetic_source") or {}).get("fingerprint")
+    actual = corpus_fingerprint(dataset_dir)
+    if recorded == actual:
+        return
+    problem = ("records no corpus fingerprint (written by an older medsyn)" if not recorded else
+               f"was computed on another corpus ({recorded[:19]}…, this one is {actual[:19]}…)")
+    if force:
+        log.warning("%s/results.json %s; adding it anyway (--force)", results_dir, problem)
+        return
+    raise MedsynError(f"{results_dir}/results.json {problem}; rerun `medsyn benchmark --synthetic {dataset_dir}` "
+                      "or pass --force to publish it anyway")
+
+
+def write_card(dataset_dir: str | Path, benchmark_dir: str | Path | None = None, force: bool = False) -> Path:
+    """Rewrite DIR/README.md (and the plots under DIR/assets) from the folder's data; return the README path.
+
+    Benchmark results are refused unless they were computed on this very corpus (or `force`)."""
     dataset_dir = Path(dataset_dir)
     if not dataset_dir.is_dir():
         raise MedsynError(f"{dataset_dir}: not a folder; pass the folder `medsyn build --out` wrote")
@@ -426,6 +461,7 @@ def write_card(dataset_dir: str | Path, benchmark_dir: str | Path | None = None)
     if benchmark_dir is not None:
         benchmark_dir = Path(benchmark_dir)
         benchmark = load_benchmark(benchmark_dir)
+        check_fingerprint(benchmark_dir, dataset_dir, force)
         copy_benchmark(benchmark_dir, dataset_dir)
     elif (dataset_dir / BENCHMARK_ASSETS / "results.json").is_file():
         benchmark = load_benchmark(dataset_dir / BENCHMARK_ASSETS)
@@ -434,5 +470,5 @@ def write_card(dataset_dir: str | Path, benchmark_dir: str | Path | None = None)
     readme = dataset_dir / "README.md"
     with atomic_file(readme) as handle:
         handle.write(text)
-    log.info("wrote %s", readme)
+    log.debug("wrote %s", readme)  # the command says so once; a build writes it into a temporary folder
     return readme

@@ -55,18 +55,18 @@ def histogram(values: Sequence[float], path: Path, title: str, xlabel: str, bins
 
 def benchmark_bars(rows: Sequence[Mapping], metric: str, path: Path) -> Path:
     """One bar per benchmark setting: the mean of `metric` over seeds with its standard deviation."""
-    fig, ax = plt.subplots(figsize=(6, 3.4))
+    fig, ax = plt.subplots(figsize=(max(6, 0.7 * len(rows)), 3.8))
     labels = [f"{r['name']}\n({r['classifier']})" for r in rows]
     ax.bar(
         range(len(rows)),
-        [r["metrics"][metric]["mean"] for r in rows],
-        yerr=[r["metrics"][metric]["std"] for r in rows],
+        [100 * r["metrics"][metric]["mean"] for r in rows],
+        yerr=[100 * r["metrics"][metric]["std"] for r in rows],
         color="#c44e52",
         capsize=4,
     )
     ax.set_xticks(range(len(rows)))
-    ax.set_xticklabels(labels, fontsize=8)
-    ax.set_ylim(0, 1)
-    ax.set_ylabel(metric)
+    ax.set_xticklabels(labels, fontsize=7, rotation=40, ha="right")
+    ax.set_ylim(0, 100)
+    ax.set_ylabel(f"{metric}, %")
     ax.set_title(f"RuMedTop3 dev, {metric} (mean ± sd over seeds)")
     return _save(fig, path)

@@ -81,7 +81,14 @@ def _hub_error(err: Exception, doing: str, after: str = "nothing was published")
     status = getattr(response, "status_code", None)
     server = getattr(err, "server_message", None) or str(err).splitlines()[0]
     hint = ""
-    if status in (401, 403):
+    if status == 401:
+        from huggingface_hub import get_token
+
+        hint = ("; no Hugging Face token was found: set HF_TOKEN to a token with write access "
+                "(https://huggingface.co/settings/tokens) or run `hf auth login`" if get_token() is None else
+                "; the token was refused (invalid or expired): set HF_TOKEN to a valid token with write access "
+                "or run `hf auth login` again")
+    elif status == 403:
         hint = "; check that the token has write access to this namespace"
     return MedsynError(f"{doing} failed (HTTP {status}: {server}){hint}; {after}")
 
@@ -89,14 +96,26 @@ def _hub_error(err: Exception, doing: str, after: str = "nothing was published")
 # -- what goes into a version ---------------------------------------------------------------------------------
 
 
+def is_space_folder(folder: Path) -> bool:
+    """A Space folder has an app file and a README whose YAML names an `sdk` (what `medsyn space --export` writes)."""
+    readme = folder / "README.md"
+    if not (folder / "app.py").is_file() or not readme.is_file():
+        return False
+    head = readme.read_text(encoding="utf-8", errors="replace")
+    return head.startswith("---") and re.search(r"^sdk:\s*\S", head.split("\n---", 1)[0], re.MULTILINE) is not None
+
+
 def folder_kind(folder: Path) -> str:
+    if is_space_folder(folder):
+        return "space"
     if any((folder / m).is_file() for m in MODEL_MARKERS):
         return "model"
     if (folder / "data").is_dir() or (folder / "build_info.json").is_file():
         return "dataset"
     raise MedsynError(
-        f"{folder}: neither a corpus folder (data/train-*.parquet) nor a model/adapter folder "
-        f"({' or '.join(MODEL_MARKERS)}); pass the folder `medsyn build` or `medsyn train` wrote"
+        f"{folder}: neither a corpus folder (data/train-*.parquet), a model/adapter folder "
+        f"({' or '.join(MODEL_MARKERS)}) nor a Space folder (app.py and README.md with `sdk:`); pass the folder "
+        "`medsyn build`, `medsyn train` or `medsyn space --export` wrote"
     )
 
 
@@ -149,12 +168,13 @@ def _publish(
     build,  # (api, head) -> (files {path_in_repo: Path | bytes}, managed prefixes, commit title, description)
     create_pr: bool,
     private: bool,
+    create_options: dict | None = None,
 ) -> PushResult:
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete
     from huggingface_hub.errors import HfHubHTTPError
 
     try:
-        api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
+        api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True, **(create_options or {}))
         refs = api.list_repo_refs(repo_id, repo_type=repo_type)
     except HfHubHTTPError as err:
         raise _hub_error(err, f"opening {repo_type} repo {repo_id}") from None
@@ -219,7 +239,14 @@ def _publish(
 
 
 def push_dataset(
-    folder: Path, repo_id: str, version: str, *, create_pr: bool = False, private: bool = False, notes: str = ""
+    folder: Path,
+    repo_id: str,
+    version: str,
+    *,
+    create_pr: bool = False,
+    private: bool = False,
+    notes: str = "",
+    demo: str | None = None,
 ) -> PushResult:
     from huggingface_hub import DatasetCard, HfApi
 
@@ -230,12 +257,19 @@ def push_dataset(
     token = hub_token()
     stats = collect_stats(folder)
     local_info = read_build_info(folder)
+    if local_info.get("repo_id") not in (None, repo_id):  # published elsewhere before: that history is not this repo's
+        local_info = {k: v for k, v in local_info.items() if k not in ("repo_id", "versions", "space")}
+    published: dict = {}  # the build_info.json that went up, recorded locally once the version is tagged
 
     def build(api, head):
         previous = _previous_info(api, repo_id, "dataset", head) if head else {}
         info = dict(local_info)
         info["versions"] = _history(previous.get("versions") or [], local_info.get("versions") or [], version, notes)
         info["repo_id"] = repo_id
+        space = demo or local_info.get("space") or previous.get("space")  # a named demo stays linked in later versions
+        if space:
+            info["space"] = space
+        published.update(info)
         readme = render_card(folder, repo_id=repo_id, version=version, build_info=info, stats=stats)
         DatasetCard(readme)  # the uploaded text must parse as well as the local one did
         files: dict[str, Path | bytes] = _files_under(folder, DATASET_PARTS)
@@ -247,9 +281,24 @@ def push_dataset(
         return files, DATASET_PARTS, title, description
 
     api = HfApi(token=token)
-    return _publish(
+    result = _publish(
         api, repo_id=repo_id, repo_type="dataset", version=version, build=build, create_pr=create_pr, private=private
     )
+    if result.tagged:
+        record_publication(folder, published)
+    return result
+
+
+def record_publication(folder: Path, info: dict) -> None:
+    """Keep the published build_info.json (repo id, version history, demo Space) in the local folder too, so that
+    `medsyn card` renders the real repo id and `medsyn space --export --dataset DIR` knows what to link to."""
+    from medsyn.io import atomic_file
+
+    path = folder / "build_info.json"
+    current = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    current.update({key: info[key] for key in ("repo_id", "versions", "space") if key in info})
+    with atomic_file(path) as handle:
+        handle.write(json.dumps(current, ensure_ascii=False, indent=2) + "\n")
 
 
 def model_card_text(folder: Path, repo_id: str, version: str) -> str:
@@ -303,15 +352,83 @@ def push_model(folder: Path, repo_id: str, version: str, *, create_pr: bool = Fa
     )  # fmt: skip
 
 
-def push(
-    folder: str | Path, repo_id: str, version: str, *, create_pr: bool = False, private: bool = False, notes: str = ""
+def push_space(
+    folder: Path, repo_id: str, version: str, *, create_pr: bool = False, private: bool = False
 ) -> PushResult:
-    """Validate everything locally, then publish the folder as `version` of `repo_id`."""
+    """A Space folder from `medsyn space --export`: validated, one commit, tagged, like datasets and models.
+
+    The Space builder installs requirements.txt before the repository's files are in place, so the requirement on
+    the shipped wheel is uploaded as a URL of the wheel's copy in this same commit, pinned by its sha256.
+    """
+    from huggingface_hub import HfApi, constants
+
+    from medsyn.space.export import hub_requirements, shipped_wheels, validate_space_folder
+
+    meta = validate_space_folder(folder)
+    files: dict[str, Path | bytes] = {
+        rel: path for rel, path in _files_under(folder, None).items() if "__pycache__" not in rel.split("/")
+    }
+    token = hub_token()
+    requirements = folder / "requirements.txt"
+    if requirements.is_file():
+        text = requirements.read_text(encoding="utf-8")
+        if shipped_wheels(text):
+            if private:
+                log.warning(
+                    "a private Space's builder may not be allowed to download the wheel from its own repo; if the "
+                    "build fails, export with --vcs git+https://...@TAG instead"
+                )
+            files["requirements.txt"] = hub_requirements(text, folder, constants.ENDPOINT, repo_id).encode("utf-8")
+
+    def build(api, head):
+        sdk = f"{meta['sdk']} {meta.get('sdk_version') or ''}".strip()
+        return files, None, f"Publish {version}", f"medsyn demo Space (sdk {sdk})"
+
+    return _publish(
+        HfApi(token=token), repo_id=repo_id, repo_type="space", version=version, build=build,
+        create_pr=create_pr, private=private, create_options={"space_sdk": meta["sdk"]},
+    )  # fmt: skip
+
+
+REPO_TYPES = ("dataset", "model", "space")
+
+
+def push(
+    folder: str | Path,
+    repo_id: str,
+    version: str,
+    *,
+    create_pr: bool = False,
+    private: bool = False,
+    notes: str = "",
+    repo_type: str | None = None,
+    demo: str | None = None,
+) -> PushResult:
+    """Validate everything locally, then publish the folder as `version` of `repo_id`.
+
+    `repo_type` (dataset, model, space) must agree with what the folder is; None: whatever the folder is. `demo`
+    names the Space that demos a dataset: its card links to it.
+    """
     folder = Path(folder)
     check_repo_id(repo_id)
     check_version(version)
+    if demo is not None:
+        check_repo_id(demo)
+    if repo_type is not None and repo_type not in REPO_TYPES:
+        raise MedsynError(f"--repo-type {repo_type!r} unknown; choose one of {', '.join(REPO_TYPES)}")
     if not folder.is_dir():
-        raise MedsynError(f"{folder}: not a folder; pass the folder `medsyn build --out` or `medsyn train` wrote")
-    if folder_kind(folder) == "model":
+        raise MedsynError(
+            f"{folder}: not a folder; pass the folder `medsyn build --out`, `medsyn train` or `medsyn space --export` "
+            "wrote"
+        )
+    kind = folder_kind(folder)
+    if repo_type is not None and repo_type != kind:
+        hint = " (export one with `medsyn space --export DIR`)" if repo_type == "space" else ""
+        raise MedsynError(f"{folder} is a {kind} folder, not a {repo_type} folder{hint}; nothing was uploaded")
+    if demo is not None and kind != "dataset":
+        raise MedsynError("--demo names the Space of a dataset; it applies to corpus folders only")
+    if kind == "space":
+        return push_space(folder, repo_id, version, create_pr=create_pr, private=private)
+    if kind == "model":
         return push_model(folder, repo_id, version, create_pr=create_pr, private=private)
-    return push_dataset(folder, repo_id, version, create_pr=create_pr, private=private, notes=notes)
+    return push_dataset(folder, repo_id, version, create_pr=create_pr, private=private, notes=notes, demo=demo)

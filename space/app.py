@@ -8,31 +8,28 @@ from what the caller sent.
 from __future__ import annotations
 
 import os
+import dataclasses
+import functools
+import inspect
+import json
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
-# Before gradio or huggingface_hub are imported: a Space must start with no network access.
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+import gradio as gr
 
-import dataclasses  # noqa: E402
-import functools  # noqa: E402
-import inspect  # noqa: E402
-import json  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
+import logging
 
-import gradio as gr  # noqa: E402
-
-from medsyn.builder.backends import SamplingParams  # noqa: E402
-from medsyn.builder.filters import FilterConfig, reject_reasons, score_note  # noqa: E402
-from medsyn.builder.lemmas import SymptomMatcher  # noqa: E402
-from medsyn.builder.mkg import KnowledgeGraph, load_graph  # noqa: E402
-from medsyn.builder.prompts import SYMPTOM_TEMPLATES, Prompt, PromptBuilder, PromptConfig  # noqa: E402
-from medsyn.builder.sampling import Prior, PriorSampler, SamplingConfig, SymptomDraw  # noqa: E402
-from medsyn.builder.streaming import Streamer, count_tokens, open_streamer  # noqa: E402
-from medsyn.errors import MedsynError  # noqa: E402
-from medsyn.space.config import SpaceConfig, load_config  # noqa: E402
+from medsyn.builder.backends import SamplingParams, Streamer, count_tokens, open_streamer
+from medsyn.builder.filters import FilterConfig, SymptomScorer, reject_reasons, score_note
+from medsyn.builder.matching import SymptomMatcher
+from medsyn.builder.mkg import KnowledgeGraph, load_graph
+from medsyn.builder.prompts import SYMPTOM_TEMPLATES, Prompt, PromptBuilder, PromptConfig
+from medsyn.builder.sampling import Prior, PriorSampler, SamplingConfig, SymptomDraw
+from medsyn.errors import MedsynError
+from medsyn.space.config import SpaceConfig, load_config
+from medsyn.space.corpus import Corpus, load_corpus  # noqa: F401  (Corpus: part of the app's API)
 
 # Limits on what a visitor may send (the API takes the same inputs as the page).
 MAX_CODE_CHARS = 16
@@ -44,6 +41,18 @@ SEARCH_LIMIT = 50
 BROWSE_ROWS = 200
 ALL = "all"
 FILTERS = FilterConfig()
+PREVIEW_CHARS = 160  # of a note in the browse table; the whole note is one click away in the download
+# Gradio's highlighted text breaks lines anywhere (`word-break: break-all`), cutting Russian words in two.
+CSS = "#marked .textfield { word-break: normal; overflow-wrap: anywhere; display: block; }"
+PASS, FAIL = "pass", "**fail**"  # words, not emoji: they render on machines without an emoji font
+
+log = logging.getLogger("medsyn.space")
+
+
+def _user_error(fn_name: str, err: MedsynError) -> gr.Error:
+    """A visitor's mistake: one log line (no traceback in the server log) and a message on the page."""
+    log.warning("%s: %s", fn_name, err)
+    return gr.Error(str(err), print_exception=False)
 
 
 def _user_errors(fn):
@@ -55,7 +64,7 @@ def _user_errors(fn):
             try:
                 yield from fn(*args, **kwargs)
             except MedsynError as err:
-                raise gr.Error(str(err)) from None
+                raise _user_error(fn.__name__, err) from None
 
         return wrapped_gen
 
@@ -64,9 +73,53 @@ def _user_errors(fn):
         try:
             return fn(*args, **kwargs)
         except MedsynError as err:
-            raise gr.Error(str(err)) from None
+            raise _user_error(fn.__name__, err) from None
 
     return wrapped
+
+
+def _numeric_seed(number: gr.Number) -> None:
+    """Let the seed's API input be any JSON value: a string that is not a number becomes a readable message, where
+    Gradio's Number would fail inside its range check with a TypeError. (Wrapped on the instance: a gr.Number
+    subclass would make Gradio write a .pyi stub next to this module.)"""
+    preprocess = number.preprocess
+
+    def checked(payload):
+        if isinstance(payload, str):
+            try:
+                payload = float(payload)
+            except ValueError:
+                raise _user_error("seed", MedsynError(
+                    f"seed must be a whole number from 0 to {MAX_SEED}, got {payload!r}")) from None
+        elif payload is not None and (isinstance(payload, bool) or not isinstance(payload, (int, float))):
+            raise _user_error("seed", MedsynError(f"seed must be a whole number from 0 to {MAX_SEED}, got {payload!r}"))
+        return preprocess(payload)
+
+    number.preprocess = checked
+
+
+def _one_line_input_errors(demo: gr.Blocks) -> None:
+    """Gradio's own input checks (a number out of range, a value not among the choices) raise gr.Error, which
+    Gradio logs with a traceback: a visitor's mistake, so one log line instead."""
+    for block in demo.blocks.values():
+        preprocess = getattr(block, "preprocess", None)
+        if preprocess is None:
+            continue
+
+        def checked(payload, _preprocess=preprocess, _name=getattr(block, "label", None) or type(block).__name__):
+            try:
+                return _preprocess(payload)
+            except gr.Error as err:
+                if not err.print_exception:
+                    raise
+                raise _user_error(str(_name), MedsynError(err.message)) from None
+
+        block.preprocess = checked
+
+
+def launch(demo: gr.Blocks, **kwargs):
+    """`demo.launch` with the app's CSS (Gradio 6 takes it at launch, not in the Blocks constructor)."""
+    return demo.launch(css=CSS, **kwargs)
 
 
 # --- inputs -----------------------------------------------------------------------------------------------------
@@ -110,37 +163,6 @@ def format_messages(messages: list[dict[str, str]]) -> str:
 # --- the app's model of one session ---------------------------------------------------------------------------------
 
 
-@dataclasses.dataclass
-class Corpus:
-    """A built corpus (all generated notes, with scores and verdicts) for the browse tab."""
-
-    source: str
-    rows: list[dict]
-
-    @property
-    def codes(self) -> list[str]:
-        return sorted({row["icd10_code"] for row in self.rows})
-
-
-def load_corpus(source: str) -> Corpus:
-    """The `unfiltered` config of a corpus folder or Hub dataset (every note, kept or not)."""
-    from datasets import load_dataset
-
-    try:
-        table = load_dataset(source, "unfiltered", split="train")
-    except Exception as err:  # datasets raises many types for a missing/odd folder or repo
-        raise MedsynError(
-            f"cannot load the corpus {source!r} for the browse tab ({type(err).__name__}: {err}); set MEDSYN_DATASET "
-            "to a folder written by `medsyn build --out DIR` or a Hub dataset id"
-        ) from None
-    columns = ["id", "icd10_code", "icd10_name", "generation_model", "prompt_family", "symptom_recall", "leakage",
-               "n_words", "keep", "reject_reasons", "text"]
-    missing = [c for c in columns if c not in table.column_names]
-    if missing:
-        raise MedsynError(f"corpus {source!r} lacks column(s) {', '.join(missing)}: rebuild it with `medsyn build`")
-    return Corpus(source, table.select_columns(columns).to_list())
-
-
 class Space:
     """Everything the handlers need, built once at start: graph, prompt builder, streamer, corpus."""
 
@@ -157,10 +179,8 @@ class Space:
         self.families = ["symptoms", "code"] + (["example"] if examples else [])
         self.prompts = PromptBuilder(PromptConfig(families=dict.fromkeys(self.families, 1.0)), examples, self.graph)
         self.example_text = {note.note_id: note.text for note in examples}
-        self.streamer: Streamer = open_streamer(
-            config.backend, config.model, config.base_url, config.adapter, os.environ.get("OPENAI_API_KEY"),
-            config.timeout,
-        )
+        self.scorer = SymptomScorer()
+        self.streamer: Streamer = open_streamer(config)
         self.corpus = load_corpus(config.dataset) if config.dataset else None
         self.codes = self.graph.codes_with_symptoms
         self.chapter_of = {code: self.graph.chapter(code) for code in self.codes}
@@ -192,13 +212,23 @@ class Space:
         code = text.split()[0]
         if len(code) > MAX_CODE_CHARS:
             raise MedsynError(f"ICD-10 code is too long ({len(code)} characters; at most {MAX_CODE_CHARS})")
-        code = self.graph.node(code)["code"]
+        try:
+            code = self.graph.node(code)["code"]
+        except MedsynError:
+            raise MedsynError(f"unknown ICD-10 code {code!r}; {self._suggest(code)}") from None
         if code[:3] not in self.codes:
             raise MedsynError(
                 f"{code} ({self.graph.name(code)}) has no Russian symptoms in the knowledge graph, so no note can be "
-                f"prompted from it; try one of {', '.join(self.codes[:10])}, ..."
+                f"prompted from it; {self._suggest(code)}"
             )
         return code
+
+    def _suggest(self, code: str) -> str:
+        """Only codes that can be picked (they have Russian symptoms), else how to find one."""
+        pickable = [c for c in self.graph.close_matches(code, limit=20) if c[:3] in self.codes][:5]
+        if pickable:
+            return "close matches: " + ", ".join(pickable)
+        return "type a code such as M54 or J06, or part of a Russian diagnosis name (e.g. гастрит)"
 
     def search(self, query: str) -> list[list[str]]:
         query = _text(query, "search query", MAX_QUERY_CHARS)
@@ -237,16 +267,18 @@ class Space:
         )
 
     def symptom_table(self, prior: Prior) -> list[list]:
-        return [[s.label, round(s.weight, 4)] for s in prior.symptoms]
+        """Heaviest first: the symptoms the graph ties most specifically to the code lead."""
+        ranked = sorted(prior.symptoms, key=lambda s: (-s.weight, s.label))
+        return [[s.label, round(s.weight, 4)] for s in ranked]
 
     # -- verdicts -----------------------------------------------------------------------------------------------
     def verdicts(self, text: str, prompt: Prompt, prior: Prior) -> tuple[list[tuple[str, str | None]], str, dict]:
         labels = [s.label for s in prior.symptoms]
         example = self.example_text.get(prompt.example_id) if prompt.example_id else None
-        scores = score_note(text, labels, prior.icd10_code, prior.icd10_name, example)
+        scores = score_note(text, labels, prior.icd10_code, prior.icd10_name, example, self.scorer)
         reasons = reject_reasons(scores, FILTERS)
         highlighted = highlight(text, labels)
-        tick = {True: "✅", False: "❌"}
+        tick = {True: PASS, False: FAIL}
         lines = [
             f"**Verdict: {'kept' if not reasons else 'rejected (' + ', '.join(reasons) + ')'}**",
             "",
@@ -333,14 +365,20 @@ class Space:
             rows.append([
                 row["id"], row["icd10_code"], row["generation_model"], row["prompt_family"],
                 round(row["symptom_recall"], 3), row["n_words"], "kept" if row["keep"] else "rejected",
-                ", ".join(row["reject_reasons"]), row["text"],
+                ", ".join(row["reject_reasons"]), _preview(row["text"]),
             ])
             if len(rows) >= BROWSE_ROWS:
                 break
         return rows
 
 
-BROWSE_HEADERS = ["id", "code", "model", "family", "symptom recall", "words", "verdict", "reasons", "text"]
+BROWSE_HEADERS = ["id", "code", "model", "family", "recall", "words", "verdict", "reasons", "text"]
+# Narrow columns get about their header's width, so that headers never wrap letter by letter; the note gets the rest.
+BROWSE_WIDTHS = ["9%", "5%", "9%", "7%", "6%", "5%", "7%", "11%", "41%"]
+
+
+def _preview(text: str) -> str:
+    return text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS].rsplit(" ", 1)[0] + " …"
 
 
 @functools.lru_cache(maxsize=256)
@@ -368,7 +406,12 @@ def highlight(text: str, labels: list[str]) -> list[tuple[str, str | None]]:
 
 
 def make_demo(config: SpaceConfig | None = None) -> gr.Blocks:
-    """The Blocks app for `config` (default: MEDSYN_* variables / $MEDSYN_SPACE_CONFIG, else offline template)."""
+    """The Blocks app for `config` (default: MEDSYN_* variables / $MEDSYN_SPACE_CONFIG, else offline template).
+
+    A Space must run with no network access: gradio's analytics (read when the Blocks are made and launched) and
+    Hub telemetry are off unless the environment says otherwise."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     space = Space(config or load_config())
     cfg = space.config
 
@@ -390,6 +433,19 @@ def make_demo(config: SpaceConfig | None = None) -> gr.Blocks:
     def on_search(query: str) -> list[list[str]]:
         """Codes (with Russian symptoms in the graph) whose code starts with or whose name contains the query."""
         return space.search(query)
+
+    def on_pick(code, seed, last):
+        """The page's guard before sampling: a code or seed that cannot be used keeps the last good state on the
+        page (header, symptoms, prompt, note all of one code) and says why; a new good pick clears the old note."""
+        try:
+            picked = [space.resolve_code(code), parse_seed(seed)]
+        except MedsynError as err:
+            log.warning("pick: %s", err)
+            message = f"**{err}**. Still showing {last[0]} (seed {last[1]})."
+            return message, last, last[0], *[gr.skip()] * 5
+        if picked == list(last):
+            return gr.skip(), last, gr.skip(), *[gr.skip()] * 5
+        return "", picked, gr.skip(), "", [], "", None, None
 
     def on_chapter(chapter):
         choices = space.code_choices(chapter)
@@ -418,7 +474,10 @@ def make_demo(config: SpaceConfig | None = None) -> gr.Blocks:
                     scale=3, elem_id="code",
                 )
                 seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, scale=1)
+                _numeric_seed(seed)
                 resample = gr.Button("Resample", scale=1)
+            status = gr.Markdown(elem_id="status")
+            last_pick = gr.State(["M54" if "M54" in space.codes else choices[0][1], 0])
             about = gr.Markdown(elem_id="about")
             with gr.Row():
                 table = gr.Dataframe(headers=["symptom", "weight"], label="Sampled symptoms (graph weights)",
@@ -441,10 +500,11 @@ def make_demo(config: SpaceConfig | None = None) -> gr.Blocks:
 
             prompt_inputs = [code, seed, symptoms, family, template]
             chapter.change(on_chapter, chapter, code, api_visibility="private")
-            sampled = gr.on(
-                [code.change, seed.change, demo.load], on_sample, [code, seed], [about, table, symptoms],
-                api_name="sample_prior",
+            picked = gr.on(
+                [code.change, seed.change, demo.load], on_pick, [code, seed, last_pick],
+                [status, last_pick, code, note, marked, verdict, scores, download], api_visibility="private",
             )
+            sampled = picked.success(on_sample, [code, seed], [about, table, symptoms], api_name="sample_prior")
             sampled.then(on_prompt, prompt_inputs, prompt, api_visibility="private")
             resample.click(
                 lambda s: (int(s or 0) + 1) % (MAX_SEED + 1), seed, seed, api_visibility="private"
@@ -464,10 +524,12 @@ def make_demo(config: SpaceConfig | None = None) -> gr.Blocks:
                     b_code = gr.Dropdown([ALL, *space.corpus.codes], value=ALL, label="Code", filterable=True)
                     b_verdict = gr.Radio([ALL, "kept", "rejected"], value=ALL, label="Verdict")
                     b_recall = gr.Slider(0, 1, value=0, step=0.05, label="Minimum symptom recall")
-                rows = gr.Dataframe(headers=BROWSE_HEADERS, interactive=False, wrap=True, elem_id="corpus")
+                rows = gr.Dataframe(headers=BROWSE_HEADERS, interactive=False, wrap=True, elem_id="corpus",
+                                    column_widths=BROWSE_WIDTHS, max_height=1200)
                 gr.on([b_code.change, b_verdict.change, b_recall.release, demo.load], on_browse,
                       [b_code, b_verdict, b_recall], rows, api_name="browse")
     demo.queue(default_concurrency_limit=cfg.concurrency, max_size=cfg.queue_size)
+    _one_line_input_errors(demo)
     return demo
 
 
@@ -480,4 +542,4 @@ def __getattr__(name: str) -> gr.Blocks:
 
 
 if __name__ == "__main__":
-    make_demo().launch()
+    launch(make_demo())

@@ -1,69 +1,53 @@
-"""Settings of the Space: defaults, then a YAML file, then environment variables (a Space sets secrets and
-variables in its settings page, so the environment has the last word).
+"""Settings of the Space: defaults, then a YAML file, then `MEDSYN_<SETTING>` environment variables (a Space sets
+secrets and variables in its settings page, so the environment has the last word).
 
-With no configuration at all the app runs offline on the `template` backend, which is what a fresh Space or
-`medsyn space` needs to start without network access.
+The same machinery as every command (`medsyn.config`): the fields below are also the flags of `medsyn space`, the
+keys of its YAML file, and the variables' names (`max_new_tokens` -> `MEDSYN_MAX_NEW_TOKENS`). With no
+configuration at all the app runs offline on the `template` backend, which is what a fresh Space or `medsyn space`
+needs to start without network access.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-
-from medsyn.builder.config import read_yaml
 from medsyn.errors import MedsynError
+from medsyn.options import option
 
-BACKENDS = ("template", "openai", "transformers")
 MAX_NEW_TOKENS_LIMIT = 4096  # a Space visitor must not be able to hold a worker for minutes
 MAX_CONCURRENCY_LIMIT = 64
-
-# Environment variable -> field. Only these are read; the API key stays in OPENAI_API_KEY and is never shown.
-ENV = {
-    "MEDSYN_BACKEND": "backend",
-    "MEDSYN_MODEL": "model",
-    "MEDSYN_BASE_URL": "base_url",
-    "MEDSYN_ADAPTER": "adapter",
-    "MEDSYN_DATASET": "dataset",
-    "MEDSYN_EXAMPLES": "examples",
-    "MEDSYN_GRAPH": "graph",
-    "MEDSYN_MAX_NEW_TOKENS": "max_new_tokens",
-    "MEDSYN_CONCURRENCY": "concurrency",
-    "MEDSYN_QUEUE_SIZE": "queue_size",
-    "MEDSYN_TEMPERATURE": "temperature",
-    "MEDSYN_TOP_P": "top_p",
-    "MEDSYN_TIMEOUT": "timeout",
-}
 CONFIG_ENV = "MEDSYN_SPACE_CONFIG"
 
 
 @dataclass(frozen=True)
 class SpaceConfig:
-    backend: str = "template"
-    model: str | None = None  # openai: the served model name; transformers: a local path or hub id
-    base_url: str | None = None  # openai only, e.g. http://127.0.0.1:8000/v1
-    adapter: str | None = None  # transformers only: a PEFT adapter folder
-    dataset: str | None = None  # a built corpus folder or Hub dataset id for the browse tab
-    examples: str | None = None  # RuMedTop3-format notes: enables the `example` prompt family
-    graph: str | None = None  # None: the embedded knowledge graph
-    max_new_tokens: int = 512
-    concurrency: int = 2
-    queue_size: int = 32
-    temperature: float = 0.7
-    top_p: float = 0.95
-    timeout: float = 120.0
+    backend: str = option("template", "generation backend: template (offline), openai, transformers, or a "
+                          "registered plug-in")
+    model: str | None = option(None, "openai: the served model name; transformers: a local path or hub id")
+    base_url: str | None = option(None, "openai only, e.g. http://127.0.0.1:8000/v1")
+    adapter: str | None = option(None, "transformers only: a PEFT adapter folder")
+    dataset: str | None = option(None, "a built corpus folder or Hub dataset id for the browse tab")
+    examples: Path | None = option(None, "RuMedTop3-format notes: enables the `example` prompt family")
+    graph: Path | None = option(None, "knowledge graph file (default: the embedded graph)")
+    max_new_tokens: int = option(512, f"most tokens per note (at most {MAX_NEW_TOKENS_LIMIT})")
+    concurrency: int = option(2, "generations running at once")
+    queue_size: int = option(32, "requests waiting at most")
+    temperature: float = option(0.7, "generation temperature")
+    top_p: float = option(0.95, "nucleus sampling top-p")
+    timeout: float = option(120.0, "per-request timeout in seconds (openai)")
 
     def validate(self) -> None:
+        from medsyn.builder.backends import get_backend
+
         problems = []
-        if self.backend not in BACKENDS:
-            problems.append(f"backend {self.backend!r} unknown; choose one of {', '.join(BACKENDS)}")
-        if self.backend in ("openai", "transformers") and not self.model:
-            problems.append(f"the {self.backend} backend needs a model (MEDSYN_MODEL or `model:` in the config)")
-        if self.backend == "openai" and not self.base_url:
-            problems.append("the openai backend needs a base URL (MEDSYN_BASE_URL, e.g. http://127.0.0.1:8000/v1)")
+        try:
+            get_backend(self.backend).check(self)
+        except MedsynError as err:
+            problems.append(str(err).replace("--model", "a model (MEDSYN_MODEL or `model:` in the config)")
+                            .replace("--base-url", "a base URL (MEDSYN_BASE_URL"))
         if not 1 <= self.max_new_tokens <= MAX_NEW_TOKENS_LIMIT:
             problems.append(f"max_new_tokens must be in 1..{MAX_NEW_TOKENS_LIMIT}, got {self.max_new_tokens}")
         if not 1 <= self.concurrency <= MAX_CONCURRENCY_LIMIT:
@@ -84,33 +68,9 @@ class SpaceConfig:
             raise MedsynError("invalid Space settings: " + "; ".join(problems))
 
 
-def _coerce(name: str, raw: Any, where: str) -> Any:
-    kind = {f.name: f.type for f in fields(SpaceConfig)}[name]
-    if raw is None or raw == "":
-        return None if "None" in str(kind) else SpaceConfig.__dataclass_fields__[name].default
-    try:
-        if kind == "int":
-            if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
-                raise ValueError
-            return int(raw)
-        if kind == "float":
-            return float(raw)
-    except (TypeError, ValueError):
-        raise MedsynError(f"{where}: {name} must be a{'n integer' if kind == 'int' else ' number'}, got {raw!r}") from None
-    return str(raw)
-
-
 def load_config(path: str | os.PathLike | None = None, environ: Mapping[str, str] | None = None) -> SpaceConfig:
     """Defaults, then the YAML file (`path`, else $MEDSYN_SPACE_CONFIG), then MEDSYN_* variables; validated."""
+    from medsyn.config import load
+
     environ = os.environ if environ is None else environ
-    path = path or environ.get(CONFIG_ENV) or None
-    values: dict[str, Any] = {}
-    if path:
-        loaded = read_yaml(path, {f.name for f in fields(SpaceConfig)})
-        values.update({key: _coerce(key, value, str(path)) for key, value in loaded.items()})
-    for variable, name in ENV.items():
-        if variable in environ:
-            values[name] = _coerce(name, environ[variable], f"${variable}")
-    config = SpaceConfig(**values)
-    config.validate()
-    return config
+    return load(SpaceConfig, path or environ.get(CONFIG_ENV) or None, environ)

@@ -7,6 +7,7 @@ real `medsyn build --backend template` run once the builder is in.
 from __future__ import annotations
 
 import json
+from collections import Counter
 import random
 from pathlib import Path
 
@@ -95,25 +96,67 @@ def make_corpus(out: Path, n: int = 60, seed: int = 0, variant: str = "a", shard
     return out
 
 
-def make_results(out: Path, seeds: tuple[int, ...] = (0, 1, 2)) -> Path:
-    """A benchmark RESULTS_DIR in the benchmark helper's format, with made-up but distinct numbers."""
+def make_results(out: Path, seeds: tuple[int, ...] = (0, 1, 2), corpus: Path | None = None) -> Path:
+    """A benchmark RESULTS_DIR as `medsyn benchmark` writes it, from made-up predictions of distinct quality
+    (settings at real fractions 0.5 and 1, TSTR), summarised by the benchmark's own functions; computed on
+    `corpus` (its fingerprint is recorded, as `medsyn benchmark` does) when given."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from medsyn.training import benchmark_report
+    from medsyn.training.benchmark import notes_saved, tstr_per_code
+    from medsyn.training.benchmark_stats import METRICS, Run, bootstrap_summary
+    from medsyn.training.metrics.icd_topk.icd_topk import score
+
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(7)
-    settings = []
-    for name in ("real", "real+synthetic@0.5", "synthetic", "upsample"):
+    codes = ["M54", "K29", "J06", "I11", "E11", "N30"]
+    references = [rng.choice(codes) for _ in range(120)]
+    plan = [("real", None, 1.0, 0.7), ("real+synthetic@0.5", 0.5, 1.0, 0.72), ("TSTR", None, 0.0, 0.3),
+            ("upsample", None, 1.0, 0.69), ("real", None, 0.5, 0.55), ("real+synthetic@0.5", 0.5, 0.5, 0.62),
+            ("upsample", None, 0.5, 0.56)]
+    settings, runs, summary_rows = [], [], []
+    for name, ratio, fraction, skill in plan:
+        key = name if fraction == 1 else f"{name}@real{fraction:g}"
         for seed in seeds:
-            metrics = {m: round(rng.uniform(0.2, 0.9), 4) for m in ("accuracy", "hit@3", "macro_f1", "hard_codes_accuracy")}
-            settings.append({"name": name, "classifier": "tfidf-lr", "seed": seed, "metrics": metrics})
-    results = {"settings": settings, "hard_codes": ["M54", "K29"], "synthetic_source": {"path": "corpus"}}
+            predictions = [[r] + [c for c in codes if c != r][:2] if rng.random() < skill
+                           else [c for c in codes if c != r][:3] for r in references]
+            scores = score(predictions, references, hard_codes=["M54", "K29"], rare_codes=["N30"])
+            settings.append({"name": name, "classifier": "tfidf-lr", "seed": seed, "real_fraction": fraction,
+                             "synthetic_ratio": ratio, "n_train_real": 0 if name == "TSTR" else int(200 * fraction),
+                             "n_train_synthetic": 100 if ratio else (200 if name == "TSTR" else 0),
+                             "metrics": {m: scores[m] for m in METRICS},
+                             "per_code_accuracy": scores["per_code_accuracy"]})
+            runs.append(Run(key, seed, predictions))
+        summary_rows.append({"name": name, "classifier": "tfidf-lr", "real_fraction": fraction,
+                             "synthetic_ratio": ratio, "n_seeds": len(seeds), "key": key})
+    baseline = {row["key"]: "real" if row["real_fraction"] in (0.0, 1.0) else "real@real0.5"
+                for row in summary_rows if row["name"] != "real"}
+    summary = bootstrap_summary(runs, references, {"M54", "K29"}, 200, rare={"N30"}, baseline=baseline)
+    for row in summary_rows:
+        row["metrics"] = summary[row.pop("key")]
+    counts = Counter(references)
+    results = {
+        "settings": settings, "hard_codes": ["K29", "M54"], "rare_codes": ["N30"], "summary": summary_rows,
+        "synthetic_source": {"path": "corpus", "n_notes": 300, "n_codes": 6, "backend": {"template": 300}},
+        "real_notes_saved": notes_saved(summary_rows, 200),
+        "tstr_per_code": tstr_per_code(settings, counts, Counter({c: 50 for c in codes}), counts),
+        "hard_codes_selection": {"chosen_on": "dev"},
+        "rare_codes_selection": {"quantile": 0.25, "max_real_notes": counts["N30"]},
+        "train": {"path": "train.jsonl", "n_notes": 200, "notes_per_code": dict(counts)},
+        "eval": {"path": "dev.jsonl", "n_notes": len(references), "unseen_codes": {"n_notes": 0}},
+        "intervals": "95% BCa bootstrap over evaluation notes (scipy.stats.bootstrap), paired across settings",
+    }
+    if corpus is not None:
+        from medsyn.builder.provenance import corpus_fingerprint
+
+        results["synthetic_source"]["fingerprint"] = corpus_fingerprint(corpus)
     (out / "results.json").write_text(json.dumps(results), encoding="utf-8")
     fig, ax = plt.subplots()
     ax.plot([0, 1], [0, 1])
     fig.savefig(out / "per_code_f1.png")
     plt.close(fig)
-    (out / "results.md").write_text("| setting | accuracy |\n", encoding="utf-8")
+    (out / "results.md").write_text(benchmark_report.markdown_report(results), encoding="utf-8")
     return out

@@ -83,6 +83,7 @@ class _State:
     in_flight: int = 0
     max_in_flight: int = 0
     closing: threading.Event = field(default_factory=threading.Event)
+    api_key: str | None = None  # when set, requests without `Authorization: Bearer <api_key>` get a 401
 
     def decide(self, body: dict[str, Any], port: int) -> str:
         with self.lock:
@@ -115,8 +116,17 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
         pass
 
+    def _refused(self) -> bool:
+        key = self.server.state.api_key
+        if key is None or self.headers.get("Authorization") == f"Bearer {key}":
+            return False
+        self._json(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}})
+        return True
+
     def do_GET(self) -> None:
         state = self.server.state
+        if self._refused():
+            return
         if self.path.rstrip("/") == "/health":
             self._json(200, {"status": "ok"})
         elif self.path.rstrip("/") == "/v1/models":
@@ -242,9 +252,10 @@ class FaultServer:
         reply: Callable[[dict[str, Any]], str] = default_reply,
         hang_seconds: float = 30.0,
         port: int = 0,
+        api_key: str | None = None,
         _state: _State | None = None,
     ) -> None:
-        self.state = _state or _State(script, latency, model, retry_after, reply, hang_seconds)
+        self.state = _state or _State(script, latency, model, retry_after, reply, hang_seconds, api_key=api_key)
         self._port = port
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None

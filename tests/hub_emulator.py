@@ -1,9 +1,10 @@
 """An in-process emulator of the Hugging Face Hub HTTP API, so publishing is tested with the real clients.
 
 `huggingface_hub` and `datasets` run unchanged against it through `HF_ENDPOINT`. It speaks the parts of the
-protocol that `medsyn push` and `load_dataset("org/name", revision=...)` use: repo creation and info, YAML
-validation, preupload, the git-LFS batch/upload/verify dance (basic transfer), NDJSON commits (also as pull
-requests), tags and refs, tree / paths-info listings and `resolve` downloads with ranges.
+protocol that `medsyn push` and `load_dataset("org/name", revision=...)` use: repo creation (models, datasets and
+Spaces, which need an `sdk`) and info, YAML validation, preupload, the git-LFS batch/upload/verify dance (basic
+transfer), NDJSON commits (also as pull requests), tags and refs, tree / paths-info listings and `resolve`
+downloads with ranges.
 
 Repos are kept as immutable commit snapshots in memory: a failed commit changes nothing, exactly the guarantee the
 real Hub gives and the one the interrupted-push test relies on. Xet storage is not emulated: clients talking to it
@@ -250,6 +251,10 @@ class Handler(BaseHTTPRequestHandler):
         self._need_auth()
         payload = self._json()
         rtype = payload.get("type") or "model"
+        if rtype not in PREFIX:
+            raise _error(400, f"unknown repo type {rtype}")
+        if rtype == "space" and payload.get("sdk") not in ("gradio", "streamlit", "docker", "static"):
+            raise _error(400, "a Space needs an sdk (gradio, streamlit, docker or static)")
         repo_id = f"{payload.get('organization')}/{payload['name']}"
         url = f"{self._base()}/{PREFIX[rtype]}{repo_id}"
         with self.state.lock:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from medsyn.builder.backend_openai import OpenAIBackend, backoff_delay, retry_after_seconds
+from medsyn.builder.backends.openai import OpenAIBackend, backoff_delay, retry_after_seconds
 from medsyn.builder.backends import Request, SamplingParams
 from medsyn.errors import MedsynError
 from tests.fault_server import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from medsyn.builder.backend_openai import OpenAIBackend
+from medsyn.builder.backends.openai import OpenAIBackend
 from medsyn.builder.backends import Request, SamplingParams
 from medsyn.errors import MedsynError
 from tests.tiny_models import served_tiny_llama
@@ -72,7 +72,7 @@ def test_corpus_is_built_through_transformers_serve(served, tmp_path):
     args = ["build", "--out", str(out), "--n", "5", "--backend", "openai", "--model", model_id, "--base-url",
             base_url, "--max-new-tokens", "16", "--concurrency", "2", "--quiet",
             # a tiny untrained model writes noise: keep its notes so that the corpus itself is checked
-            "--filters", "min_symptom_recall=0", "min_cyrillic_share=0", "min_words=0", "max_words=100000"]
+            "--min-symptom-recall", "0", "--min-cyrillic-share", "0", "--min-words", "0", "--max-words", "100000"]
     assert main(args) == 0
     rows = load_dataset(str(out), "unfiltered", split="train", cache_dir=str(tmp_path / "cache")).to_list()
     assert len(rows) == 5 and all(row["text"] for row in rows)

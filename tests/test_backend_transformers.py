@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from medsyn.builder.backend_transformers import TransformersBackend, alpaca_prompt
+from medsyn.builder.backends.transformers import TransformersBackend
+from medsyn.builder.prompts import alpaca_prompt
 from medsyn.builder.backends import Request, SamplingParams
 from medsyn.errors import MedsynError
 from tests.tiny_models import make_tiny_llama
@@ -180,7 +181,7 @@ def test_missing_model_or_adapter_path_fails_before_loading(chat_model, tmp_path
 def test_uncached_hub_id_offline_is_a_clear_error(tmp_path):
     """HF_HUB_OFFLINE is read when huggingface_hub is imported, hence a fresh interpreter."""
     code = (
-        "from medsyn.builder.backend_transformers import TransformersBackend\n"
+        "from medsyn.builder.backends.transformers import TransformersBackend\n"
         "from medsyn.errors import MedsynError\n"
         "try:\n"
         "    TransformersBackend('medsyn-test/not-a-model')\n"
@@ -193,7 +194,7 @@ def test_uncached_hub_id_offline_is_a_clear_error(tmp_path):
 
 
 # A tiny untrained model writes noise: filters loose enough that its notes are kept, so the corpus is checked.
-LOOSE = ["--filters", "min_symptom_recall=0", "min_cyrillic_share=0", "min_words=0", "max_words=100000"]
+LOOSE = ["--min-symptom-recall", "0", "--min-cyrillic-share", "0", "--min-words", "0", "--max-words", "100000"]
 
 
 def test_corpus_is_built_through_the_transformers_backend_with_a_lora_adapter(chat_model, tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -58,7 +59,8 @@ def make_synthetic_corpus(
                 "prior": {"symptoms": [{"label": p, "weight": 1.0} for p in picked], "sex": sex, "age": age,
                           "marital_status": "married", "smoking": False},
                 "example_id": "", "text": text, "seed": seed, "prompt_tokens": 0, "completion_tokens": 0,
-                "symptom_recall": 1.0, "matched_symptoms": picked, "leakage": False, "example_overlap": 0.0,
+                "symptom_recall": 1.0, "matched_symptoms": picked, "semantic_symptom_recall": 1.0, "leakage": False,
+                "example_overlap": 0.0,
                 "example_longest_ngram": 0, "cyrillic_share": 1.0, "n_words": len(text.split()),
                 "near_duplicate_of": "", "keep": True, "reject_reasons": [],
                 "bertscore_precision": None, "bertscore_recall": None, "bertscore_f1": None,
@@ -114,6 +116,13 @@ def toy_notes(codes: list[str], per_code: int, seed: int) -> list[dict]:
     return notes
 
 
+def one_error_line(err: str) -> str:
+    """The CLI's error message, checked to be a single line (progress bars of the test's own setup aside)."""
+    lines = [line for line in err.splitlines() if line.startswith("medsyn benchmark: error:")]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
 def cli(argv: list[str], monkeypatch) -> int:
     """`medsyn <argv>` through the real entry point (only the benchmark command registered)."""
     from medsyn import cli as medsyn_cli
@@ -127,7 +136,8 @@ def cli(argv: list[str], monkeypatch) -> int:
 
 @pytest.fixture(scope="module")
 def reduced_run(tmp_path_factory):
-    """One reduced benchmark (12 codes, 2 seeds, ratios 0.5 and 1) shared by the tests that read its output."""
+    """One reduced benchmark (12 codes, 2 seeds, ratios 0.5 and 1, real fractions 0.5 and 1) shared by the tests
+    that read its output."""
     monkeypatch = pytest.MonkeyPatch()
     home = tmp_path_factory.getbasetemp() / "hf_home"
     monkeypatch.setenv("HF_HOME", str(home))
@@ -143,7 +153,8 @@ def reduced_run(tmp_path_factory):
                         "--code-strategy", "uniform", "--quiet"]) == 0
     out = root / "results"
     code = cli(["benchmark", "--train", str(train), "--eval", str(dev), "--dev", str(dev), "--synthetic", str(corpus),
-                "--seeds", "2", "--ratios", "0.5,1", "--bootstrap", "200", "--out", str(out)], monkeypatch)
+                "--seeds", "2", "--ratios", "0.5,1", "--real-fractions", "0.5,1", "--bootstrap", "200", "--out", str(out)],
+               monkeypatch)
     monkeypatch.undo()
     assert code == 0
     return out, json.loads((out / "results.json").read_text(encoding="utf-8")), train, dev
@@ -151,28 +162,92 @@ def reduced_run(tmp_path_factory):
 
 def test_results_json_follows_the_documented_schema(reduced_run):
     out, results, train, dev = reduced_run
-    names = ["real", "real+synthetic@0.5", "real+synthetic@1", "synthetic", "upsample"]
-    assert [(e["name"], e["seed"]) for e in results["settings"]] == [(n, s) for n in names for s in (0, 1)]
+    names = [("real", 1), ("real+synthetic@0.5", 1), ("real+synthetic@1", 1), ("TSTR", 0), ("upsample", 1),
+             ("real", 0.5), ("real+synthetic@0.5", 0.5), ("real+synthetic@1", 0.5), ("upsample", 0.5)]
+    assert [(e["name"], e["real_fraction"], e["seed"]) for e in results["settings"]] == [
+        (n, f, s) for s in (0, 1) for n, f in names]
+    assert [(r["name"], r["real_fraction"]) for r in results["summary"]] == names
     for entry in results["settings"]:
         assert entry["classifier"] == "tfidf-lr"
-        assert set(entry["metrics"]) == {"accuracy", "hit@3", "macro_f1", "hard_codes_accuracy"}
+        assert set(entry["metrics"]) == {"accuracy", "hit@3", "macro_f1", "hard_codes_accuracy", "rare_codes_accuracy"}
         assert 0 <= entry["metrics"]["accuracy"] <= entry["metrics"]["hit@3"] <= 1
+        assert (out / entry["predictions"]).is_file()
     n_real = sum(1 for _ in open(train, encoding="utf-8"))
-    sizes = {e["name"]: (e["n_train_real"], e["n_train_synthetic"]) for e in results["settings"]}
-    assert sizes["real"] == (n_real, 0)
-    assert sizes["real+synthetic@0.5"] == (n_real, round(0.5 * n_real))
-    assert sizes["synthetic"] == (0, n_real)
-    assert sizes["upsample"][1] == sum(results["upsample"]["codes"].values()) > 0
+    sizes = {(e["name"], e["real_fraction"]): (e["n_train_real"], e["n_train_synthetic"]) for e in results["settings"]}
+    assert sizes["real", 1] == (n_real, 0)
+    assert sizes["real+synthetic@0.5", 1] == (n_real, round(0.5 * n_real))
+    # Synthetic notes are shares of the full real size at every fraction; TSTR is as large as the real file.
+    assert sizes["real+synthetic@0.5", 0.5] == (sizes["real", 0.5][0], round(0.5 * n_real))
+    assert sizes["TSTR", 0] == (0, n_real)
+    assert n_real * 0.45 < sizes["real", 0.5][0] < n_real * 0.55
+    assert sizes["upsample", 1][1] == sum(results["upsample"]["codes"].values()) > 0
     # Hard codes: a non-empty subset of the dev codes, about a quarter of them.
     dev_codes = {json.loads(line)["code"] for line in open(dev, encoding="utf-8")}
     assert results["hard_codes"] and set(results["hard_codes"]) <= dev_codes
     assert len(results["hard_codes"]) < len(dev_codes)
     assert results["hard_codes_selection"]["chosen_on"] == "dev"
+    # Rare codes: the first quartile of real training counts, counted on the training file.
+    counts = Counter(json.loads(line)["code"] for line in open(train, encoding="utf-8"))
+    quartile = np.quantile(list(counts.values()), 0.25)
+    assert results["rare_codes"] == sorted(c for c, n in counts.items() if n <= quartile)
     source = results["synthetic_source"]
     kept = json.loads((out.parent / "corpus" / "build_info.json").read_text(encoding="utf-8"))["summary"]["kept"]
     assert source["backend"] == {"template": kept} and source["generation_model"] == {"template": kept}
     assert source["build_info"]["backend"]["name"] == "template" and source["build_info"]["seed"] == 0
     assert results["eval"]["unseen_codes"]["n_notes"] == 0
+    # The per-code TSTR table: every evaluation code, TSTR accuracy = the mean over seeds of the per-code accuracy.
+    tstr = {r["code"]: r for r in results["tstr_per_code"]}
+    assert set(tstr) == dev_codes
+    for code, row in tstr.items():
+        runs = [e["per_code_accuracy"][code] for e in results["settings"] if e["name"] == "TSTR"]
+        assert row["tstr_accuracy"] == pytest.approx(np.mean(runs)) and row["n_train_real"] == counts[code]
+    saved = results["real_notes_saved"]
+    assert set(saved) == {"real+synthetic@0.5", "real+synthetic@1", "upsample"}
+    assert all([r["real_fraction"] for r in rows] == [0.5, 1.0] for rows in saved.values())
+
+
+def test_every_reported_interval_contains_its_point_estimate(reduced_run):
+    out, results, _, _ = reduced_run
+    checked = 0
+    for row in results["summary"]:
+        for metric, stat in row["metrics"].items():
+            for value in (stat, stat.get("diff_to_real")):
+                if value and value["mean"] is not None:
+                    low, high = value["ci95"]
+                    assert low <= value["mean"] <= high, (row["name"], row["real_fraction"], metric, value)
+                    checked += 1
+    assert checked >= 9 * 5 + 8 * 5 - 10  # every setting's metrics and differences (hard/rare may be absent)
+    # results.md prints each of them in %, the point inside its interval
+    table = (out / "results.md").read_text(encoding="utf-8")
+    for mean, low, high in re.findall(r"(\d+\.\d) \[(\d+\.\d), (\d+\.\d)\]", table):
+        assert float(low) <= float(mean) <= float(high)
+
+
+def test_subsamples_are_stratified_nested_and_seeded():
+    from medsyn.training.benchmark import Note, subsample
+
+    counts = {"A": 1, "B": 3, "C": 10, "D": 41}
+    real = [Note(f"{code}{i}", f"text {code} {i}", code) for code, n in counts.items() for i in range(n)]
+    random.Random(0).shuffle(real)
+    small, large = subsample(real, 0.1, seed=0), subsample(real, 0.25, seed=0)
+    assert Counter(n.code for n in small) == {"A": 1, "B": 1, "C": 1, "D": 4}  # every code keeps at least one
+    assert Counter(n.code for n in large) == {"A": 1, "B": 1, "C": 2, "D": 10}
+    assert {n.note_id for n in small} <= {n.note_id for n in large}  # nested
+    assert [n.note_id for n in small] == [n.note_id for n in real if n in small]  # file order kept
+    assert subsample(real, 0.25, seed=0) == large and subsample(real, 0.25, seed=1) != large
+    assert subsample(real, 1.0, seed=3) == real
+
+
+def test_real_notes_saved_interpolates_the_real_only_curve():
+    from medsyn.training.benchmark_stats import real_notes_saved
+
+    curve = {0.1: 0.30, 0.25: 0.40, 0.5: 0.46, 1.0: 0.50}
+    rows = real_notes_saved(curve, {0.1: 0.43, 0.25: 0.39, 1.0: 0.52}, n_real=1000)
+    first, second, third = rows
+    assert first["matched_real_fraction"] == pytest.approx(0.25 + 0.25 * (0.03 / 0.06))  # halfway 0.25 -> 0.5
+    assert first["real_notes_saved"] == round((0.375 - 0.1) * 1000) and not first["at_least"]
+    assert second["matched_real_fraction"] is None and second["real_notes_saved"] == 0  # below real-only
+    assert third["matched_real_fraction"] == 1.0 and third["at_least"]  # better than all real data
 
 
 def test_real_only_learns_the_codes(reduced_run):
@@ -182,21 +257,19 @@ def test_real_only_learns_the_codes(reduced_run):
     assert all(m["accuracy"] > 0.3 and m["hit@3"] > 0.6 for m in real)
 
 
-def test_summary_has_intervals_and_paired_differences(reduced_run):
+def test_summary_has_paired_differences_to_real_at_the_same_fraction(reduced_run):
     _, results, _, _ = reduced_run
-    summary = {row["name"]: row["metrics"] for row in results["summary"]}
-    for name, metrics in summary.items():
+    summary = {(row["name"], row["real_fraction"]): row["metrics"] for row in results["summary"]}
+    for (name, fraction), metrics in summary.items():
         for metric, stat in metrics.items():
-            low, high = stat["ci95"]
-            assert low <= stat["mean"] <= high, (name, metric)
-            seeds = [e["metrics"][metric] for e in results["settings"] if e["name"] == name]
+            seeds = [e["metrics"][metric] for e in results["settings"]
+                     if e["name"] == name and e["real_fraction"] == fraction]
             assert stat["mean"] == pytest.approx(np.mean(seeds))
             if name == "real":
                 assert "diff_to_real" not in stat
             else:
-                diff = stat["diff_to_real"]
-                assert diff["mean"] == pytest.approx(stat["mean"] - summary["real"][metric]["mean"])
-                assert diff["ci95"][0] <= diff["mean"] <= diff["ci95"][1]
+                base = summary["real", 1.0 if name == "TSTR" else fraction][metric]["mean"]
+                assert stat["diff_to_real"]["mean"] == pytest.approx(stat["mean"] - base)
 
 
 def rumedbench_scores(path: Path) -> tuple[float, float]:
@@ -214,7 +287,9 @@ def test_prediction_files_score_the_same_with_rumedbench(reduced_run):
     out, results, _, dev = reduced_run
     dev_notes = [json.loads(line) for line in open(dev, encoding="utf-8")]
     for entry in results["settings"]:
-        path = out / "predictions" / "tfidf-lr" / entry["name"] / f"seed{entry['seed']}" / "RuMedTop3.jsonl"
+        path = out / entry["predictions"]
+        assert path == (out / "predictions" / "tfidf-lr" / f"real{entry['real_fraction']:g}" / entry["name"]
+                        / f"seed{entry['seed']}" / "RuMedTop3.jsonl")
         records = [json.loads(line) for line in open(path, encoding="utf-8")]
         assert [(r["idx"], r["code"]) for r in records] == [(n["idx"], n["code"]) for n in dev_notes]
         assert all(len(r["prediction"]) == 3 and len(set(r["prediction"])) == 3 for r in records)
@@ -227,15 +302,16 @@ def test_markdown_table_and_plots(reduced_run):
     out, results, _, _ = reduced_run
     table = (out / "results.md").read_text(encoding="utf-8")
     lines = table.splitlines()
-    assert lines[0].startswith("| Setting | Real | Synthetic | Accuracy | Hit@3 | Macro-F1 | Hard codes acc.")
-    rows = [line for line in lines if line.startswith("| `")]
+    assert lines[0].startswith("| Setting | Real fraction | Real | Synthetic | Accuracy | Hit@3 | Macro-F1 | Hard codes")
+    rows = [line for line in lines if line.startswith("| `")][: len(results["summary"])]
     assert [row.split("|")[1].strip() for row in rows] == [f"`{r['name']}`" for r in results["summary"]]
     real_accuracy = results["summary"][0]["metrics"]["accuracy"]["mean"]
     assert f"{100 * real_accuracy:.1f} [" in rows[0]
-    assert "`template`" in table and "Hard codes (" in table
+    assert "`template`" in table and "Hard codes (" in table and "Rare codes (" in table
+    assert "## Real notes saved" in table and "## TSTR per code" in table
     import matplotlib.image
 
-    for name in ("metric_vs_ratio.png", "per_code_gain.png"):
+    for name in ("metric_vs_ratio.png", "metric_vs_real_fraction.png", "per_code_gain.png"):
         image = matplotlib.image.imread(out / name)
         assert image.ndim == 3 and image.shape[0] > 200 and image.shape[1] > 300
         assert image.std() > 0.01  # something is drawn
@@ -268,24 +344,29 @@ def test_metric_module_loads_by_path_and_scores():
 
 
 def test_bootstrap_full_sample_equals_the_metric():
-    from medsyn.training.benchmark import _weighted_scores
+    from medsyn.training.benchmark_stats import Scorer
     from medsyn.training.metrics.icd_topk.icd_topk import score
+
+    metrics = ("accuracy", "hit@3", "macro_f1", "hard_codes_accuracy", "rare_codes_accuracy")
 
     rng = np.random.default_rng(0)
     codes = np.array(["A01", "B02", "C03", "D04", "E05", "F06"])
     references = [str(c) for c in rng.choice(codes[:5], size=300)]
     predictions = random_predictions(rng, codes, 300)
-    hard = {"A01", "C03"}
-    expected = score(predictions, references, hard_codes=hard)
-    got = _weighted_scores(np.ones((1, 300)), predictions, references, hard)
-    for metric in ("accuracy", "hit@3", "macro_f1", "hard_codes_accuracy"):
+    hard, rare = {"A01", "C03"}, {"E05"}
+    scorer = Scorer(references, hard, rare)
+    expected = score(predictions, references, hard_codes=hard, rare_codes=rare)
+    got = scorer.scores(np.ones((1, 300)), predictions)
+    for metric in metrics:
         assert got[metric][0] == pytest.approx(expected[metric], abs=1e-12), metric
-    # Integer weights are the same as repeating notes.
+    # Integer weights are the same as repeating notes, macro-F1 included (over the codes the resample holds).
     weights = rng.integers(0, 3, size=300)
+    weights[[i for i, r in enumerate(references) if r == "B02"]] = 0  # a resample that lost a code entirely
     repeated = [i for i, w in enumerate(weights) for _ in range(w)]
-    expected = score([predictions[i] for i in repeated], [references[i] for i in repeated], hard_codes=hard)
-    got = _weighted_scores(weights[None, :].astype(float), predictions, references, hard)
-    for metric in ("accuracy", "hit@3", "hard_codes_accuracy"):
+    expected = score([predictions[i] for i in repeated], [references[i] for i in repeated], hard_codes=hard,
+                     rare_codes=rare)
+    got = scorer.scores(weights[None, :].astype(float), predictions)
+    for metric in metrics:
         assert got[metric][0] == pytest.approx(expected[metric], abs=1e-12), metric
 
 
@@ -323,8 +404,11 @@ def test_training_sets_are_seeded_and_sized(tmp_path):
     assert n == 20 and len(texts) == 60 and texts[:40] == [r.text for r in real]
     assert training_set(mixed, real, synthetic, 3, {}) == (texts, codes, n)
     assert training_set(mixed, real, synthetic, 4, {})[0] != texts
-    only = training_set(Setting("synthetic", "synthetic"), real, synthetic, 0, {})
+    only = training_set(Setting("TSTR", "tstr"), real, synthetic, 0, {})
     assert only[2] == 40 and all(t.startswith("syn") for t in only[0])
+    # At a real fraction the synthetic notes are counted against the full real size and are the same notes.
+    half = training_set(mixed, real[:20], synthetic, 3, {}, n_real_full=40)
+    assert half[0][20:] == texts[40:] and half[2] == 20
     up = training_set(Setting("upsample", "upsample"), real, synthetic, 0, {"C": 5, "A": 50})
     assert Counter(up[1][40:]) == {"C": 5, "A": 34}  # A has only 34 synthetic notes
 
@@ -388,17 +472,17 @@ def test_corpus_without_icd10_code_is_a_clear_error(toy_inputs, monkeypatch, cap
                 "--out", str(tmp_path / "out")], monkeypatch)
     assert code == 2
     err = capsys.readouterr().err
-    assert "no icd10_code column" in err and "columns: id," in err
+    assert "no column 'icd10_code' (columns found: id," in one_error_line(err)
 
 
 def test_missing_or_unreadable_corpus_folder(toy_inputs, monkeypatch, capsys):
     tmp_path, train, evaluation, _ = toy_inputs
     args = ["benchmark", "--train", str(train), "--eval", str(evaluation), "--out", str(tmp_path / "out")]
     assert cli(args + ["--synthetic", str(tmp_path / "nowhere")], monkeypatch) == 2
-    assert "synthetic corpus folder not found" in capsys.readouterr().err
+    assert "synthetic source not found" in capsys.readouterr().err
     (tmp_path / "bare").mkdir()
     assert cli(args + ["--synthetic", str(tmp_path / "bare")], monkeypatch) == 2
-    assert "not a readable corpus folder" in capsys.readouterr().err
+    assert "no json/jsonl/parquet/csv files in this folder" in capsys.readouterr().err
 
 
 def test_bad_notes_file_names_file_and_line(toy_inputs, monkeypatch, capsys):
@@ -430,32 +514,35 @@ def test_config_file_mirrors_the_flags(toy_inputs, monkeypatch, capsys):
                       "seeds: 1\nratios: [0.5]\nbootstrap: 10\n", encoding="utf-8")
     assert cli(["benchmark", "--config", str(config), "--ratios", "1"], monkeypatch) == 0
     results = json.loads((tmp_path / "from-config" / "results.json").read_text(encoding="utf-8"))
-    assert {e["name"] for e in results["settings"]} == {"real", "real+synthetic@1", "synthetic", "upsample"}
+    assert {e["name"] for e in results["settings"]} == {"real", "real+synthetic@1", "TSTR", "upsample"}
     assert results["config"]["bootstrap"] == 10
     config.write_text("train: a.jsonl\nbatch-size: 4\nlearnig-rate: 1\n", encoding="utf-8")
     assert cli(["benchmark", "--config", str(config)], monkeypatch) == 2
-    assert "unknown key 'learnig-rate'" in capsys.readouterr().err
+    assert "unknown key 'learnig_rate' (did you mean learning_rate?)" in capsys.readouterr().err
     config.write_text("train: a.jsonl\n", encoding="utf-8")
     assert cli(["benchmark", "--config", str(config)], monkeypatch) == 2
-    assert "missing --eval, --synthetic, --out" in capsys.readouterr().err
+    assert "required: --eval, --synthetic, --out" in capsys.readouterr().err
 
 
 def test_card_reports_the_benchmark_of_the_built_corpus(reduced_run, tmp_path):
-    """build -> benchmark -> card: the card's tables carry results.json's numbers, intervals included."""
+    """build -> benchmark -> card: the card's tables carry results.md's numbers (in %), intervals included."""
     import shutil
 
-    from medsyn.dataset_card.card import fmt_diff, fmt_metric, load_benchmark, write_card
+    from medsyn.dataset_card.card import write_card
+    from medsyn.training.benchmark_report import diff_cell, results_table, saved_table
 
     out, results, _, _ = reduced_run
     corpus = tmp_path / "corpus"
     shutil.copytree(out.parent / "corpus", corpus)
     card = write_card(corpus, out).read_text(encoding="utf-8")
     assert "template" in card
-    for row in load_benchmark(out)["rows"]:
-        assert fmt_metric(row["metrics"]["accuracy"]) in card
+    assert results_table(results) in card and saved_table(results) in card
     for entry in results["summary"]:
         if entry["name"] != "real":
             diff = entry["metrics"]["accuracy"]["diff_to_real"]
-            assert f"{diff['mean']:+.3f} [{diff['ci95'][0]:+.3f}, {diff['ci95'][1]:+.3f}]" in card
-            assert fmt_diff(entry["metrics"]["hard_codes_accuracy"]) in card
-    assert (corpus / "assets" / "benchmark" / "results.json").is_file()
+            assert f"{100 * diff['mean']:+.1f} [{100 * diff['ci95'][0]:+.1f}, {100 * diff['ci95'][1]:+.1f}]" in card
+            assert diff_cell(entry["metrics"]["rare_codes_accuracy"]) in card
+    assert "### TSTR per code" in card and "### Real notes saved" in card
+    for name in ("results.json", "metric_vs_real_fraction.png", "per_code_gain.png"):
+        assert (corpus / "assets" / "benchmark" / name).is_file()
+    assert "assets/benchmark/metric_vs_real_fraction.png" in card

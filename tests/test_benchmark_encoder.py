@@ -81,7 +81,8 @@ def test_benchmark_runs_with_the_encoder(tiny_bert, notes, tmp_path, monkeypatch
     assert {e["classifier"] for e in results["settings"]} == {"encoder"}
     assert results["config"]["classifier_options"]["epochs"] == 1
     for entry in results["settings"]:
-        path = out / "predictions" / "encoder" / entry["name"] / "seed0" / "RuMedTop3.jsonl"
+        path = out / entry["predictions"]
+        assert path.parts[-6:-3] == ("predictions", "encoder", f"real{entry['real_fraction']:g}")
         assert len(path.read_text(encoding="utf-8").splitlines()) == 12
 
 

@@ -89,7 +89,7 @@ def test_existing_output_is_refused_and_overwrite_replaces(template_corpus, tmp_
         (["--n", "-3"], "n must be an integer >= 1"),
         (["--codes", "M54", "Z99.99X"], "unknown ICD-10 code"),
         (["--codes", "A00"], "no Russian symptoms"),
-        (["--filters", "min_symptom_recall=2"], "min_symptom_recall must be in [0, 1]"),
+        (["--min-symptom-recall", "2"], "min_symptom_recall must be in [0, 1]"),
     ],
 )
 def test_bad_config_fails_before_any_work(tmp_path, capsys, flags, message):
@@ -115,11 +115,11 @@ def test_unreachable_server_or_unknown_model_fails_before_generation(tmp_path, c
 
 def test_all_notes_filtered_is_a_clear_error_and_a_rerun_regenerates_nothing(tmp_path, capsys):
     out = tmp_path / "corpus"
-    assert main(["build", "--out", str(out), "--n", "6", "--quiet", "--filters", "min_words=300"]) == 2
+    assert main(["build", "--out", str(out), "--n", "6", "--quiet", "--min-words", "300"]) == 2
     assert "all 6 generated notes were filtered out (too_short 6)" in capsys.readouterr().err
     assert not out.exists() and (tmp_path / "corpus.work").is_dir()
     assert main(["build", "--out", str(out), "--n", "6", "--quiet"]) == 0
-    assert "this run: 0 new, 6 resumed" in capsys.readouterr().err
+    assert "this run: 0 new, 6 resumed" in capsys.readouterr().out
 
 
 def test_bertscore_columns_with_a_local_encoder(template_corpus, tmp_path):
@@ -127,7 +127,7 @@ def test_bertscore_columns_with_a_local_encoder(template_corpus, tmp_path):
 
     encoder = make_tiny_llama(tmp_path / "encoder")
     out = tmp_path / "corpus"
-    assert main(["build", "--out", str(out), "--n", "8", "--quiet", "--filters", f"bertscore_model={encoder}"]) == 0
+    assert main(["build", "--out", str(out), "--n", "8", "--quiet", "--bertscore-model", str(encoder)]) == 0
     rows = _rows(out, "unfiltered")
     assert all(-1.0 <= r["bertscore_recall"] <= 1.0 and r["bertscore_f1"] is not None for r in rows)
     assert all(r["bertscore_f1"] is None for r in _rows(template_corpus, "unfiltered"))
@@ -144,7 +144,7 @@ def test_yaml_config_with_flag_overrides(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("n: 5\nbackned: openai\n")
     assert main(["build", "--config", str(bad), "--out", str(tmp_path / "x"), "--quiet"]) == 2
-    assert "bad.yaml: unknown option(s) backned (did you mean backend?)" in capsys.readouterr().err
+    assert "bad.yaml: unknown key 'backned' (did you mean backend?)" in capsys.readouterr().err
 
 
 def test_faulty_server_still_yields_a_complete_corpus(tmp_path):

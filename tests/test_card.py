@@ -41,7 +41,7 @@ def table_rows(text: str, header_start: str) -> list[list[str]]:
 def carded(tmp_path_factory):
     base = tmp_path_factory.mktemp("card")
     folder = make_corpus(base / "corpus", n=80, seed=3, shards=2)
-    results = make_results(base / "results")
+    results = make_results(base / "results", corpus=folder)
     readme = write_card(folder, results)
     return folder, results, readme.read_text(encoding="utf-8")
 
@@ -101,19 +101,29 @@ def test_privacy_table_matches_overlap_percentiles(carded):
         assert table[label] == expected
 
 
-def test_benchmark_table_matches_results_json(carded):
+def test_benchmark_tables_match_results_json_and_results_md(carded):
     _, results, text = carded
-    settings = json.loads((results / "results.json").read_text())["settings"]
-    table = {r[0]: r for r in table_rows(text, "| Setting | Classifier |")}
-    names = sorted({s["name"] for s in settings})
-    assert sorted(table) == names
-    for name in names:
-        runs = [s["metrics"] for s in settings if s["name"] == name]
-        row = table[name]
-        assert row[1] == "tfidf-lr" and row[2] == str(len(runs))
-        for cell, metric in zip(row[3:], ("accuracy", "hit@3", "macro_f1", "hard_codes_accuracy")):
-            values = [m[metric] for m in runs]
-            assert cell == f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
+    data = json.loads((results / "results.json").read_text())
+    table = table_rows(text, "| Setting | Real fraction |")
+    assert [(r[0], r[1]) for r in table] == [
+        (f"`{s['name']}`", "0 (TSTR)" if s["name"] == "TSTR" else f"{100 * s['real_fraction']:g}%")
+        for s in data["summary"]
+    ]
+    for row, entry in zip(table, data["summary"]):
+        stat = entry["metrics"]["accuracy"]
+        # percent, one decimal, the interval around it
+        assert row[4] == f"{100 * stat['mean']:.1f} [{100 * stat['ci95'][0]:.1f}, {100 * stat['ci95'][1]:.1f}]"
+        seeds = [s["metrics"]["accuracy"] for s in data["settings"]
+                 if s["name"] == entry["name"] and s["real_fraction"] == entry["real_fraction"]]
+        assert stat["mean"] == pytest.approx(statistics.mean(seeds))
+    # results.md and the card carry the same tables
+    md = (results / "results.md").read_text(encoding="utf-8")
+    assert table_rows(md, "| Setting | Real fraction |") == table
+    assert table_rows(md, "| Setting | Real fraction | Accuracy | Matches") == table_rows(
+        text, "| Setting | Real fraction | Accuracy | Matches")
+    tstr = table_rows(text, "| Code | Eval notes |")
+    assert [r[0] for r in tstr] == [r["code"] for r in data["tstr_per_code"]]
+    assert "### Real notes saved" in text and "### TSTR per code" in text and "Rare codes (1" in text
 
 
 def test_existing_yaml_keys_are_kept(tmp_path):

@@ -20,12 +20,11 @@ from medsyn.builder.filters import (
     TOO_SHORT,
     FilterConfig,
     cyrillic_share,
-    mentions_diagnosis,
-    name_variants,
     near_duplicates,
     reject_reasons,
     score_note,
 )
+from medsyn.builder.lemmas import mentions_diagnosis, name_variants
 from medsyn.errors import MedsynError
 
 NECK = "боль в шейном отделе позвоночника"

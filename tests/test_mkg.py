@@ -57,7 +57,9 @@ def test_edges_keep_counts_and_specificity(graph):
     links = graph.symptoms("M54")
     assert links == sorted(links, key=lambda s: (-s.weight, s.label))
     top = links[0]
-    assert "позвоночник" in top.label and top.notes >= max(top.markup_count, top.lemma_count) > 0
+    # Dorsalgia's top symptom is back pain, however the lexicon words it ("боль в спине", "...позвоночника").
+    assert "позвоночник" in top.label or "спин" in top.label
+    assert top.notes >= max(top.markup_count, top.lemma_count) > 0
     # Specificity: a symptom of many codes weighs less than its raw frequency would suggest.
     assert all(link.weight >= 0 for link in links)
     english = graph.symptoms("I10", lang=None)

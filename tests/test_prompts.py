@@ -34,7 +34,7 @@ def test_hidden_families_never_show_code_or_name(graph, examples):
 
 
 def test_examples_that_name_their_diagnosis_are_never_used(graph, examples):
-    from medsyn.builder.filters import mentions_diagnosis
+    from medsyn.builder.lemmas import mentions_diagnosis
 
     builder = PromptBuilder(examples=examples, graph=graph)
     naming = [n for n in examples if mentions_diagnosis(n.text, n.code, graph.name(n.code))]

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def build_corpus(out: Path, variant: str, seed: int, shards: int = 1, results: Path | None = None) -> Path:
     """Stands in for `medsyn build` + `medsyn card` until the builder lands: the one place to swap."""
     make_corpus(out, n=40, seed=seed, variant=variant, shards=shards)
-    write_card(out, results)
+    write_card(out, make_results(results, corpus=out) if results else None)
     return out
 
 
@@ -56,7 +56,7 @@ def env(hub, tmp_path):  # noqa: F811
 
 
 def test_push_two_versions_and_load_pinned(hub, env, tmp_path):  # noqa: F811
-    v1 = build_corpus(tmp_path / "v1", "a", seed=1, shards=2, results=make_results(tmp_path / "results"))
+    v1 = build_corpus(tmp_path / "v1", "a", seed=1, shards=2, results=tmp_path / "results")
     v2 = build_corpus(tmp_path / "v2", "b", seed=2, shards=1)
 
     first = cli(env, str(v1), "--repo-id", REPO, "--version", "v1.0", "--notes", "first release")

@@ -24,12 +24,12 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def url(tmp_path_factory):
     os.environ["HF_HOME"] = str(tmp_path_factory.mktemp("hf"))
-    from medsyn.space.app import make_demo
+    from medsyn.space.app import launch, make_demo
     from medsyn.space.config import SpaceConfig
 
     demo = make_demo(SpaceConfig())
     port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    launch(demo, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:
@@ -84,3 +84,40 @@ def test_empty_symptom_list_is_a_message_on_the_page(page):
     page.locator("#symptoms textarea").fill("")
     page.locator("#generate").click()
     expect(page.get_by_test_id("toast-text").filter(has_text="the symptom list is empty").first).to_be_visible(timeout=20_000)
+
+
+def test_unknown_code_keeps_the_last_good_state_and_says_why(page):
+    from playwright.sync_api import expect
+
+    page.locator("#generate").click()
+    verdict = page.locator("#verdict")
+    expect(verdict).to_contain_text("Verdict:", timeout=30_000)
+    note = page.locator("#note textarea").input_value()
+    symptoms = page.locator("#symptoms textarea").input_value()
+    prompt = page.locator("#prompt textarea").input_value()
+
+    box = page.locator("#code input")
+    box.click()
+    box.fill("XYZ123")
+    box.press("Enter")
+    expect(page.locator("#status")).to_contain_text("unknown ICD-10 code 'XYZ123'", timeout=20_000)
+    expect(page.locator("#status")).to_contain_text("Still showing M54")
+    # everything on the page still belongs to one code: the last good one
+    expect(page.locator("#code input")).to_have_value(re.compile("^M54"))
+    expect(page.locator("#about")).to_contain_text("M54 — Дорсалгия")
+    assert page.locator("#symptoms textarea").input_value() == symptoms
+    assert page.locator("#prompt textarea").input_value() == prompt
+    assert page.locator("#note textarea").input_value() == note
+    assert page.get_by_text("Error", exact=True).count() == 0  # no error badges on the outputs
+    # verdicts in words (no emoji font needed), highlighted note wraps between words only
+    expect(verdict).to_contain_text("pass")
+    assert "✅" not in verdict.inner_text() and "❌" not in verdict.inner_text()
+    assert page.locator("#marked .textfield").evaluate("e => getComputedStyle(e).wordBreak") == "normal"
+
+    # a good code after that clears the message and the old note
+    box.click()
+    box.fill("гастрит")
+    page.get_by_role("option", name=re.compile("K29 — Гастрит")).click()
+    expect(page.locator("#about")).to_contain_text("K29", timeout=20_000)
+    expect(page.locator("#status")).not_to_contain_text("XYZ123")
+    expect(page.locator("#note textarea")).to_have_value("")

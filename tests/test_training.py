@@ -141,10 +141,12 @@ def test_train_resume_merge_and_build(tmp_path, tiny_model, ift_dir):
         assert torch.allclose(tuned_logits, merged(ids).logits, atol=1e-4)
         assert not torch.allclose(tuned_logits, plain(ids).logits, atol=1e-4)  # the adapter changed something
 
-    config = BuildConfig(n=3, backend="transformers", model=str(tiny_model), adapter=str(adapter),
-                         max_new_tokens=8, max_failure_rate=1.0, families={"symptoms": 1.0},
-                         filters={"min_symptom_recall": 0.0, "min_cyrillic_share": 0.0, "min_words": 0})
-    build_corpus(config, tmp_path / "corpus", progress=False)
+    config = BuildConfig.of(out=tmp_path / "corpus", n=3, backend="transformers", model=str(tiny_model),
+                            adapter=str(adapter), max_new_tokens=8, max_failure_rate=1.0, families=["symptoms=1"],
+                            min_symptom_recall=0.0, min_cyrillic_share=0.0, min_words=0)
+    from medsyn.dataset_card.card import write_card
+
+    build_corpus(config, progress=False, finish=write_card)
     rows = datasets.load_dataset(str(tmp_path / "corpus"), "unfiltered", split="train", cache_dir=str(tmp_path / "ds-cache"))
     assert len(rows) >= 1 and set(rows["generation_model"]) == {f"{tiny_model}+{adapter}"}
 
@@ -202,8 +204,8 @@ def test_bad_inputs_fail_before_training(tmp_path, tiny_model, ift_dir, capsys):
     err = capsys.readouterr().err
     assert "query_key_value not in" in err and "q_proj" in err
 
-    assert main([*common, "--base-model", str(tiny_model), "--data", str(ift_dir), "--sft", "learning_rat=1"]) == 2
-    assert "did you mean learning_rate" in capsys.readouterr().err
+    assert main([*common, "--base-model", str(tiny_model), "--data", str(ift_dir), "--learning_rat", "1"]) == 2
+    assert "did you mean --learning_rate" in capsys.readouterr().err
 
     assert not out.exists() and not out.with_name("adapter.work").exists()
 

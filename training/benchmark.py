@@ -1,65 +1,46 @@
 """The ICD-10 benchmark: does adding synthetic notes to real training data make a code classifier better?
 
-Every setting (real only; real + synthetic at several ratios of the real size; synthetic only; synthetic notes
-added only for the codes with the fewest real notes) is trained with several seeds and scored on the same
-evaluation file. Differences to real-only come with paired bootstrap intervals over the evaluation notes, averaged
-over seeds, so that "synthetic helps" is a claim about the data and not about one lucky seed. "Hard codes" are the
-codes a real-only model gets worst on a dev split; they are chosen before the evaluation file is looked at.
+Every setting (real only; real + synthetic at several ratios of the real size; TSTR, synthetic only; synthetic
+notes added only for the codes with the fewest real notes), at every share of the real training notes asked for,
+is trained with several seeds and scored on the same evaluation file. Differences to real-only come with paired
+bootstrap intervals over the evaluation notes, averaged over seeds, so that "synthetic helps" is a claim about the
+data and not about one lucky seed. "Hard codes" are the codes a real-only model gets worst on a dev split, chosen
+before the evaluation file is looked at; "rare codes" those with the fewest real training notes.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import zlib
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from medsyn.errors import MedsynError, located
-from medsyn.io import atomic_dir, read_jsonl, write_jsonl
+from medsyn.builder.sources import Note, read_notes
+from medsyn.errors import MedsynError
+from medsyn.io import atomic_dir, write_jsonl
+from medsyn.training.benchmark_sets import (  # noqa: F401  (re-exported: the benchmark's vocabulary)
+    TSTR, Setting, SyntheticCorpus, check_fractions, rare_codes, settings_for, split_dev, subsample,
+    training_set, upsample_plan,
+)
+from medsyn.training.benchmark_stats import K, METRICS, Run, bootstrap_summary, real_notes_saved
 from medsyn.training.classifiers import make_classifier
+from medsyn.training.synthetic_sources import cut_code, read_synthetic
 
 log = logging.getLogger(__name__)
 
-K = 3  # RuMedTop3 scores the top 3 codes
-METRICS = ("accuracy", f"hit@{K}", "macro_f1", "hard_codes_accuracy")
 METRIC_PATH = Path(__file__).resolve().parent / "metrics" / "icd_topk" / "icd_topk.py"
 PREDICTION_FILE = "RuMedTop3.jsonl"  # the name RuMedBench's eval.py looks for in its --out_dir
-
-
-@dataclass
-class Note:
-    idx: str
-    text: str
-    code: str
-
-
-@dataclass
-class SyntheticCorpus:
-    texts: list[str]
-    codes: list[str]
-    source: dict
-
-
-@dataclass
-class Setting:
-    """One way of composing the training set; `ratio` is the synthetic share of the real size for kind 'mixed'."""
-
-    name: str
-    kind: str  # "real" | "mixed" | "synthetic" | "upsample"
-    ratio: float | None = None
 
 
 @dataclass
 class BenchmarkConfig:
     train: Path
     eval: Path
-    synthetic: Path
+    synthetic: Path | str | list
     out: Path
     dev: Path | None = None
     seeds: int = 3
@@ -71,138 +52,64 @@ class BenchmarkConfig:
     hard_quantile: float = 0.25
     upsample_quantile: float = 0.25
     overwrite: bool = False
+    sources: "SourceOptions" = field(default_factory=lambda: SourceOptions())
+    real_fractions: tuple[float, ...] = (1.0,)
+    rare_quantile: float = 0.25
 
 
-def settings_for(ratios: Sequence[float]) -> list[Setting]:
-    for ratio in ratios:
-        if not ratio > 0:
-            raise MedsynError(f"synthetic ratio {ratio} must be positive (e.g. --ratios 0.25,0.5,1)")
-    mixed = [Setting(f"real+synthetic@{ratio:g}", "mixed", float(ratio)) for ratio in sorted(set(ratios))]
-    return [Setting("real", "real"), *mixed, Setting("synthetic", "synthetic"), Setting("upsample", "upsample")]
+@dataclass
+class SourceOptions:
+    """How synthetic notes are read and matched to the real codes (flags --text-column ... --keep-unseen-codes)."""
+
+    text_column: str | None = None  # default: `text`, the column `medsyn build` writes
+    code_column: str | None = None  # default: `icd10_code`
+    split: str = "train"
+    code_level: int = 3  # ICD-10 characters compared (the dot not counted): 3 = category
+    keep_unseen_codes: bool = False  # keep synthetic notes whose code the real training file lacks
 
 
 # ---------------------------------------------------------------------------------------------------- inputs
 
 
-def load_notes(path: str | Path) -> list[Note]:
-    """RuMedTop3-format notes (`{"idx", "symptoms", "code"}` per line)."""
-    path = Path(path)
-    records = read_jsonl(path, required=("idx", "symptoms", "code"))
-    notes = []
-    for number, record in enumerate(records, 1):
-        code, text = record["code"], record["symptoms"]
-        if not isinstance(code, str) or not code.strip() or not isinstance(text, str):
-            raise located(path, None, f"record {number} (idx {record['idx']!r}): `code` must be a non-empty string "
-                          "and `symptoms` a string")
-        notes.append(Note(str(record["idx"]), text, code.strip()))
+def load_notes(path: str | Path, code_level: int = 3) -> list[Note]:
+    """RuMedTop3-format notes (`{"idx", "symptoms", "code"}` per line), read by the one reader of the project,
+    codes cut to `code_level` characters."""
+    notes = [replace(note, code=cut_code(note.code, code_level)) for note in read_notes(path)]
     if not notes:
         raise MedsynError(f"{path}: no notes; expected RuMedTop3 JSON lines {{\"idx\", \"symptoms\", \"code\"}}")
     return notes
 
 
-def load_synthetic(path: str | Path) -> SyntheticCorpus:
-    """The kept notes (default config) of a corpus folder written by `medsyn build`, with where they came from."""
-    path = Path(path)
-    if not path.is_dir():
-        raise MedsynError(f"{path}: synthetic corpus folder not found; pass the --out folder of `medsyn build`")
-    from datasets import load_dataset
-
-    try:
-        dataset = load_dataset(str(path), split="train")
-    except Exception as err:  # datasets raises many types for a folder it cannot read; all mean "bad corpus"
-        if "corresponds to no data" in str(err):  # how datasets reports a split whose shards hold zero rows
-            raise MedsynError(f"{path}: the synthetic corpus has no notes (default config, split train); "
-                              "build it first") from None
-        raise MedsynError(
-            f"{path}: not a readable corpus folder ({type(err).__name__}: {err}); expected README.md with configs "
-            "and data/train-*.parquet as `medsyn build --out` writes"
-        ) from None
-    missing = [column for column in ("icd10_code", "text") if column not in dataset.column_names]
-    if missing:
-        raise MedsynError(
-            f"{path}: the corpus has no {', '.join(missing)} column (columns: {', '.join(dataset.column_names)}); "
-            "is it a medsyn corpus folder?"
-        )
-    pairs = [(t, c.strip()) for t, c in zip(dataset["text"], dataset["icd10_code"]) if t and c and c.strip()]
-    if len(pairs) < len(dataset):
-        log.warning("%s: skipped %d notes with an empty text or code", path, len(dataset) - len(pairs))
-    if not pairs:
-        raise MedsynError(f"{path}: the synthetic corpus has no notes (default config, split train); build it first")
-    texts, codes = map(list, zip(*pairs))
-    source: dict = {"path": str(path), "n_notes": len(texts), "n_codes": len(set(codes))}
-    for column in ("backend", "generation_model"):
-        if column in dataset.column_names:
-            source[column] = dict(Counter(dataset[column]).most_common())
-    info = path / "build_info.json"
-    source["build_info"] = json.loads(info.read_text(encoding="utf-8")) if info.is_file() else None
-    return SyntheticCorpus(texts, codes, source)
-
-
-# ---------------------------------------------------------------------------------------------------- training sets
-
-
-def _rng(seed: int, name: str) -> np.random.Generator:
-    """A stream per (seed, setting): adding a setting never changes the samples of another."""
-    return np.random.default_rng([seed, zlib.crc32(name.encode())])
-
-
-def upsample_plan(real_codes: Sequence[str], quantile: float) -> dict[str, int]:
-    """Synthetic notes to add per code: the codes at or below the `quantile` of real counts, up to the median."""
-    counts = Counter(real_codes)
-    values = np.array(sorted(counts.values()))
-    threshold, target = np.quantile(values, quantile), int(np.median(values))
-    return {code: target - n for code, n in sorted(counts.items()) if n <= threshold and n < target}
-
-
-def training_set(
-    setting: Setting, real: list[Note], synthetic: SyntheticCorpus, seed: int, upsample: dict[str, int]
-) -> tuple[list[str], list[str], int]:
-    """Texts and codes of one setting's training set and how many of them are synthetic."""
-    rng = _rng(seed, setting.name)
-    real_texts, real_codes = [n.text for n in real], [n.code for n in real]
-    if setting.kind == "real":
-        return real_texts, real_codes, 0
-    if setting.kind == "upsample":
-        chosen = []
-        by_code: dict[str, list[int]] = {}
-        for i, code in enumerate(synthetic.codes):
-            by_code.setdefault(code, []).append(i)
-        for code, need in upsample.items():
-            pool = by_code.get(code, [])
-            chosen.extend(rng.choice(pool, size=min(need, len(pool)), replace=False).tolist() if pool else [])
-        texts = [synthetic.texts[i] for i in chosen]
-        return real_texts + texts, real_codes + [synthetic.codes[i] for i in chosen], len(chosen)
-    wanted = round(setting.ratio * len(real)) if setting.kind == "mixed" else len(real)
-    if wanted > len(synthetic.texts):
-        log.warning("%s: wants %d synthetic notes, the corpus has %d; using all", setting.name, wanted,
-                    len(synthetic.texts))
-    chosen = rng.choice(len(synthetic.texts), size=min(wanted, len(synthetic.texts)), replace=False).tolist()
-    texts, codes = [synthetic.texts[i] for i in chosen], [synthetic.codes[i] for i in chosen]
-    if setting.kind == "synthetic":
-        return texts, codes, len(chosen)
-    return real_texts + texts, real_codes + codes, len(chosen)
+def load_synthetic(source, options: SourceOptions, real_codes: set[str]) -> SyntheticCorpus:
+    """Synthetic notes with codes cut to the real files' level; unless kept, notes of codes the real training file
+    lacks are dropped (a classifier would only learn extra classes that the evaluation never asks for)."""
+    if options.code_level < 1:
+        raise MedsynError(f"--code-level {options.code_level}: give the ICD-10 characters to compare, e.g. 3")
+    notes = read_synthetic(source, options.text_column, options.code_column, options.split)
+    codes = [cut_code(code, options.code_level) for code in notes.codes]
+    unseen = Counter(code for code in codes if code not in real_codes)
+    keep = [i for i, code in enumerate(codes) if options.keep_unseen_codes or code not in unseen]
+    info = dict(notes.source)
+    info["code_level"] = options.code_level
+    info["unseen_codes"] = {"n_notes": sum(unseen.values()), "n_codes": len(unseen), "codes": sorted(unseen),
+                            "dropped": not options.keep_unseen_codes}
+    if unseen and not options.keep_unseen_codes:
+        log.warning("synthetic notes: dropped %d of %d whose code (%d codes) is not in the real training file "
+                    "(--keep-unseen-codes keeps them)", sum(unseen.values()), len(codes), len(unseen))
+    if not keep:
+        raise MedsynError(f"{info['path']}: no synthetic note has a code of the real training file (codes cut to "
+                          f"{options.code_level} characters); is the corpus for another code set?")
+    texts, codes = [notes.texts[i] for i in keep], [codes[i] for i in keep]
+    info.update({"n_notes": len(texts), "n_codes": len(set(codes)),
+                 "notes_per_code": dict(sorted(Counter(codes).items()))})
+    return SyntheticCorpus(texts, codes, info)
 
 
 # ---------------------------------------------------------------------------------------------------- hard codes
 
 
-def split_dev(real: list[Note], fraction: float, seed: int = 0) -> tuple[list[Note], list[Note]]:
-    """Hold out `fraction` of each code's notes (codes with a single note stay in training)."""
-    rng = np.random.default_rng(seed)
-    by_code: dict[str, list[int]] = {}
-    for i, note in enumerate(real):
-        by_code.setdefault(note.code, []).append(i)
-    held = set()
-    for code in sorted(by_code):
-        members = by_code[code]
-        if len(members) >= 2:
-            size = min(len(members) - 1, max(1, round(fraction * len(members))))
-            held.update(rng.choice(members, size=size, replace=False).tolist())
-    return [n for i, n in enumerate(real) if i not in held], [n for i, n in enumerate(real) if i in held]
-
-
 def choose_hard_codes(
-    real: list[Note], dev: list[Note] | None, config: BenchmarkConfig, metric
+    real: list[Note], dev: list[Note] | None, config: BenchmarkConfig, metric, options: dict | None = None
 ) -> tuple[list[str], dict]:
     """Codes whose real-only dev accuracy is at or below the `hard_quantile` of per-code accuracies.
 
@@ -213,7 +120,7 @@ def choose_hard_codes(
     fit_notes, dev_notes = (real, dev) if dev is not None else split_dev(real, config.dev_fraction)
     if not dev_notes:
         raise MedsynError("no notes to choose hard codes on; pass --dev or use a training file with repeated codes")
-    classifier = make_classifier(config.classifier, seed=0, options=config.classifier_options)
+    classifier = make_classifier(config.classifier, seed=0, options=options or config.classifier_options)
     classifier.fit([n.text for n in fit_notes], [n.code for n in fit_notes])
     predictions = classifier.predict_top_k([n.text for n in dev_notes], K)
     per_code = metric.compute(predictions=predictions, references=[n.code for n in dev_notes], k=K)[
@@ -234,88 +141,6 @@ def choose_hard_codes(
     return hard, info
 
 
-# ---------------------------------------------------------------------------------------------------- bootstrap
-
-
-@dataclass
-class Run:
-    setting: str
-    seed: int
-    predictions: list[list[str]]
-
-
-def _weighted_scores(weights: np.ndarray, predictions: list[list[str]], references: list[str], hard: set[str]):
-    """Every metric under each row of `weights` (resample counts per note), vectorised over rows.
-
-    A row of ones gives exactly the point estimates of the icd_topk metric (checked by the tests).
-    """
-    references_arr = np.array(references)
-    top1 = np.array([p[0] if p else "" for p in predictions])
-    correct = (top1 == references_arr).astype(float)
-    hit = np.array([r in p[:K] for p, r in zip(predictions, references)], dtype=float)
-    in_hard = np.array([r in hard for r in references], dtype=float)
-    total = weights.sum(axis=1)
-    labels = sorted(set(references))
-    position = {code: j for j, code in enumerate(labels)}
-    gold = np.zeros((len(references), len(labels)))
-    gold[np.arange(len(references)), [position[r] for r in references]] = 1
-    guessed = np.zeros_like(gold)
-    rows = [i for i, t in enumerate(top1) if t in position]
-    guessed[rows, [position[top1[i]] for i in rows]] = 1
-    tp, support, predicted = weights @ (gold * correct[:, None]), weights @ gold, weights @ guessed
-    denominator = support + predicted
-    f1 = np.divide(2 * tp, denominator, out=np.zeros_like(tp), where=denominator > 0)
-    hard_total = weights @ in_hard
-    with np.errstate(invalid="ignore", divide="ignore"):
-        hard_acc = np.where(hard_total > 0, (weights @ (correct * in_hard)) / hard_total, np.nan)
-    return {
-        "accuracy": weights @ correct / total,
-        f"hit@{K}": weights @ hit / total,
-        "macro_f1": f1.mean(axis=1),
-        "hard_codes_accuracy": hard_acc,
-    }
-
-
-def _interval(values: np.ndarray) -> list[float | None]:
-    values = values[~np.isnan(values)]
-    if not len(values):
-        return [None, None]
-    return [float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))]
-
-
-def _value(x: float) -> float | None:
-    return None if x is None or np.isnan(x) else float(x)
-
-
-def bootstrap_summary(
-    runs: list[Run], references: list[str], hard: set[str], resamples: int, seed: int = 0
-) -> dict[str, dict]:
-    """Per setting and metric: the seed mean, its 95% bootstrap interval and the paired difference to real-only.
-
-    The same resamples of evaluation notes are used for every setting and seed, so the difference interval
-    accounts for the notes being shared; each resample's value is the mean over seeds.
-    """
-    n = len(references)
-    rng = np.random.default_rng(seed)
-    weights = np.vstack([np.ones(n), rng.multinomial(n, np.full(n, 1 / n), size=resamples)])
-    by_setting: dict[str, list[dict]] = {}
-    for run in runs:
-        by_setting.setdefault(run.setting, []).append(_weighted_scores(weights, run.predictions, references, hard))
-    means = {
-        name: {m: np.mean([scores[m] for scores in seeds], axis=0) for m in METRICS}
-        for name, seeds in by_setting.items()
-    }
-    summary = {}
-    for name, metric_values in means.items():
-        entry = {}
-        for m, values in metric_values.items():
-            entry[m] = {"mean": _value(values[0]), "ci95": _interval(values[1:])}
-            if name != "real" and "real" in means:
-                diff = values - means["real"][m]
-                entry[m]["diff_to_real"] = {"mean": _value(diff[0]), "ci95": _interval(diff[1:])}
-        summary[name] = entry
-    return summary
-
 
 # ---------------------------------------------------------------------------------------------------- the run
 
@@ -332,85 +157,161 @@ def unseen_codes(notes: list[Note], known: set[str]) -> dict:
     return {"n_notes": sum(missing.values()), "n_codes": len(missing), "codes": sorted(missing)}
 
 
+def shared_options(config: BenchmarkConfig, texts: list[str]) -> dict:
+    """Classifier options with n-gram counts of every note computed once (TF-IDF); the encoder needs none."""
+    options = dict(config.classifier_options)
+    if config.classifier == "tfidf-lr":
+        from medsyn.training.ngram_features import NgramCounts
+
+        log.info("counting character n-grams of %d distinct notes (once for all fits)", len(set(texts)))
+        options["counts"] = NgramCounts.fit(texts)
+    return options
+
+
+def baselines(settings: list[Setting]) -> dict[str, str]:
+    """Each setting is compared with real-only at its own real fraction; TSTR with real-only at the largest."""
+    real = {s.real_fraction: s.key for s in settings if s.kind == "real"}
+    return {s.key: real[max(real) if s.kind == "tstr" else s.real_fraction] for s in settings if s.kind != "real"}
+
+
 def run_benchmark(config: BenchmarkConfig) -> dict:
-    """Run every setting x seed, write RESULTS_DIR (results.json, results.md, plots, predictions); return results."""
+    """Run every setting x real fraction x seed, write RESULTS_DIR (results.json, results.md, plots, predictions)."""
     from medsyn.training import benchmark_report
 
     if config.seeds < 1:
         raise MedsynError(f"--seeds {config.seeds}: need at least one seed")
-    settings = settings_for(config.ratios)
-    real = load_notes(config.train)
-    evaluation = load_notes(config.eval)
-    dev = load_notes(config.dev) if config.dev else None
-    synthetic = load_synthetic(config.synthetic)
+    settings = settings_for(config.ratios, config.real_fractions)
+    level = config.sources.code_level
+    real = load_notes(config.train, level)
+    evaluation = load_notes(config.eval, level)
+    dev = load_notes(config.dev, level) if config.dev else None
     real_codes = {n.code for n in real}
+    synthetic = load_synthetic(config.synthetic, config.sources, real_codes)
     source = synthetic.source
-    source["codes_not_in_real_train"] = sorted(set(synthetic.codes) - real_codes)
     source["real_codes_without_synthetic"] = sorted(real_codes - set(synthetic.codes))
-    if not set(synthetic.codes) & real_codes:
-        log.warning("no synthetic code occurs in %s: is the corpus for another code set?", config.train)
     unseen = unseen_codes(evaluation, real_codes)
     if unseen["n_notes"]:
         log.warning("%s: %d notes have %d code(s) never seen in %s (always scored wrong): %s", config.eval,
                     unseen["n_notes"], unseen["n_codes"], config.train, ", ".join(unseen["codes"]))
+    rare = rare_codes([n.code for n in real], config.rare_quantile)
 
     with atomic_dir(config.out, overwrite=config.overwrite) as tmp:
         metric = load_metric()
-        hard, hard_info = choose_hard_codes(real, dev, config, metric)
+        options = shared_options(config, [n.text for n in real + evaluation + (dev or [])] + synthetic.texts)
+        hard, hard_info = choose_hard_codes(real, dev, config, metric, options)
         log.info("hard codes (%d, %s): %s", len(hard), hard_info["chosen_on"], ", ".join(hard))
-        plan = upsample_plan([n.code for n in real], config.upsample_quantile)
         references = [n.code for n in evaluation]
-        entries, runs = [], []
-        jobs = [(setting, seed) for setting in settings for seed in range(config.seeds)]
-        for setting, seed in tqdm(jobs, desc=f"benchmark {config.classifier}", unit="fit"):
-            texts, codes, n_synthetic = training_set(setting, real, synthetic, seed, plan)
-            classifier = make_classifier(config.classifier, seed=seed, options=config.classifier_options)
+        eval_texts = [n.text for n in evaluation]
+        entries, runs, plans = [], [], {}
+        jobs = [(seed, setting) for seed in range(config.seeds) for setting in settings]
+        for seed, setting in tqdm(jobs, desc=f"benchmark {config.classifier}", unit="fit"):
+            subset = subsample(real, setting.real_fraction, seed) if setting.kind != "tstr" else []
+            plan = upsample_plan([n.code for n in subset], config.upsample_quantile) if subset else {}
+            if setting.kind == "upsample":
+                plans[setting.real_fraction] = plan
+            texts, codes, n_synthetic = training_set(setting, subset, synthetic, seed, plan, len(real))
+            classifier = make_classifier(config.classifier, seed=seed, options=options)
             classifier.fit(texts, codes)
-            predictions = classifier.predict_top_k([n.text for n in evaluation], K)
+            predictions = classifier.predict_top_k(eval_texts, K)
             trained = set(codes)
-            scores = metric.compute(predictions=predictions, references=references, k=K, hard_codes=hard)
+            scores = metric.compute(predictions=predictions, references=references, k=K, hard_codes=hard,
+                                    rare_codes=rare)
+            folder = Path("predictions") / config.classifier / f"real{setting.real_fraction:g}" / setting.name
             entries.append({
                 "name": setting.name,
                 "classifier": config.classifier,
                 "seed": seed,
+                "real_fraction": setting.real_fraction,
                 "synthetic_ratio": setting.ratio,
                 "n_train_real": len(texts) - n_synthetic,
                 "n_train_synthetic": n_synthetic,
                 "unseen_eval_notes": sum(code not in trained for code in references),
                 "metrics": {m: scores[m] for m in METRICS},
                 "per_code_accuracy": scores["per_code_accuracy"],
+                "predictions": f"{folder}/seed{seed}/{PREDICTION_FILE}",
             })
-            runs.append(Run(setting.name, seed, predictions))
-            folder = tmp / "predictions" / config.classifier / setting.name / f"seed{seed}"
-            write_jsonl(folder / PREDICTION_FILE, (
-                {"idx": note.idx, "code": note.code, "prediction": prediction}
+            runs.append(Run(setting.key, seed, predictions))
+            write_jsonl(tmp / folder / f"seed{seed}" / PREDICTION_FILE, (
+                {"idx": note.note_id, "code": note.code, "prediction": prediction}
                 for note, prediction in zip(evaluation, predictions)
             ))
-        summary = bootstrap_summary(runs, references, set(hard), config.bootstrap)
-        results = {
-            "settings": entries,
-            "hard_codes": hard,
-            "synthetic_source": source,
-            "summary": [
-                {"name": s.name, "classifier": config.classifier, "synthetic_ratio": s.ratio,
-                 "n_seeds": config.seeds, "metrics": summary[s.name]}
-                for s in settings
-            ],
-            "hard_codes_selection": hard_info,
-            "train": {"path": str(config.train), "n_notes": len(real),
-                      "notes_per_code": dict(sorted(Counter(n.code for n in real).items()))},
-            "eval": {"path": str(config.eval), "n_notes": len(evaluation), "unseen_codes": unseen},
-            "upsample": {"quantile": config.upsample_quantile, "codes": plan},
-            "config": _config_record(config),
-        }
+        summary = bootstrap_summary(runs, references, set(hard), config.bootstrap, rare=set(rare),
+                                    baseline=baselines(settings))
+        results = results_record(config, settings, entries, summary, real, evaluation, synthetic, hard, hard_info,
+                                 rare, plans, unseen)
         with open(tmp / "results.json", "w", encoding="utf-8") as handle:
             json.dump(results, handle, ensure_ascii=False, indent=2)
-        (tmp / "results.md").write_text(benchmark_report.markdown_table(results), encoding="utf-8")
-        benchmark_report.plot_metric_vs_ratio(results, tmp / "metric_vs_ratio.png")
-        benchmark_report.plot_per_code_gain(results, tmp / "per_code_gain.png")
+        (tmp / "results.md").write_text(benchmark_report.markdown_report(results), encoding="utf-8")
+        benchmark_report.write_plots(results, tmp)
     return results
 
 
+def results_record(config, settings, entries, summary, real, evaluation, synthetic, hard, hard_info, rare, plans,
+                   unseen) -> dict:
+    """Everything results.json holds (one place, so additions to it merge)."""
+    rows = [{"name": s.name, "classifier": config.classifier, "real_fraction": s.real_fraction,
+             "synthetic_ratio": s.ratio, "n_seeds": config.seeds, "metrics": summary[s.key]} for s in settings]
+    real_counts = Counter(n.code for n in real)
+    return {
+        "settings": entries,
+        "hard_codes": hard,
+        "rare_codes": rare,
+        "synthetic_source": synthetic.source,
+        "summary": rows,
+        "real_notes_saved": notes_saved(rows, len(real)),
+        "tstr_per_code": tstr_per_code(entries, real_counts, Counter(synthetic.codes),
+                                       Counter(n.code for n in evaluation)),
+        "hard_codes_selection": hard_info,
+        "rare_codes_selection": {"quantile": config.rare_quantile, "counted_on": str(config.train),
+                                 "max_real_notes": max((real_counts[c] for c in rare), default=0)},
+        "train": {"path": str(config.train), "n_notes": len(real), "notes_per_code": dict(sorted(real_counts.items()))},
+        "eval": {"path": str(config.eval), "n_notes": len(evaluation), "unseen_codes": unseen},
+        "upsample": {"quantile": config.upsample_quantile, "codes": plans.get(max(config.real_fractions), {}),
+                     "codes_by_real_fraction": {f"{f:g}": plan for f, plan in sorted(plans.items())}},
+        "intervals": "95% BCa bootstrap over evaluation notes (scipy.stats.bootstrap), paired across settings",
+        "config": _config_record(config),
+    }
+
+
+def notes_saved(rows: list[dict], n_real: int, metric: str = "accuracy") -> dict[str, list[dict]]:
+    """Per real+synthetic setting: real notes it is worth at each real fraction (needs two fractions or more)."""
+    curve = {r["real_fraction"]: r["metrics"][metric]["mean"] for r in rows if r["name"] == "real"}
+    if len(curve) < 2:
+        return {}
+    out = {}
+    for name in dict.fromkeys(r["name"] for r in rows if r["synthetic_ratio"] is not None or r["name"] == "upsample"):
+        mixed = {r["real_fraction"]: r["metrics"][metric]["mean"] for r in rows if r["name"] == name}
+        out[name] = real_notes_saved(curve, mixed, n_real)
+    return out
+
+
+def tstr_per_code(entries: list[dict], real_counts: Counter, synthetic_counts: Counter, eval_counts: Counter) -> list:
+    """Which codes the corpus describes well: TSTR accuracy per evaluation code beside real-only (full fraction)."""
+    def mean_per_code(name: str, fraction: float | None) -> dict[str, float]:
+        sums: dict[str, list[float]] = {}
+        for e in entries:
+            if e["name"] == name and (fraction is None or e["real_fraction"] == fraction):
+                for code, acc in e["per_code_accuracy"].items():
+                    sums.setdefault(code, []).append(acc)
+        return {code: float(np.mean(v)) for code, v in sums.items()}
+
+    tstr = mean_per_code(TSTR, None)
+    fractions = [e["real_fraction"] for e in entries if e["name"] == "real"]
+    real = mean_per_code("real", max(fractions)) if fractions else {}
+    rows = [{"code": code, "n_eval": eval_counts[code], "n_train_real": real_counts[code],
+             "n_synthetic": synthetic_counts[code], "tstr_accuracy": acc, "real_accuracy": real.get(code)}
+            for code, acc in tstr.items()]
+    return sorted(rows, key=lambda r: (-r["tstr_accuracy"], -r["n_eval"], r["code"]))
+
+
 def _config_record(config: BenchmarkConfig) -> dict:
-    record = asdict(config)
-    return {key: str(value) if isinstance(value, Path) else value for key, value in record.items()}
+    def plain(value):
+        if isinstance(value, Path):
+            return str(value)
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        return value
+
+    return plain(asdict(config))

@@ -17,6 +17,7 @@ from typing import Any, Protocol, Sequence
 import numpy as np
 
 from medsyn.errors import MedsynError
+from medsyn.training.ngram_features import NgramCounts
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,9 @@ class TfidfLogReg:
     RuMedBench's configuration (char 3-8-grams, C=10, liblinear-style OvR) takes minutes per fit; averaged SGD on
     char 3-6-grams (min_df=3, alpha=2e-5) beat it on dev (48.5 accuracy / 71.2 hit@3, mean of 3 seeds) in seconds, which
     is what makes 6 settings x 3 seeds affordable on two CPU cores. Tuned on RuMedTop3 dev only.
+
+    Given shared `counts` (n-gram counts of every note of a benchmark, computed once), a fit selects its rows and
+    derives min_df and the TF-IDF weights from them: the same features as a TfidfVectorizer fitted on the texts.
     """
 
     seed: int = 0
@@ -56,36 +60,42 @@ class TfidfLogReg:
     ngram_range: tuple[int, int] = (3, 6)
     min_df: int = 3
     alpha: float = 2e-5
-    n_jobs: int | None = None
+    n_jobs: int | None = -1  # one-vs-rest fits in threads; results do not depend on it
     name: str = "tfidf-lr"
-    pipeline: Any = field(default=None, init=False, repr=False)
+    counts: "NgramCounts | None" = field(default=None, repr=False)
+    columns: Any = field(default=None, init=False, repr=False)
+    tfidf: Any = field(default=None, init=False, repr=False)
+    model: Any = field(default=None, init=False, repr=False)
 
     def fit(self, texts: Sequence[str], codes: Sequence[str]) -> "TfidfLogReg":
-        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.feature_extraction.text import TfidfTransformer
         from sklearn.linear_model import SGDClassifier
-        from sklearn.pipeline import make_pipeline
 
         if len(set(codes)) < 2:
             raise MedsynError(f"training data has {len(set(codes))} distinct code(s); a classifier needs at least 2")
+        texts = list(texts)
+        if self.counts is None or not self.counts.covers(texts):
+            self.counts = NgramCounts.fit(texts, self.analyzer, tuple(self.ngram_range))
+        counts = self.counts.rows(texts)
         # min_df cannot exceed the number of documents of a tiny training set.
         min_df = min(self.min_df, max(1, len(texts) // 2))
-        self.pipeline = make_pipeline(
-            TfidfVectorizer(
-                analyzer=self.analyzer, ngram_range=tuple(self.ngram_range), min_df=min_df, sublinear_tf=True
-            ),
-            SGDClassifier(
-                loss="log_loss", alpha=self.alpha, average=True, random_state=self.seed, n_jobs=self.n_jobs
-            ),
-        )
-        self.pipeline.fit(list(texts), list(codes))
+        # The columns and weights TfidfVectorizer(min_df, sublinear_tf) would fit on these texts, from shared counts.
+        self.columns = np.flatnonzero(np.bincount(counts.indices, minlength=counts.shape[1]) >= min_df)
+        self.tfidf = TfidfTransformer(sublinear_tf=True)
+        features = self.tfidf.fit_transform(counts[:, self.columns])
+        self.model = SGDClassifier(
+            loss="log_loss", alpha=self.alpha, average=True, random_state=self.seed, n_jobs=self.n_jobs
+        ).fit(features, list(codes))
         return self
 
     @property
     def classes(self) -> list[str]:
-        return list(self.pipeline.classes_)
+        return list(self.model.classes_)
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
-        scores = self.pipeline.decision_function(list(texts))
+        texts = list(texts)
+        counts = self.counts.rows(texts) if self.counts.covers(texts) else self.counts.transform(texts)
+        scores = self.model.decision_function(self.tfidf.transform(counts[:, self.columns]))
         if scores.ndim == 1:  # binary problems give one column: the score of the second class
             scores = np.stack([-scores, scores], axis=1)
         return scores

@@ -26,7 +26,7 @@ def sample_scores(base_model: str, adapter: str | Path | None, records, n_sample
                   max_new_tokens: int = 256, batch_size: int = 8) -> dict[str, Any]:
     """Generate one note for each of the first `n_samples` records and summarise the filter scores."""
     from medsyn.builder import filters
-    from medsyn.builder.backend_transformers import TransformersBackend
+    from medsyn.builder.backends.transformers import TransformersBackend
     from medsyn.builder.backends import Request, SamplingParams
 
     rows = [records[i] for i in range(min(n_samples, len(records)))]
@@ -41,12 +41,13 @@ def sample_scores(base_model: str, adapter: str | Path | None, records, n_sample
         backend.close()
     examples = _example_texts(rows)
     scored = []
+    scorer = filters.SymptomScorer()
     for i, row in enumerate(rows):
         result = results.get(str(i))
         if result is None or not result.ok:
             continue
         scores = filters.score_note(result.text, list(row["symptoms"]), row["icd10_code"], row["icd10_name"],
-                                    examples.get(i))
+                                    examples.get(i), scorer)
         reference = "".join(m["content"] for m in row["completion"])
         ref_overlap, ref_longest = filters.example_copying(filters.words(result.text), reference)
         scored.append((scores, ref_overlap, ref_longest, filters.reject_reasons(scores, filters.FilterConfig())))

@@ -32,7 +32,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from medsyn.builder.demographics import draw_demographics
-from medsyn.builder.lemmas import SymptomMatcher
+from medsyn.builder.matching import SymptomMatcher
 from medsyn.builder.mkg import KnowledgeGraph, load_graph
 from medsyn.builder.prompts import PromptBuilder, PromptConfig
 from medsyn.builder.sampling import Prior, SymptomDraw, uniforms

@@ -27,27 +27,25 @@ def write_model_card(folder: str | Path, info: dict, evaluation: dict) -> Path:
         pipeline_tag="text-generation",
         tags=["medsyn", "lora", "sft", "trl", "medical", "clinical-notes"],
     )
+    sft, lora, ours = config["sft"], config["model"], config["medsyn"]
+    targets = lora["lora_target_modules"]
     hyper = [
-        ("LoRA r / alpha / dropout", f"{config['lora_r']} / {config['lora_alpha']} / {config['lora_dropout']}"),
-        ("LoRA target modules", ", ".join(config["target_modules"])),
-        ("learning rate, schedule", f"{config['learning_rate']}, {config['lr_scheduler']}"),
-        ("warm-up steps", config["warmup_steps"]),
-        ("epochs / max steps", f"{config['epochs']} / {config['max_steps']}"),
-        ("effective batch", config["effective_batch_size"]),
+        ("LoRA r / alpha / dropout", f"{lora['lora_r']} / {lora['lora_alpha']} / {lora['lora_dropout']}"),
+        ("LoRA target modules", targets if isinstance(targets, str) else ", ".join(targets)),
+        ("learning rate, schedule", f"{sft['learning_rate']}, {sft['lr_scheduler_type']}"),
+        ("warm-up steps", sft["warmup_steps"]),
+        ("epochs / max steps", f"{sft['num_train_epochs']} / {sft['max_steps']}"),
+        ("effective batch", ours["effective_batch_size"]),
         ("per-device batch x grad. accumulation x processes",
-         f"{config['per_device_batch_size']} x {info['gradient_accumulation_steps']} x {info['world_size']}"),
-        ("max length (tokens)", config["max_length"]),
-        ("packing", config["packing"]),
-        ("gradient checkpointing", config["gradient_checkpointing"]),
+         f"{sft['per_device_train_batch_size']} x {info['gradient_accumulation_steps']} x {info['world_size']}"),
+        ("max length (tokens)", sft["max_length"]),
+        ("packing", sft["packing"]),
+        ("gradient checkpointing", sft.get("gradient_checkpointing") or sft.get("activation_checkpointing")),
         ("precision", info["precision"]),
-        ("loss", "completion only"),
-        ("seed", config["seed"]),
+        ("loss", "completion only" if sft.get("completion_only_loss") is not False else "whole sequence"),
+        ("seed", sft["seed"]),
         ("optimizer steps", info["global_step"]),
     ]
-    if config.get("sft"):
-        hyper.append(("other SFTConfig values", config["sft"]))
-    if config.get("lora"):
-        hyper.append(("other LoraConfig values", config["lora"]))
     sample = evaluation.get("sample", {})
     results = [
         ("held-out loss", evaluation.get("heldout_loss")),

@@ -24,100 +24,66 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from medsyn.errors import MedsynError
+from medsyn.options import option
 
 log = logging.getLogger(__name__)
 
-MEDSYN_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj"]
 REQUIRED_COLUMNS = ("prompt", "completion")
-PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+DEFAULTS = Path(__file__).resolve().parent / "configs" / "medsyn_defaults.yaml"  # MedSyn's 7B recipe
+
+
+@dataclass
+class TrainArgs:
+    """medsyn's own settings of `medsyn train`; everything else is a field of TRL's `SFTConfig` or `ModelConfig`."""
+
+    data: Path = option(help="instruction data folder from `medsyn ift build`")
+    out: Path = option(help="adapter output folder")
+    effective_batch_size: int | None = option(None, "examples per optimizer step over all GPUs: sets "
+                                              "gradient_accumulation_steps from the per-device batch and GPUs")
+    precision: Literal["auto", "bf16", "fp16", "fp32"] = option(
+        "auto", "auto: bf16 where supported, fp16 on older GPUs, fp32 on CPU (unless --bf16/--fp16 is given)")
+    eval_samples: int = option(16, "notes generated from held-out prompts for generator_eval.json (0: none)")
+    eval_max_new_tokens: int = option(256, "max new tokens of those notes")
+    merge: bool = option(False, "also write base + adapter merged into one model")
+    merged_out: Path | None = option(None, "folder of the merged model (default OUT-merged)")
+    overwrite: bool = option(False, "replace existing output folders")
+    quiet: bool = option(False, "no progress bars")
+
+    def validate(self) -> None:
+        if self.effective_batch_size is not None and self.effective_batch_size < 1:
+            raise MedsynError(f"effective_batch_size must be >= 1, got {self.effective_batch_size}")
+        if self.eval_samples < 0 or self.eval_max_new_tokens < 1:
+            raise MedsynError("eval_samples must be >= 0 and eval_max_new_tokens >= 1")
 
 
 @dataclass
 class TrainConfig:
-    """MedSyn's 7B recipe as defaults; `sft` and `lora` pass any other SFTConfig / LoraConfig field through."""
+    """`medsyn train`'s settings: medsyn's own, TRL's SFTConfig and ModelConfig (LoRA), as TRL's scripts take them."""
 
-    base_model: str | None = None
-    data: str | None = None
-    epochs: float = 5.0
-    max_steps: int = -1  # > 0 overrides epochs
-    learning_rate: float = 2e-5
-    lr_scheduler: str = "cosine"
-    warmup_steps: int = 100
-    effective_batch_size: int = 256
-    per_device_batch_size: int = 4
-    max_length: int = 2048
-    packing: bool = False
-    gradient_checkpointing: bool = True
-    precision: str = "auto"  # bf16 where supported, else fp16 on older GPUs, fp32 on CPU
-    lora_r: int = 16
-    lora_alpha: int = 16
-    lora_dropout: float = 0.05
-    target_modules: list[str] = field(default_factory=lambda: list(MEDSYN_TARGETS))
-    seed: int = 0
-    logging_steps: int = 10
-    save_steps: int = 200
-    save_total_limit: int = 2
-    eval_samples: int = 16  # notes generated from held-out prompts for generator_eval.json (0: none)
-    eval_max_new_tokens: int = 256
-    sft: dict[str, Any] = field(default_factory=dict)
-    lora: dict[str, Any] = field(default_factory=dict)
+    args: TrainArgs
+    sft: Any  # trl.SFTConfig
+    model: Any  # trl.ModelConfig
 
     def validate(self) -> None:
-        if not self.base_model:
-            raise MedsynError("--base-model is required (a local model folder or a hub id like ORG/NAME)")
-        if not self.data:
-            raise MedsynError("--data is required (a folder written by `medsyn ift build`)")
-        for name in ("effective_batch_size", "per_device_batch_size", "max_length", "lora_r", "logging_steps",
-                     "save_steps", "save_total_limit"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise MedsynError(f"{name} must be an integer >= 1, got {value!r}")
-        if self.max_steps == 0 or self.max_steps < -1:
-            raise MedsynError(f"max_steps must be > 0 (or -1 for --epochs), got {self.max_steps}")
-        if not self.learning_rate > 0 or not self.epochs > 0 or self.warmup_steps < 0:
-            raise MedsynError("learning_rate and epochs must be > 0 and warmup_steps >= 0")
-        if not 0 <= self.lora_dropout < 1:
-            raise MedsynError(f"lora_dropout must be in [0, 1), got {self.lora_dropout}")
-        if self.precision not in PRECISIONS:
-            raise MedsynError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
-        if not self.target_modules:
-            raise MedsynError("target_modules must name at least one module, e.g. q_proj v_proj")
-        self._check_passthrough()
+        self.args.validate()
+        if not self.model.model_name_or_path:
+            raise MedsynError("--model_name_or_path (--base-model) is required: a local model folder or a hub id")
+        if not self.model.use_peft:
+            raise MedsynError("medsyn train trains a LoRA adapter: --use_peft must stay true")
+        if not self.model.lora_target_modules:
+            raise MedsynError("--lora_target_modules must name at least one module, e.g. q_proj v_proj")
 
-    def _check_passthrough(self) -> None:
-        from peft import LoraConfig
-        from trl import SFTConfig
+    @property
+    def base_model(self) -> str:
+        return self.model.model_name_or_path
 
-        for name, cls, values in (("sft", SFTConfig, self.sft), ("lora", LoraConfig, self.lora)):
-            known = {f.name for f in dataclasses.fields(cls)}
-            unknown = sorted(set(values) - known)
-            if unknown:
-                import difflib
-
-                hints = [f"{k} (did you mean {m[0]}?)" if (m := difflib.get_close_matches(k, known, n=1)) else k
-                         for k in unknown]
-                raise MedsynError(f"unknown {name} option(s) {', '.join(hints)}; see {cls.__name__}'s fields")
-
-    @classmethod
-    def from_sources(cls, yaml_path: str | Path | None, overrides: dict[str, Any]) -> "TrainConfig":
-        """Defaults, then the YAML file, then flags (only those given)."""
-        from medsyn.builder.config import read_yaml
-
-        values: dict[str, Any] = {}
-        if yaml_path:
-            values.update(read_yaml(yaml_path, {f.name for f in dataclasses.fields(cls)}))
-        for key in ("sft", "lora"):
-            if key in values and not isinstance(values[key], dict):
-                raise MedsynError(f"{yaml_path}: `{key}` must be a mapping of option: value")
-            if overrides.get(key):
-                values[key] = {**values.get(key, {}), **overrides.pop(key)}
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        config = cls(**values)
-        config.validate()
-        return config
+    @property
+    def target_modules(self) -> list[str]:
+        targets = self.model.lora_target_modules
+        return [targets] if isinstance(targets, str) else list(targets)
 
 
 # --- checks before any weight loads ----------------------------------------------------------------------------
@@ -194,14 +160,16 @@ def resolve_precision(precision: str) -> str:
 
 
 def gradient_accumulation(config: TrainConfig, world_size: int) -> int:
-    per_step = config.per_device_batch_size * world_size
-    if config.effective_batch_size % per_step:
+    per_device, effective = config.sft.per_device_train_batch_size, config.args.effective_batch_size
+    if effective is None:
+        return config.sft.gradient_accumulation_steps
+    per_step = per_device * world_size
+    if effective % per_step:
         raise MedsynError(
-            f"effective batch {config.effective_batch_size} is not a multiple of per-device batch "
-            f"{config.per_device_batch_size} x {world_size} process(es); change --effective-batch-size or "
-            "--per-device-batch-size"
+            f"effective batch {effective} is not a multiple of per-device batch {per_device} x {world_size} "
+            "process(es); change --effective-batch-size or --per-device-batch-size"
         )
-    return config.effective_batch_size // per_step
+    return effective // per_step
 
 
 # --- data formatting -----------------------------------------------------------------------------------------------
@@ -210,7 +178,7 @@ def gradient_accumulation(config: TrainConfig, world_size: int) -> int:
 def for_tokenizer(dataset, tokenizer):
     """Keep conversational records for a tokenizer with a chat template; else render the prompt with
     `alpaca_prompt` and the completion as plain text, exactly as the transformers backend prompts at generation."""
-    from medsyn.builder.backend_transformers import alpaca_prompt
+    from medsyn.builder.prompts import alpaca_prompt
 
     keep = [c for c in REQUIRED_COLUMNS]
     dataset = dataset.select_columns(keep)
@@ -270,41 +238,18 @@ def last_complete_checkpoint(checkpoints: Path, remove_incomplete: bool = True) 
     return None
 
 
-def sft_config(config: TrainConfig, output_dir: Path, precision: str, has_eval: bool, world_size: int):
+def sft_config(config: TrainConfig, output_dir: Path, precision: str, world_size: int):
+    """The parsed SFTConfig with what medsyn decides at run time: checkpoint folder (unless --output_dir was
+    given), gradient accumulation from --effective-batch-size, and mixed precision from --precision."""
     from trl import SFTConfig
 
-    values: dict[str, Any] = dict(
-        output_dir=str(output_dir),
-        num_train_epochs=config.epochs,
-        max_steps=config.max_steps,
-        learning_rate=config.learning_rate,
-        lr_scheduler_type=config.lr_scheduler,
-        warmup_steps=config.warmup_steps,
-        per_device_train_batch_size=config.per_device_batch_size,
-        per_device_eval_batch_size=config.per_device_batch_size,
-        gradient_accumulation_steps=gradient_accumulation(config, world_size),
-        max_length=config.max_length,
-        packing=config.packing,
-        bf16=precision == "bf16",
-        fp16=precision == "fp16",
-        use_cpu=precision == "fp32" and not _cuda(),
-        seed=config.seed,
-        data_seed=config.seed,
-        logging_steps=config.logging_steps,
-        save_strategy="steps",
-        save_steps=config.save_steps,
-        save_total_limit=config.save_total_limit,
-        eval_strategy="no",
-        report_to="none",
-        completion_only_loss=True,
-        disable_tqdm=False,
-    )
-    # Newer transformers name it activation checkpointing; older (<= 5.17, seen on GPU machines) gradient
-    # checkpointing. Use whichever this installation's TrainingArguments has.
-    name = "activation_checkpointing" if "activation_checkpointing" in SFTConfig.__dataclass_fields__ else "gradient_checkpointing"
-    values[name] = config.gradient_checkpointing
-    values[f"{name}_kwargs"] = {"use_reentrant": False} if config.gradient_checkpointing else None
-    values.update(config.sft)
+    values = {f.name: getattr(config.sft, f.name) for f in dataclasses.fields(SFTConfig) if f.init}
+    # "trainer_output" is what TrainingArguments puts in when --output_dir is not given: checkpoints then go to
+    # OUT.work/checkpoints, where a rerun of the same command finds them.
+    if values.get("output_dir") in (None, "trainer_output"):
+        values["output_dir"] = str(output_dir)
+    values["gradient_accumulation_steps"] = gradient_accumulation(config, world_size)
+    values.update(bf16=precision == "bf16", fp16=precision == "fp16", use_cpu=precision == "fp32" and not _cuda())
     return SFTConfig(**values)
 
 
@@ -314,30 +259,30 @@ def _cuda() -> bool:
     return torch.cuda.is_available()
 
 
-def train(config: TrainConfig, out: str | Path, overwrite: bool = False, merge_out: str | Path | None = None,
-          progress: bool = True) -> TrainResult:
+def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     """Check, train (resuming), evaluate, save the adapter with its card; optionally write a merged model."""
-    out = Path(out)
     config.validate()
+    out, overwrite = Path(config.args.out), config.args.overwrite
+    merge_out = (config.args.merged_out or out.with_name(out.name + "-merged")) if config.args.merge else None
     if out.exists() and not overwrite:
         raise MedsynError(f"{out} already exists; pass --overwrite to replace it or choose another --out")
     if merge_out is not None and Path(merge_out).exists() and not overwrite:
         raise MedsynError(f"{merge_out} already exists; pass --overwrite to replace it or choose another --merged-out")
     base = check_base_model(config.base_model)
-    data = load_data(config.data)
+    data = load_data(config.args.data)
     check_target_modules(base, config.target_modules)
-    precision = resolve_precision(config.precision)
+    explicit = "bf16" if config.sft.bf16 else "fp16" if config.sft.fp16 else None
+    precision = resolve_precision(explicit if config.args.precision == "auto" and explicit else config.args.precision)
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     gradient_accumulation(config, world_size)
 
     import torch
-    from peft import LoraConfig
     from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
-    from trl import SFTTrainer
+    from trl import SFTTrainer, get_peft_config
 
     from medsyn.training.ift import HELDOUT_SPLIT, TRAIN_SPLIT
 
-    set_seed(config.seed)
+    set_seed(config.sft.seed)
     tokenizer = AutoTokenizer.from_pretrained(base)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -346,19 +291,16 @@ def train(config: TrainConfig, out: str | Path, overwrite: bool = False, merge_o
     train_set = for_tokenizer(data[TRAIN_SPLIT], tokenizer)
     eval_set = for_tokenizer(data[HELDOUT_SPLIT], tokenizer) if HELDOUT_SPLIT in data else None
 
-    lora = LoraConfig(**{
-        "r": config.lora_r, "lora_alpha": config.lora_alpha, "lora_dropout": config.lora_dropout,
-        "target_modules": list(config.target_modules), "task_type": "CAUSAL_LM", "bias": "none", **config.lora,
-    })
-    checkpoints = work_dir(out) / "checkpoints"
-    args = sft_config(config, checkpoints, precision, eval_set is not None, world_size)
+    lora = get_peft_config(config.model)
+    args = sft_config(config, work_dir(out) / "checkpoints", precision, world_size)
+    checkpoints = Path(args.output_dir)
     if not progress:
         args.disable_tqdm = True
     trainer = SFTTrainer(model=model, args=args, train_dataset=train_set, eval_dataset=eval_set,
                          processing_class=tokenizer, peft_config=lora)
     if len(trainer.train_dataset) == 0:
         raise MedsynError(
-            f"no training example keeps any answer token within max_length {config.max_length}: every prompt is "
+            f"no training example keeps any answer token within max_length {config.sft.max_length}: every prompt is "
             "longer; raise --max-length"
         )
     last = last_complete_checkpoint(checkpoints, remove_incomplete=trainer.is_world_process_zero())
@@ -378,15 +320,16 @@ def train(config: TrainConfig, out: str | Path, overwrite: bool = False, merge_o
 
     info = {
         "base_model": config.base_model,
-        "data": str(config.data),
-        "data_info": _data_info(config.data),
+        "data": str(config.args.data),
+        "data_info": _data_info(config.args.data),
         "n_train": len(train_set),
         "n_heldout": len(eval_set) if eval_set is not None else 0,
         "prompt_format": "chat_template" if getattr(tokenizer, "chat_template", None) else "alpaca",
         "precision": precision,
         "world_size": world_size,
         "gradient_accumulation_steps": args.gradient_accumulation_steps,
-        "config": dataclasses.asdict(config),
+        "config": {"medsyn": {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(config.args).items()},
+                   "sft": args.to_dict(), "model": dataclasses.asdict(config.model)},
         "global_step": trainer.state.global_step,
         "resumed_from": last,
         "train_seconds_this_run": round(time.time() - started, 1),
@@ -396,10 +339,10 @@ def train(config: TrainConfig, out: str | Path, overwrite: bool = False, merge_o
     with atomic_dir(out, overwrite=overwrite) as tmp:
         trainer.model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        (tmp / "training_info.json").write_text(json.dumps(info, ensure_ascii=False, indent=2) + "\n", "utf-8")
+        (tmp / "training_info.json").write_text(json.dumps(info, ensure_ascii=False, indent=2, default=str) + "\n", "utf-8")
         evaluation = evaluate_generator(
             base, tmp, data[HELDOUT_SPLIT] if HELDOUT_SPLIT in data else data[TRAIN_SPLIT], eval_loss,
-            n_samples=config.eval_samples, seed=config.seed, max_new_tokens=config.eval_max_new_tokens,
+            n_samples=config.args.eval_samples, seed=config.sft.seed, max_new_tokens=config.args.eval_max_new_tokens,
         )
         write_model_card(tmp, info, evaluation)
     if merge_out is not None:

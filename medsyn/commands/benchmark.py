@@ -2,139 +2,114 @@
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from medsyn.errors import MedsynError
+from medsyn.options import option
 
-# Defaults live here rather than in argparse so that --config values can sit between them and the flags.
-DEFAULTS = {
-    "dev": None,
-    "seeds": 3,
-    "ratios": "0.25,0.5,1",
-    "classifier": "tfidf-lr",
-    "encoder": None,
-    "epochs": 3,
-    "batch_size": 32,
-    "learning_rate": 5e-5,
-    "max_length": 256,
-    "bootstrap": 1000,
-    "dev_fraction": 0.2,
-    "overwrite": False,
-}
-REQUIRED = ("train", "eval", "synthetic", "out")
-PATHS = ("train", "eval", "dev", "synthetic", "out", "encoder")
+HELP = "ICD-10 classification benchmark: real vs real + synthetic notes"
+DESCRIPTION = (
+    "Train an ICD-10 code classifier on real notes, real + synthetic notes at several ratios, synthetic notes "
+    "only (TSTR), and real notes upsampled with synthetic ones for the rarest codes, at each share of the real "
+    "notes asked for; score each on --eval with several seeds; write results.json, results.md, plots and "
+    "RuMedBench prediction files."
+)
 
 
-def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "benchmark",
-        help="ICD-10 classification benchmark: real vs real + synthetic notes",
-        description="Train an ICD-10 code classifier on real notes, real + synthetic notes at several ratios, "
-        "synthetic notes only, and real notes upsampled with synthetic ones for the rarest codes; score each on "
-        "--eval with several seeds; write results.json, results.md, plots and RuMedBench prediction files.",
-    )
-    parser.add_argument("--train", type=Path, help="real training notes, RuMedTop3 JSON lines {idx, symptoms, code}")
-    parser.add_argument("--eval", type=Path, help="evaluation notes in the same format")
-    parser.add_argument("--dev", type=Path, help="dev notes to choose the hard codes on "
-                        "(default: a per-code split of --train)")
-    parser.add_argument("--synthetic", type=Path, help="synthetic corpus folder written by `medsyn build --out`")
-    parser.add_argument("--out", type=Path, help="results folder to create")
-    parser.add_argument("--overwrite", action="store_true", default=None, help="replace an existing --out")
-    parser.add_argument("--seeds", type=int, help=f"seeds per setting (default {DEFAULTS['seeds']})")
-    parser.add_argument("--ratios", help="synthetic notes added, as shares of the real training size "
-                        f"(comma-separated, default {DEFAULTS['ratios']})")
-    parser.add_argument("--classifier", choices=["tfidf-lr", "encoder"],
-                        help="char n-gram TF-IDF + logistic regression (default) or a fine-tuned encoder")
-    parser.add_argument("--encoder", type=Path, help="local model directory for --classifier encoder")
-    parser.add_argument("--epochs", type=int, help=f"encoder fine-tuning epochs (default {DEFAULTS['epochs']})")
-    parser.add_argument("--batch-size", type=int, help=f"encoder batch size (default {DEFAULTS['batch_size']})")
-    parser.add_argument("--learning-rate", type=float,
-                        help=f"encoder learning rate (default {DEFAULTS['learning_rate']})")
-    parser.add_argument("--max-length", type=int,
-                        help=f"encoder max tokens per note (default {DEFAULTS['max_length']})")
-    parser.add_argument("--bootstrap", type=int,
-                        help=f"bootstrap resamples for the 95%% intervals (default {DEFAULTS['bootstrap']})")
-    parser.add_argument("--dev-fraction", type=float, help="share of each code's training notes held out to choose "
-                        f"hard codes when --dev is not given (default {DEFAULTS['dev_fraction']})")
-    parser.add_argument("--config", type=Path, help="YAML file whose keys mirror these flags (e.g. `train:`, "
-                        "`batch-size:`); flags given on the command line win; relative paths are relative to it")
-    parser.set_defaults(func=run)
-
-
-def load_config(path: Path) -> dict:
-    """A YAML mapping of flag names (dashes or underscores) to values; paths resolved against its folder."""
-    import yaml
-
-    if not path.is_file():
-        raise MedsynError(f"{path}: config file not found")
+def _numbers(values: list[str], flag: str, example: str) -> tuple[float, ...]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as err:
-        raise MedsynError(f"{path}: not valid YAML ({err})") from None
-    if not isinstance(data, dict):
-        raise MedsynError(f"{path}: expected a mapping of flag names to values, e.g. `train: train.jsonl`")
-    known = set(DEFAULTS) | set(REQUIRED)
-    values = {}
-    for key, value in data.items():
-        name = str(key).replace("-", "_")
-        if name not in known:
-            raise MedsynError(f"{path}: unknown key {key!r}; known keys: "
-                              + ", ".join(sorted(k.replace("_", "-") for k in known)))
-        if name in PATHS and value is not None:
-            value = path.parent / Path(str(value)).expanduser()
-        values[name] = value
-    return values
-
-
-def parse_ratios(value) -> tuple[float, ...]:
-    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
-    try:
-        return tuple(float(item) for item in items if str(item).strip())
+        return tuple(float(item) for raw in values for item in str(raw).split(",") if item.strip())
     except ValueError:
-        raise MedsynError(f"--ratios {value!r}: expected comma-separated numbers such as 0.25,0.5,1") from None
+        raise MedsynError(f"{flag} {' '.join(map(str, values))}: expected numbers such as {example}") from None
 
 
-def resolve(args: argparse.Namespace) -> dict:
-    """Flags over config over defaults."""
-    values = dict(DEFAULTS)
-    if args.config is not None:
-        values.update(load_config(args.config))
-    for name in set(DEFAULTS) | set(REQUIRED):
-        given = getattr(args, name, None)
-        if given is not None:
-            values[name] = given
-    missing = [name for name in REQUIRED if values.get(name) is None]
-    if missing:
-        raise MedsynError("missing " + ", ".join(f"--{m}" for m in missing) + " (give the flag or the key in --config)")
-    return values
+@dataclass
+class BenchmarkOptions:
+    train: Path = option(help="real training notes, RuMedTop3 JSON lines {idx, symptoms, code}")
+    eval: Path = option(help="evaluation notes in the same format")
+    synthetic: list[str] = option(help="synthetic notes: a `medsyn build --out` folder, a Hub dataset id "
+                                  "(load_dataset; from the cache when offline), or JSON/JSONL/parquet/CSV files or "
+                                  "folders")
+    out: Path = option(help="results folder to create")
+    text_column: str | None = option(None, "column of the note text (default: text)")
+    code_column: str | None = option(None, "column of the ICD-10 code (default: icd10_code)")
+    code_level: int = option(3, "ICD-10 characters compared, dot not counted (3: M54.5 -> M54)")
+    keep_unseen_codes: bool = option(False, "keep synthetic notes whose code is absent from --train (default: drop "
+                                     "and count them)")
+    real_fractions: list[str] = option(["1"], "shares of each code's real training notes to train with, crossed "
+                                       "with every setting (space or comma separated, in (0, 1])")
+    rare_quantile: float = option(0.25, "rare codes: at most this quantile of per-code real training counts")
+    dev: Path | None = option(None, "dev notes to choose the hard codes on (default: a per-code split of --train)")
+    overwrite: bool = option(False, "replace an existing --out")
+    seeds: int = option(3, "seeds per setting")
+    ratios: list[str] = option(["0.25", "0.5", "1"], "synthetic notes added, as shares of the real training "
+                               "size (space or comma separated)")
+    classifier: Literal["tfidf-lr", "encoder"] = option("tfidf-lr", "char n-gram TF-IDF + logistic regression, "
+                                                         "or a fine-tuned encoder")
+    encoder: Path | None = option(None, "local model directory for --classifier encoder")
+    epochs: int = option(3, "encoder fine-tuning epochs")
+    batch_size: int = option(32, "encoder batch size")
+    learning_rate: float = option(5e-5, "encoder learning rate")
+    max_length: int = option(256, "encoder max tokens per note")
+    bootstrap: int = option(1000, "bootstrap resamples for the 95%% intervals")
+    dev_fraction: float = option(0.2, "share of each code's training notes held out to choose hard codes when "
+                                 "--dev is not given")
 
+    def ratio_values(self) -> tuple[float, ...]:
+        return _numbers(self.ratios, "--ratios", "0.25 0.5 1")
 
-def run(args: argparse.Namespace) -> int:
-    from medsyn.training.benchmark import BenchmarkConfig, run_benchmark
+    def fraction_values(self) -> tuple[float, ...]:
+        return _numbers(self.real_fractions, "--real-fractions", "0.1 0.25 1")
 
-    values = resolve(args)
-    options = {}
-    if values["classifier"] == "encoder":
-        if values["encoder"] is None:
+    def validate(self) -> None:
+        from medsyn.training.benchmark import check_fractions
+
+        self.ratio_values()
+        check_fractions(self.fraction_values())
+        if self.classifier == "encoder" and self.encoder is None:
             raise MedsynError("--classifier encoder needs --encoder PATH (a local model directory)")
-        options = {key: values[key] for key in ("epochs", "batch_size", "learning_rate", "max_length")}
-        options["model_path"] = str(values["encoder"])
+
+
+def check_shards(corpus: Path) -> None:
+    """A damaged shard named once, here, rather than three times over by `datasets`' own logging."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for shard in sorted(corpus.glob("data/*.parquet")):
+        try:
+            pq.ParquetFile(shard)
+        except (pa.ArrowException, OSError) as err:
+            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise MedsynError(f"{shard}: not a readable parquet file ({reason}); rebuild the corpus with "
+                              "`medsyn build --overwrite`") from None
+
+
+def main(argv: list[str], prog: str = "medsyn benchmark") -> int:
+    from medsyn.config import ConfigParser
+    from medsyn.io import prepare_output
+    from medsyn.training.benchmark import BenchmarkConfig, SourceOptions, run_benchmark
+
+    parser = ConfigParser([BenchmarkOptions], prog=prog, description=DESCRIPTION, maybe_paths=["synthetic"])
+    (o,) = parser.parse(argv)
+    options = {}
+    if o.classifier == "encoder":
+        options = {"epochs": o.epochs, "batch_size": o.batch_size, "learning_rate": o.learning_rate,
+                   "max_length": o.max_length, "model_path": str(o.encoder)}
     config = BenchmarkConfig(
-        train=Path(values["train"]),
-        eval=Path(values["eval"]),
-        dev=Path(values["dev"]) if values["dev"] else None,
-        synthetic=Path(values["synthetic"]),
-        out=Path(values["out"]),
-        seeds=int(values["seeds"]),
-        ratios=parse_ratios(values["ratios"]),
-        classifier=values["classifier"],
-        classifier_options=options,
-        bootstrap=int(values["bootstrap"]),
-        dev_fraction=float(values["dev_fraction"]),
-        overwrite=bool(values["overwrite"]),
+        train=o.train, eval=o.eval, dev=o.dev, synthetic=o.synthetic, out=o.out, seeds=o.seeds,
+        ratios=o.ratio_values(), classifier=o.classifier, classifier_options=options, bootstrap=o.bootstrap,
+        dev_fraction=o.dev_fraction, overwrite=o.overwrite, real_fractions=o.fraction_values(),
+        rare_quantile=o.rare_quantile,
+        sources=SourceOptions(text_column=o.text_column, code_column=o.code_column, code_level=o.code_level,
+                              keep_unseen_codes=o.keep_unseen_codes),
     )
+    prepare_output(config.out, config.overwrite)  # before hours of training, not after
+    for source in config.synthetic:
+        if Path(source).is_dir():
+            check_shards(Path(source))
     run_benchmark(config)
     print((config.out / "results.md").read_text(encoding="utf-8"))
-    print(f"wrote {config.out}/results.json, results.md, metric_vs_ratio.png, per_code_gain.png and predictions/")
+    print(f"wrote {config.out}/results.json, results.md, plots (*.png) and predictions/")
     return 0

@@ -2,30 +2,32 @@
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 from pathlib import Path
 
+from medsyn.options import option
 
-def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "card",
-        help="write DIR/README.md (dataset card) and its plots from the corpus data",
-        description=(
-            "Rewrite DIR/README.md from the corpus in DIR: statistics, plots (stored under DIR/assets so they "
-            "upload with the data), generation details from build_info.json and, with --benchmark, the ICD-10 "
-            "benchmark table. YAML keys already in README.md (e.g. written by `datasets`) are kept."
-        ),
-    )
-    parser.add_argument("--dataset", required=True, type=Path, metavar="DIR", help="corpus folder from `medsyn build`")
-    parser.add_argument(
-        "--benchmark", type=Path, metavar="RESULTS_DIR", help="folder with results.json from `medsyn benchmark`"
-    )
-    parser.set_defaults(func=run)
+HELP = "write DIR/README.md (dataset card) and its plots from the corpus data"
+DESCRIPTION = (
+    "Rewrite DIR/README.md from the corpus in DIR: statistics, plots (stored under DIR/assets so they upload with "
+    "the data), generation details from build_info.json and, with --benchmark, the ICD-10 benchmark table. YAML "
+    "keys already in README.md (e.g. written by `datasets`) are kept."
+)
 
 
-def run(args: argparse.Namespace) -> int:
+@dataclass
+class CardOptions:
+    dataset: Path = option(help="corpus folder from `medsyn build`")
+    benchmark: Path | None = option(None, "folder with results.json from `medsyn benchmark`")
+    force: bool = option(False, "add --benchmark results even if they were computed on another corpus (their "
+                         "fingerprint differs)")
+
+
+def main(argv: list[str], prog: str = "medsyn card") -> int:
+    from medsyn.config import ConfigParser
     from medsyn.dataset_card.card import write_card
 
-    readme = write_card(args.dataset, args.benchmark)
+    (options,) = ConfigParser([CardOptions], prog=prog, description=DESCRIPTION).parse(argv)
+    readme = write_card(options.dataset, options.benchmark, force=options.force)
     print(f"wrote {readme}")
     return 0

@@ -2,55 +2,46 @@
 
 from __future__ import annotations
 
-import argparse
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from medsyn.commands.dataclass_flags import add_dataclass_flags, dataclass_overrides
+from medsyn.options import option
+
+HELP = "combine corpus folders into one, with near-duplicates removed across them"
+DESCRIPTION = (
+    "Merge corpus folders (from `medsyn build`, `medsyn import` or `medsyn merge`) into one. Rows keep their scores "
+    "and verdicts and get a `source` (the folder's source or name); near-duplicates are looked for across all "
+    "folders, the note of the earlier folder kept. The card breaks the corpus down by source."
+)
 
 
 @dataclass
-class MergeConfig:
-    dedup_threshold: float = 0.7
-    pretty_name: str | None = None
+class MergeOptions:
+    dirs: list[Path] = option(help="corpus folders, in order of precedence")
+    out: Path = option(help="output corpus folder")
+    overwrite: bool = option(False, "replace an existing output folder (only one medsyn wrote)")
+    quiet: bool = option(False, "no progress bars")
+    dedup_threshold: float = option(0.7, "Jaccard similarity of word 3-grams at which two notes are near-duplicates")
+    pretty_name: str | None = option(None, "title of the merged dataset card (default: the source names joined "
+                                     "by ' + ')")
+
+    def validate(self) -> None:
+        from medsyn.builder.filters import FilterConfig
+
+        FilterConfig(dedup_threshold=self.dedup_threshold)
 
 
-HELP = {
-    "dedup_threshold": "Jaccard similarity of word 3-grams above which two notes are near-duplicates (default 0.7)",
-    "pretty_name": "title of the merged dataset card (default: the source names joined by ' + ')",
-}
-
-
-def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "merge",
-        help="combine corpus folders into one, with near-duplicates removed across them",
-        description="Merge corpus folders (from `medsyn build`, `medsyn import` or `medsyn merge`) into one. Rows "
-        "keep their scores and verdicts and get a `source` (the folder's source or name); near-duplicates are "
-        "looked for across all folders, the note of the earlier folder kept. The card breaks the corpus down by "
-        "source.",
-    )
-    parser.add_argument("dirs", nargs="+", type=Path, metavar="DIR", help="corpus folders, in order of precedence")
-    parser.add_argument("--out", type=Path, required=True, help="output corpus folder")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    add_dataclass_flags(parser, MergeConfig, HELP)
-    parser.set_defaults(func=run)
-
-
-def run(args: argparse.Namespace) -> int:
+def main(argv: list[str], prog: str = "medsyn merge") -> int:
     from medsyn.builder.filters import FilterConfig
     from medsyn.builder.merging import merge_corpora
+    from medsyn.config import ConfigParser
 
-    config = MergeConfig(**dataclass_overrides(args, MergeConfig))
-    report = merge_corpora(
-        args.dirs, args.out, FilterConfig(dedup_threshold=config.dedup_threshold), overwrite=args.overwrite,
-        progress=not args.quiet, pretty_name=config.pretty_name,
-    )  # fmt: skip
-    print(f"\nmerged {args.out}: {report.kept} notes kept of {report.rows}; {report.cross_duplicates} kept notes "
-          "removed as near-duplicates of another source's", file=sys.stderr)  # fmt: skip
+    (o,) = ConfigParser([MergeOptions], prog=prog, description=DESCRIPTION, positional="dirs").parse(argv)
+    report = merge_corpora(o.dirs, o.out, FilterConfig(dedup_threshold=o.dedup_threshold), overwrite=o.overwrite,
+                           progress=not o.quiet, pretty_name=o.pretty_name)
+    print(f"merged {o.out}: {report.kept} notes kept of {report.rows}; {report.cross_duplicates} kept notes "
+          "removed as near-duplicates of another source's")
     for source in report.sources:
         print(f"  {source.name}: {len(source.rows)} notes, {source.kept_before} kept in its corpus, {source.kept} here "
-              f"({source.cross_duplicates} near-duplicates of an earlier source)", file=sys.stderr)  # fmt: skip
+              f"({source.cross_duplicates} near-duplicates of an earlier source)")
     return 0

@@ -2,51 +2,73 @@
 
 from __future__ import annotations
 
-import argparse
 import json
+from dataclasses import dataclass
 from pathlib import Path
+
+from medsyn.options import option
 
 DEFAULT_SOURCES = "../shared/data"
 
 
-def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("mkg", help="build and inspect the Medical Knowledge Graph")
-    sub = parser.add_subparsers(dest="mkg_command", metavar="ACTION", required=True)
-
-    build = sub.add_parser(
-        "build",
-        help="build the graph from source files",
-        description="Build the MKG from the МКБ-10 dictionary, RuMedTop3 train notes + symptom markup and, when "
-        "present, HSDN with the MeSH->ICD-10 maps. --sources takes a folder in the shared/data layout; the "
-        "other flags override single files.",
-    )
-    build.add_argument("--sources", default=DEFAULT_SOURCES, help=f"folder in the shared/data layout (default {DEFAULT_SOURCES})")
-    build.add_argument("--icd10", type=Path, help="МКБ-10 NSI CSV")
-    build.add_argument("--notes", type=Path, action="append", help="RuMedTop3-format training notes (repeatable)")
-    build.add_argument("--markup", type=Path, help="RuMedBench rec_markup.csv")
-    build.add_argument("--hsdn", type=Path, help="HSDN symptoms-DO.tsv")
-    build.add_argument("--mesh-icd10-cm", type=Path, help="MeSH -> ICD-10-CM mapping CSV")
-    build.add_argument("--mesh-icd10-who", type=Path, help="MeSH -> ICD-10 (WHO) dict.txt")
-    build.add_argument("--no-hsdn", action="store_true", help="leave HSDN out even if present")
-    build.add_argument("--out", type=Path, required=True, help="output file (.json.gz)")
-    build.set_defaults(func=run_build)
-
-    stats = sub.add_parser("stats", help="node/edge counts by type, codes with symptoms")
-    stats.add_argument("--graph", type=Path, help="graph file (default: the embedded graph)")
-    stats.add_argument("--json", action="store_true", help="print JSON")
-    stats.set_defaults(func=run_stats)
-
-    show = sub.add_parser("show", help="a code: name, parents, top symptoms with weights and counts")
-    show.add_argument("code", help="ICD-10 code, e.g. M54")
-    show.add_argument("--graph", type=Path, help="graph file (default: the embedded graph)")
-    show.add_argument("--top", type=int, default=15, help="how many symptoms to list (default 15)")
-    show.add_argument("--all-languages", action="store_true", help="include English HSDN symptoms")
-    show.add_argument("--json", action="store_true", help="print JSON")
-    show.set_defaults(func=run_show)
+HELP = "build and inspect the Medical Knowledge Graph"
+BUILD_DESCRIPTION = (
+    "Build the MKG from the МКБ-10 dictionary, RuMedTop3 train notes + symptom markup and, when present, HSDN with "
+    "the MeSH->ICD-10 maps. --sources takes a folder in the shared/data layout; the other flags override single "
+    "files."
+)
 
 
-def run_build(args: argparse.Namespace) -> int:
+@dataclass
+class MkgBuildOptions:
+    out: Path = option(help="output file (.json.gz)")
+    sources: Path = option(Path(DEFAULT_SOURCES), "folder in the shared/data layout")
+    icd10: Path | None = option(None, "МКБ-10 NSI CSV")
+    notes: list[Path] | None = option(None, "RuMedTop3-format training notes (several allowed)")
+    markup: Path | None = option(None, "RuMedBench rec_markup.csv")
+    hsdn: Path | None = option(None, "HSDN symptoms-DO.tsv")
+    mesh_icd10_cm: Path | None = option(None, "MeSH -> ICD-10-CM mapping CSV")
+    mesh_icd10_who: Path | None = option(None, "MeSH -> ICD-10 (WHO) dict.txt")
+    no_hsdn: bool = option(False, "leave HSDN out even if present")
+
+
+@dataclass
+class MkgStatsOptions:
+    graph: Path | None = option(None, "graph file (default: the embedded graph)")
+    json: bool = option(False, "print JSON")
+
+
+@dataclass
+class MkgShowOptions:
+    code: str = option(help="ICD-10 code, e.g. M54")
+    graph: Path | None = option(None, "graph file (default: the embedded graph)")
+    top: int = option(15, "how many symptoms to list")
+    all_languages: bool = option(False, "include English HSDN symptoms")
+    json: bool = option(False, "print JSON")
+
+
+def main(argv: list[str], prog: str = "medsyn mkg") -> int:
+    from medsyn.config import dispatch
+
+    return dispatch(argv, prog, HELP, {
+        "build": ("build the graph from source files", run_build),
+        "stats": ("node/edge counts by type, codes with symptoms", run_stats),
+        "show": ("a code: name, parents, top symptoms with weights and counts", run_show),
+    })
+
+
+def _parse(dtype, argv: list[str], prog: str, description: str | None = None, positional: str | None = None):
+    from medsyn.config import ConfigParser
+
+    return ConfigParser([dtype], prog=prog, description=description, positional=positional).parse(argv)[0]
+
+
+def run_build(argv: list[str], prog: str) -> int:
+    args = _parse(MkgBuildOptions, argv, prog, BUILD_DESCRIPTION)
     from medsyn.builder.mkg import MkgSources, build_graph, load_graph, save_graph
+    from medsyn.io import check_output_file
+
+    check_output_file(args.out)
 
     if args.icd10:
         src = MkgSources(icd10=args.icd10)
@@ -67,7 +89,8 @@ def run_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_stats(args: argparse.Namespace) -> int:
+def run_stats(argv: list[str], prog: str) -> int:
+    args = _parse(MkgStatsOptions, argv, prog)
     from medsyn.builder.mkg import load_graph
 
     stats = load_graph(args.graph).stats()
@@ -83,7 +106,8 @@ def run_stats(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_show(args: argparse.Namespace) -> int:
+def run_show(argv: list[str], prog: str) -> int:
+    args = _parse(MkgShowOptions, argv, prog, positional="code")
     from dataclasses import asdict
 
     from medsyn.builder.mkg import load_graph

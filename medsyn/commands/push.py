@@ -1,44 +1,56 @@
-"""`medsyn push`: publish a corpus folder (dataset repo) or a model/adapter folder (model repo) as a tagged version."""
+"""`medsyn push`: publish a corpus (dataset repo), a model/adapter (model repo) or a Space folder as a tagged version."""
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
+
+from medsyn.errors import MedsynError
+from medsyn.options import option
+
+HELP = "publish a corpus, model or Space folder to the Hugging Face Hub as a tagged version"
+DESCRIPTION = (
+    "Validate DIR (card metadata, data schema, not empty), create the repo if missing, upload data and card in one "
+    "commit and tag it --version. An existing tag is refused. The token is read from HF_TOKEN or `hf auth login` "
+    "and never printed. A folder with config.json/adapter_config.json is pushed as a model repo with a model card; "
+    "a folder from `medsyn space --export` as a Space repo."
+)
 
 
-def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "push",
-        help="publish a corpus or model folder to the Hugging Face Hub as a tagged version",
-        description=(
-            "Validate DIR (card metadata, data schema, not empty), create the repo if missing, upload data and "
-            "card in one commit and tag it --version. An existing tag is refused. The token is read from HF_TOKEN "
-            "or `hf auth login` and never printed. A folder with config.json/adapter_config.json is pushed as a "
-            "model repo with a model card."
-        ),
-    )
-    parser.add_argument("dir", type=Path, metavar="DIR", help="corpus folder (medsyn build) or model/adapter folder")
-    parser.add_argument("--repo-id", required=True, metavar="ORG/NAME", help="Hub repository, e.g. my-org/medsyn-ru")
-    parser.add_argument("--version", required=True, metavar="vX.Y", help="version tag to create, e.g. v1.0")
-    parser.add_argument("--notes", default="", help="one line for the card's version history")
-    parser.add_argument(
-        "--create-pr", action="store_true", help="open a pull request instead of committing to main (no tag yet)"
-    )
-    parser.add_argument("--private", action="store_true", help="create the repo as private (if it does not exist)")
-    parser.set_defaults(func=run)
+@dataclass
+class PushOptions:
+    dir: Path = option(help="corpus folder (medsyn build), model/adapter folder, or Space folder (medsyn space --export)")
+    repo_id: str = option(help="Hub repository ORG/NAME, e.g. my-org/medsyn-ru")
+    version: str = option(help="version tag to create, e.g. v1.0")
+    notes: str = option("", "one line for the card's version history")
+    create_pr: bool = option(False, "open a pull request instead of committing to main (no tag yet)")
+    private: bool = option(False, "create the repo as private (if it does not exist)")
+    repo_type: Literal["dataset", "model", "space"] | None = option(
+        None, "the kind of repo; refused when DIR is another kind of folder (default: what DIR is)")
+    space: bool = option(False, "same as --repo-type space")
+    demo: str | None = option(None, "the Space (ORG/NAME) that demos this dataset: the dataset card links to it")
+
+    def kind(self) -> str | None:
+        return "space" if self.space else self.repo_type
+
+    def validate(self) -> None:
+        if self.space and self.repo_type not in (None, "space"):
+            raise MedsynError(f"--space and --repo-type {self.repo_type} contradict each other; give one of them")
 
 
-def run(args: argparse.Namespace) -> int:
+def main(argv: list[str], prog: str = "medsyn push") -> int:
     import logging
 
+    from medsyn.config import ConfigParser
     from medsyn.dataset_card.publish import push
 
+    (options,) = ConfigParser([PushOptions], prog=prog, description=DESCRIPTION, positional="dir").parse(argv)
     for name in ("httpx", "httpx2"):  # one INFO line per request would bury what matters
         logging.getLogger(name).setLevel(logging.WARNING)
 
-    result = push(
-        args.dir, args.repo_id, args.version, create_pr=args.create_pr, private=args.private, notes=args.notes
-    )
+    result = push(options.dir, options.repo_id, options.version, create_pr=options.create_pr,
+                  private=options.private, notes=options.notes, repo_type=options.kind(), demo=options.demo)
     print(f"committed {result.commit_url}")
     if result.pr_url:
         print(f"opened pull request {result.pr_url}; after merging it, rerun this command to tag {result.version}")
@@ -46,4 +58,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"tagged {result.version}")
         if result.repo_type == "dataset":
             print(f'load it with: load_dataset("{result.repo_id}", revision="{result.version}")')
+        if result.repo_type == "space":
+            from huggingface_hub import constants
+
+            print(f"the Space builds and starts at {constants.ENDPOINT}/spaces/{result.repo_id}")
     return 0

@@ -1,5 +1,5 @@
 """The `transformers` backend: a local causal LM (path or hub id, optionally with a PEFT adapter) generating notes
-in left-padded batches, and the Alpaca-style prompt MedSyn's fine-tuned LLaMA was trained on.
+in left-padded batches, prompted as `builder.prompts.render_prompt` renders (chat template or Alpaca).
 
 Reproducibility: each row of a batch samples with its own `torch.Generator` seeded by its request's seed (Gumbel-max
 sampling over the temperature/top-p-warped logits, see `PerRowSampler`). So a note is a function of its prompt,
@@ -13,58 +13,15 @@ batch size on the same device give the same texts; with `batch_size=1` every not
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from medsyn.builder.backends import Request, Result
+from medsyn.builder.backends.base import Request, Result, SamplingParams
+from medsyn.builder.prompts import render_prompt
 from medsyn.errors import MedsynError
-
-INSTRUCTION_HEADER = "### Задание:"
-INPUT_HEADER = "### Вход:"
-RESPONSE_HEADER = "### Ответ:"
-
-
-def alpaca_prompt(messages: list[dict[str, str]]) -> str:
-    """The Alpaca-style prompt (Russian headers) used for models without a chat template, as MedSyn's LLaMA was
-    instruction-tuned with it. Training (medsyn.training) formats its examples with this same function, so a
-    fine-tuned model sees at generation exactly what it saw in training.
-
-    Mapping: system messages form the instruction and user messages the input; without a system message the first
-    user message is the instruction and any further ones the input. The input section is always present, possibly
-    empty, so that every prompt has the same shape. The prompt ends after the response header and a newline; the
-    training target is appended right there (followed by the EOS token).
-
-        ### Задание:
-        {instruction}
-
-        ### Вход:
-        {input}
-
-        ### Ответ:
-    """
-    system = [m["content"].strip() for m in messages if m.get("role") == "system"]
-    user = [m["content"].strip() for m in messages if m.get("role") == "user"]
-    others = sorted({str(m.get("role")) for m in messages} - {"system", "user"})
-    if others:
-        raise MedsynError(
-            f"the Alpaca prompt takes system and user messages only, got role(s) {', '.join(others)}; "
-            "use a model whose tokenizer has a chat template for multi-turn prompts"
-        )
-    if system:
-        instruction, inputs = "\n\n".join(system), user
-    elif user:
-        instruction, inputs = user[0], user[1:]
-    else:
-        raise MedsynError("the Alpaca prompt needs at least one system or user message")
-    text_input = "\n\n".join(inputs)
-    return (
-        f"{INSTRUCTION_HEADER}\n{instruction}\n\n"
-        f"{INPUT_HEADER}\n{text_input}\n\n"
-        f"{RESPONSE_HEADER}\n"
-    )
-
 
 def _resolve(name: str, what: str, flag: str) -> str:
     """A local path that exists, or a hub id; a path-looking name that does not exist is an error before loading."""
@@ -137,6 +94,7 @@ class TransformersBackend:
         adapter_ref = _resolve(adapter, "adapter", "--adapter") if adapter else None
         self.model = model if adapter is None else f"{model}+{adapter}"
         self.batch_size = batch_size
+        self._stream_lock = threading.Lock()
         self._load(model_ref, adapter_ref, device, dtype)
 
     def _load(self, model_ref: str, adapter_ref: str | None, device: str | None, dtype: str | None) -> None:
@@ -178,12 +136,7 @@ class TransformersBackend:
 
     def prompt(self, messages: list[dict[str, str]]) -> str:
         """The text the model continues: its chat template when the tokenizer has one, else `alpaca_prompt`."""
-        if not self.uses_chat_template:
-            return alpaca_prompt(messages)
-        try:
-            return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        except Exception as exc:  # jinja raises its own TemplateError types
-            raise MedsynError(f"the chat template of {self.model} rejected the messages: {exc}") from None
+        return render_prompt(messages, self.tokenizer, self.model)
 
     def generate(self, requests: Iterable[Request]) -> Iterator[Result]:
         """Yield Results batch by batch, in request order within a batch."""
@@ -230,6 +183,44 @@ class TransformersBackend:
             else:
                 results.append(Result(key=request.key, text=None, error="empty completion", **counts))
         return results
+
+    def stream_note(self, messages: list[dict[str, str]], prior: dict, template: str | None, seed: int,
+                    params: SamplingParams) -> Iterator[str]:
+        """The note's text as it grows (`TextIteratorStreamer` fed by `generate` in a thread); for the Space."""
+        import threading
+
+        import torch
+        from transformers import TextIteratorStreamer
+
+        tokenizer, network = self.tokenizer, self.network
+        inputs = tokenizer(self.prompt(messages), return_tensors="pt", add_special_tokens=not self.uses_chat_template)
+        inputs = {key: value.to(network.device) for key, value in inputs.items()}
+        streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600)
+        failure: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                with self._stream_lock:  # the seed is global torch state: one streamed generation at a time
+                    torch.manual_seed(seed)
+                    network.generate(**inputs, streamer=streamer, do_sample=True, temperature=params.temperature,
+                                     top_p=params.top_p, max_new_tokens=params.max_new_tokens,
+                                     pad_token_id=tokenizer.pad_token_id)
+            except BaseException as err:  # surfaced in the caller's thread below
+                failure.append(err)
+                streamer.end()
+
+        thread = threading.Thread(target=work, daemon=True)
+        thread.start()
+        text = ""
+        for piece in streamer:
+            if piece:
+                text += piece
+                yield text
+        thread.join()
+        if failure:
+            raise MedsynError(f"generation with {self.model} failed: {failure[0]}")
+        if not text:
+            yield ""
 
     def close(self) -> None:
         """Drop the model so its memory can be reclaimed (the GPU cache too)."""

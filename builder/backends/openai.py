@@ -27,7 +27,7 @@ from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit
 
-from medsyn.builder.backends import Request, Result
+from medsyn.builder.backends.base import Request, Result
 from medsyn.errors import MedsynError
 
 log = logging.getLogger(__name__)
@@ -117,6 +117,7 @@ class OpenAIBackend:
         model: str,
         base_urls: list[str] | str,
         api_key: str | None = None,
+        api_key_env: str = "OPENAI_API_KEY",
         concurrency: int = 16,
         timeout: float = 60.0,
         max_retries: int = 6,
@@ -152,7 +153,10 @@ class OpenAIBackend:
             raise MedsynError(f"timeout must be > 0 seconds, got {timeout!r}")
         self.model = model
         self.base_urls = [normalise_url(url) for url in base_urls]
-        self._api_key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
+        # Only the variable --api-key-env names, never OPENAI_API_KEY behind its back; local servers (vLLM, TGI,
+        # transformers serve) accept any key, so none means "EMPTY".
+        self._api_key = api_key or os.environ.get(api_key_env) or "EMPTY"
+        self.api_key_env = api_key_env
         self.concurrency = concurrency
         self.timeout = float(timeout)
         self.max_retries = max_retries
@@ -193,7 +197,8 @@ class OpenAIBackend:
                 ) from None
             except openai.AuthenticationError:
                 raise MedsynError(
-                    f"{url} refused the API key (401); set OPENAI_API_KEY or pass --api-key"
+                    f"{url} refused the API key (401); put the key in ${self.api_key_env}"
+                    + ("" if self.api_key_env != "OPENAI_API_KEY" else " (or name another variable with --api-key-env)")
                 ) from None
             except openai.APIStatusError as exc:
                 if exc.status_code in (404, 405):
@@ -337,31 +342,44 @@ class OpenAIBackend:
         return min(order, key=lambda i: self._loads[i])
 
     async def _generate_one(self, request: Request) -> Result:
-        reason = "no attempt made"
+        """Retries (tenacity) of transient failures; each retry goes to another server where there is one."""
+        import tenacity
+
         index: int | None = None
-        for attempt in range(self.max_retries + 1):
-            if attempt:
-                self.usage.retries += 1
-            try:
-                assert self._slots is not None
-                async with self._slots:
-                    index = self._pick(avoid=index)
-                    self._loads[index] += 1
-                    try:
-                        return await self._attempt(self._clients[index], request)
-                    finally:
-                        self._loads[index] -= 1
-            except _Permanent as exc:
-                return Result(key=request.key, text=None, error=exc.reason)
-            except _Transient as exc:
-                reason = exc.reason
-                delay = backoff_delay(attempt, self.backoff_base, self.backoff_max, self._rng)
-                if exc.retry_after is not None:
-                    delay = min(exc.retry_after, self.max_retry_after) + self._rng.uniform(0, 0.1)
-            if attempt < self.max_retries:
-                log.debug("request %s: %s; retrying in %.2fs", request.key, reason, delay)
-                await asyncio.sleep(delay)
-        return Result(key=request.key, text=None, error=f"{reason}; gave up after {self.max_retries + 1} attempts")
+        retrying = tenacity.AsyncRetrying(
+            stop=tenacity.stop_after_attempt(self.max_retries + 1),
+            retry=tenacity.retry_if_exception_type(_Transient),
+            wait=self._wait,
+            before_sleep=lambda state: log.debug("request %s: %s; retrying in %.2fs", request.key,
+                                                 state.outcome.exception().reason, state.upcoming_sleep),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    if attempt.retry_state.attempt_number > 1:
+                        self.usage.retries += 1
+                    assert self._slots is not None
+                    async with self._slots:
+                        index = self._pick(avoid=index)  # our switch of server: a retry avoids the one that failed
+                        self._loads[index] += 1
+                        try:
+                            return await self._attempt(self._clients[index], request)
+                        finally:
+                            self._loads[index] -= 1
+        except _Permanent as exc:
+            return Result(key=request.key, text=None, error=exc.reason)
+        except _Transient as exc:
+            return Result(key=request.key, text=None,
+                          error=f"{exc.reason}; gave up after {self.max_retries + 1} attempts")
+        raise AssertionError("tenacity ended without an outcome")
+
+    def _wait(self, state: Any) -> float:
+        """The server's Retry-After when it sent one (capped), else exponential backoff with jitter."""
+        exc = state.outcome.exception()
+        if getattr(exc, "retry_after", None) is not None:
+            return min(exc.retry_after, self.max_retry_after) + self._rng.uniform(0, 0.1)
+        return backoff_delay(state.attempt_number - 1, self.backoff_base, self.backoff_max, self._rng)
 
     def _body(self, request: Request) -> dict[str, Any]:
         params = request.params

@@ -1,0 +1,501 @@
+"""Finding symptom mentions in Russian text when patients and models word them their own way.
+
+One matcher decides symptom recall (the main corpus filter), the knowledge graph's note-derived counts and the
+symptoms of instruction pairs, so "mentioned" means the same thing everywhere. A symptom label ("кожа, сухая",
+"боль в шее", "ухудшение памяти") is compiled once per lexicon into variants, each a short list of slots; a text
+mentions the label where every slot of one variant is filled by a word of one clause, in any order, within a
+window. A word fills a slot when, in order of trust:
+
+1. its pymorphy3 lemma reduces to the same derivational stem (suffixes of nouns, adjectives and verbs of one root
+   stripped: сухой / сухость, глаз / глазной, неустойчивый / неустойчивость) or belongs to the same hand-made
+   link group (шея / шейный, кал / стул, ощущение / чувство; `builder/data/symptom_links.txt`);
+2. it is a word pymorphy3 does not know, of five letters or more, one edit (insertion, deletion, substitution or
+   swap of neighbours) away from an inflected form of a lexicon word ("отсрые" -> "острые");
+3. for a modifier slot only (never the head word, which must be found by 1 or 2), its navec embedding (the
+   `natasha` wheel's NewsEmbedding, offline) is close to the slot word's (cosine >= `EMBEDDING_MIN`), unless the
+   two are opposites (повышение / снижение, левый / правый sit close in news embeddings).
+
+Qualifiers that a mention may leave out ("пораженный", "выраженный", parenthesised text) are optional, and medical
+terms get their plain-language variants ("гоналгия" = "боль в колене") from `builder/data/symptom_variants.txt`.
+Negation is decided as before (`medsyn.builder.lemmas`): a cue shortly before or after the mention in its clause.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+from medsyn.builder.lemmas import (
+    CLAUSE_RE,
+    NEGATION_AFTER,
+    NEGATION_AFTER_WINDOW,
+    NEGATION_CUES,
+    NEGATION_WINDOW,
+    REPORTING_VERBS,
+    STOPWORDS,
+    TOKEN_RE,
+    Mention,
+    lemma,
+    morph,
+)
+
+# Qualifiers a mention may omit: they grade or place a symptom that is there without them.
+OPTIONAL = frozenset(
+    """пораженный поразить выраженный умеренный ощущение чувство область локализация периодический постоянный
+    сильный незначительный""".split()
+)
+# Derivational suffixes (longest first) stripped from a lemma to reach the stem shared by the noun, adjective and
+# verb of one root. The stem keeps at least MIN_STEM letters, so short words stay themselves.
+SUFFIXES = tuple(
+    sorted(
+        """ствовать ованность енность анность ность ость ение ание ствие ство ица очный ечный ичный альный онный енный
+        анный овать ивать ывать ировать ный ной ский ской овый овой евый евой ий ый ой ая ать ять ить еть уть ота
+        ие ия ь а я о е и ы у""".split(),
+        key=len,
+        reverse=True,
+    )
+)
+MIN_STEM = 3
+# List separators inside a clause: commas, and the dashes and bullets of "- слабость - одышка", "* боли ...".
+_TOKEN_OR_COMMA_RE = re.compile(TOKEN_RE.pattern + r"|,|(?:^|\s)[-–—*•](?=\s)|\*", re.IGNORECASE)
+MIN_TYPO_LEN = 5
+# Cosine of navec vectors above which a modifier counts as the slot's word (tuned on the RuMedTop3 train markup).
+EMBEDDING_MIN = 0.62
+# Pairs that news embeddings put close together but that mean the opposite in a symptom.
+OPPOSITES = [
+    "повышение снижение понижение уменьшение увеличение усиление ослабление",
+    "повышенный пониженный сниженный увеличенный уменьшенный",
+    "левый правый",
+    "низкий высокий",
+    "большой маленький малый",
+    "верхний нижний",
+    "частый редкий",
+    "дневной ночной утренний вечерний",
+    "горячий холодный",
+    "сухой влажный мокрый жидкий твердый",
+    "светлый темный черный белый желтый красный",
+    "острый хронический тупой",
+    "внутренний наружный",
+    "рука нога",
+    "голова живот",
+]
+# Nouns that make a phrase after a comma a descriptor of the complaint before it ("..., жгучего характера").
+DESCRIPTOR_NOUNS = frozenset({"характер", "область", "локализация", "тип"})
+# The window a label's slots must fit into: the number of slots plus this many other tokens.
+WINDOW_SLACK = 5
+
+
+def stem(word_lemma: str) -> str:
+    """The derivational stem of a lemma: сухость, сухой -> сух; глазной, глаз -> глаз; усилиться -> усил."""
+    if word_lemma.endswith(("ся", "сь")) and len(word_lemma) > 5:
+        word_lemma = word_lemma[:-2]
+    for suffix in SUFFIXES:
+        if word_lemma.endswith(suffix) and len(word_lemma) - len(suffix) >= MIN_STEM:
+            return word_lemma[: -len(suffix)]
+    return word_lemma
+
+
+def _read_data(name: str) -> list[str]:
+    text = resources.files("medsyn.builder").joinpath("data", name).read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+@lru_cache(maxsize=1)
+def link_groups() -> dict[str, str]:
+    """Stem -> representative stem of its link group (words of one meaning the stemmer cannot join)."""
+    groups: dict[str, str] = {}
+    for line in _read_data("symptom_links.txt"):
+        stems = [stem(lemma(w)) for w in line.split()]
+        for s in stems:
+            groups.setdefault(s, stems[0])
+    return groups
+
+
+@lru_cache(maxsize=1)
+def default_variants() -> dict[str, list[str]]:
+    """Label -> other wordings of it (medical term -> plain words)."""
+    variants: dict[str, list[str]] = {}
+    for line in _read_data("symptom_variants.txt"):
+        label, _, rest = line.partition("=")
+        variants.setdefault(label.strip().lower(), []).extend(v.strip() for v in rest.split("|") if v.strip())
+    return variants
+
+
+# Lemmas kept apart from their root: "слабые признаки" is no "слабость", "грудной отдел" (spine) no "грудь".
+NO_DERIVATION = frozenset({"слабый", "грудной", "бель", "бели", "белый", "часть"})
+
+
+@lru_cache(maxsize=200_000)
+def concept(word_lemma: str) -> str:
+    s = word_lemma if word_lemma in NO_DERIVATION else stem(word_lemma)
+    return link_groups().get(s, s)
+
+
+@lru_cache(maxsize=200_000)
+def _known(word: str) -> bool:
+    return not re.search("[а-я]", word) or morph().word_is_known(word)
+
+
+@lru_cache(maxsize=1)
+def _opposites() -> dict[str, int]:
+    return {concept(lemma(w)): i for i, line in enumerate(OPPOSITES) for w in line.split()}
+
+
+class Embeddings:
+    """navec word vectors from the `natasha` wheel (NewsEmbedding, ~50 MB, offline), unit-normalised, cached."""
+
+    def __init__(self) -> None:
+        from natasha import NewsEmbedding
+
+        self._emb = NewsEmbedding()
+        self._cache: dict[str, np.ndarray | None] = {}
+
+    def vector(self, word: str) -> np.ndarray | None:
+        if word not in self._cache:
+            raw = self._emb.get(word)
+            if raw is None:
+                self._cache[word] = None
+            else:
+                vec = np.asarray(raw, dtype=np.float32)
+                norm = float(np.linalg.norm(vec))
+                self._cache[word] = vec / norm if norm else None
+        return self._cache[word]
+
+
+@lru_cache(maxsize=1)
+def default_embeddings() -> Embeddings:
+    """Loaded on first use (1-2 s), not at import."""
+    return Embeddings()
+
+
+def _deletes(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def _within_one_edit(a: str, b: str) -> bool:
+    """Damerau-Levenshtein distance <= 1 (adjacent swap counts as one edit)."""
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diff) == 1:
+            return True
+        return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+@dataclass(frozen=True)
+class _Variant:
+    label: str
+    slots: tuple[str, ...]  # concepts, the head (first noun) first
+    words: tuple[str, ...]  # the lemma behind each slot, for embeddings
+    similar: frozenset[int]  # slots that embeddings may fill (modifiers that are not nouns)
+    across_commas: bool  # the wording is itself a list ("кожа, сухая"); else a mention stays between commas
+
+
+class SymptomMatcher:
+    """Matches a fixed lexicon of symptom labels against texts (see the module docstring).
+
+    Build one per lexicon and reuse it: compiling the labels (variants, the typo index of every inflected form)
+    is the expensive part; matching a note is a few dictionary look-ups per word.
+    """
+
+    def __init__(
+        self,
+        labels: list[str],
+        variants: dict[str, list[str]] | None = None,
+        embeddings: Embeddings | None | bool = False,
+        typos: TypoIndex | None = None,
+    ):
+        """`typos` may be shared by the matchers of one job (a build has one per code): each label's inflected
+        forms are then indexed once; a matcher only takes the corrections that lead to its own labels."""
+        self._extra = default_variants() if variants is None else variants
+        self._variants: list[_Variant] = []
+        self.labels: frozenset[str] = frozenset()
+        self.keys: dict[str, str] = {}  # matchable labels, in the order given (the old matcher's API)
+        # Variants by the concept of their head word: a clause is checked only against labels whose head it holds.
+        self._by_head: dict[str, list[tuple]] = defaultdict(list)
+        self._lexicon_concepts: set[str] = set()
+        self._typos = typos if typos is not None else TypoIndex()
+        self._word_cache: dict[str, tuple[str, ...]] = {}
+        self._soft_cache: dict[str, tuple[str, ...]] = {}
+        # Off by default: on the RuMedTop3 train markup, modifiers filled by navec similarity added no found label and
+        # ~190 wrong ones ("боль в плечевом суставе" for "гоналгия"); see README. Kept for opt-in experiments.
+        self._embeddings = default_embeddings() if embeddings is True else (embeddings or None)
+        self._soft_concepts: list[str] = []
+        self._soft_matrix = np.zeros((0, 300), np.float32)
+        self.extend(labels)
+
+    def extend(self, labels) -> None:
+        """Add labels: compiles only the new ones, so a lexicon that grows note by note stays cheap."""
+        new = [label for label in dict.fromkeys(labels) if label not in self.keys and label not in self.labels]
+        if not new:
+            return
+        added: list[_Variant] = []
+        known = set(self._variants)
+        for label in new:
+            for wording in [label, *self._extra.get(label.lower(), [])]:
+                compiled = _compile_cached(label, wording)
+                if compiled is not None and compiled not in known:
+                    known.add(compiled)
+                    added.append(compiled)
+        self._variants += added
+        self.labels = self.labels | {v.label for v in added}
+        self.keys.update({label: label for label in new if label in self.labels})
+        for variant in added:
+            rest = variant.slots[1:]
+            soft_ok = frozenset(variant.slots[i] for i in variant.similar)
+            width = len(variant.slots) + WINDOW_SLACK
+            self._by_head[variant.slots[0]].append(
+                (variant.label, rest, frozenset(rest), soft_ok, width, variant.across_commas)
+            )
+            self._lexicon_concepts.update(variant.slots)
+        self._typos.add({w for v in added for w in v.words})
+        self._word_cache.clear()  # typo corrections depend on the lexicon
+        if self._embeddings is not None:
+            # The modifier words embeddings may stand in for, as one matrix: a word is compared with all at once.
+            soft = sorted({(v.slots[i], v.words[i]) for v in self._variants for i in v.similar})
+            vectors = [(c, self._embeddings.vector(w)) for c, w in soft]
+            vectors = [(c, v) for c, v in vectors if v is not None]
+            self._soft_concepts = [c for c, _ in vectors]
+            self._soft_matrix = np.stack([v for _, v in vectors]) if vectors else np.zeros((0, 300), np.float32)
+            self._soft_cache.clear()
+
+    def _concepts(self, word: str) -> tuple[str, ...]:
+        """The concepts one text word can fill: its own, or, for an unknown word, those of close lexicon forms."""
+        cached = self._word_cache.get(word)
+        if cached is not None:
+            return cached
+        own = concept(lemma(word))
+        found = [own]
+        if len(word) >= MIN_TYPO_LEN and own not in self._lexicon_concepts and not _known(word):
+            forms = {f for f in self._typos.near(word) if concept(lemma(f)) in self._lexicon_concepts}
+            # Typos rarely hit the first letter; requiring it keeps "тудом" (трудом) from becoming "зудом". A word
+            # one edit from two lexicon words, or from a dictionary word outside the lexicon ("двжений": движений,
+            # not двоений), is left alone.
+            close = {concept(lemma(f)) for f in forms if f[0] == word[0] and _within_one_edit(word, f)}
+            if len(close) == 1 and not _near_other_word(word, forms):
+                found += sorted(close - {own})
+        result = tuple(found)
+        self._word_cache[word] = result
+        return result
+
+    def _similar(self, word_lemma: str) -> tuple[str, ...]:
+        """Modifier concepts a text lemma may stand for: close in navec, not the same, not an opposite."""
+        cached = self._soft_cache.get(word_lemma)
+        if cached is not None:
+            return cached
+        found: tuple[str, ...] = ()
+        if len(self._soft_concepts) and re.search("[а-я]", word_lemma):
+            vec = self._embeddings.vector(word_lemma)
+            if vec is not None:
+                own = concept(word_lemma)
+                group = _opposites().get(own)
+                sims = self._soft_matrix @ vec
+                found = tuple(
+                    dict.fromkeys(
+                        c
+                        for c, sim in zip(self._soft_concepts, sims)
+                        if sim >= EMBEDDING_MIN and c != own and (group is None or _opposites().get(c) != group)
+                    )
+                )
+        self._soft_cache[word_lemma] = found
+        return found
+
+    def mentions(self, text: str) -> list[Mention]:
+        found: list[Mention] = []
+        lowered = text.lower().replace("ё", "е")
+        for clause in CLAUSE_RE.finditer(lowered):
+            base, segment = clause.start(), 0
+            tokens = []
+            for m in _TOKEN_OR_COMMA_RE.finditer(clause.group()):
+                if not m.group()[-1].isalnum():
+                    segment += 1
+                else:
+                    tokens.append((base + m.start(), base + m.end(), m.group(), segment))
+            if tokens:
+                found.extend(self._clause_mentions(tokens))
+        return sorted(found, key=lambda m: (m.start, m.label))
+
+    def _clause_mentions(self, tokens: list[tuple[int, int, str, int]]) -> list[Mention]:
+        lemmas = [lemma(tok[2]) for tok in tokens]
+        segments = [tok[3] for tok in tokens]
+        # "боли в пояснице, жгучего характера", "головные боли, ежедневные, в височной области": a descriptor
+        # after a comma (no noun of its own, or a "... характера/области" phrase) still describes the complaint
+        # before it, so it counts as part of the previous segment.
+        for i in range(1, len(tokens)):
+            if segments[i] != segments[i - 1] and not _is_noun(tokens[i][2]) and (
+                any(lem in DESCRIPTOR_NOUNS for lem in lemmas[i : i + 4]) or not _segment_has_noun(tokens, i)
+            ):
+                shift = segments[i] - segments[i - 1]
+                j = i
+                while j < len(tokens) and tokens[j][3] == tokens[i][3]:
+                    segments[j] -= shift
+                    j += 1
+        positions: dict[str, list[int]] = defaultdict(list)
+        for i, tok in enumerate(tokens):
+            for c in self._concepts(tok[2]):
+                positions[c].append(i)
+        soft: dict[str, list[int]] | None = None
+        best: dict[str, Mention] = {}
+        present = positions.keys()
+        for head in [c for c in positions if c in self._by_head]:
+            for label, rest, rest_set, soft_ok, width, across in self._by_head[head]:
+                if label in best and not best[label].negated:
+                    continue
+                if rest_set <= present:
+                    slots = [positions[c] for c in rest]
+                else:
+                    missing = rest_set - present
+                    if len(missing) > 1 or not missing <= soft_ok:
+                        continue  # embeddings fill one modifier at most
+                    if soft is None:
+                        soft = defaultdict(list)
+                        for p, lem in enumerate(lemmas):
+                            for c in self._similar(lem):
+                                soft[c].append(p)
+                    taken = {p for c in rest if c in present for p in positions[c]} | set(positions[head])
+                    slots = [positions[c] if c in present else [p for p in soft.get(c, []) if p not in taken]
+                             for c in rest]
+                    if not all(slots):
+                        continue
+                span = _span(positions[head], slots, width, None if across else segments)
+                if span is None:
+                    continue
+                lo, hi, chosen = span
+                before = lemmas[max(0, lo - NEGATION_WINDOW) : lo]
+                after = lemmas[hi + 1 : hi + 1 + NEGATION_AFTER_WINDOW]
+                # A cue between the words of a mention negates it too: "температура не повышалась".
+                inside = [lemmas[p] for p in range(lo + 1, hi) if p not in chosen]
+                negated = any(lem in NEGATION_CUES for lem in before + inside) or any(
+                    lem in NEGATION_AFTER or (lem == "не" and nxt in REPORTING_VERBS)
+                    for lem, nxt in zip(after, after[1:] + [""])
+                )
+                old = best.get(label)
+                if old is None or (old.negated and not negated):
+                    best[label] = Mention(label, tokens[lo][0], tokens[hi][1], negated)
+        return list(best.values())
+
+    def present(self, text: str) -> set[str]:
+        """Labels mentioned and not negated somewhere in the text."""
+        return {m.label for m in self.mentions(text) if not m.negated}
+
+
+_ALPHABET = "абвгдежзийклмнопрстуфхцчшщъыьэюя"
+
+
+def _near_other_word(word: str, lexicon_forms: set[str]) -> bool:
+    """Some dictionary word outside `lexicon_forms` is a dropped, doubled-up or swapped letter away from `word`
+    (so the typo is ambiguous). Substitutions are not tried: they reach too many rare words (апетит: апатит)."""
+    candidates = {word[:i] + word[i + 1 :] for i in range(1, len(word))}  # the first letter stays, as above
+    candidates |= {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(1, len(word) - 1)}
+    candidates |= {word[:i] + letter + word[i:] for i in range(1, len(word) + 1) for letter in _ALPHABET}
+    candidates -= lexicon_forms | {word}
+    return any(len(c) >= MIN_TYPO_LEN - 1 and morph().word_is_known(c) for c in candidates)
+
+
+def _segment_has_noun(tokens: list[tuple[int, int, str, int]], start: int) -> bool:
+    segment = tokens[start][3]
+    return any(_is_noun(tok[2]) for tok in tokens[start:] if tok[3] == segment)
+
+
+@lru_cache(maxsize=100_000)
+def _is_noun(word: str) -> bool:
+    return "NOUN" in morph().parse(word)[0].tag
+
+
+def _span(
+    anchors: list[int], slots: list[list[int]], width: int, segments: list[int] | None
+) -> tuple[int, int, set[int]] | None:
+    """The first token span around a head occurrence that holds one position of every other slot within `width`
+    tokens (and, when `segments` is given, between the same commas): (first, last, the slot positions)."""
+    for anchor in anchors:
+        lo = hi = anchor
+        chosen = {anchor}
+        for candidates in slots:
+            near = [
+                p
+                for p in candidates
+                if abs(p - anchor) < width and (segments is None or segments[p] == segments[anchor])
+            ]
+            if not near:
+                break
+            closest = min(near, key=lambda p: abs(p - anchor))
+            chosen.add(closest)
+            lo, hi = min(lo, closest), max(hi, closest)
+        else:
+            if hi - lo < width:
+                return lo, hi, chosen
+    return None
+
+
+class TypoIndex:
+    """Every inflected form of the lexicon words, and each form with one letter dropped, for typo look-ups."""
+
+    def __init__(self) -> None:
+        self._index: dict[str, set[str]] = defaultdict(set)
+        self._words: set[str] = set()
+
+    def add(self, words: set[str]) -> None:
+        for word in words - self._words:
+            self._words.add(word)
+            for key, form in _typo_keys(word):
+                self._index[key].add(form)
+
+    def near(self, word: str) -> set[str]:
+        """Indexed forms that may be one edit from `word` (candidates; the caller checks the distance)."""
+        forms = set(self._index.get(word, ()))
+        for key in _deletes(word):
+            forms.update(self._index.get(key, ()))
+        return forms
+
+
+@lru_cache(maxsize=50_000)
+def _typo_keys(word: str) -> tuple[tuple[str, str], ...]:
+    forms = {word}
+    for parse in morph().parse(word)[:1]:
+        forms.update(f.word.replace("ё", "е") for f in parse.lexeme)
+    long_forms = [form for form in sorted(forms) if len(form) >= MIN_TYPO_LEN - 1]
+    return tuple((key, form) for form in long_forms for key in sorted({form} | _deletes(form)))
+
+
+@lru_cache(maxsize=100_000)
+def _compile_cached(label: str, wording: str) -> _Variant | None:
+    """Compiling is a pure function of the two strings; labels recur across the codes of a build."""
+    return _compile(label, wording)
+
+
+def _compile(label: str, wording: str) -> _Variant | None:
+    """The slots of one wording of a label: content lemmas, optional qualifiers dropped, head noun first."""
+    text = re.sub(r"\([^)]*\)", " ", wording.lower().replace("ё", "е"))
+    words = [w for w in TOKEN_RE.findall(text)]
+    lemmas_ = [lemma(w) for w in words]
+    content = [(w, lem) for w, lem in zip(words, lemmas_) if lem not in STOPWORDS]
+    kept = [(w, lem) for w, lem in content if lem not in OPTIONAL] or content
+    if not kept:
+        return None
+    head = next((i for i, (w, _) in enumerate(kept) if "NOUN" in morph().parse(w)[0].tag), 0)
+    kept = [kept[head]] + kept[:head] + kept[head + 1 :]
+    slots, seen, words_, similar = [], set(), [], set()
+    for w, lem in kept:
+        c = concept(lem)
+        if c not in seen:
+            seen.add(c)
+            tag = morph().parse(w)[0].tag
+            # Qualities ("жгучая", "сухой") and participles only: relational adjectives ("коленный", "плечевой")
+            # sit close to each other in embeddings while naming different places.
+            if slots and ("Qual" in tag or tag.POS in {"PRTF", "PRTS"}) and c not in _opposites():
+                similar.add(len(slots))
+            slots.append(c)
+            words_.append(lem)
+    # "кожа, сухая", "тошнота с рвотой" ~ "тошнота, рвота", "головокружение и слабость": lists are the label itself.
+    across = "," in text or bool(set(lemmas_) & {"и", "с", "со"})
+    return _Variant(label, tuple(slots), tuple(words_), frozenset(similar), across)

@@ -1,0 +1,206 @@
+"""One way to configure every command and the Space: typed dataclasses, read by `transformers.HfArgumentParser`.
+
+Each command declares its settings as dataclasses whose fields carry their help text (`option(...)`); the parser
+turns every field into `--field-name` (also `--field_name`), and the same names are the keys of a `--config`
+YAML file and, for the Space, of `MEDSYN_<NAME>` environment variables. Order of precedence: defaults, the YAML
+file, the environment (Space only), flags. YAML and environment values go through the same type conversion as
+flags, and relative paths in a YAML file (fields typed `Path`) are resolved against the file's folder.
+
+Checks live in the dataclasses (`__post_init__` or `validate()`), so a bad value fails before any work, with one
+line naming the setting and, for an unknown one, the closest known names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import typing
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from transformers.hf_argparser import HfArgumentParser
+
+from medsyn.errors import MedsynError
+from medsyn.io import read_yaml
+from medsyn.options import option  # noqa: F401  (re-exported: the one way to declare a setting)
+
+CONFIG_HELP = (
+    "YAML file whose keys are the flag names of this command (`batch-size:` or `batch_size:`); relative paths in "
+    "it are relative to the file; flags given on the command line win"
+)
+
+
+class ConfigError(MedsynError):
+    """A setting that is unknown or has a bad value (the command exits with status 2)."""
+
+
+def _is_path(tp: Any) -> bool:
+    return tp is Path or any(_is_path(arg) for arg in typing.get_args(tp))
+
+
+def _close(name: str, known: Sequence[str]) -> str:
+    matches = difflib.get_close_matches(name, known, n=3)
+    return f" (did you mean {' or '.join(matches)}?)" if matches else ""
+
+
+class ConfigParser(HfArgumentParser):
+    """HfArgumentParser with `--config FILE.yaml`, environment variables, and one-line errors (ConfigError)."""
+
+    def __init__(self, dataclass_types: Sequence[type], prog: str, description: str | None = None,
+                 positional: str | None = None, maybe_paths: Sequence[str] = (), **kwargs: Any):
+        """`positional`: the setting a leading bare word sets (`medsyn push DIR` for `--dir DIR`); `maybe_paths`:
+        settings that take a path or a name (a Hub id), resolved against a YAML file only where that path exists."""
+        # No abbreviations: `--learning_rat` must be an error naming --learning_rate, not silently that flag.
+        super().__init__(list(dataclass_types), prog=prog, description=description, allow_abbrev=False, **kwargs)
+        self.positional = positional
+        self.aliases: dict[str, str] = {}
+        if positional:
+            self.usage = f"{prog} {positional.upper()} [options]  (or --{positional.replace('_', '-')} {positional.upper()})"
+        self.add_argument("--config", metavar="FILE.yaml", help=CONFIG_HELP)
+        self._paths = {
+            name
+            for dtype in self.dataclass_types
+            for name, tp in typing.get_type_hints(dtype).items()
+            if _is_path(tp)
+        }
+        self._maybe_paths = set(maybe_paths)
+
+    def alias(self, name: str, dest: str) -> None:
+        """Also accept `--name` (and the YAML key `name`) for the setting `dest`."""
+        action = self.settings[dest]
+        for flag in {f"--{name}", f"--{name.replace('_', '-')}"}:
+            action.option_strings.append(flag)
+            self._option_string_actions[flag] = action
+        self.aliases[name] = dest
+
+    def error(self, message: str) -> typing.NoReturn:
+        raise ConfigError(message)
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """dest -> the action that sets it (the first one, i.e. `--x` rather than its `--no_x` complement)."""
+        found: dict[str, Any] = {}
+        for action in self._actions:
+            if action.option_strings and action.dest not in ("help", "config"):
+                found.setdefault(action.dest, action)
+        return found
+
+    def tokens(self, values: Mapping[str, Any], where: str, base: Path | None = None) -> list[str]:
+        """Command-line tokens for a mapping of settings, so that they are converted and checked like flags."""
+        settings = self.settings
+        tokens: list[str] = []
+        for key, value in values.items():
+            key = str(key).replace("-", "_")
+            key = self.aliases.get(key, key)
+            action = settings.get(key)
+            if action is None:
+                raise ConfigError(f"{where}: unknown key {key!r}{_close(key, list(settings))}")
+            if value is None:
+                continue
+            flag = action.option_strings[0]
+            many = action.nargs in ("+", "*")
+            if isinstance(value, Mapping):
+                items = [f"{k}={v}" for k, v in value.items()] if many else [json.dumps(value)]
+            elif isinstance(value, (list, tuple)):
+                if not many:
+                    raise ConfigError(f"{where}: {key} takes one value, got a list {value!r}")
+                items = [str(v) for v in value]
+            elif isinstance(value, bool):
+                items = ["true" if value else "false"]
+            else:
+                items = str(value).split() if many and isinstance(value, str) else [str(value)]
+            if key in self._paths and base is not None:
+                items = [str(base / Path(item).expanduser()) for item in items]
+            elif key in self._maybe_paths and base is not None:
+                items = [str(base / item) if (base / item).exists() else item for item in items]
+            tokens += [flag, *items] if many else [f"{flag}={items[0]}"]
+        return tokens
+
+    def env_tokens(self, environ: Mapping[str, str], prefix: str = "MEDSYN_") -> list[str]:
+        """Tokens from `MEDSYN_<SETTING>` variables; empty ones are ignored (a Space's blank variable)."""
+        values = {dest: environ[f"{prefix}{dest.upper()}"] for dest in self.settings
+                  if environ.get(f"{prefix}{dest.upper()}", "").strip()}
+        return self.tokens(values, "environment") if values else []
+
+    def parse(self, argv: Sequence[str] = (), environ: Mapping[str, str] | None = None,
+              config: str | Path | None = None, defaults: str | Path | None = None) -> tuple:
+        """The dataclasses, from field defaults < `defaults` YAML < `--config` YAML (or `config`) < environment
+        < `argv`; validated."""
+        argv = list(argv)
+        if self.positional and argv and not argv[0].startswith("-"):
+            argv = [f"--{self.positional}", argv[0], *argv[1:]]
+        if "--config" in argv or any(a.startswith("--config=") for a in argv):
+            config = _pop_config(argv)
+        tokens: list[str] = []
+        sources: dict[str, str] = {}
+        if defaults:
+            tokens += self.tokens(read_yaml(defaults), str(defaults), base=Path(defaults).parent)
+        if config:
+            config = Path(config)
+            from_file = self.tokens(read_yaml(config), str(config), base=config.parent)
+            tokens += from_file
+            sources.update({t.split("=", 1)[0]: str(config) for t in from_file if t.startswith("--")})
+        if environ is not None:
+            from_env = self.env_tokens(environ)
+            tokens += from_env
+            sources.update({t.split("=", 1)[0]: "environment" for t in from_env if t.startswith("--")})
+        try:
+            namespace, rest = self.parse_known_args(tokens + argv)
+        except ConfigError as err:
+            flag = str(err).removeprefix("argument ").split(":", 1)[0].split("/", 1)[0]
+            given = any(a.split("=", 1)[0] in flag.split("/") for a in argv if a.startswith("--"))
+            if flag in sources and not given:
+                raise ConfigError(f"{err} (set in {sources[flag]})") from None
+            raise
+        if rest:
+            options = [s for a in self._actions for s in a.option_strings]
+            unknown = [a for a in rest if a.startswith("-")] or rest
+            hint = _close(unknown[0].split("=", 1)[0], options)
+            raise ConfigError(f"unrecognized argument(s): {' '.join(rest)}{hint}")
+        outputs = []
+        for dtype in self.dataclass_types:
+            values = {f.name: getattr(namespace, f.name) for f in dataclasses.fields(dtype) if f.init}
+            try:
+                obj = dtype(**values)
+            except (TypeError, ValueError) as err:
+                raise ConfigError(str(err).splitlines()[0]) from None
+            if hasattr(obj, "validate"):
+                obj.validate()
+            outputs.append(obj)
+        return tuple(outputs)
+
+
+def _pop_config(argv: list[str]) -> str:
+    for i, arg in enumerate(argv):
+        if arg.startswith("--config="):
+            argv.pop(i)
+            return arg.split("=", 1)[1]
+        if arg == "--config":
+            if i + 1 >= len(argv) or argv[i + 1].startswith("--"):
+                raise ConfigError("argument --config: expected a YAML file")
+            argv.pop(i)
+            return argv.pop(i)
+    raise AssertionError("no --config")
+
+
+def load(dtype: type, config: str | Path | None = None, environ: Mapping[str, str] | None = None):
+    """One dataclass from a YAML file and `MEDSYN_*` variables (the Space's way in), validated."""
+    return ConfigParser([dtype], prog=dtype.__name__).parse([], environ=environ, config=config)[0]
+
+
+def dispatch(argv: Sequence[str], prog: str, description: str, actions: Mapping[str, tuple[str, Any]]) -> int:
+    """`medsyn CMD ACTION ...`: the first word picks one of `actions` (name -> (help, run(argv, prog)))."""
+    argv = list(argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        lines = [f"usage: {prog} {{{','.join(actions)}}} ...", "", description, "", "actions:"]
+        lines += [f"  {name:<10} {help}" for name, (help, _) in actions.items()]
+        print("\n".join(lines))
+        if not argv:
+            raise ConfigError(f"choose an action: {', '.join(actions)}")
+        raise SystemExit(0)
+    name = argv.pop(0)
+    if name not in actions:
+        raise ConfigError(f"unknown action {name!r}{_close(name, list(actions))}; choose one of {', '.join(actions)}")
+    return actions[name][1](argv, f"{prog} {name}")

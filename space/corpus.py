@@ -1,0 +1,38 @@
+"""The browse tab's data: a built corpus (every generated note, kept or not, with scores and verdicts)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from medsyn.errors import MedsynError
+
+
+@dataclasses.dataclass
+class Corpus:
+    """A built corpus (all generated notes, with scores and verdicts) for the browse tab."""
+
+    source: str
+    rows: list[dict]
+
+    @property
+    def codes(self) -> list[str]:
+        return sorted({row["icd10_code"] for row in self.rows})
+
+
+def load_corpus(source: str) -> Corpus:
+    """The `unfiltered` config of a corpus folder or Hub dataset (every note, kept or not)."""
+    from datasets import load_dataset
+
+    try:
+        table = load_dataset(source, "unfiltered", split="train")
+    except Exception as err:  # datasets raises many types for a missing/odd folder or repo
+        raise MedsynError(
+            f"cannot load the corpus {source!r} for the browse tab ({type(err).__name__}: {err}); set MEDSYN_DATASET "
+            "to a folder written by `medsyn build --out DIR` or a Hub dataset id"
+        ) from None
+    columns = ["id", "icd10_code", "icd10_name", "generation_model", "prompt_family", "symptom_recall", "leakage",
+               "n_words", "keep", "reject_reasons", "text"]
+    missing = [c for c in columns if c not in table.column_names]
+    if missing:
+        raise MedsynError(f"corpus {source!r} lacks column(s) {', '.join(missing)}: rebuild it with `medsyn build`")
+    return Corpus(source, table.select_columns(columns).to_list())

@@ -1,0 +1,238 @@
+"""Template notes: agreement by pymorphy3 for every lexicon label, clinical consistency, shapes, variety, wordings."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from medsyn.builder import clinical
+from medsyn.builder.filters import FilterConfig, reject_reasons, score_note
+from medsyn.builder.lemmas import SymptomMatcher, morph
+from medsyn.builder.prompts import TEMPLATES, PromptBuilder
+from medsyn.builder.realism import duration_days, sentence_patterns, symptom_lemmas, vitals
+from medsyn.builder.sampling import sample_priors
+from medsyn.builder.template_notes import (
+    _clean,
+    _group,
+    compose_note,
+    head_number,
+    inflect,
+    natural_order,
+)
+from medsyn.builder.wordings import as_complaint, extract_wordings, load_wordings, removed_spans
+
+CASES = ("nomn", "accs")  # the cases the templates' slots govern: "Жалобы: X", "Жалобы на X"
+
+
+def lexicon(graph) -> list[str]:
+    return sorted({_clean(link.label) for code in graph.codes_with_symptoms for link in graph.symptoms(code)})
+
+
+def prior(labels, code="M54", sex="male", age=45, smoking=False, marital="married") -> dict:
+    return {"icd10_code": code, "symptoms": [{"label": label, "weight": 1.0} for label in labels], "sex": sex,
+            "age": age, "marital_status": marital, "smoking": smoking}
+
+
+def _agrees_in(word: str, case: str, number: str, gender: str | None, pos: set[str]) -> bool:
+    return any(
+        p.tag.POS in pos
+        and case in p.tag
+        and (p.tag.number in {number, None})
+        and (pos == {"NOUN"} or number == "plur" or p.tag.gender in {gender, None})
+        for p in morph().parse(word.rstrip(","))
+    )
+
+
+def check_slot(phrase: str, case: str) -> None:
+    """The inflected noun group is in `case` and agrees; everything after it is unchanged; same lemmas."""
+    out = inflect(phrase, case)
+    start, end, head = _group(phrase)
+    src, dst = phrase.split(" "), out.split(" ")
+    assert len(src) == len(dst), (phrase, case, out)
+    if end < 0:
+        assert out == phrase
+        return
+    assert dst[end:] == src[end:], (phrase, case, out)
+    noun = [p for p in morph().parse(dst[head].rstrip(",")) if p.tag.POS == "NOUN" and case in p.tag]
+    assert noun, (phrase, case, out)
+    number = head_number(phrase)
+    gender = next((p.tag.gender for p in morph().parse(src[head]) if p.tag.POS == "NOUN" and "nomn" in p.tag), None)
+    for i in range(start, end):
+        if i != head:
+            assert _agrees_in(dst[i], case, number, gender, {"ADJF", "PRTF"}), (phrase, case, out, dst[i])
+
+
+def test_every_lexicon_label_and_wording_inflects_in_every_slot(graph):
+    labels = lexicon(graph)
+    phrases = set(labels) | {natural_order(label.lower()) for label in labels}
+    phrases |= {w for rows in load_wordings().values() for w, _ in rows}
+    assert len(labels) >= 200
+    for phrase in sorted(phrases):
+        for case in CASES:
+            check_slot(phrase, case)
+
+
+@pytest.mark.parametrize(
+    ("label", "case", "expected"),
+    [
+        ("боль в грудной клетке", "accs", "боль в грудной клетке"),
+        ("заложенность уха", "accs", "заложенность уха"),
+        ("головные боли частые", "accs", "головные боли частые"),
+        ("головная боль в височной области", "accs", "головную боль в височной области"),
+        ("тошнота с рвотой", "accs", "тошноту с рвотой"),
+        ("частые головные боли", "gent", "частых головных болей"),
+    ],
+)
+def test_known_case_slips_are_gone(label, case, expected):
+    assert inflect(label, case) == expected
+
+
+def test_postposed_adjective_is_put_first_and_verbs_agree():
+    assert natural_order("боль тупая") == "тупая боль"
+    assert inflect(natural_order("боль тупая"), "accs") == "тупую боль"
+    assert head_number("боли в суставах") == "plur" and head_number("боль в горле") == "sing"
+    text = compose_note(prior(["боли в суставах"]), 3, "anamnesis")
+    assert "беспокоит боли" not in text.lower()
+
+
+def test_every_label_survives_every_shape_and_is_found_by_the_matcher(graph):
+    labels = lexicon(graph)
+    for i, label in enumerate(labels):
+        for template in ("complaints", "anamnesis", "investigations"):
+            text = compose_note(prior([label]), i, template)
+            assert SymptomMatcher([label]).present(text) == {label}, (label, template, text)
+
+
+def test_fever_symptom_gives_fever_in_findings_and_text():
+    rows = [prior(["повышение температуры тела", "кашель", "насморк"], code="J06")] * 1
+    for seed in range(200):
+        f = clinical.findings("J06", [s["label"] for s in rows[0]["symptoms"]], 40, __import__("random").Random(seed))
+        assert f.temperature >= 37.5
+        text = compose_note(rows[0], seed, "investigations")
+        assert vitals(text)["temperature"] >= 37.5, text
+    afebrile = [vitals(compose_note(prior(["боль в спине"]), s, "investigations"))["temperature"] for s in range(100)]
+    assert max(afebrile) < 37.0
+
+
+def test_hypertension_code_raises_pressure_and_tachycardia_speeds_the_pulse():
+    for seed in range(200):
+        v = vitals(compose_note(prior(["головная боль"], code="I10"), seed, "investigations"))
+        assert v["systolic"] >= 140 and v["diastolic"] >= 90, v
+        v = vitals(compose_note(prior(["учащенное сердцебиение"], code="F41"), seed, "investigations"))
+        assert "pulse" not in v or v["pulse"] >= 90, v
+        v = vitals(compose_note(prior(["снижение ад"], code="G90"), seed, "investigations"))
+        assert v["systolic"] <= 110, v
+
+
+def test_vitals_are_valid_for_every_sampled_prior(graph):
+    for i, p in enumerate(sample_priors(graph, 1500, 11)):
+        text = compose_note(p.to_dict(), i, "investigations")
+        v = vitals(text)
+        assert {"temperature", "systolic", "diastolic"} <= set(v), text
+        assert clinical.check_vitals(v) == [], (v, text)
+        assert 25 <= v["systolic"] - v["diastolic"] <= 80
+
+
+def test_check_vitals_rejects_a_narrow_pulse_pressure():
+    assert clinical.check_vitals({"systolic": 111, "diastolic": 100}) == ["pulse_pressure"]
+    assert clinical.check_vitals({"systolic": 120, "diastolic": 80, "temperature": 36.6}) == []
+
+
+def test_duration_follows_acuity():
+    assert clinical.acuity("J06.9") == "acute" and clinical.acuity("H65") == "acute"
+    assert clinical.acuity("M17") == "chronic" and clinical.acuity("I10") == "chronic"
+    for seed in range(300):
+        acute = duration_days(compose_note(prior(["кашель", "насморк"], code="J06"), seed, "anamnesis"))
+        assert acute is not None and acute <= 28
+        chronic = duration_days(compose_note(prior(["боль в коленном суставе"], code="M17", age=70), seed, "anamnesis"))
+        assert chronic is not None and chronic >= 14
+
+
+def test_wording_fits_sex_and_age():
+    male_only = ("пациентка", "больна ", "больной ", "лечилась", "обратилась", "замужем", "женщина", "пенсионерка")
+    female_only = ("пациент ", "болен ", "больным", "лечился", "обратился", "женат", "мужчина", "пенсионер ")
+    for seed in range(300):
+        text = compose_note(prior(["головокружение", "слабость"], sex="male", age=70), seed, "investigations").lower()
+        assert not any(w in text for w in male_only), text
+        assert "студент" not in text
+        text = compose_note(prior(["головокружение", "слабость"], sex="female", age=19, marital="single"), seed,
+                            "investigations").lower() + " "
+        assert not any(w in text for w in female_only), text
+        assert "пенсионер" not in text
+
+
+def test_shape_follows_the_prompt_template():
+    p = prior(["боль в горле", "насморк", "кашель"], code="J06")
+    for seed in range(100):
+        short = compose_note(p, seed, "complaints")
+        assert "АД" not in short and "Анамнез" not in short and "Возраст" not in short
+        record = compose_note(p, seed, "investigations")
+        assert {"temperature", "systolic", "pulse"} & set(vitals(record))
+        assert len(record.split()) > len(short.split())
+    assert compose_note(p, 5, "anamnesis") == compose_note(p, 5, "anamnesis")
+
+
+def test_no_sentence_pattern_dominates_and_filters_keep_the_notes(graph):
+    builder = PromptBuilder()
+    masked = symptom_lemmas()
+    patterns, kept, n = Counter(), 0, 1500
+    for i, p in enumerate(sample_priors(graph, n, 5)):
+        prompt = builder.build(p)
+        text = compose_note(prompt.prior, i, prompt.prompt_template)
+        patterns.update(sentence_patterns(text, masked))
+        scores = score_note(text, [s.label for s in p.symptoms], p.icd10_code, p.icd10_name)
+        kept += not reject_reasons(scores, FilterConfig())
+    assert patterns.most_common(1)[0][1] / n <= 0.2, patterns.most_common(3)
+    assert kept / n >= 0.99
+
+
+def test_sentence_patterns_mask_numbers_and_symptoms():
+    masked = frozenset({"боль", "горло", "кашель"})
+    assert sentence_patterns("Жалобы на боль в горле, кашель. АД 120/80.", masked) == {"жалобы на * .", "ад 0 / 0 ."}
+
+
+def test_wordings_extraction_keeps_short_standalone_phrases():
+    notes = {"a": "Жалобы на болит голова, с иррадиацией в шею.", "b": "дискомфорт в горле, кашель сухой."}
+    markup = [("a", "головная боль", [(0, 10), (22, 45)]), ("a", "боль в шее", [(0, 24), (37, 45)]),
+              ("b", "боль в горле", [(18, 33)]), ("zzz", "кашель", [(0, 1)])]
+    assert removed_spans(notes["a"], [(0, 10), (22, 45)]) == ["болит голова"]
+    table = extract_wordings(notes, markup, ["головная боль", "боль в шее", "боль в горле", "кашель"])
+    assert table["боль в горле"] == [("дискомфорт в горле", 1)]
+    assert "боль в шее" not in table  # "с иррадиацией" is a fragment
+    assert table["кашель"] == [("кашель", 1)]  # from the lemma matcher; unknown note ids are ignored
+    assert as_complaint("болит голова") == "болит голова"
+    assert as_complaint("тяжести в груди") == "тяжесть в груди"
+    assert as_complaint("височной") is None and as_complaint("лобной области") is None
+    assert as_complaint("насморк сотжедяемым") is None  # typos are not learnt
+
+
+def test_shipped_wordings_are_short_with_provenance(graph):
+    from medsyn.builder.wordings import MAX_WORDS, data_path
+
+    data = json.loads(data_path().read_text(encoding="utf-8"))
+    assert set(data["provenance"]["sources"]) == {"RuMedTop3/train_v1.jsonl", "raw/rec_markup.csv"}
+    labels = set(lexicon(graph)) | {link.label for c in graph.codes_with_symptoms for link in graph.symptoms(c)}
+    assert len(data["wordings"]) >= 100
+    for label, rows in data["wordings"].items():
+        assert label in labels
+        counts = [n for _, n in rows]
+        assert counts == sorted(counts, reverse=True)
+        assert all(len(w.split()) <= MAX_WORDS and not any(ch.isdigit() for ch in w) for w, _ in rows)
+
+
+def test_unknown_labels_fall_back_gracefully():
+    text = compose_note(prior(["совершенно новый симптом", "покалывание в мизинце"], code="Q99"), 1, "complaints")
+    assert "совершенно новый симптом" in text.lower() or "совершенно новый симптом" in text
+    assert duration_days(compose_note(prior(["зуд"], code="Q99"), 2, "anamnesis")) is not None
+
+
+def test_complaints_prompt_template_asks_for_the_patients_words(graph):
+    builder = PromptBuilder()
+    p = sample_priors(graph, 1, 0)[0]
+    prompt = builder.build(p, family="symptoms", template="complaints")
+    user = prompt.messages[-1]["content"]
+    assert prompt.prompt_template == "complaints" and "complaints" in TEMPLATES
+    assert p.symptoms[0].label in user and "словами самого пациента" in user
+    assert p.icd10_code not in user
