@@ -291,3 +291,20 @@ def test_bertscore_with_a_local_model(tmp_path, monkeypatch):
     assert all(-1.0 <= x <= 1.0 for x in p + r + f)
     with pytest.raises(MedsynError, match="local encoder"):
         bertscore([same], [same], str(tmp_path / "missing"))
+
+
+def test_leakage_counts_only_name_parts_that_name_a_diagnosis():
+    """Calibrated on MedSyn's GPT-3.5 notes (issue 16): a comma part that is a site continues the name's head, a
+    generic head alone, a name the prompt spelt out and a real complaint word of the code are not leaks."""
+    from medsyn.builder.lemmas import leaking_variants, name_variants
+
+    variants = name_variants("Доброкачественное новообразование ободочной кишки, прямой кишки")
+    assert "прямой кишки" not in variants and "доброкачественное новообразование прямой кишки" in variants
+    assert name_variants("Инфекции, вызванные вирусом герпеса") == []  # "инфекции" alone names nothing
+    hearing = ("потеря слуха кондуктивная", "нейросенсорная потеря слуха")
+    assert leaking_variants("Кондуктивная и нейросенсорная потеря слуха", hearing) == set()
+    assert leaking_variants("Кондуктивная и нейросенсорная потеря слуха", ("кашель",)) != set()
+    j00 = ("Третий день беспокоит насморк и заложенность носа.", ["кашель"], "J00", "Острый назофарингит [насморк]")
+    assert score_note(*j00).leakage  # without the code's complaints "насморк" still names J00
+    assert not score_note(*j00, complaints=("насморк", "кашель")).leakage
+    assert score_note("Диагноз: назофарингит.", *j00[1:], complaints=("насморк",)).leakage

@@ -270,6 +270,13 @@ def test_empty_source(tmp_path, capsys):
 # --------------------------------------------------------------------------------------------------- merge
 
 
+def test_merge_refuses_to_write_over_one_of_its_inputs(tmp_path, capsys):
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    err = run_bad(["merge", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "a")], capsys)
+    assert "is one of the folders to merge" in err and list((tmp_path / "a").iterdir()) == []
+
+
 def test_merge_of_imported_and_template_corpora_dedups_across_and_shows_both(imported, tmp_path):
     from datasets import load_dataset
 

@@ -45,6 +45,17 @@ def test_rows_get_the_column_and_the_reason_or_null_when_switched_off():
     assert rows[0]["person_names"] is None
 
 
+def test_build_and_import_take_the_switch_as_a_flag(tmp_path):
+    from medsyn.cli import command_module
+
+    build = command_module("build").parse(["--out", str(tmp_path / "b"), "--detect-person-names", "false"])
+    assert build.filters.detect_person_names is False
+    _, _, import_filters = command_module("import").parser().parse(
+        ["notes.jsonl", "--out", str(tmp_path / "i"), "--preset", "medsyn", "--detect-person-names", "false"])
+    assert import_filters.detect_person_names is False
+    assert command_module("build").parse(["--out", str(tmp_path / "b")]).filters.detect_person_names is True
+
+
 def test_hand_judged_held_out_notes(shared_data):
     """>= 95% of the held-out notes that name a person are flagged, <= 2% of those that do not."""
     judged = json.loads(JUDGED.read_text(encoding="utf-8"))["held_out"]
