@@ -45,6 +45,7 @@ class BuildReport:
     near_duplicates: int = 0
     cost: float = 0.0  # of every generation in the corpus, this run's and earlier runs'
     reject_reasons: Counter = field(default_factory=Counter)
+    example_fallbacks: int = 0  # prompts of the `example` family that fell back to `symptoms` (no example note)
 
     @property
     def failed(self) -> int:
@@ -159,6 +160,7 @@ def build_corpus(config: BuildConfig, out: str | Path, overwrite: bool = False, 
     report = BuildReport(out, summary, generated=len(rows), kept=sum(r["keep"] for r in rows),
                          near_duplicates=len(duplicates), cost=sum(r.cost for r in results.values() if r.ok))
     report.reject_reasons = Counter(reason for row in rows for reason in row["reject_reasons"])
+    report.example_fallbacks = sum(prompt.fallback_from == "example" for prompt in prompts)
     with atomic_dir(out, overwrite=overwrite) as tmp:
         write_shards(tmp / "data", [r for r in rows if r["keep"]], config.rows_per_shard)
         write_shards(tmp / "unfiltered", rows, config.rows_per_shard)
@@ -252,6 +254,7 @@ def build_info(config: BuildConfig, report: BuildReport, backend: Backend, graph
         "models": dict(Counter(row["generation_model"] for row in kept)),
         "prompt_families": dict(Counter(row["prompt_family"] for row in kept)),
         "prompt_templates": dict(Counter(row["prompt_template"] for row in kept)),
+        "example_fallback_to_symptoms": report.example_fallbacks,
         "sampling": {
             "code_strategy": config.code_strategy,
             "k_min": config.k_min,

@@ -18,7 +18,7 @@ HELP = {
     "seed": "random seed of priors, prompts and generation (default 0)",
     "graph": "knowledge graph file (default: the embedded graph)",
     "codes": "restrict to these ICD-10 codes",
-    "code_strategy": "uniform | frequency | budget (MedSyn's J3 weights, default)",
+    "code_strategy": "uniform | frequency | budget (MedSyn's J3 weights, default) | medsyn (MedSyn's code probabilities)",
     "symptom_temperature": "T of the symptom draw softmax(weight / T) (default 0.1)",
     "examples": "RuMedTop3-format training notes used as style examples (enables the 'example' family)",
     "families": "prompt family shares, e.g. symptoms=0.6 example=0.3 code=0.1",

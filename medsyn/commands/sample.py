@@ -15,10 +15,10 @@ def add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--codes", nargs="+", help="restrict to these ICD-10 codes (space or comma separated)")
     parser.add_argument(
         "--code-strategy",
-        choices=["uniform", "frequency", "budget"],
+        choices=["uniform", "frequency", "budget", "medsyn"],
         default="budget",
-        help="how codes are picked: uniform, by real-note frequency, or MedSyn's J3(examples) x J3(symptoms) "
-        "budget (default)",
+        help="how codes are picked among all codes with Russian symptoms: uniform, by real-note frequency, "
+        "MedSyn's J3(examples) x J3(symptoms) budget (default), or MedSyn's own code probabilities (medsyn)",
     )
     parser.add_argument("--k-min", type=int, default=3, help="fewest symptoms per prior (default 3)")
     parser.add_argument("--k-max", type=int, default=6, help="most symptoms per prior (default 6)")
