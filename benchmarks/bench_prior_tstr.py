@@ -29,6 +29,10 @@ def main() -> int:
     parser.add_argument("--build-seed", type=int, default=0)
     args = parser.parse_args()
 
+    import os
+
+    # datasets caches a local folder by its name, not its content: a fresh cache, or a stale corpus is scored.
+    os.environ["HF_DATASETS_CACHE"] = tempfile.mkdtemp(prefix="medsyn-tstr-cache-")
     import numpy as np
 
     from medsyn.builder.config import BuildConfig

@@ -21,7 +21,8 @@ The rule (weights are read by the sampler as p = softmax(weight / T)):
    temperature T0 the first symptom is drawn with probability p_know.
 4. A code with n real notes gives its knowledge-only edges together the share lambda = K / (K + n) of the first
    draw at T0 (K = PSEUDO_NOTES: the lists count as K notes), split by p_know; edges that real notes back keep
-   their real weight. Real evidence therefore dominates, more so the more notes a code has.
+   their real weight. Real evidence therefore dominates, more so the more notes a code has. Such knowledge-only
+   weights are log-scale and often negative (tf x idf weights are small, so softmax at T0 is not peaked).
 K and LIST_SHARE were tuned on RuMedTop3 dev with the benchmark's synthetic-only setting
 (`benchmarks/bench_prior_tstr.py`); see README.
 """
@@ -40,6 +41,7 @@ from medsyn.builder.medsyn_tables import MedsynRow
 T0 = 0.1  # the sampler's default temperature (sampling.SamplingConfig.temperature)
 PSEUDO_NOTES = 1.0
 LIST_SHARE = 0.7
+NEVER = -10.0  # the weight of knowledge-only edges when PSEUDO_NOTES is 0: drawn with probability ~e^-100
 
 
 def map_code(graph: nx.DiGraph, code: str) -> str | None:
@@ -143,18 +145,17 @@ def add_weights(graph: nx.DiGraph) -> None:
         real = [d["weight"] for d in out if d.get("notes")]
         if not real:
             top = max(p_know)
-            weights = [1 + T0 * math.log(p / top) if p > 0 else 0.0 for p in p_know]
+            weights = [1 + T0 * math.log(p / top) for p in p_know]
         else:
-            n = ndata.get("n_notes", 0) or sum(1 for _ in real)
-            share = PSEUDO_NOTES / (PSEUDO_NOTES + n)
+            share = PSEUDO_NOTES / (PSEUDO_NOTES + ndata["n_notes"])
             log_z = _logsumexp([w / T0 for w in real])
             total = sum(p_know)
             weights = [
-                T0 * (math.log(share / (1 - share)) + log_z + math.log(p / total)) if p > 0 and share > 0 else 0.0
+                T0 * (math.log(share / (1 - share)) + log_z + math.log(p / total)) if share > 0 else NEVER
                 for p in p_know
             ]
         for data, weight in zip(known, weights):
-            data["weight"] = round(max(weight, 0.0), 6)
+            data["weight"] = round(weight, 6)
     hsdn_max: dict[str, float] = defaultdict(float)
     for u, _, data in graph.edges(data=True):
         hsdn_max[u] = max(hsdn_max[u], data.get("hsdn_tfidf", 0.0))
@@ -201,3 +202,22 @@ def add_hsdn(graph: nx.DiGraph, pairs: list[sources.HsdnPair], mesh_map: dict[st
             edge["hsdn_tfidf"] = max(edge["hsdn_tfidf"], pair.tfidf)
             added += 1
     return added
+
+
+def source_coverage(graph: nx.DiGraph) -> dict[str, str]:
+    """What each source contributes, in codes: the card lists it next to the source's license."""
+    kinds = Counter(d["kind"] for _, d in graph.nodes(data=True))
+    noted = sum(1 for _, d in graph.nodes(data=True) if d.get("n_notes"))
+    english = {u for u, v, d in graph.edges(data=True) if d["kind"] == "has_symptom" and "hsdn_cooccurs" in d}
+    listed = {u for u, v, d in graph.edges(data=True) if "medsyn_hsdn" in d or "medsyn_list" in d}
+    own = sum(1 for u in listed if "medsyn_prob" in graph.nodes[u])
+    return {
+        "icd10": f"{kinds['category']:,} categories, {kinds['subcategory']:,} subcategories (names, hierarchy)",
+        "notes": f"{noted} categories with real notes",
+        "markup": f"symptom labels of the {noted} categories with real notes",
+        "hsdn": f"{len(english)} categories with English symptoms",
+        "mesh_icd10_cm": "MeSH diseases of HSDN to ICD-10 categories",
+        "mesh_icd10_who": "MeSH diseases of HSDN to ICD-10 categories",
+        "medsyn_mkg": f"{sum(u.count('.') == 0 for u in listed)} categories, {own} codes at their own level with "
+        "Russian symptom lists",
+    }

@@ -5,7 +5,7 @@ capitalise at random ("Кашель", "кашель"), pack synonyms into one it
 double spaces, and carry typos ("галзные проявления"). Without one lexicon the graph would hold "Кашель" and
 "кашель" as two symptoms and split their weight. Rules, in order:
 
-1. Normalise: collapse whitespace, strip edge punctuation, lower-case every word that is not an acronym ("ОРВИ").
+1. Normalise: collapse whitespace, strip edge punctuation, lower-case every word but short acronyms ("ОРВИ").
 2. Merge labels whose lemma keys match: the same content lemmas in any order ("боль в животе" ~ "боли живота").
 3. Merge typo duplicates: a label whose key differs from another's only in words pymorphy3 does not know, each
    one dropped, added or swapped letter away from a dictionary word of the other label ("галзные" ~ "глазные",
@@ -33,21 +33,12 @@ EDGE_PUNCTUATION = " \t\n.,;:-–—"
 def normalise(label: str) -> str:
     """'  Боль  в Животе. ' -> 'боль в животе'; acronyms ('ОРВИ', 'ЭКГ') keep their capitals."""
     words = re.sub(r"\s+", " ", label).strip(EDGE_PUNCTUATION).split(" ")
-    return " ".join(word if len(word) > 1 and word.isupper() else word.lower() for word in words)
+    return " ".join(word if 1 < len(word) <= 4 and word.isupper() else word.lower() for word in words)
 
 
 def merge_key(label: str) -> tuple[str, ...]:
     """Content lemmas as a sorted set: word order and repeats do not make a different symptom."""
     return tuple(sorted(set(label_key(label))))
-
-
-def _unknown_lemmas(label: str) -> set[str]:
-    """Lemma keys of the words pymorphy3's dictionary does not know: the candidates for typos."""
-    unknown = set()
-    for token in TOKEN_RE.findall(label.lower()):
-        if re.search("[а-яё]", token) and not morph().word_is_known(token):
-            unknown.update(label_key(token))
-    return unknown
 
 
 def is_typo_of(word: str, other: str) -> bool:
@@ -103,21 +94,27 @@ def build_lexicon(protected: Iterable[str], surfaces: Iterable[str]) -> Lexicon:
     for key, forms in sorted(by_key.items()):
         if key not in targets:
             targets[key] = min(forms, key=lambda form: (-frequency[form], len(form), form))
-    # Rule 3: keys that differ from another key only in unknown words within two edits.
+    # Rule 3: a form whose differing words are all unknown typos of another form's dictionary words.
+    forms_of: dict[tuple[str, ...], list[str]] = {key: list(labels) for key, labels in groups.items()}
+    for key, forms in by_key.items():
+        forms_of.setdefault(key, []).extend(forms)
+    by_length: dict[int, list[tuple[tuple[str, ...], list[str]]]] = {}
+    for key, forms in sorted(forms_of.items()):
+        for form in forms:
+            tokens = TOKEN_RE.findall(form.lower())
+            by_length.setdefault(len(tokens), []).append((key, tokens))
     merged_into: dict[tuple[str, ...], tuple[str, ...]] = {}
-    known_keys = sorted(targets)
     for key, forms in sorted(by_key.items()):
         if key in groups:
             continue
-        unknown = set().union(*(_unknown_lemmas(form) for form in forms))
-        if not unknown:
-            continue
-        for other in known_keys:
-            if other == key or len(other) != len(key) or other in merged_into:
+        for form in forms:
+            tokens = TOKEN_RE.findall(form.lower())
+            if not any(_unknown(token) for token in tokens):
                 continue
-            ours, theirs = sorted(set(key) - set(other)), sorted(set(other) - set(key))
-            if ours and set(ours) <= unknown and _pairs_within(ours, theirs):
-                merged_into[key] = other
+            match = next((other for other, theirs in by_length.get(len(tokens), [])
+                          if other != key and other not in merged_into and _typo_pair(tokens, theirs)), None)
+            if match is not None:
+                merged_into[key] = match
                 break
     for key, forms in by_key.items():
         target = targets[merged_into.get(key, key)]
@@ -132,12 +129,13 @@ def build_lexicon(protected: Iterable[str], surfaces: Iterable[str]) -> Lexicon:
     return Lexicon(canonical, protected, counts)
 
 
-def _pairs_within(ours: list[str], theirs: list[str]) -> bool:
-    """Each differing word of ours is a typo of its own dictionary word in theirs (greedy, in order)."""
-    left = list(theirs)
-    for word in ours:
-        partner = next((w for w in left if is_typo_of(word, w) and morph().word_is_known(w)), None)
-        if partner is None:
-            return False
-        left.remove(partner)
-    return not left
+def _unknown(token: str) -> bool:
+    return bool(re.search("[а-яё]", token)) and not morph().word_is_known(token)
+
+
+def _typo_pair(ours: list[str], theirs: list[str]) -> bool:
+    """Same words but at least one, and every differing word of ours an unknown typo of a dictionary word."""
+    differing = [(a, b) for a, b in zip(ours, theirs) if a != b]
+    return bool(differing) and all(
+        _unknown(a) and is_typo_of(a, b) and morph().word_is_known(b) for a, b in differing
+    )

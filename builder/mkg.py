@@ -136,6 +136,7 @@ def build_graph(src: MkgSources, progress: bool = True) -> tuple[nx.DiGraph, dic
         counts["medsyn_codes"] = sum(row.has_russian for row in rows)
         counts["lexicon"] = lexicon.counts
     evidence.add_weights(graph)
+    coverage = evidence.source_coverage(graph)
 
     provenance = {
         "sources": [
@@ -144,6 +145,7 @@ def build_graph(src: MkgSources, progress: bool = True) -> tuple[nx.DiGraph, dic
                 "file": path.name,
                 "sha256": sources.sha256(path),
                 "license": sources.stated_license(_source_md(path)),
+                "coverage": coverage.get(name, ""),
             }
             for name, path in src.files()
         ],
