@@ -138,7 +138,8 @@ def reduced_run(tmp_path_factory):
     from medsyn.builder.mkg import load_graph
     from medsyn.cli import main as medsyn_main
 
-    codes = [code for code in SUBSET_CODES if code in load_graph().codes_with_symptoms]  # H10, R51: not in RuMedTop3
+    graph = load_graph()  # H10, R51: not in RuMedTop3 (H10 has MedSyn's symptoms, but no real notes)
+    codes = [code for code in SUBSET_CODES if code in graph.codes_with_symptoms and graph.node(code).get("n_notes")]
     assert medsyn_main(["build", "--out", str(corpus), "--n", "480", "--codes", *codes,
                         "--code-strategy", "uniform", "--quiet"]) == 0
     out = root / "results"

@@ -32,7 +32,7 @@ def test_graph_matches_documented_join_counts(graph):
     stats = graph.stats()
     assert stats["codes_with_russian_symptoms"] == 227  # MedSyn's lists (SOURCE.md: 227 categories)
     assert stats["codes_with_notes"] == 105
-    assert len({v for _, v, d in graph.graph.edges(data=True) if d.get("notes")}) == 219  # the markup labels
+    assert len({v for _, v, d in graph.graph.edges(data=True) if d.get("markup_count")}) == 219  # markup labels
     assert graph.provenance["counts"]["markup_pairs"] == 1424
     assert graph.provenance["counts"]["notes"] == 4690  # train only: dev has 848 more
     assert sum(d.get("n_notes", 0) for _, d in graph.graph.nodes(data=True)) == 4690

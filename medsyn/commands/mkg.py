@@ -92,8 +92,10 @@ def run_stats(args: argparse.Namespace) -> int:
     if "mapped_to_parent" in stats:
         print(f"MedSyn codes not in МКБ-10 mapped to a parent: {len(stats['mapped_to_parent'])}; unmapped: "
               + (", ".join(stats["unmapped"]) or "none"))
-        print(f"sex limits where WHO and MedSyn disagree ({len(stats['sex_disagreements'])}): " + ", ".join(
-            f"{d['code']} (WHO {d['who'] or 'none'}, MedSyn {d['medsyn'] or 'neutral'})" for d in stats["sex_disagreements"]))
+        disagree = stats["sex_disagreements"]
+        print(f"sex limits where WHO and MedSyn disagree ({len(disagree)}; --json lists all): " + ", ".join(
+            f"{d['code']} (WHO {d['who'] or 'none'}, MedSyn {d['medsyn'] or 'neutral'})" for d in disagree[:8])
+            + (", ..." if len(disagree) > 8 else ""))
     print("sources: " + "; ".join(stats["sources"]))
     return 0
 
