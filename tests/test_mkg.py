@@ -58,7 +58,8 @@ def test_edges_keep_counts_and_specificity(graph):
     links = graph.symptoms("M54")
     assert links == sorted(links, key=lambda s: (-s.weight, s.label))
     top = links[0]
-    assert "позвоночник" in top.label and top.notes >= max(top.markup_count, top.lemma_count) > 0
+    assert top.notes >= max(top.markup_count, top.lemma_count) > 0
+    assert any("позвоночник" in link.label and link.markup_count for link in links[:3])
     # Specificity: a symptom of many codes weighs less than its raw frequency would suggest.
     assert all(link.weight >= 0 for link in links if link.notes)
     english = graph.symptoms("I10", lang=None)
