@@ -117,6 +117,26 @@ def _roll_up(graph: nx.DiGraph) -> None:
                 edge["medsyn_list"] = edge.get("medsyn_list", 0) + data["medsyn_list"]
 
 
+def drop_diagnosis_symptoms(graph: nx.DiGraph) -> int:
+    """Remove symptoms that name their own code's diagnosis ("ожирение" for E66 Ожирение): a prompt built from
+    them would give away the diagnosis that the `symptoms` and `example` families hide. Returns how many."""
+    from medsyn.builder.lemmas import label_key
+
+    keys: dict[str, set[str]] = {}
+    drop = []
+    for u, v, data in graph.edges(data=True):
+        if data["kind"] != "has_symptom" or graph.nodes[v]["lang"] != "ru":
+            continue
+        name, label = graph.nodes[u]["name"], graph.nodes[v]["label"]
+        for text in (name, label):
+            if text not in keys:
+                keys[text] = set(label_key(text))
+        if name.lower() in label.lower() or (keys[name] and keys[name] <= keys[label]):
+            drop.append((u, v))
+    graph.remove_edges_from(drop)
+    return len(drop)
+
+
 def knowledge_distribution(edges: list[dict]) -> list[float]:
     """p_know over `edges` (rule 2); zeros where an edge has no knowledge-list evidence."""
     hsdn = [e.get("medsyn_hsdn", 0.0) for e in edges]

@@ -140,6 +140,7 @@ def build_graph(src: MkgSources, progress: bool = True) -> tuple[nx.DiGraph, dic
         medsyn = evidence.add_medsyn_edges(graph, rows, lexicon)
         counts["medsyn_codes"] = sum(row.has_russian for row in rows)
         counts["lexicon"] = lexicon.counts
+    counts["diagnosis_named_symptoms_dropped"] = evidence.drop_diagnosis_symptoms(graph)
     evidence.add_weights(graph)
     coverage = evidence.source_coverage(graph)
 
