@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections import Counter
 from pathlib import Path
@@ -44,7 +45,7 @@ def make_synthetic_corpus(
     for code in codes:
         links = graph.symptoms(code) if code in graph.codes_with_symptoms else []
         labels = [s.label for s in links] or [graph.name(code).lower()]
-        weights = [s.weight for s in links] or [1.0]
+        weights = [math.exp(s.weight / 0.1) for s in links] or [1.0]  # graph weights are softmax logits (T 0.1)
         for i in range(per_code):
             picked = sorted(set(rng.choices(labels, weights=weights, k=min(4, len(labels)))))
             sex, age = rng.choice(["male", "female"]), rng.randint(18, 80)
