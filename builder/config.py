@@ -36,9 +36,10 @@ class SamplingOptions:
     graph: Path | None = option(None, "knowledge graph file (default: the embedded graph)")
     seed: int = option(0, "random seed of priors, prompts and generation")
     codes: list[str] | None = option(None, "restrict to these ICD-10 codes (space or comma separated)")
-    code_strategy: Literal["uniform", "frequency", "budget"] = option(
-        _SAMPLING.code_strategy, "how codes are picked: uniform, by real-note frequency, or MedSyn's "
-        "J3(examples) x J3(symptoms) budget")
+    code_strategy: Literal["uniform", "frequency", "budget", "medsyn"] = option(
+        _SAMPLING.code_strategy, "how codes are picked among all codes with Russian symptoms: "
+        "uniform, by real-note frequency, MedSyn's J3(examples) x J3(symptoms) budget, or MedSyn's own code "
+        "probabilities (medsyn)")
     k_min: int = option(_SAMPLING.k_min, "fewest symptoms per prior")
     k_max: int = option(_SAMPLING.k_max, "most symptoms per prior")
     symptom_temperature: float = option(_SAMPLING.temperature, "T of the symptom draw p = softmax(weight / T)")

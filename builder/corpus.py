@@ -51,6 +51,7 @@ class BuildReport:
     cost: float = 0.0  # of every generation in the corpus, this run's and earlier runs'
     reject_reasons: Counter = field(default_factory=Counter)
     duplicates_only: int = 0  # rejected only for being a near-duplicate (disjoint from `filtered`)
+    example_fallbacks: int = 0  # prompts of the `example` family that fell back to `symptoms` (no example note)
 
     @property
     def failed(self) -> int:
@@ -148,6 +149,7 @@ def build_corpus(config: BuildConfig, progress: bool = True, finish: Callable[[P
     report.reject_reasons = Counter(reason for row in rows for reason in row["reject_reasons"])
     # Disjoint counts: a note rejected by a quality filter and also a near-duplicate counts as filtered.
     report.duplicates_only = sum(row["reject_reasons"] == [filters.NEAR_DUPLICATE] for row in rows)
+    report.example_fallbacks = sum(prompt.fallback_from == "example" for prompt in prompts)
     say("writing %d notes (%d kept) to %s", len(rows), report.kept, out)
     with atomic_dir(out, overwrite=overwrite, legacy=LEGACY_CORPUS) as tmp:
         write_shards(tmp / "data", [r for r in rows if r["keep"]], config.output.rows_per_shard)
@@ -253,6 +255,7 @@ def build_info(config: BuildConfig, report: BuildReport, backend: Backend, graph
         "models": dict(Counter(row["generation_model"] for row in kept)),
         "prompt_families": dict(Counter(row["prompt_family"] for row in kept)),
         "prompt_templates": dict(Counter(row["prompt_template"] for row in kept)),
+        "example_fallback_to_symptoms": report.example_fallbacks,
         "sampling": {
             "code_strategy": sampling.code_strategy,
             "k_min": sampling.k_min,

@@ -17,11 +17,11 @@ Node ids and attributes:
   sex ("male"/"female"/None), age_min/age_max (only where limited), n_notes (real train notes of the category).
 - `symptom:<label>`: kind=symptom, label (Russian), lang="ru".
 - `symptom:mesh:<id>`: kind=symptom, label (English MeSH term), mesh_id, lang="en" (HSDN, optional).
-Edges: `contains` (parent -> child in the hierarchy) and `has_symptom` (category -> symptom) with
-markup_count (notes whose markup label is the symptom), lemma_count (notes mentioning it, not negated), notes (notes
-with either), hsdn_cooccurs / hsdn_tfidf (HSDN), and weight: the specificity used for sampling,
-tf x idf with tf = notes / n_notes of the code and idf = ln(1 + n_codes / codes having the symptom); for HSDN-only
-edges, the HSDN TF-IDF scaled to the code's maximum.
+Edges: `contains` (parent -> child in the hierarchy) and `has_symptom` (code -> symptom), with each source's own
+figure: markup_count, lemma_count and notes (RuMedTop3 train notes), medsyn_hsdn and medsyn_list (MedSyn's lists,
+at the code's own level and rolled up to its category), hsdn_cooccurs / hsdn_tfidf (English HSDN), and weight: the
+sampling weight of the evidence rule in `builder/evidence.py`. Codes also carry medsyn_prob (MedSyn's sampling
+probability) where MedSyn lists them, and `sex` from the WHO list or, where WHO has none, MedSyn's gender column.
 """
 
 from __future__ import annotations
@@ -41,8 +41,10 @@ from pathlib import Path
 import networkx as nx
 from tqdm.auto import tqdm
 
-from medsyn.builder import icd10, sources
+from medsyn.builder import evidence, icd10, sources
+from medsyn.builder.lexicon import build_lexicon
 from medsyn.builder.matching import SymptomMatcher
+from medsyn.builder.medsyn_tables import LATER, MAIN, read_medsyn_tables
 from medsyn.errors import MedsynError
 from medsyn.io import atomic_file
 
@@ -51,6 +53,9 @@ log = logging.getLogger(__name__)
 FORMAT = "medsyn-mkg"
 FORMAT_VERSION = 1
 EMBEDDED = "mkg.json.gz"
+# Match the knowledge lists' labels in real notes too, so that they gain real "lemma" evidence where notes use
+# them: synthetic-only dev accuracy of template notes 18.2 without, 20.6 with (README, bench_prior_tstr.py).
+MATCH_LIST_LABELS = True
 
 
 @dataclass
@@ -63,6 +68,7 @@ class MkgSources:
     hsdn: Path | None = None
     mesh_icd10_cm: Path | None = None
     mesh_icd10_who: Path | None = None
+    medsyn_mkg: Path | None = None  # folder with MedSyn's main_proc.csv (and icd_symp_ru.csv)
 
     @classmethod
     def from_shared(cls, root: str | Path) -> "MkgSources":
@@ -76,6 +82,7 @@ class MkgSources:
             "hsdn": root / "hsdn_symptoms_do/symptoms-DO.tsv",
             "mesh_icd10_cm": root / "mesh_icd10_kush02/MESH_ICD10_Mapping.csv",
             "mesh_icd10_who": root / "mesh2icd10_tonifuc3m/dict.txt",
+            "medsyn_mkg": root / "medsyn_mkg",
         }
         notes = root / "rumedbench/RuMedTop3/train_v1.jsonl"
         return cls(
@@ -87,6 +94,9 @@ class MkgSources:
     def files(self) -> list[tuple[str, Path]]:
         named = [("icd10", self.icd10)] + [("notes", path) for path in self.notes]
         named += [(key, getattr(self, key)) for key in ("markup", "hsdn", "mesh_icd10_cm", "mesh_icd10_who")]
+        if self.medsyn_mkg is not None:
+            named += [("medsyn_mkg", self.medsyn_mkg / MAIN)]
+            named += [("medsyn_mkg", self.medsyn_mkg / LATER)] if (self.medsyn_mkg / LATER).exists() else []
         return [(name, path) for name, path in named if path is not None]
 
 
@@ -111,13 +121,28 @@ def build_graph(src: MkgSources, progress: bool = True) -> tuple[nx.DiGraph, dic
     for code, count in n_notes.items():
         graph.nodes[f"icd:{code}"]["n_notes"] = count
 
-    counts = {"notes": len(notes), "markup_pairs": 0, "hsdn_pairs": 0}
-    if src.markup is not None and notes:
-        counts["markup_pairs"] = _add_note_symptoms(graph, notes, sources.read_markup(src.markup), progress)
+    counts: dict = {"notes": len(notes), "markup_pairs": 0, "hsdn_pairs": 0}
+    markup = sources.read_markup(src.markup) if src.markup is not None else []
+    rows, lexicon, medsyn = [], None, {}
+    if src.medsyn_mkg is not None:
+        rows = read_medsyn_tables(src.medsyn_mkg)
+        surfaces = [s for row in rows for item in row.hsdn for s in item.synonyms]
+        train_ids = {note.note_id for note in notes}  # the labels of train notes only: dev markup stays unseen
+        protected = {row.symptom for row in markup if row.note_id in train_ids}
+        lexicon = build_lexicon(protected, surfaces + [s for row in rows for s in row.listed])
+    if markup and notes:
+        extra = sorted(set(lexicon.canonical.values())) if lexicon and MATCH_LIST_LABELS else []
+        counts["markup_pairs"] = _add_note_symptoms(graph, notes, markup, progress, extra)
     if src.hsdn is not None:
-        mesh_map = _mesh_to_categories(src, categories)
-        counts["hsdn_pairs"] = _add_hsdn(graph, sources.read_hsdn(src.hsdn), mesh_map)
-    _add_weights(graph)
+        mesh_map = evidence.mesh_to_categories(src, categories)
+        counts["hsdn_pairs"] = evidence.add_hsdn(graph, sources.read_hsdn(src.hsdn), mesh_map)
+    if lexicon is not None:
+        medsyn = evidence.add_medsyn_edges(graph, rows, lexicon)
+        counts["medsyn_codes"] = sum(row.has_russian for row in rows)
+        counts["lexicon"] = lexicon.counts
+    counts["diagnosis_named_symptoms_dropped"] = evidence.drop_diagnosis_symptoms(graph)
+    evidence.add_weights(graph)
+    coverage = evidence.source_coverage(graph)
 
     provenance = {
         "sources": [
@@ -126,10 +151,12 @@ def build_graph(src: MkgSources, progress: bool = True) -> tuple[nx.DiGraph, dic
                 "file": path.name,
                 "sha256": sources.sha256(path),
                 "license": sources.stated_license(_source_md(path)),
+                "coverage": coverage.get(name, ""),
             }
             for name, path in src.files()
         ],
         "counts": counts,
+        **({"medsyn_mkg": medsyn} if medsyn else {}),
     }
     return graph, provenance
 
@@ -177,13 +204,14 @@ def _add_hierarchy(graph: nx.DiGraph, rows: list[sources.IcdRow]) -> None:
 
 
 def _add_note_symptoms(
-    graph: nx.DiGraph, notes: list[sources.Note], markup: list[sources.MarkupRow], progress: bool
+    graph: nx.DiGraph, notes: list[sources.Note], markup: list[sources.MarkupRow], progress: bool,
+    extra_labels: list[str] = (),
 ) -> int:
-    """Markup labels joined on the note id, then every lexicon label each note mentions, not negated
-    (`medsyn.builder.matching`)."""
+    """Markup labels joined on the note id, then every lexicon label (markup labels, and `extra_labels` from the
+    knowledge lists) each note mentions, not negated (`medsyn.builder.matching`)."""
     by_id = {note.note_id: note for note in notes}
     markup_pairs = Counter((by_id[row.note_id].code[:3], row.symptom) for row in markup if row.note_id in by_id)
-    lexicon = sorted({label for _, label in markup_pairs})
+    lexicon = sorted({label for _, label in markup_pairs} | set(extra_labels))
     matcher = SymptomMatcher(lexicon)
     lemma_pairs: Counter = Counter()
     union: Counter = Counter()
@@ -209,54 +237,6 @@ def _add_note_symptoms(
             notes=union[(code, label)],
         )
     return len(markup_pairs)
-
-
-def _mesh_to_categories(src: MkgSources, categories: set[str]) -> dict[str, set[str]]:
-    """MeSH disease id -> in-force 3-character categories, through both maps (ranges and unknown codes skipped)."""
-    pairs: list[tuple[str, str]] = []
-    if src.mesh_icd10_cm is not None:
-        pairs += sources.read_mesh_icd10_cm(src.mesh_icd10_cm)
-    if src.mesh_icd10_who is not None:
-        pairs += sources.read_mesh_icd10_who(src.mesh_icd10_who)
-    mapping: dict[str, set[str]] = defaultdict(set)
-    for mesh, code in pairs:
-        category = code.strip().upper()[:3]
-        if "-" not in code and category in categories:
-            mapping[mesh.removeprefix("MESH:")].add(category)
-    return mapping
-
-
-def _add_hsdn(graph: nx.DiGraph, pairs: list[sources.HsdnPair], mesh_map: dict[str, set[str]]) -> int:
-    added = 0
-    for pair in sorted(pairs, key=lambda p: (p.disease_mesh, p.symptom_mesh)):
-        for category in sorted(mesh_map.get(pair.disease_mesh, ())):
-            node = f"symptom:mesh:{pair.symptom_mesh}"
-            graph.add_node(node, kind="symptom", label=pair.symptom, mesh_id=pair.symptom_mesh, lang="en")
-            edge = graph.get_edge_data(f"icd:{category}", node)
-            if edge is None:
-                graph.add_edge(f"icd:{category}", node, kind="has_symptom", hsdn_cooccurs=0, hsdn_tfidf=0.0)
-                edge = graph.get_edge_data(f"icd:{category}", node)
-            edge["hsdn_cooccurs"] += pair.cooccurs
-            edge["hsdn_tfidf"] = max(edge["hsdn_tfidf"], pair.tfidf)
-            added += 1
-    return added
-
-
-def _add_weights(graph: nx.DiGraph) -> None:
-    ru_edges = [(u, v, d) for u, v, d in graph.edges(data=True) if d.get("notes")]
-    codes_with = Counter(v for _, v, _ in ru_edges)
-    n_codes = len({u for u, _, _ in ru_edges}) or 1
-    for u, v, data in ru_edges:
-        tf = data["notes"] / max(graph.nodes[u].get("n_notes", 0), data["notes"])
-        data["weight"] = round(tf * math.log(1 + n_codes / codes_with[v]), 6)
-    hsdn_max: dict[str, float] = defaultdict(float)
-    for u, _, data in graph.edges(data=True):
-        hsdn_max[u] = max(hsdn_max[u], data.get("hsdn_tfidf", 0.0))
-    for u, _, data in graph.edges(data=True):
-        if "hsdn_tfidf" in data:
-            data["hsdn_tfidf"] = round(data["hsdn_tfidf"], 6)
-            if "weight" not in data:
-                data["weight"] = round(data["hsdn_tfidf"] / hsdn_max[u], 6) if hsdn_max[u] else 0.0
 
 
 def save_graph(graph: nx.DiGraph, provenance: dict, path: str | Path) -> None:
@@ -301,9 +281,13 @@ def load_graph(path: str | Path | None = None) -> "KnowledgeGraph":
     return KnowledgeGraph(graph, document["provenance"])
 
 
+SOURCE_FIELDS = {"markup": "markup_count", "lemma": "lemma_count", "medsyn_hsdn": "medsyn_hsdn",
+                 "medsyn_list": "medsyn_list", "hsdn": "hsdn_cooccurs"}
+
+
 @dataclass(frozen=True)
 class SymptomLink:
-    """A symptom of a code, as the sampler and the inspection commands see it."""
+    """A symptom of a code, as the sampler and the inspection commands see it; `sources`: each source's figure."""
 
     label: str
     weight: float
@@ -312,6 +296,7 @@ class SymptomLink:
     lemma_count: int = 0
     notes: int = 0
     hsdn_cooccurs: int = 0
+    sources: dict = field(default_factory=dict)
 
 
 class KnowledgeGraph:
@@ -376,16 +361,30 @@ class KnowledgeGraph:
     def chapter(self, code: str) -> dict:
         return self.parents(code)[-1]
 
+    def _has_russian(self, node: str) -> bool:
+        return any(self.graph.nodes[v]["kind"] == "symptom" and self.graph.nodes[v]["lang"] == "ru"
+                   for v in self.graph.successors(node))
+
+    def symptom_node(self, code: str) -> str:
+        """Whose edges a code draws from: its own where it has Russian symptoms and its category no real notes
+        (real notes are at the category level and outrank any list), else its category's."""
+        code = self.node(code)["code"]
+        category = f"icd:{code[:3]}"
+        own = f"icd:{code}"
+        if own != category and self._has_russian(own) and not self.graph.nodes[category].get("n_notes"):
+            return own
+        return category
+
     def symptoms(self, code: str, lang: str | None = "ru") -> list[SymptomLink]:
-        """Symptoms of a category, heaviest first; `lang=None` includes English HSDN symptoms."""
-        node = f"icd:{self.node(code)['code'][:3]}"
+        """Symptoms of a code (see `symptom_node`), heaviest first; `lang=None` includes English HSDN symptoms."""
         links = []
-        for _, target, data in self.graph.out_edges(node, data=True):
+        for _, target, data in self.graph.out_edges(self.symptom_node(code), data=True):
             if data["kind"] != "has_symptom":
                 continue
             symptom = self.graph.nodes[target]
             if lang is not None and symptom["lang"] != lang:
                 continue
+            counts = {name: data.get(attr, 0) for name, attr in SOURCE_FIELDS.items()}
             links.append(
                 SymptomLink(
                     label=symptom["label"],
@@ -395,22 +394,28 @@ class KnowledgeGraph:
                     lemma_count=data.get("lemma_count", 0),
                     notes=data.get("notes", 0),
                     hsdn_cooccurs=data.get("hsdn_cooccurs", 0),
+                    sources={name: value for name, value in counts.items() if value},
                 )
             )
         return sorted(links, key=lambda link: (-link.weight, link.label))
 
     @cached_property
     def codes_with_symptoms(self) -> list[str]:
-        """Categories that have at least one Russian symptom: the ones the sampler can draw."""
-        return sorted(
-            self.graph.nodes[u]["code"]
-            for u in self.graph.nodes
-            if u.startswith("icd:")
-            and any(
-                self.graph.nodes[v]["kind"] == "symptom" and self.graph.nodes[v]["lang"] == "ru"
-                for v in self.graph.successors(u)
-            )
-        )
+        """3-character categories with at least one Russian symptom: the codes the sampler draws by default."""
+        return sorted(d["code"] for u, d in self.graph.nodes(data=True)
+                      if d["kind"] == "category" and self._has_russian(u))
+
+    @cached_property
+    def full_codes_with_symptoms(self) -> list[str]:
+        """Codes with Russian symptoms at their own level: MedSyn's listed codes (mapped) and codes with notes."""
+        return sorted(d["code"] for u, d in self.graph.nodes(data=True) if d["kind"] in {"category", "subcategory"}
+                      and ("medsyn_prob" in d or d.get("n_notes")) and self._has_russian(u))
+
+    def medsyn_prob(self, code: str) -> float:
+        """MedSyn's sampling probability of a code and everything under it (0 where MedSyn lists none)."""
+        node = f"icd:{self.node(code)['code']}"
+        under = [node] + [v for v in nx.descendants(self.graph, node) if v.startswith("icd:")]
+        return sum(self.graph.nodes[v].get("medsyn_prob", 0.0) for v in under)
 
     def stats(self) -> dict:
         nodes = Counter(data["kind"] for _, data in self.graph.nodes(data=True))
@@ -423,6 +428,11 @@ class KnowledgeGraph:
             "symptoms_by_language": dict(sorted(lang.items())),
             "codes_with_symptoms": len(with_any),
             "codes_with_russian_symptoms": len(self.codes_with_symptoms),
+            "categories_with_russian_symptoms": len(self.codes_with_symptoms),
+            "full_codes_with_russian_symptoms": len(self.full_codes_with_symptoms),
+            "subcategories_with_russian_symptoms": sum(len(c) > 3 for c in self.full_codes_with_symptoms),
             "codes_with_notes": sum(1 for _, d in self.graph.nodes(data=True) if d.get("n_notes")),
             "sources": [source["name"] + ": " + source["file"] for source in self.provenance["sources"]],
+            "lexicon": self.provenance["counts"].get("lexicon", {}),
+            **self.provenance.get("medsyn_mkg", {}),
         }

@@ -94,6 +94,7 @@ class Prompt:
     messages: list[dict[str, str]]
     example_id: str | None
     prior: dict = field(default_factory=dict)
+    fallback_from: str | None = None  # "example" where that family was drawn but the code has no example note
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -175,7 +176,11 @@ class PromptBuilder:
         examples = self._examples.get(prior.icd10_code[:3], [])
         if exclude_example is not None:  # only training pairs pay for the copy; a build calls this per note
             examples = [n for n in examples if n.note_id != exclude_example]
-        family = family or self._choose_family(prior, has_example=bool(examples))
+        fallback_from = None
+        if family is None:
+            family = self._choose_family(prior)
+            if family == "example" and not examples:  # codes without real notes: symptoms instead
+                family, fallback_from = "symptoms", "example"
         if family == "example" and not examples:
             raise MedsynError(
                 f"no style example for code {prior.icd10_code}: pass --examples with notes of that code or use "
@@ -213,14 +218,17 @@ class PromptBuilder:
             messages=messages,
             example_id=example.note_id if example else None,
             prior=prior.to_dict(),
+            fallback_from=fallback_from,
         )
 
-    def _choose_family(self, prior: Prior, has_example: bool) -> str:
-        shares = {f: s for f, s in self.config.families.items() if s > 0 and (f != "example" or has_example)}
+    def _choose_family(self, prior: Prior) -> str:
+        """With no example notes at all the `example` family is off; with some, a code that has none falls back
+        to `symptoms` (see `build`), so that the other families keep their shares."""
+        shares = {f: s for f, s in self.config.families.items() if s > 0 and (f != "example" or self._examples)}
         if not shares:
             raise MedsynError(
                 f"no prompt family applies to code {prior.icd10_code}: only 'example' was enabled and no example "
-                "note of that code was given"
+                "notes were given"
             )
         u, acc = _unit(prior.id + "/family") * sum(shares.values()), 0.0
         for family in FAMILIES:

@@ -18,7 +18,7 @@ from medsyn.builder.demographics import draw_demographics
 from medsyn.builder.mkg import KnowledgeGraph
 from medsyn.errors import MedsynError
 
-CODE_STRATEGIES = ("uniform", "frequency", "budget")
+CODE_STRATEGIES = ("uniform", "frequency", "budget", "medsyn")
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,8 @@ class PriorSampler:
             self._labels[code] = [link.label for link in links]
             self._weights[code] = np.array([link.weight for link in links], dtype=np.float64)
         weights = np.array([self._code_weight(code) for code in self.codes], dtype=np.float64)
+        if self.config.code_strategy == "medsyn":  # codes MedSyn gives no probability: its smallest one
+            weights[weights <= 0] = weights[weights > 0].min() if (weights > 0).any() else 1.0
         self._cumulative = np.cumsum(weights / weights.sum())
         self._cumulative[-1] = 1.0
         self._nodes = {code: graph.node(code) for code in self.codes}
@@ -135,11 +137,14 @@ class PriorSampler:
         return sorted(set(codes))
 
     def _code_weight(self, code: str) -> float:
-        n_notes = self.graph.node(code[:3]).get("n_notes", 0)
+        """Codes without real notes count as one note, so every strategy draws every code with symptoms."""
+        n_notes = max(self.graph.node(code[:3]).get("n_notes", 0), 1)
         if self.config.code_strategy == "uniform":
             return 1.0
         if self.config.code_strategy == "frequency":
-            return float(max(n_notes, 1))
+            return float(n_notes)
+        if self.config.code_strategy == "medsyn":  # the paper's `probs`, renormalised over the drawable codes
+            return self.graph.medsyn_prob(code)
         return max(j3(n_notes) * j3(len(self._labels[code])), 1e-6)
 
     def sample(self, n: int, seed: int, start: int = 0, batch_size: int = 8192) -> Iterator[Prior]:

@@ -182,7 +182,8 @@ class Space:
         self.scorer = SymptomScorer()
         self.streamer: Streamer = open_streamer(config)
         self.corpus = load_corpus(config.dataset) if config.dataset else None
-        self.codes = self.graph.codes_with_symptoms
+        # Every code with Russian symptoms: the categories the sampler draws and the full codes with their own lists.
+        self.codes = sorted(set(self.graph.codes_with_symptoms) | set(self.graph.full_codes_with_symptoms))
         self.chapter_of = {code: self.graph.chapter(code) for code in self.codes}
         self.out_dir = Path(tempfile.mkdtemp(prefix="medsyn-space-"))
         self.params = SamplingParams(config.temperature, config.top_p, config.max_new_tokens)
@@ -470,7 +471,7 @@ def make_demo(config: SpaceConfig | None = None) -> gr.Blocks:
                 choices = space.code_choices()
                 code = gr.Dropdown(
                     choices, value="M54" if "M54" in space.codes else choices[0][1], label="ICD-10 code",
-                    info="type a code or part of its Russian name", filterable=True, allow_custom_value=True,
+                    info=f"{len(space.codes)} codes with symptoms; type a code or part of its Russian name", filterable=True, allow_custom_value=True,
                     scale=3, elem_id="code",
                 )
                 seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, scale=1)

@@ -52,12 +52,12 @@ from pathlib import Path
 
 os.environ.setdefault("MEDSYN_SPACE_CONFIG", str(Path(__file__).with_name("{settings}")))
 
-from medsyn.space.app import make_demo  # noqa: E402
+from medsyn.space.app import launch, make_demo  # noqa: E402
 
 demo = make_demo()
 
 if __name__ == "__main__":
-    demo.launch()  # a Space sets GRADIO_SERVER_NAME/GRADIO_SERVER_PORT; locally 127.0.0.1:7860
+    launch(demo)  # a Space sets GRADIO_SERVER_NAME/GRADIO_SERVER_PORT; locally 127.0.0.1:7860
 '''
 
 

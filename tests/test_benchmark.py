@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 import re
 from collections import Counter
@@ -45,7 +46,7 @@ def make_synthetic_corpus(
     for code in codes:
         links = graph.symptoms(code) if code in graph.codes_with_symptoms else []
         labels = [s.label for s in links] or [graph.name(code).lower()]
-        weights = [s.weight for s in links] or [1.0]
+        weights = [math.exp(s.weight / 0.1) for s in links] or [1.0]  # graph weights are softmax logits (T 0.1)
         for i in range(per_code):
             picked = sorted(set(rng.choices(labels, weights=weights, k=min(4, len(labels)))))
             sex, age = rng.choice(["male", "female"]), rng.randint(18, 80)
@@ -148,7 +149,8 @@ def reduced_run(tmp_path_factory):
     from medsyn.builder.mkg import load_graph
     from medsyn.cli import main as medsyn_main
 
-    codes = [code for code in SUBSET_CODES if code in load_graph().codes_with_symptoms]  # H10, R51: not in RuMedTop3
+    graph = load_graph()  # H10, R51: not in RuMedTop3 (H10 has MedSyn's symptoms, but no real notes)
+    codes = [code for code in SUBSET_CODES if code in graph.codes_with_symptoms and graph.node(code).get("n_notes")]
     assert medsyn_main(["build", "--out", str(corpus), "--n", "480", "--codes", *codes,
                         "--code-strategy", "uniform", "--quiet"]) == 0
     out = root / "results"

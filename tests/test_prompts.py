@@ -21,7 +21,8 @@ def examples(shared_data):
 
 def test_hidden_families_never_show_code_or_name(graph, examples):
     builder = PromptBuilder(examples=examples, graph=graph)
-    priors = sample_priors(graph, 600, 4)
+    with_notes = [code for code in graph.codes_with_symptoms if graph.node(code).get("n_notes")]
+    priors = sample_priors(graph, 600, 4, codes=with_notes)  # forced `example` family: codes with example notes
     counts = Counter()
     for prior in priors:
         for family in HIDDEN_DIAGNOSIS_FAMILIES:
@@ -62,7 +63,8 @@ def test_every_family_lists_its_symptoms_and_is_chat_messages(graph, examples):
 def test_example_family_uses_a_train_note_of_the_same_code(graph, examples):
     builder = PromptBuilder(examples=examples, graph=graph)
     by_id = {note.note_id: note for note in examples}
-    for prior in sample_priors(graph, 50, 2):
+    with_notes = [code for code in graph.codes_with_symptoms if graph.node(code).get("n_notes")]
+    for prior in sample_priors(graph, 50, 2, codes=with_notes):
         prompt = builder.build(prior, family="example")
         example = by_id[prompt.example_id]
         assert example.code == prior.icd10_code
@@ -72,7 +74,8 @@ def test_example_family_uses_a_train_note_of_the_same_code(graph, examples):
 
 def test_family_choice_is_deterministic_and_follows_shares(graph, examples):
     builder = PromptBuilder(PromptConfig(families={"symptoms": 0.5, "example": 0.5}), examples, graph)
-    priors = sample_priors(graph, 2000, 1)
+    with_notes = [code for code in graph.codes_with_symptoms if graph.node(code).get("n_notes")]
+    priors = sample_priors(graph, 2000, 1, codes=with_notes)  # codes without notes fall back to symptoms
     first = [builder.build(p).id for p in priors]
     assert first == [builder.build(p).id for p in priors]
     shares = Counter(i.split("/")[1] for i in first)

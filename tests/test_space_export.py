@@ -77,7 +77,9 @@ def test_exported_space_installs_from_its_wheel_in_a_fresh_venv_and_generates(tm
     assert medsyn_main(["space", "--export", str(folder)]) == 0
     wheels = sorted(folder.glob("medsyn-*.whl"))
     assert len(wheels) == 1
-    assert {p.name for p in folder.iterdir()} == {"app.py", "README.md", "requirements.txt", "settings.yaml", wheels[0].name}
+    # `.medsyn-output.json` lists what medsyn wrote (for a later --overwrite); push leaves hidden files out
+    assert {p.name for p in folder.iterdir() if not p.name.startswith(".")} == {
+        "app.py", "README.md", "requirements.txt", "settings.yaml", wheels[0].name}
     meta = front_matter(folder / "README.md")
     assert meta["sdk"] == "gradio" and meta["sdk_version"] == gradio.__version__ and meta["app_file"] == "app.py"
     assert meta["python_version"] == f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -165,7 +167,7 @@ def test_push_space_tagged_and_linked_both_ways_with_the_dataset(hub, tmp_path):
     )  # fmt: skip
     assert download.returncode == 0, download.stderr[-3000:]
     remote = Path(download.stdout.strip().splitlines()[-1])
-    local_files = {p.name for p in folder.iterdir()}
+    local_files = {p.name for p in folder.iterdir() if not p.name.startswith(".")}
     assert {p.name for p in remote.iterdir() if not p.name.startswith(".")} == local_files
     for name in local_files - {"requirements.txt"}:
         assert (remote / name).read_bytes() == (folder / name).read_bytes(), name
@@ -209,7 +211,7 @@ def test_export_refuses_secrets_local_paths_and_moving_targets(tmp_path, capsys)
 
     loaded = load_config(folder / "settings.yaml", {})
     assert (loaded.backend, loaded.model, loaded.base_url) == ("openai", "medsyn-org/medsyn-ru-llama", "http://10.0.0.5:8000/v1")
-    assert "from medsyn.space.app import make_demo" in (folder / "app.py").read_text()
+    assert "from medsyn.space.app import launch, make_demo" in (folder / "app.py").read_text()
 
 
 def test_push_space_refuses_a_hand_added_secret_before_any_request(tmp_path):

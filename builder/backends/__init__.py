@@ -44,7 +44,7 @@ def _open_openai(options: Any) -> Backend:
 
     backend = OpenAIBackend(
         model=options.model, base_urls=_urls(options), api_key=_api_key(options),
-        concurrency=options.concurrency, timeout=options.timeout, max_retries=options.max_retries,
+        api_key_env=getattr(options, "api_key_env", None) or "OPENAI_API_KEY", concurrency=options.concurrency, timeout=options.timeout, max_retries=options.max_retries,
         price_per_1k_input=options.price_per_1k_input, price_per_1k_output=options.price_per_1k_output,
     )
     backend.check()  # an unreachable server, a refused key or an unknown model fails now, not after retries

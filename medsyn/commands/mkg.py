@@ -14,7 +14,7 @@ DEFAULT_SOURCES = "../shared/data"
 HELP = "build and inspect the Medical Knowledge Graph"
 BUILD_DESCRIPTION = (
     "Build the MKG from the МКБ-10 dictionary, RuMedTop3 train notes + symptom markup and, when present, HSDN with "
-    "the MeSH->ICD-10 maps. --sources takes a folder in the shared/data layout; the other flags override single "
+    "the MeSH->ICD-10 maps and MedSyn's own tables (medsyn_mkg/). --sources takes a folder in the shared/data layout; the other flags override single "
     "files."
 )
 
@@ -29,6 +29,7 @@ class MkgBuildOptions:
     hsdn: Path | None = option(None, "HSDN symptoms-DO.tsv")
     mesh_icd10_cm: Path | None = option(None, "MeSH -> ICD-10-CM mapping CSV")
     mesh_icd10_who: Path | None = option(None, "MeSH -> ICD-10 (WHO) dict.txt")
+    medsyn_mkg: Path | None = option(None, "folder with MedSyn's main_proc.csv (and icd_symp_ru.csv)")
     no_hsdn: bool = option(False, "leave HSDN out even if present")
 
 
@@ -74,7 +75,7 @@ def run_build(argv: list[str], prog: str) -> int:
         src = MkgSources(icd10=args.icd10)
     else:
         src = MkgSources.from_shared(args.sources)
-    for key in ("markup", "hsdn", "mesh_icd10_cm", "mesh_icd10_who"):
+    for key in ("markup", "hsdn", "mesh_icd10_cm", "mesh_icd10_who", "medsyn_mkg"):
         if getattr(args, key):
             setattr(src, key, getattr(args, key))
     if args.notes:
@@ -85,7 +86,8 @@ def run_build(argv: list[str], prog: str) -> int:
     save_graph(graph, provenance, args.out)
     stats = load_graph(args.out).stats()
     print(f"wrote {args.out}: {sum(stats['nodes'].values())} nodes, {sum(stats['edges'].values())} edges, "
-          f"{stats['codes_with_russian_symptoms']} codes with Russian symptoms")
+          f"{stats['codes_with_russian_symptoms']} categories and {stats['full_codes_with_russian_symptoms']} full "
+          "codes with Russian symptoms")
     return 0
 
 
@@ -102,6 +104,20 @@ def run_stats(argv: list[str], prog: str) -> int:
     print("symptoms by language: " + ", ".join(f"{k} {v}" for k, v in stats["symptoms_by_language"].items()))
     print(f"codes with symptoms: {stats['codes_with_symptoms']} "
           f"({stats['codes_with_russian_symptoms']} with Russian symptoms, {stats['codes_with_notes']} with real notes)")
+    print(f"Russian symptoms: {stats['categories_with_russian_symptoms']} 3-character categories, "
+          f"{stats['full_codes_with_russian_symptoms']} codes at their own level "
+          f"({stats['subcategories_with_russian_symptoms']} of them subcategories)")
+    lexicon = stats["lexicon"]
+    if lexicon:
+        print(f"symptom lexicon: {lexicon['labels_raw']} labels as written, {lexicon['labels_normalised']} after "
+              f"normalising case and spaces, {lexicon['labels_merged']} after merging ({lexicon['typo_merges']} typo merges)")
+    if "mapped_to_parent" in stats:
+        print(f"MedSyn codes not in МКБ-10 mapped to a parent: {len(stats['mapped_to_parent'])}; unmapped: "
+              + (", ".join(stats["unmapped"]) or "none"))
+        disagree = stats["sex_disagreements"]
+        print(f"sex limits where WHO and MedSyn disagree ({len(disagree)}; --json lists all): " + ", ".join(
+            f"{d['code']} (WHO {d['who'] or 'none'}, MedSyn {d['medsyn'] or 'neutral'})" for d in disagree[:8])
+            + (", ..." if len(disagree) > 8 else ""))
     print("sources: " + "; ".join(stats["sources"]))
     return 0
 
@@ -119,6 +135,7 @@ def run_show(argv: list[str], prog: str) -> int:
         "code": node["code"],
         "name": node["name"],
         "sex": node.get("sex"),
+        "symptoms_from": graph.symptom_node(node["code"])[4:],
         "n_notes": graph.node(node["code"][:3]).get("n_notes", 0),
         "parents": graph.parents(node["code"]),
         "symptoms": [asdict(s) for s in symptoms],
@@ -134,7 +151,8 @@ def run_show(argv: list[str], prog: str) -> int:
     if not symptoms:
         print("no symptoms linked to this code")
     else:
-        print(f"{'weight':>8}  {'notes':>5}  {'markup':>6}  {'lemma':>5}  symptom")
+        print(f"{'weight':>8}  {'notes':>5}  {'markup':>6}  {'lemma':>5}  {'hsdn':>6}  {'list':>4}  symptom")
         for s in symptoms:
-            print(f"{s.weight:8.4f}  {s.notes:5d}  {s.markup_count:6d}  {s.lemma_count:5d}  {s.label}")
+            print(f"{s.weight:8.4f}  {s.notes:5d}  {s.markup_count:6d}  {s.lemma_count:5d}  "
+                  f"{s.sources.get('medsyn_hsdn', 0):6.2f}  {s.sources.get('medsyn_list', 0):4d}  {s.label}")
     return 0
