@@ -83,9 +83,9 @@ class ImportConfig:
     marital_status_column: str | None = option(None, "column with marital status (married/single/divorced/widowed, "
                                                "or 1/0 for married)")
     smoking_column: str | None = option(None, "column with smoking status (true/false, курящий/некурящий, ...)")
-    hub_split: str = option("train", "split to read from a Hub dataset SRC")
+    hub_split: str = option("train", "split to read from a Hub dataset source")
     source_name: str | None = option(None, "name of the source in the `source` column and the card (default: "
-                                     "from SRC)")
+                                     "from the sources)")
     source_url: str | None = option(None, "where the notes come from (recorded in build_info.json and the card)")
     license: str | None = option(None, "license of the notes (card metadata, e.g. mit)")
     pretty_name: str | None = option(None, "title of the dataset card")

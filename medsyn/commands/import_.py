@@ -15,7 +15,7 @@ from medsyn.options import option
 
 HELP = "import notes generated elsewhere into a scored, deduplicated corpus folder"
 DESCRIPTION = (
-    "Read SRC (files or folders of JSON arrays, JSON lines, parquet or CSV, or a Hub dataset id), map its columns "
+    "Read SOURCES (files or folders of JSON arrays, JSON lines, parquet or CSV, or a Hub dataset id), map their columns "
     "onto the corpus schema (fields the source lacks stay null), check codes against МКБ-10, score and judge every "
     "note and remove near-duplicates as `medsyn build` does, and write a corpus folder with card that "
     "load_dataset, `medsyn benchmark`, `medsyn card` and `medsyn push` accept."
