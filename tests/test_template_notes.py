@@ -15,14 +15,8 @@ from medsyn.builder.lemmas import SymptomMatcher, morph
 from medsyn.builder.prompts import TEMPLATES, PromptBuilder
 from medsyn.builder.realism import duration_days, note_symptom_lemmas, sentence_patterns, symptom_lemmas, vitals
 from medsyn.builder.sampling import sample_priors
-from medsyn.builder.template_notes import (
-    _clean,
-    _group,
-    compose_note,
-    head_number,
-    inflect,
-    natural_order,
-)
+from medsyn.builder.inflection import head_number, inflect, natural_order, noun_group
+from medsyn.builder.template_notes import _clean, compose_note
 from medsyn.builder.wordings import as_complaint, extract_wordings, load_wordings, removed_spans
 
 CASES = ("nomn", "accs")  # the cases the templates' slots govern: "Жалобы: X", "Жалобы на X"
@@ -50,7 +44,7 @@ def _agrees_in(word: str, case: str, number: str, gender: str | None, pos: set[s
 def check_slot(phrase: str, case: str) -> None:
     """The inflected noun group is in `case` and agrees; everything after it is unchanged; same lemmas."""
     out = inflect(phrase, case)
-    start, end, head = _group(phrase)
+    start, end, head = noun_group(phrase)
     src, dst = phrase.split(" "), out.split(" ")
     assert len(src) == len(dst), (phrase, case, out)
     if end < 0:
