@@ -21,7 +21,9 @@ import numpy as np
 
 from medsyn.builder.bertscore import bertscore  # noqa: F401  (re-exported: filters.bertscore)
 from medsyn.builder.lemmas import STOPWORDS, TOKEN_RE, _cached_variants, _code_pattern, leaking_variants, lemmatize
-from medsyn.builder.matching import Embeddings, SymptomMatcher, TypoIndex, default_embeddings
+from medsyn.builder.matching import SymptomMatcher
+from medsyn.builder.navec import Embeddings, default_embeddings
+from medsyn.builder.typos import TypoIndex
 from medsyn.errors import MedsynError
 from medsyn.options import option
 

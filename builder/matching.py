@@ -18,6 +18,7 @@ window. A word fills a slot when, in order of trust:
 Qualifiers that a mention may leave out ("пораженный", "выраженный", parenthesised text) are optional, and medical
 terms get their plain-language variants ("гоналгия" = "боль в колене") from `builder/data/symptom_variants.txt`.
 Negation is decided as before (`medsyn.builder.lemmas`): a cue shortly before or after the mention in its clause.
+The typo index of step 2 is `builder/typos.py`, the navec vectors of step 3 `builder/navec.py`.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ from medsyn.builder.lemmas import (
     lemma,
     morph,
 )
+from medsyn.builder.navec import Embeddings, default_embeddings
+from medsyn.builder.typos import MIN_TYPO_LEN, TypoIndex, near_other_word, within_one_edit
 
 # Qualifiers a mention may omit: they grade or place a symptom that is there without them.
 OPTIONAL = frozenset(
@@ -63,7 +66,6 @@ SUFFIXES = tuple(
 MIN_STEM = 3
 # List separators inside a clause: commas, and the dashes and bullets of "- слабость - одышка", "* боли ...".
 _TOKEN_OR_COMMA_RE = re.compile(TOKEN_RE.pattern + r"|,|(?:^|\s)[-–—*•](?=\s)|\*", re.IGNORECASE)
-MIN_TYPO_LEN = 5
 # Cosine of navec vectors above which a modifier counts as the slot's word (tuned on the RuMedTop3 train markup).
 EMBEDDING_MIN = 0.62
 # Pairs that news embeddings put close together but that mean the opposite in a symptom.
@@ -144,52 +146,6 @@ def _known(word: str) -> bool:
 @lru_cache(maxsize=1)
 def _opposites() -> dict[str, int]:
     return {concept(lemma(w)): i for i, line in enumerate(OPPOSITES) for w in line.split()}
-
-
-class Embeddings:
-    """navec word vectors from the `natasha` wheel (NewsEmbedding, ~50 MB, offline), unit-normalised, cached."""
-
-    def __init__(self) -> None:
-        from natasha import NewsEmbedding
-
-        self._emb = NewsEmbedding()
-        self._cache: dict[str, np.ndarray | None] = {}
-
-    def vector(self, word: str) -> np.ndarray | None:
-        if word not in self._cache:
-            raw = self._emb.get(word)
-            if raw is None:
-                self._cache[word] = None
-            else:
-                vec = np.asarray(raw, dtype=np.float32)
-                norm = float(np.linalg.norm(vec))
-                self._cache[word] = vec / norm if norm else None
-        return self._cache[word]
-
-
-@lru_cache(maxsize=1)
-def default_embeddings() -> Embeddings:
-    """Loaded on first use (1-2 s), not at import."""
-    return Embeddings()
-
-
-def _deletes(word: str) -> set[str]:
-    return {word[:i] + word[i + 1 :] for i in range(len(word))}
-
-
-def _within_one_edit(a: str, b: str) -> bool:
-    """Damerau-Levenshtein distance <= 1 (adjacent swap counts as one edit)."""
-    if a == b:
-        return True
-    if abs(len(a) - len(b)) > 1:
-        return False
-    if len(a) == len(b):
-        diff = [i for i in range(len(a)) if a[i] != b[i]]
-        if len(diff) == 1:
-            return True
-        return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
-    short, long = (a, b) if len(a) < len(b) else (b, a)
-    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
 @dataclass(frozen=True)
@@ -281,8 +237,8 @@ class SymptomMatcher:
             # Typos rarely hit the first letter; requiring it keeps "тудом" (трудом) from becoming "зудом". A word
             # one edit from two lexicon words, or from a dictionary word outside the lexicon ("двжений": движений,
             # not двоений), is left alone.
-            close = {concept(lemma(f)) for f in forms if f[0] == word[0] and _within_one_edit(word, f)}
-            if len(close) == 1 and not _near_other_word(word, forms):
+            close = {concept(lemma(f)) for f in forms if f[0] == word[0] and within_one_edit(word, f)}
+            if len(close) == 1 and not near_other_word(word, forms):
                 found += sorted(close - {own})
         result = tuple(found)
         self._word_cache[word] = result
@@ -389,19 +345,6 @@ class SymptomMatcher:
         return {m.label for m in self.mentions(text) if not m.negated}
 
 
-_ALPHABET = "абвгдежзийклмнопрстуфхцчшщъыьэюя"
-
-
-def _near_other_word(word: str, lexicon_forms: set[str]) -> bool:
-    """Some dictionary word outside `lexicon_forms` is a dropped, doubled-up or swapped letter away from `word`
-    (so the typo is ambiguous). Substitutions are not tried: they reach too many rare words (апетит: апатит)."""
-    candidates = {word[:i] + word[i + 1 :] for i in range(1, len(word))}  # the first letter stays, as above
-    candidates |= {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(1, len(word) - 1)}
-    candidates |= {word[:i] + letter + word[i:] for i in range(1, len(word) + 1) for letter in _ALPHABET}
-    candidates -= lexicon_forms | {word}
-    return any(len(c) >= MIN_TYPO_LEN - 1 and morph().word_is_known(c) for c in candidates)
-
-
 def _segment_has_noun(tokens: list[tuple[int, int, str, int]], start: int) -> bool:
     segment = tokens[start][3]
     return any(_is_noun(tok[2]) for tok in tokens[start:] if tok[3] == segment)
@@ -435,36 +378,6 @@ def _span(
             if hi - lo < width:
                 return lo, hi, chosen
     return None
-
-
-class TypoIndex:
-    """Every inflected form of the lexicon words, and each form with one letter dropped, for typo look-ups."""
-
-    def __init__(self) -> None:
-        self._index: dict[str, set[str]] = defaultdict(set)
-        self._words: set[str] = set()
-
-    def add(self, words: set[str]) -> None:
-        for word in words - self._words:
-            self._words.add(word)
-            for key, form in _typo_keys(word):
-                self._index[key].add(form)
-
-    def near(self, word: str) -> set[str]:
-        """Indexed forms that may be one edit from `word` (candidates; the caller checks the distance)."""
-        forms = set(self._index.get(word, ()))
-        for key in _deletes(word):
-            forms.update(self._index.get(key, ()))
-        return forms
-
-
-@lru_cache(maxsize=50_000)
-def _typo_keys(word: str) -> tuple[tuple[str, str], ...]:
-    forms = {word}
-    for parse in morph().parse(word)[:1]:
-        forms.update(f.word.replace("ё", "е") for f in parse.lexeme)
-    long_forms = [form for form in sorted(forms) if len(form) >= MIN_TYPO_LEN - 1]
-    return tuple((key, form) for form in long_forms for key in sorted({form} | _deletes(form)))
 
 
 @lru_cache(maxsize=100_000)

@@ -207,12 +207,18 @@ def _add_note_symptoms(
     graph: nx.DiGraph, notes: list[sources.Note], markup: list[sources.MarkupRow], progress: bool,
     extra_labels: list[str] = (),
 ) -> int:
-    """Markup labels joined on the note id, then every lexicon label (markup labels, and `extra_labels` from the
-    knowledge lists) each note mentions, not negated (`medsyn.builder.matching`)."""
+    """Markup labels joined on the note id, then every lexicon label each note mentions, not negated: the markup
+    labels by the paraphrase-aware matcher (`medsyn.builder.matching`), the knowledge lists' `extra_labels` by
+    their lemmas only (`lemmas.SymptomMatcher`, as the evidence rule was tuned): paraphrase matching of MedSyn's
+    many near-synonyms ("болевые ощущения", "болезненные ощущения") would credit each of them with every "боль"."""
+    from medsyn.builder.lemmas import SymptomMatcher as LemmaMatcher
+
     by_id = {note.note_id: note for note in notes}
     markup_pairs = Counter((by_id[row.note_id].code[:3], row.symptom) for row in markup if row.note_id in by_id)
-    lexicon = sorted({label for _, label in markup_pairs} | set(extra_labels))
-    matcher = SymptomMatcher(lexicon)
+    markup_labels = sorted({label for _, label in markup_pairs})
+    matcher = SymptomMatcher(markup_labels)
+    list_only = sorted(set(extra_labels) - set(markup_labels))
+    list_matcher = LemmaMatcher(list_only) if list_only else None
     lemma_pairs: Counter = Counter()
     union: Counter = Counter()
     labelled = defaultdict(set)
@@ -221,6 +227,8 @@ def _add_note_symptoms(
             labelled[row.note_id].add(row.symptom)
     for note in tqdm(notes, desc="matching symptoms in notes", unit="note", disable=not progress):
         found = matcher.present(note.text) & matcher.keys.keys()
+        if list_matcher is not None:
+            found |= list_matcher.present(note.text)
         for label in found:
             lemma_pairs[(note.code[:3], label)] += 1
         for label in found | labelled.get(note.note_id, set()):

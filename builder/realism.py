@@ -42,6 +42,17 @@ def symptom_lemmas() -> frozenset[str]:
     return frozenset(lem for phrase in phrases for lem in lemmatize(phrase) if lem not in STOPWORDS)
 
 
+def note_symptom_lemmas(labels: list[str]) -> frozenset[str]:
+    """The words a note's own symptoms may be said with (its labels and their learnt wordings): masking only those,
+    not every word of a lexicon that MedSyn's lists made large, keeps the template's frame visible."""
+    from medsyn.builder.lemmas import STOPWORDS, lemmatize
+    from medsyn.builder.wordings import load_wordings
+
+    wordings = load_wordings()
+    phrases = set(labels) | {w for label in labels for w, _ in wordings.get(label, ())}
+    return frozenset(lem for phrase in phrases for lem in lemmatize(phrase) if lem not in STOPWORDS)
+
+
 def sentence_patterns(text: str, masked: set[str]) -> set[str]:
     """Each sentence with numbers -> 0 and symptom words -> * (runs of them, with the commas, prepositions and
     "и" between them, collapse into one *): what is left is the template's frame."""
@@ -90,7 +101,6 @@ def realism(rows: list[dict]) -> dict:
     """The measures over notes given as corpus rows (`text`, `icd10_code`, `prior`)."""
     from medsyn.builder import clinical
 
-    masked = symptom_lemmas()
     pattern_notes: Counter = Counter()
     fever = [0, 0]
     acute = [0, 0]
@@ -99,12 +109,12 @@ def realism(rows: list[dict]) -> dict:
                                                     "respiratory_rate", "spo2", "duration_days")}
     for row in rows:
         text = row["text"]
-        pattern_notes.update(sentence_patterns(text, masked))
+        labels = [s["label"] for s in row["prior"]["symptoms"]]
+        pattern_notes.update(sentence_patterns(text, note_symptom_lemmas(labels)))
         values = vitals(text)
         for name, value in values.items():
             distinct[name].add(value)
         invalid += bool(clinical.check_vitals(values))
-        labels = [s["label"] for s in row["prior"]["symptoms"]]
         if "fever" in clinical.prior_findings(row["icd10_code"], labels) and "temperature" in values:
             fever[0] += 1
             fever[1] += values["temperature"] >= 37.5

@@ -13,7 +13,7 @@ outpatient records:
   examination and, for `investigations`, test results);
 - many phrasings of each part, so that no sentence pattern dominates a corpus;
 - words that fit the patient's sex and age, and symptom phrases put into the case their slot needs by pymorphy3
-  (`inflect`).
+  (`builder/inflection.py`).
 
 Phrasing varies with a per-request seed; the same prior and seed give the same text.
 """
@@ -26,6 +26,16 @@ from functools import lru_cache
 
 from medsyn.builder import clinical
 from medsyn.builder.demographics import MARITAL_RU
+from medsyn.builder.inflection import (
+    duration_acc,
+    duration_gen,
+    head_number,
+    inflect,
+    natural_order,
+    noun_group,
+    plural,
+    slot_safe,
+)
 
 # prompt template -> note shape; templates not listed (LLM-only ones such as `code`, `example`) draw a shape.
 SHAPES = {
@@ -52,126 +62,6 @@ SEX_WORDS = {
                "observed": "наблюдалась"},
 }
 
-# -- morphology ---------------------------------------------------------------------------------------------------
-
-
-def _morph():
-    from medsyn.builder.lemmas import morph
-
-    return morph()
-
-
-@lru_cache(maxsize=50_000)
-def _group(phrase: str) -> tuple[int, int, int]:
-    """(start, end, head) of the noun group that a governing word inflects: leading adjectives, the head noun in
-    the nominative, adjectives after it that agree with it ("слабость выраженная"); end is exclusive and -1 when
-    the phrase has no nominative head (a clause such as "болит голова")."""
-    words = phrase.split(" ")
-    for i, word in enumerate(words):
-        parses = _morph().parse(word.strip(","))
-        adjective = any(p.tag.POS in {"ADJF", "PRTF"} and "nomn" in p.tag for p in parses)
-        following_noun = i + 1 < len(words) and any(
-            p.tag.POS == "NOUN" and "nomn" in p.tag for p in _morph().parse(words[i + 1].strip(","))
-        )
-        if any(p.tag.POS == "NOUN" and "nomn" in p.tag for p in parses) and not (adjective and following_noun):
-            head = i
-            break
-        if not any(p.tag.POS in {"ADJF", "PRTF"} and "nomn" in p.tag for p in parses):
-            return 0, -1, -1
-    else:
-        return 0, -1, -1
-    noun = _head_parse(words[head])
-    end = head + 1
-    while end < len(words) and not words[end - 1].endswith(","):
-        if not any(_agrees(p, noun) for p in _morph().parse(words[end])):
-            break
-        end += 1
-    return 0, end, head
-
-
-def _head_parse(word: str):
-    parses = [p for p in _morph().parse(word.strip(",")) if p.tag.POS == "NOUN" and "nomn" in p.tag]
-    return parses[0]
-
-
-def _agrees(adjective, noun) -> bool:
-    return (
-        adjective.tag.POS in {"ADJF", "PRTF"}
-        and "nomn" in adjective.tag
-        and adjective.tag.number == noun.tag.number
-        and (noun.tag.number == "plur" or adjective.tag.gender == noun.tag.gender)
-    )
-
-
-@lru_cache(maxsize=50_000)
-def inflect(phrase: str, case: str) -> str:
-    """The phrase with its noun group put into `case` ('nomn', 'accs', 'gent', 'ablt'); the rest is kept as it is.
-
-    'головная боль в височной области' -> accs 'головную боль в височной области'; 'боль в грудной клетке' keeps
-    'грудной клетке'; 'заложенность уха' keeps 'уха' (only the head noun and the adjectives agreeing with it
-    change). Symptoms are inanimate ("частые боли" -> "частые боли", not "частых"). Phrases without a nominative
-    head (clauses) come back unchanged.
-    """
-    start, end, head = _group(phrase)
-    if end < 0 or case == "nomn":
-        return phrase
-    words = phrase.split(" ")
-    noun = _head_parse(words[head])
-    number = noun.tag.number or "sing"
-    out = list(words)
-    for i in range(start, end):
-        bare = words[i].rstrip(",")
-        if i == head:
-            parse = noun
-            wanted = {case} | ({"inan"} if case == "accs" and number == "plur" else set())
-        else:
-            parse = next(p for p in _morph().parse(bare) if p.tag.POS in {"ADJF", "PRTF"} and "nomn" in p.tag)
-            wanted = {case, number} | ({noun.tag.gender} if number == "sing" and noun.tag.gender else set())
-            if case == "accs":
-                wanted |= {"inan"} if (number == "plur" or noun.tag.gender == "masc") else set()
-        inflected = parse.inflect(wanted) or parse.inflect({case, number})
-        new = inflected.word if inflected else bare
-        if "ё" not in bare:
-            new = new.replace("ё", "е")
-        if bare[:1].isupper():
-            new = new[:1].upper() + new[1:]
-        out[i] = new + words[i][len(bare):]
-    return " ".join(out)
-
-
-@lru_cache(maxsize=50_000)
-def slot_safe(phrase: str, case: str) -> bool:
-    """Whether the lemma matcher reads the inflected phrase as the same lemmas ("слизистую" is lemmatised to the
-    adjective, "слизистая" to the noun "слизистая"): where it does not, the note keeps the nominative, or the
-    symptom-recall filter would miss a symptom that is there."""
-    from medsyn.builder.lemmas import label_key
-
-    return label_key(inflect(phrase, case)) == label_key(phrase)
-
-
-def accusative(label: str) -> str:
-    """'головная боль' -> 'головную боль' (kept for callers of the earlier API)."""
-    return inflect(label, "accs")
-
-
-@lru_cache(maxsize=50_000)
-def head_number(phrase: str) -> str:
-    """'sing' or 'plur': what a verb before the phrase agrees with ("беспокоит боль", "беспокоят боли")."""
-    _, end, head = _group(phrase)
-    if end < 0:
-        return "sing"
-    return _head_parse(phrase.split(" ")[head]).tag.number or "sing"
-
-
-@lru_cache(maxsize=50_000)
-def natural_order(label: str) -> str:
-    """'боль тупая' -> 'тупая боль': a lexicon label with the adjective after its noun, as a patient would say it."""
-    words = label.split(" ")
-    start, end, head = _group(label)
-    if end < 0 or head != 0 or end == 1:
-        return label
-    return " ".join(words[1:end] + [words[0]] + words[end:])
-
 
 def _clean(label: str) -> str:
     return re.sub(r"\s+", " ", label.replace("(", "").replace(")", "").replace('"', "")).strip()
@@ -183,37 +73,6 @@ def _recognised(label: str, phrase: str) -> bool:
     from medsyn.builder.lemmas import SymptomMatcher
 
     return label in SymptomMatcher([label]).present(phrase)
-
-
-def _plural(n: int, one: str, few: str, many: str) -> str:
-    if n % 10 == 1 and n % 100 != 11:
-        return one
-    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        return few
-    return many
-
-
-# unit -> (accusative 1, acc 2-4, acc 5+, genitive 1, genitive plural)
-_UNITS = {
-    "day": ("день", "дня", "дней", "дня", "дней"),
-    "week": ("неделю", "недели", "недель", "недели", "недель"),
-    "month": ("месяц", "месяца", "месяцев", "месяца", "месяцев"),
-    "year": ("год", "года", "лет", "года", "лет"),
-}
-
-
-def duration_acc(unit: str, n: int) -> str:
-    """'3 дня', 'неделю', '5 лет' (after "болеет", before "назад")."""
-    forms = _UNITS[unit]
-    return forms[0] if n == 1 else f"{n} {_plural(n, *forms[:3])}"
-
-
-def duration_gen(unit: str, n: int) -> str:
-    """'3 дней', 'недели', '21 дня' (after "в течение", "около")."""
-    forms = _UNITS[unit]
-    if n == 1:
-        return forms[3]
-    return f"{n} {forms[3] if n % 10 == 1 and n % 100 != 11 else forms[4]}"
 
 
 def _decimal(value: float) -> str:
@@ -277,7 +136,7 @@ class _Note:
 
     # complaints ---------------------------------------------------------------------------------------------
     def _phrase(self, label: str, phrase: str, case: str) -> str:
-        if case != "nomn" and _group(phrase)[1] < 0:  # a clause cannot take a case: say the label instead
+        if case != "nomn" and noun_group(phrase)[1] < 0:  # a clause cannot take a case: say the label instead
             phrase = natural_order(label.lower())
         return re.sub(r"\bад\b", "АД", inflect(phrase, case))  # "повышение ад" in the lexicon
 
@@ -412,14 +271,14 @@ class _Note:
 
     def patient(self) -> str:
         p, w, rng = self.prior, self.w, self.rng
-        years = f"{self.age} {_plural(self.age, 'год', 'года', 'лет')}"
+        years = f"{self.age} {plural(self.age, 'год', 'года', 'лет')}"
         marital = MARITAL_RU[self.sex].get(p.get("marital_status", ""), "")
         status = w["student"] if self.age <= 22 else w["pensioner"] if self.age >= 60 else "работает"
         if p.get("smoking"):
             n = max(1, min(self.age - 16, rng.randint(3, 30)))
             smoking = rng.choice(
-                [f"курит {n} {_plural(n, 'год', 'года', 'лет')}", f"курит до {rng.choice([5, 10, 15, 20])} сигарет в день",
-                 "курит", f"стаж курения {n} {_plural(n, 'год', 'года', 'лет')}"]
+                [f"курит {n} {plural(n, 'год', 'года', 'лет')}", f"курит до {rng.choice([5, 10, 15, 20])} сигарет в день",
+                 "курит", f"стаж курения {n} {plural(n, 'год', 'года', 'лет')}"]
             )
         else:
             smoking = rng.choice(["не курит", "вредные привычки отрицает", "курение отрицает", "не курит, алкоголь "

@@ -1,6 +1,6 @@
-"""The dataset card: statistics collected from a corpus folder, rendered into README.md with its plots.
+"""The dataset card: a corpus folder's statistics (`stats`) rendered into README.md with its plots.
 
-Every number in the card is computed here from the shards, `build_info.json` and the benchmark's `results.json`,
+Every number in the card is computed from the shards, `build_info.json` and the benchmark's `results.json`,
 so the page a researcher reads cannot drift from the data they download. The YAML header is merged into what is
 already there: keys that `datasets` or a maintainer wrote are kept; only the size category (a fact of the data)
 is refreshed, tags are united and missing configs are added.
@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import shutil
-from collections import Counter
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -21,9 +18,10 @@ from typing import Any
 import numpy as np
 
 from medsyn.dataset_card import plots
+from medsyn.dataset_card.stats import CorpusStats, collect_stats, read_build_info, read_table
 from medsyn.dataset_card.validate import DATA_GLOB, UNFILTERED_GLOB, shard_paths
 from medsyn.errors import MedsynError
-from medsyn.io import atomic_file, json_problem
+from medsyn.io import atomic_file
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +32,6 @@ PLACEHOLDER_REPO = "<org>/<name>"
 METRICS = ("accuracy", "hit@3", "macro_f1", "hard_codes_accuracy", "rare_codes_accuracy")
 TSTR_ROWS = 20  # the card shows the 10 codes TSTR gets best and the 10 worst; results.md has them all
 PERCENTILES = (50, 95, 99)
-STAT_COLUMNS = [
-    "id", "icd10_code", "icd10_name", "icd10_chapter", "generation_model", "backend", "prompt_family",
-    "example_id", "n_words", "symptom_recall", "example_overlap", "example_longest_ngram", "leakage", "keep",
-    "reject_reasons",
-]  # fmt: skip
 DEFAULT_METADATA: dict[str, Any] = {
     "pretty_name": "MedSyn-ru: synthetic Russian clinical notes",
     "language": ["ru"],
@@ -59,127 +52,6 @@ MEDSYN_BIBTEX = """@article{kumichev2024medsyn,
   journal = {arXiv preprint arXiv:2408.02056},
   year    = {2024}
 }"""
-
-
-# -- reading the folder ---------------------------------------------------------------------------------------
-
-
-def read_table(dataset_dir: Path, pattern: str, columns: list[str] | None = None):
-    """All shards of one config as one pyarrow Table (None when the config has no shards)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    paths = shard_paths(dataset_dir, pattern)
-    if not paths:
-        return None
-    tables = []
-    for path in paths:
-        try:
-            tables.append(pq.read_table(path, columns=columns))
-        except (pa.ArrowException, OSError) as err:  # truncated or overwritten shards
-            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-            raise MedsynError(f"{path}: not a readable parquet file ({reason}); rebuild the corpus with "
-                              "`medsyn build --overwrite`") from None
-    return pa.concat_tables(tables)
-
-
-def read_build_info(dataset_dir: Path) -> dict:
-    path = dataset_dir / "build_info.json"
-    if not path.is_file():
-        return {}
-    try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise MedsynError(
-            f"{path}:{err.lineno}: not valid JSON ({json_problem(err)}); rebuild the folder or fix it"
-        ) from None
-    if not isinstance(info, dict):
-        raise MedsynError(f"{path}: expected a JSON object")
-    return info
-
-
-def spread(values: list[float]) -> dict[str, float] | None:
-    """Mean, extremes and percentiles (numpy's default linear interpolation) of a score column."""
-    clean = np.array([v for v in values if v is not None and not math.isnan(v)], dtype=float)
-    if clean.size == 0:
-        return None
-    summary = {"n": int(clean.size), "mean": float(clean.mean()), "min": float(clean.min()), "max": float(clean.max())}
-    for q in (5, 10, 50, 90, 95, 99):
-        summary[f"p{q}"] = float(np.percentile(clean, q))
-    return summary
-
-
-def _shares(generated: Counter, kept: Counter) -> list[dict]:
-    total = sum(kept.values()) or 1
-    keys = sorted(set(generated) | set(kept), key=lambda k: (-kept[k], -generated[k], str(k)))
-    return [{"key": k, "generated": generated[k], "kept": kept[k], "share": kept[k] / total} for k in keys]
-
-
-@dataclass
-class CorpusStats:
-    kept: int
-    generated: int
-    per_code: list[dict]  # {code, name, chapter, notes}, most notes first
-    per_chapter: list[dict]  # {chapter, notes}
-    words: dict | None
-    recall: dict | None
-    models: list[dict]  # {key: (model, backend), generated, kept, share}
-    families: list[dict]
-    reject_reasons: list[tuple[str, int]]
-    privacy_all: dict
-    privacy_kept: dict
-    example_row: dict
-
-
-def _privacy(rows: list[dict]) -> dict:
-    with_example = [r for r in rows if r.get("example_id")]
-    return {
-        "n": len(with_example),
-        "overlap": spread([r["example_overlap"] for r in with_example]),
-        "ngram": spread([r["example_longest_ngram"] for r in with_example]),
-        "leakage": sum(1 for r in with_example if r.get("leakage")),
-    }
-
-
-def collect_stats(dataset_dir: Path) -> CorpusStats:
-    """Everything the card reports about the data itself, from the kept and unfiltered shards."""
-    kept_table = read_table(dataset_dir, DATA_GLOB, STAT_COLUMNS)
-    if kept_table is None or kept_table.num_rows == 0:
-        raise MedsynError(f"{dataset_dir}: no kept notes in {DATA_GLOB}; build the corpus first (`medsyn build`)")
-    kept = kept_table.to_pylist()
-    all_table = read_table(dataset_dir, UNFILTERED_GLOB, STAT_COLUMNS)
-    generated = all_table.to_pylist() if all_table is not None else kept
-
-    names = {r["icd10_code"]: (r["icd10_name"], r["icd10_chapter"]) for r in kept}
-    code_counts = Counter(r["icd10_code"] for r in kept)
-    per_code = [
-        {"code": code, "name": names[code][0], "chapter": names[code][1], "notes": n}
-        for code, n in sorted(code_counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    ]
-    chapter_counts = Counter(r["icd10_chapter"] for r in kept)
-    per_chapter = [{"chapter": c, "notes": n} for c, n in sorted(chapter_counts.items(), key=lambda kv: (-kv[1], kv[0]))]
-    reasons = Counter(reason for r in generated for reason in (r.get("reject_reasons") or []))
-
-    first = read_table(dataset_dir, DATA_GLOB).slice(0, 1).to_pylist()[0]
-    return CorpusStats(
-        kept=len(kept),
-        generated=len(generated),
-        per_code=per_code,
-        per_chapter=per_chapter,
-        words=spread([r["n_words"] for r in kept]),
-        recall=spread([r["symptom_recall"] for r in kept]),
-        models=_shares(
-            Counter((r["generation_model"], r["backend"]) for r in generated),
-            Counter((r["generation_model"], r["backend"]) for r in kept),
-        ),
-        families=_shares(
-            Counter(r["prompt_family"] for r in generated), Counter(r["prompt_family"] for r in kept)
-        ),
-        reject_reasons=sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])),
-        privacy_all=_privacy(generated),
-        privacy_kept=_privacy(kept),
-        example_row=first,
-    )
 
 
 # -- benchmark ------------------------------------------------------------------------------------------------

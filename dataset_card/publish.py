@@ -250,7 +250,8 @@ def push_dataset(
 ) -> PushResult:
     from huggingface_hub import DatasetCard, HfApi
 
-    from medsyn.dataset_card.card import collect_stats, read_build_info, render_card
+    from medsyn.dataset_card.card import render_card
+    from medsyn.dataset_card.stats import collect_stats, read_build_info
     from medsyn.dataset_card.validate import validate_folder
 
     report = validate_folder(folder)

@@ -218,7 +218,7 @@ def resolve_dataset(value: str | None, version: str | None) -> DatasetLink | Non
         raise MedsynError(f"--dataset-version {version!r} is not a version tag like v1.0")
     folder = Path(value)
     if folder.is_dir():
-        from medsyn.dataset_card.card import read_build_info
+        from medsyn.dataset_card.stats import read_build_info
 
         info = read_build_info(folder)
         repo_id = info.get("repo_id")

@@ -187,7 +187,7 @@ def test_entry_point_backend_streams_in_the_space(toy_env):
     script = textwrap.dedent(
         """
         import json
-        from medsyn.space.app import Space
+        from medsyn.space.session import Space
         from medsyn.space.config import load_config
 
         space = Space(load_config(environ={"MEDSYN_BACKEND": "toy"}))

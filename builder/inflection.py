@@ -1,0 +1,160 @@
+"""Russian morphology for the template notes: noun groups put into the case their slot governs, verbs agreeing in
+number, counted words ("3 дня", "5 лет").
+
+It lives apart from `template_notes` because it is grammar, not note composition: it knows nothing of priors or
+note shapes, only pymorphy3's parses, and its answers are cached per phrase (a corpus says the same symptoms many
+times).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+
+def _morph():
+    from medsyn.builder.lemmas import morph
+
+    return morph()
+
+
+@lru_cache(maxsize=50_000)
+def noun_group(phrase: str) -> tuple[int, int, int]:
+    """(start, end, head) of the noun group that a governing word inflects: leading adjectives, the head noun in
+    the nominative, adjectives after it that agree with it ("слабость выраженная"); end is exclusive and -1 when
+    the phrase has no nominative head (a clause such as "болит голова")."""
+    words = phrase.split(" ")
+    for i, word in enumerate(words):
+        parses = _morph().parse(word.strip(","))
+        adjective = any(p.tag.POS in {"ADJF", "PRTF"} and "nomn" in p.tag for p in parses)
+        following_noun = i + 1 < len(words) and any(
+            p.tag.POS == "NOUN" and "nomn" in p.tag for p in _morph().parse(words[i + 1].strip(","))
+        )
+        if any(p.tag.POS == "NOUN" and "nomn" in p.tag for p in parses) and not (adjective and following_noun):
+            head = i
+            break
+        if not any(p.tag.POS in {"ADJF", "PRTF"} and "nomn" in p.tag for p in parses):
+            return 0, -1, -1
+    else:
+        return 0, -1, -1
+    noun = _head_parse(words[head])
+    end = head + 1
+    while end < len(words) and not words[end - 1].endswith(","):
+        if not any(_agrees(p, noun) for p in _morph().parse(words[end])):
+            break
+        end += 1
+    return 0, end, head
+
+
+def _head_parse(word: str):
+    parses = [p for p in _morph().parse(word.strip(",")) if p.tag.POS == "NOUN" and "nomn" in p.tag]
+    return parses[0]
+
+
+def _agrees(adjective, noun) -> bool:
+    return (
+        adjective.tag.POS in {"ADJF", "PRTF"}
+        and "nomn" in adjective.tag
+        and adjective.tag.number == noun.tag.number
+        and (noun.tag.number == "plur" or adjective.tag.gender == noun.tag.gender)
+    )
+
+
+@lru_cache(maxsize=50_000)
+def inflect(phrase: str, case: str) -> str:
+    """The phrase with its noun group put into `case` ('nomn', 'accs', 'gent', 'ablt'); the rest is kept as it is.
+
+    'головная боль в височной области' -> accs 'головную боль в височной области'; 'боль в грудной клетке' keeps
+    'грудной клетке'; 'заложенность уха' keeps 'уха' (only the head noun and the adjectives agreeing with it
+    change). Symptoms are inanimate ("частые боли" -> "частые боли", not "частых"). Phrases without a nominative
+    head (clauses) come back unchanged.
+    """
+    start, end, head = noun_group(phrase)
+    if end < 0 or case == "nomn":
+        return phrase
+    words = phrase.split(" ")
+    noun = _head_parse(words[head])
+    number = noun.tag.number or "sing"
+    out = list(words)
+    for i in range(start, end):
+        bare = words[i].rstrip(",")
+        if i == head:
+            parse = noun
+            wanted = {case} | ({"inan"} if case == "accs" and number == "plur" else set())
+        else:
+            parse = next(p for p in _morph().parse(bare) if p.tag.POS in {"ADJF", "PRTF"} and "nomn" in p.tag)
+            wanted = {case, number} | ({noun.tag.gender} if number == "sing" and noun.tag.gender else set())
+            if case == "accs":
+                wanted |= {"inan"} if (number == "plur" or noun.tag.gender == "masc") else set()
+        inflected = parse.inflect(wanted) or parse.inflect({case, number})
+        new = inflected.word if inflected else bare
+        if "ё" not in bare:
+            new = new.replace("ё", "е")
+        if bare[:1].isupper():
+            new = new[:1].upper() + new[1:]
+        out[i] = new + words[i][len(bare):]
+    return " ".join(out)
+
+
+@lru_cache(maxsize=50_000)
+def slot_safe(phrase: str, case: str) -> bool:
+    """Whether the lemma matcher reads the inflected phrase as the same lemmas ("слизистую" is lemmatised to the
+    adjective, "слизистая" to the noun "слизистая"): where it does not, the note keeps the nominative, or the
+    symptom-recall filter would miss a symptom that is there."""
+    from medsyn.builder.lemmas import label_key
+
+    return label_key(inflect(phrase, case)) == label_key(phrase)
+
+
+def accusative(label: str) -> str:
+    """'головная боль' -> 'головную боль' (kept for callers of the earlier API)."""
+    return inflect(label, "accs")
+
+
+@lru_cache(maxsize=50_000)
+def head_number(phrase: str) -> str:
+    """'sing' or 'plur': what a verb before the phrase agrees with ("беспокоит боль", "беспокоят боли")."""
+    _, end, head = noun_group(phrase)
+    if end < 0:
+        return "sing"
+    return _head_parse(phrase.split(" ")[head]).tag.number or "sing"
+
+
+@lru_cache(maxsize=50_000)
+def natural_order(label: str) -> str:
+    """'боль тупая' -> 'тупая боль': a lexicon label with the adjective after its noun, as a patient would say it."""
+    words = label.split(" ")
+    start, end, head = noun_group(label)
+    if end < 0 or head != 0 or end == 1:
+        return label
+    return " ".join(words[1:end] + [words[0]] + words[end:])
+
+
+def plural(n: int, one: str, few: str, many: str) -> str:
+    if n % 10 == 1 and n % 100 != 11:
+        return one
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return few
+    return many
+
+
+# unit -> (accusative 1, acc 2-4, acc 5+, genitive 1, genitive plural)
+_UNITS = {
+    "day": ("день", "дня", "дней", "дня", "дней"),
+    "week": ("неделю", "недели", "недель", "недели", "недель"),
+    "month": ("месяц", "месяца", "месяцев", "месяца", "месяцев"),
+    "year": ("год", "года", "лет", "года", "лет"),
+}
+
+
+def duration_acc(unit: str, n: int) -> str:
+    """'3 дня', 'неделю', '5 лет' (after "болеет", before "назад")."""
+    forms = _UNITS[unit]
+    return forms[0] if n == 1 else f"{n} {plural(n, *forms[:3])}"
+
+
+def duration_gen(unit: str, n: int) -> str:
+    """'3 дней', 'недели', '21 дня' (after "в течение", "около")."""
+    forms = _UNITS[unit]
+    if n == 1:
+        return forms[3]
+    return f"{n} {forms[3] if n % 10 == 1 and n % 100 != 11 else forms[4]}"
