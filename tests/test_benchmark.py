@@ -425,7 +425,7 @@ def test_tfidf_classifier_is_reproducible_and_ranks_top_k():
 
 
 def test_shared_ngram_counts_give_the_features_of_a_vectorizer_fitted_on_the_training_texts():
-    """The benchmark counts n-grams once over every note; each fit must still see exactly the columns and TF-IDF
+    """The benchmark counts n-grams once over every note (in parallel chunks); each fit must still see exactly the columns and TF-IDF
     weights of a TfidfVectorizer fitted on its own training texts (min_df and idf from those rows only)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -435,7 +435,11 @@ def test_shared_ngram_counts_give_the_features_of_a_vectorizer_fitted_on_the_tra
     notes = toy_notes(["M54", "J06", "K29", "E11"], per_code=12, seed=0)
     others = toy_notes(["I11", "N30", "J06"], per_code=10, seed=1)  # in the union, not in this training set
     texts, codes = [n["symptoms"] for n in notes], [n["code"] for n in notes]
-    counts = NgramCounts.fit(texts + [n["symptoms"] for n in others])
+    union = texts + [n["symptoms"] for n in others]
+    counts = NgramCounts.fit(union, n_jobs=2)  # counted in two processes, merged
+    single = NgramCounts.fit(union, n_jobs=1)
+    assert single.vectorizer.vocabulary_ == counts.vectorizer.vocabulary_ and single.row == counts.row
+    assert (single.matrix != counts.matrix).nnz == 0
     shared = TfidfLogReg(seed=0, counts=counts).fit(texts, codes)
     alone = TfidfVectorizer(analyzer="char", ngram_range=(3, 6), min_df=3, sublinear_tf=True).fit(texts)
     assert len(counts.vectorizer.vocabulary_) > len(alone.vocabulary_)  # the union holds n-grams of other notes
