@@ -9,8 +9,8 @@ as JSON lines, and runs `medsyn benchmark` with its defaults (ratios 0.25/0.5/1,
 3 seeds) on RuMedTop3 train -> dev, reading the notes through --text-column/--code-column. Prints the wall and CPU
 time, and the real-only dev accuracy next to the one of a TfidfVectorizer fitted on the training texts alone (the
 shared n-gram counts must not change it) and next to fits run to sklearn's stopping tolerance instead of the
-classifier's fixed number of epochs (within 0.5 point is the target). With --template it builds a template-backend corpus instead, as many
-notes as the real training file.
+classifier's fixed number of epochs (within 0.5 point is the target). With --template it builds a template-backend
+corpus instead, as many notes as the real training file.
 """
 
 from __future__ import annotations

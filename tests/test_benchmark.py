@@ -425,8 +425,9 @@ def test_tfidf_classifier_is_reproducible_and_ranks_top_k():
 
 
 def test_shared_ngram_counts_give_the_features_of_a_vectorizer_fitted_on_the_training_texts():
-    """The benchmark counts n-grams once over every note (in parallel chunks); each fit must still see exactly the columns and TF-IDF
-    weights of a TfidfVectorizer fitted on its own training texts (min_df and idf from those rows only)."""
+    """The benchmark counts n-grams once over every note (in parallel chunks); each fit must still see exactly the
+    columns and TF-IDF weights of a TfidfVectorizer fitted on its own training texts (min_df and idf from those rows
+    only)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     from medsyn.training.classifiers import TfidfLogReg
