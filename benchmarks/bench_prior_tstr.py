@@ -37,7 +37,10 @@ def main() -> int:
 
     from medsyn.builder.config import BuildConfig
     from medsyn.builder.corpus import build_corpus
-    from medsyn.training.benchmark import K, Setting, load_metric, load_notes, load_synthetic, training_set
+    from medsyn.dataset_card.card import write_card
+    from medsyn.training.benchmark import (
+        K, TSTR, Setting, SourceOptions, load_metric, load_notes, load_synthetic, training_set,
+    )
     from medsyn.training.classifiers import make_classifier
 
     top3 = args.data / "rumedbench" / "RuMedTop3"
@@ -46,17 +49,17 @@ def main() -> int:
     codes = sorted({note.code for note in real})
     corpus = Path(tempfile.mkdtemp(prefix="medsyn-tstr-")) / "corpus"
     start = time.perf_counter()
-    config = BuildConfig(n=len(real), seed=args.build_seed, graph=str(args.graph) if args.graph else None,
-                         codes=codes, code_strategy="uniform")
-    build_corpus(config, corpus, progress=False)
+    config = BuildConfig.of(out=corpus, n=len(real), seed=args.build_seed, graph=args.graph, codes=codes,
+                            code_strategy="uniform")
+    build_corpus(config, progress=False, finish=write_card)  # the card's configs tell load_dataset the splits
     print(f"template corpus ({len(real)} notes over {len(codes)} codes): {time.perf_counter() - start:.1f} s",
           flush=True)
-    synthetic = load_synthetic(corpus)
+    synthetic = load_synthetic(corpus, SourceOptions(), set(codes))
     metric = load_metric()
     references = [n.code for n in dev]
     scores = []
     for seed in range(args.seeds):
-        texts, labels, _ = training_set(Setting("synthetic", "synthetic"), real, synthetic, seed, {})
+        texts, labels, _ = training_set(Setting(TSTR, "tstr"), real, synthetic, seed, {})
         classifier = make_classifier("tfidf-lr", seed=seed)
         classifier.fit(texts, labels)
         result = metric.compute(predictions=classifier.predict_top_k([n.text for n in dev], K),

@@ -45,7 +45,9 @@ def build(out: Path, n: int, extra: list[str]) -> tuple[list[dict], list[dict], 
 
 
 def synthetic_accuracy(data: Path, strategy: str, seeds: int, work: Path) -> tuple[float, float]:
-    from medsyn.training.benchmark import SyntheticCorpus, load_notes, load_synthetic, settings_for, training_set
+    from medsyn.training.benchmark import (
+        TSTR, Setting, SourceOptions, SyntheticCorpus, load_notes, load_synthetic, training_set,
+    )
     from medsyn.training.classifiers import TfidfLogReg
 
     top3 = data / "rumedbench" / "RuMedTop3"
@@ -53,8 +55,8 @@ def synthetic_accuracy(data: Path, strategy: str, seeds: int, work: Path) -> tup
     codes = sorted({note.code for note in real})
     corpus = work / "accuracy-corpus"
     build(corpus, len(real), ["--code-strategy", strategy, "--codes", *codes])
-    synthetic: SyntheticCorpus = load_synthetic(corpus)
-    setting = next(s for s in settings_for([1.0]) if s.kind == "synthetic")
+    synthetic: SyntheticCorpus = load_synthetic(corpus, SourceOptions(), set(codes))
+    setting = Setting(TSTR, "tstr")
     accs, hits = [], []
     for seed in range(seeds):
         texts, labels, _ = training_set(setting, real, synthetic, seed, {})
@@ -68,7 +70,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--code-strategy", default="uniform", choices=["uniform", "frequency", "budget"])
+    parser.add_argument("--code-strategy", default="uniform", choices=["uniform", "frequency", "budget", "medsyn"])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--no-accuracy", action="store_true", help="skip the synthetic-only dev accuracy")
     args = parser.parse_args()

@@ -426,6 +426,47 @@ def test_tfidf_classifier_is_reproducible_and_ranks_top_k():
     assert TfidfLogReg(seed=0).fit(texts, codes).predict_top_k(texts[:2], k=10)[0].__len__() == 4
 
 
+def test_shared_ngram_counts_give_the_features_of_a_vectorizer_fitted_on_the_training_texts():
+    """The benchmark counts n-grams once over every note (in parallel chunks); each fit must still see exactly the
+    columns and TF-IDF weights of a TfidfVectorizer fitted on its own training texts (min_df and idf from those rows
+    only)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from medsyn.training.classifiers import TfidfLogReg
+    from medsyn.training.ngram_features import NgramCounts
+
+    notes = toy_notes(["M54", "J06", "K29", "E11"], per_code=12, seed=0)
+    others = toy_notes(["I11", "N30", "J06"], per_code=10, seed=1)  # in the union, not in this training set
+    texts, codes = [n["symptoms"] for n in notes], [n["code"] for n in notes]
+    union = texts + [n["symptoms"] for n in others]
+    counts = NgramCounts.fit(union, n_jobs=2)  # counted in two processes, merged
+    single = NgramCounts.fit(union, n_jobs=1)
+    assert single.vectorizer.vocabulary_ == counts.vectorizer.vocabulary_ and single.row == counts.row
+    assert (single.matrix != counts.matrix).nnz == 0
+    shared = TfidfLogReg(seed=0, counts=counts).fit(texts, codes)
+    alone = TfidfVectorizer(analyzer="char", ngram_range=(3, 6), min_df=3, sublinear_tf=True).fit(texts)
+    assert len(counts.vectorizer.vocabulary_) > len(alone.vocabulary_)  # the union holds n-grams of other notes
+    names = counts.vectorizer.get_feature_names_out()[shared.columns]
+    assert names.tolist() == alone.get_feature_names_out().tolist()
+    held_out = [n["symptoms"] for n in others]
+    for batch in (texts, held_out):  # rows of the union and texts counted afresh
+        mine = shared.tfidf.transform(counts.rows(batch)[:, shared.columns]).toarray()
+        assert np.allclose(mine, alone.transform(batch).toarray())
+    # A fit without shared counts (its own vectoriser) predicts the same codes.
+    own = TfidfLogReg(seed=0).fit(texts, codes)
+    assert own.predict_top_k(held_out, 3) == shared.predict_top_k(held_out, 3)
+
+
+def test_tfidf_epochs_fix_the_sgd_passes_or_run_to_the_tolerance():
+    from medsyn.training.classifiers import TfidfLogReg
+
+    notes = toy_notes(["M54", "J06", "K29"], per_code=10, seed=0)
+    texts, codes = [n["symptoms"] for n in notes], [n["code"] for n in notes]
+    assert TfidfLogReg(seed=0, epochs=2).fit(texts, codes).model.n_iter_ == 2
+    assert TfidfLogReg(seed=0).fit(texts, codes).model.n_iter_ == TfidfLogReg.epochs
+    assert TfidfLogReg(seed=0, epochs=None).fit(texts, codes).model.get_params()["tol"] is not None
+
+
 # ------------------------------------------------------------------------------------------ bad input
 
 
