@@ -224,5 +224,5 @@ def test_template_build_over_all_codes(tmp_path, shared_data):
     assert info["prompt_families"].get("example", 0) > 0
     from datasets import load_dataset
 
-    codes = set(load_dataset(str(out), split="train", download_mode="force_redownload")["icd10_code"])
+    codes = set(load_dataset(str(out), split="train", cache_dir=str(tmp_path / "hf"))["icd10_code"])
     assert codes & set(without_notes) and len(codes) > 80

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,9 +146,12 @@ def _load_dataset(name: str, split: str, hub: bool):
     from datasets import load_dataset
 
     try:
-        # A local folder is prepared afresh: datasets keys its cache on the folder's name and file times, so a corpus
-        # rebuilt in place (or another folder of the same name) could otherwise be scored from a stale cache.
-        return load_dataset(name, split=split, download_mode=None if hub else "force_redownload")
+        if hub:
+            return load_dataset(name, split=split)
+        # A local folder is read through a private, temporary cache: datasets keys its cache on the folder's name
+        # and file times, so a corpus rebuilt in place (or another folder named alike) could be scored stale.
+        with tempfile.TemporaryDirectory(prefix="medsyn-load-") as cache:
+            return load_dataset(name, split=split, cache_dir=cache, keep_in_memory=True)
     except Exception as err:  # datasets raises many types for a source it cannot read; all mean "bad source"
         if "corresponds to no data" in str(err):  # how datasets reports a split whose shards hold zero rows
             raise MedsynError(f"{name}: the synthetic corpus has no notes (split {split}); build it first") from None
