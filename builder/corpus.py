@@ -13,7 +13,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -242,7 +242,6 @@ def build_info(config: BuildConfig, report: BuildReport, backend: Backend, graph
                filter_config: filters.FilterConfig, rows: list[dict]) -> dict:
     """What the card and the benchmark need to say how the corpus was made (stored next to the data)."""
     kept = [row for row in rows if row["keep"]]
-    filter_values = asdict(filter_config)
     sampling, gen, output = config.sampling, config.generation, config.output
     # Published with the data: local paths are reduced to file names (nothing names the maintainer's machine).
     return public({
@@ -265,17 +264,7 @@ def build_info(config: BuildConfig, report: BuildReport, backend: Backend, graph
         },
         "generation": {"temperature": gen.temperature, "top_p": gen.top_p, "max_new_tokens": gen.max_new_tokens},
         "mkg": {"path": str(sampling.graph) if sampling.graph else "embedded", "sources": graph.provenance["sources"]},
-        "filters": {
-            key: filter_values[key]
-            for key in ("min_symptom_recall", "max_example_longest_ngram", "min_cyrillic_share", "min_words", "max_words",
-                        "detect_person_names")
-        },
-        "dedup": {
-            "method": "minhash-lsh",
-            "threshold": filter_config.dedup_threshold,
-            "num_perm": filter_config.num_perm,
-            "shingle_size": filter_config.shingle_size,
-        },
+        **filters.settings_record(filter_config),
         "summary": {
             "requested": output.n,
             "generated": report.generated,

@@ -133,6 +133,17 @@ class FilterConfig:
             raise MedsynError("invalid filter settings: " + "; ".join(problems))
 
 
+def settings_record(config: FilterConfig) -> dict:
+    """The verdict thresholds and dedup settings as `build_info.json` records them (build and import alike)."""
+    return {
+        "filters": {key: getattr(config, key) for key in ("min_symptom_recall", "max_example_longest_ngram",
+                                                           "min_cyrillic_share", "min_words", "max_words",
+                                                           "detect_person_names")},
+        "dedup": {"method": "minhash-lsh", "threshold": config.dedup_threshold, "num_perm": config.num_perm,
+                  "shingle_size": config.shingle_size},
+    }
+
+
 @dataclass
 class NoteScores:
     """The score columns of one corpus row (names and types as in builder/schema.py)."""

@@ -355,7 +355,6 @@ def import_build_info(config: ImportConfig, report: ImportReport, filter_config:
     """build_info.json of an imported corpus: the keys `build` writes where they apply, and `import` with the
     provenance (files, fingerprint, URL, license), the column mapping, code mapping and the fields left null."""
     kept = [row for row in rows if row["keep"]]
-    filter_values = asdict(filter_config)
     columns = config.columns()
     missing = list(ALWAYS_NULL)
     for name, fields_ in OPTIONAL_FIELDS.items():
@@ -387,17 +386,7 @@ def import_build_info(config: ImportConfig, report: ImportReport, filter_config:
             "against_duplicates": report.against_duplicates,
         },
         "mkg": {"path": str(config.graph) if config.graph else "embedded", "sources": graph.provenance["sources"]},
-        "filters": {
-            key: filter_values[key]
-            for key in ("min_symptom_recall", "max_example_longest_ngram", "min_cyrillic_share", "min_words",
-                        "max_words", "detect_person_names")
-        },  # fmt: skip
-        "dedup": {
-            "method": "minhash-lsh",
-            "threshold": filter_config.dedup_threshold,
-            "num_perm": filter_config.num_perm,
-            "shingle_size": filter_config.shingle_size,
-        },
+        **filters.settings_record(filter_config),
         "summary": {
             "requested": report.read,
             "generated": report.imported,
