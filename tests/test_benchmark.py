@@ -439,12 +439,13 @@ def test_shared_ngram_counts_give_the_features_of_a_vectorizer_fitted_on_the_tra
     others = toy_notes(["I11", "N30", "J06"], per_code=10, seed=1)  # in the union, not in this training set
     texts, codes = [n["symptoms"] for n in notes], [n["code"] for n in notes]
     union = texts + [n["symptoms"] for n in others]
-    counts = NgramCounts.fit(union, n_jobs=2)  # counted in two processes, merged
-    single = NgramCounts.fit(union, n_jobs=1)
+    grams = TfidfLogReg.analyzer, TfidfLogReg.ngram_range
+    counts = NgramCounts.fit(union, *grams, n_jobs=2)  # counted in two processes, merged
+    single = NgramCounts.fit(union, *grams, n_jobs=1)
     assert single.vectorizer.vocabulary_ == counts.vectorizer.vocabulary_ and single.row == counts.row
     assert (single.matrix != counts.matrix).nnz == 0
     shared = TfidfLogReg(seed=0, counts=counts).fit(texts, codes)
-    alone = TfidfVectorizer(analyzer="char", ngram_range=(3, 6), min_df=3, sublinear_tf=True).fit(texts)
+    alone = TfidfVectorizer(analyzer="char", ngram_range=(3, 5), min_df=3, sublinear_tf=True).fit(texts)
     assert len(counts.vectorizer.vocabulary_) > len(alone.vocabulary_)  # the union holds n-grams of other notes
     names = counts.vectorizer.get_feature_names_out()[shared.columns]
     assert names.tolist() == alone.get_feature_names_out().tolist()
@@ -455,6 +456,9 @@ def test_shared_ngram_counts_give_the_features_of_a_vectorizer_fitted_on_the_tra
     # A fit without shared counts (its own vectoriser) predicts the same codes.
     own = TfidfLogReg(seed=0).fit(texts, codes)
     assert own.predict_top_k(held_out, 3) == shared.predict_top_k(held_out, 3)
+    # Counts of other n-grams than the classifier asks for are not used: it counts its own.
+    other = TfidfLogReg(seed=0, ngram_range=(3, 6), counts=counts).fit(texts, codes)
+    assert other.counts is not counts and other.counts.counts_as("char", (3, 6))
 
 
 def test_tfidf_epochs_fix_the_sgd_passes_or_run_to_the_tolerance():

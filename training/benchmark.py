@@ -161,10 +161,12 @@ def shared_options(config: BenchmarkConfig, texts: list[str]) -> dict:
     """Classifier options with n-gram counts of every note computed once (TF-IDF); the encoder needs none."""
     options = dict(config.classifier_options)
     if config.classifier == "tfidf-lr":
+        from medsyn.training.classifiers import TfidfLogReg
         from medsyn.training.ngram_features import NgramCounts
 
+        features = TfidfLogReg(**options)  # the analyzer and n-gram range the fits will ask for
         log.info("counting character n-grams of %d distinct notes (once for all fits)", len(set(texts)))
-        options["counts"] = NgramCounts.fit(texts)
+        options["counts"] = NgramCounts.fit(texts, features.analyzer, tuple(features.ngram_range))
     return options
 
 

@@ -22,7 +22,7 @@ class NgramCounts:
 
     @classmethod
     def fit(
-        cls, texts: Sequence[str], analyzer: str = "char", ngram_range: tuple[int, int] = (3, 6),
+        cls, texts: Sequence[str], analyzer: str, ngram_range: tuple[int, int],
         n_jobs: int | None = None,
     ) -> "NgramCounts":
         """Count the distinct texts; in `n_jobs` processes (default: one per CPU for more than 2,000 texts).
@@ -62,6 +62,10 @@ class NgramCounts:
                                          vocabulary=vocabulary)
             vectorizer._validate_vocabulary()
         return cls(vectorizer, matrix, {text: i for i, text in enumerate(distinct)})
+
+    def counts_as(self, analyzer: str, ngram_range: Sequence[int]) -> bool:
+        """Whether these are the n-grams a classifier with `analyzer` and `ngram_range` asks for."""
+        return self.vectorizer.analyzer == analyzer and tuple(self.vectorizer.ngram_range) == tuple(ngram_range)
 
     def covers(self, texts: Sequence[str]) -> bool:
         return all(text in self.row for text in texts)
