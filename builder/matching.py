@@ -130,8 +130,9 @@ def default_variants() -> dict[str, list[str]]:
     return variants
 
 
-# Lemmas kept apart from their root: "слабые признаки" is no "слабость", "грудной отдел" (spine) no "грудь".
-NO_DERIVATION = frozenset({"слабый", "грудной", "бель", "бели", "белый", "часть"})
+# Lemmas kept apart from their root: "слабые признаки" is no "слабость", "грудной отдел" (spine) no "грудь",
+# "пульсирующая боль" no "пульс".
+NO_DERIVATION = frozenset({"слабый", "грудной", "бель", "бели", "белый", "часть", "пульсировать"})
 
 
 @lru_cache(maxsize=200_000)
@@ -157,7 +158,9 @@ class _Variant:
     words: tuple[str, ...]  # the lemma behind each slot, for embeddings
     similar: frozenset[int]  # slots that embeddings may fill (modifiers that are not nouns)
     adjectival: frozenset[int]  # slots written as adjectives or participles: they may stand far from the head
-    across_commas: bool  # the wording is itself a list ("кожа, сухая"); else a mention stays between commas
+    # Where its words may lie: 0, in the head's comma piece; 1, in its dash- or bullet-separated list item (the
+    # wording is itself a list: "кожа, сухая"); 2, anywhere in the clause (two symptoms: "головокружение и слабость").
+    spread: int
 
 
 class SymptomMatcher:
@@ -215,7 +218,7 @@ class SymptomMatcher:
             width = len(variant.slots) + WINDOW_SLACK
             far = frozenset(variant.slots[i] for i in variant.adjectival)
             self._by_head[variant.slots[0]].append(
-                (variant.label, rest, frozenset(rest), soft_ok, width, variant.across_commas, far)
+                (variant.label, rest, frozenset(rest), soft_ok, width, variant.spread, far)
             )
             self._lexicon_concepts.update(variant.slots)
         words = {w for v in added for w in v.words}
@@ -305,7 +308,7 @@ class SymptomMatcher:
         best: dict[str, Mention] = {}
         present = positions.keys()
         for head in [c for c in positions if c in self._by_head]:
-            for label, rest, rest_set, soft_ok, width, across, far in self._by_head[head]:
+            for label, rest, rest_set, soft_ok, width, spread, far in self._by_head[head]:
                 if label in best and not best[label].negated:
                     continue
                 by_soft: dict[str, list[int]] = {}
@@ -323,7 +326,7 @@ class SymptomMatcher:
                     if not all(by_soft.values()):
                         continue
                 for anchor in positions[head]:
-                    chosen = self._fill(anchor, rest, positions, weak, by_soft, far, width, across, tokens, forms,
+                    chosen = self._fill(anchor, rest, positions, weak, by_soft, far, width, spread, tokens, forms,
                                         attached)
                     if chosen is not None:
                         break
@@ -336,20 +339,19 @@ class SymptomMatcher:
         return list(best.values())
 
     @staticmethod
-    def _fill(anchor, rest, positions, weak, by_soft, far, width, across, tokens, forms, attached) -> list[int] | None:
+    def _fill(anchor, rest, positions, weak, by_soft, far, width, spread, tokens, forms, attached) -> list[int] | None:
         """The positions filling a label's slots around one head occurrence, the head first, or None.
 
         A slot takes the nearest word of its concept within `width` tokens of the head and in the head's comma
-        piece (in its dash- or bullet-separated item when the label is itself a list); failing that, an ambiguous
-        typo right next to a word already taken; failing that, for an adjective slot, a word that grammar ties to
-        this head (`syntax.attached_nouns`).
-        The window holds the words found the first way.
+        piece (see `_Variant.spread` for labels that are lists); failing that, an ambiguous typo right next to a
+        word already taken; failing that, for an adjective slot, a word that grammar ties to this head
+        (`syntax.attached_nouns`). The window holds the words found the first way.
         """
         chosen, lo, hi = [anchor], anchor, anchor
         segment, item = tokens[anchor].segment, tokens[anchor].item
         for c in rest:
             near = [p for p in positions.get(c, []) + by_soft.get(c, []) if abs(p - anchor) < width
-                    and (tokens[p].item == item if across else tokens[p].segment == segment)]
+                    and (spread == 2 or (tokens[p].item == item if spread else tokens[p].segment == segment))]
             if near:
                 p = min(near, key=lambda p: abs(p - anchor))
                 lo, hi = min(lo, p), max(hi, p)
@@ -415,5 +417,5 @@ def _compile(label: str, wording: str) -> _Variant | None:
             slots.append(c)
             words_.append(lem)
     # "кожа, сухая", "тошнота с рвотой" ~ "тошнота, рвота", "головокружение и слабость": lists are the label itself.
-    across = "," in text or bool(set(lemmas_) & {"и", "с", "со"})
-    return _Variant(label, tuple(slots), tuple(words_), frozenset(similar), frozenset(adjectival), across)
+    spread = 2 if set(lemmas_) & {"и", "с", "со"} else int("," in text)
+    return _Variant(label, tuple(slots), tuple(words_), frozenset(similar), frozenset(adjectival), spread)

@@ -47,6 +47,8 @@ _COMPLAINT_WORDS = frozenset({"жалоба", "беспокоить", "отме�
 _RADIATION = ("иррад", "отдава", "отдает", "распростран")
 # Verbs after which "не" negates the mention before them ("болей ... не отмечалось").
 REPORTED = REPORTING_VERBS | {"отмечаться", "беспокоиться", "возникать", "появляться"}
+# Nouns of place and time whose genitive belongs to their phrase: "в течение недели", "в области сердца".
+_FRAME_NOUNS = DESCRIPTOR_NOUNS | {"течение", "проекция", "сторона", "половина", "часть", "поверхность"}
 _ADJ = frozenset({"ADJF", "PRTF", "ADJS", "PRTS"})
 _CASES = {"gen2": "gent", "acc2": "accs", "loc2": "loct"}
 
@@ -133,7 +135,25 @@ def _continues(words: list[str], pieces: list[int], i: int, after_dash: bool) ->
         return own == nouns[:1] and len(own) == 1 and bool(_shared_oblique_case(words[i - 1], words[i]))
     if any(lemma(w) in DESCRIPTOR_NOUNS for w in own[:4]) or not any(is_noun(w) for w in own):
         return True
+    if _predicate_of_previous(words, pieces, i):
+        return True  # "боли в шее, появляются при движениях": the complaint is the subject left out
     return after_dash and _is_prep(words[i])
+
+
+def _predicate_of_previous(words: list[str], pieces: list[int], i: int) -> bool:
+    """A piece that opens with a verb or participle (not a radiation one: where the pain goes is no place of it)
+    and names no subject of its own (no noun that may be nominative outside a prepositional phrase)."""
+    parses = _parses(words[i])
+    if not parses or parses[0][0] not in {"VERB", "PRTF"} or any(p[0] == "NOUN" for p in parses):
+        return False
+    if words[i].startswith(_RADIATION):
+        return False
+    j = i + 1
+    while j < len(words) and pieces[j] == pieces[i]:
+        if any(pos == "NOUN" and case == "nomn" for pos, case, *_ in _parses(words[j])) and not _in_pp(words, j):
+            return False
+        j += 1
+    return True
 
 
 def _shared_oblique_case(a: str, b: str) -> set[str]:
@@ -190,8 +210,12 @@ def _agree(adj: str, noun: str) -> bool:
 
 
 def _in_pp(words: list[str], j: int) -> bool:
-    """Word j is the object of a preposition (only adjectives, numbers or adverbs between them), except the "на"
-    of "Жалобы на ..." and of a clause that opens with it."""
+    """Word j is the object of a preposition (only adjectives, numbers or adverbs between them), or a genitive
+    hanging on a place or time noun that is one ("в течение недели", "в области сердца"); except the "на" of
+    "Жалобы на ..." and of a clause that opens with it."""
+    frame = j > 0 and lemma(words[j - 1]) in _FRAME_NOUNS
+    if frame and any(p[0] == "NOUN" and p[1] == "gent" for p in _parses(words[j])):
+        return _in_pp(words, j - 1)
     k = j - 1
     while k >= 0 and (any(pos in _ADJ | {"NUMR", "ADVB"} for pos, *_ in _parses(words[k])) or words[k].isdigit()):
         k -= 1
@@ -212,14 +236,15 @@ def attached_nouns(forms: list[str], pieces: list[int], i: int) -> tuple[int, ..
       agrees with and that is no prepositional object; prepositional objects it agrees with on the way are kept
       as candidates too ("в области ..., пульсирующие": "области" may be plural).
 
-    A descriptor phrase in the comma piece of a radiation word describes nothing ("с иррадиацией в паховую
-    область" is where the pain goes).
+    A place phrase in or right after the comma piece of a radiation word describes nothing ("с иррадиацией в
+    паховую область" is where the pain goes); a "... характера" phrase there still describes the complaint.
     """
     adj = forms[i]
     if not is_adjective(adj):
         return ()
     nxt = forms[i + 1] if i + 1 < len(forms) else ""
     descriptor = bool(nxt) and lemma(nxt) in DESCRIPTOR_NOUNS
+    place = descriptor and lemma(nxt) not in {"характер", "тип"}
     if nxt and not descriptor and is_noun(nxt) and _agree(adj, nxt):
         return ()  # "острые приступы": it describes the noun after it
     start = i
@@ -228,7 +253,7 @@ def attached_nouns(forms: list[str], pieces: list[int], i: int) -> tuple[int, ..
     found: list[int] = []
     for j in range(start - 1, -1, -1):
         w = forms[j]
-        if descriptor and w.startswith(_RADIATION) and pieces[j] == pieces[i]:
+        if place and w.startswith(_RADIATION) and pieces[j] >= pieces[i] - 1:
             break
         if not is_noun(w) or lemma(w) in DESCRIPTOR_NOUNS:
             continue
@@ -295,6 +320,8 @@ def negated(chosen: list[int], tokens: list[Token], lemmas: list[str]) -> bool:
         return True
     end = min(n, hi + 1 + NEGATION_AFTER_WINDOW)
     for q in range(hi + 1, end):
+        if lemmas[q] == "отр":  # "Аллергии отр": отрицает, written after what it negates
+            return True
         if lemmas[q] in NEGATION_AFTER:
             nxt = q + 1
         elif lemmas[q] == "не" and q + 1 < end and lemmas[q + 1] in REPORTED:
