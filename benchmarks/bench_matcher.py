@@ -12,7 +12,16 @@ sample of them was judged by hand (does the note say the patient has this sympto
 `benchmarks/data/matcher_judgements.csv` (note id, label, a hash of the matched span, verdict; no note text), so the
 figure is recomputed here; sampled matches without a verdict are counted and can be shown with `--judge`.
 
-    python benchmarks/bench_matcher.py [--data ../shared/data] [--judge N]
+Recall ceiling: many misses are no mention of the label at all (the markup's label is wrong, or its span is a
+negated mention, another body site, a modifier of another complaint, or nothing: a comma, 'в'). A seeded random
+sample of each split's misses was judged by hand: does the original note state that the patient has the labelled
+symptom (a paraphrase counts)? The verdicts live in `benchmarks/data/matcher_miss_judgements.csv` (split, note id,
+label, verdict, a reason code; no note text). Printed per split: the share of sampled misses the note states, and
+the recall a matcher finding every stated mention would reach: recall + stated share x (1 - recall). Misses were
+judged after tuning; the dev ones were never used to tune. Unjudged sampled misses are counted and can be shown,
+with the markup's span in brackets, with `--judge-misses`.
+
+    python benchmarks/bench_matcher.py [--data ../shared/data] [--judge N] [--judge-misses N]
 
 Speed: notes/s of `present()` over the train + dev notes, by CPU time of this single-threaded process (one core;
 wall time on a shared machine overstates it), matcher already built, first pass (cold
@@ -22,6 +31,7 @@ word caches) and second pass.
 from __future__ import annotations
 
 import argparse
+import ast
 import csv
 import hashlib
 import json
@@ -31,8 +41,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 JUDGEMENTS = ROOT / "benchmarks" / "data" / "matcher_judgements.csv"
+MISS_JUDGEMENTS = ROOT / "benchmarks" / "data" / "matcher_miss_judgements.csv"
 SAMPLE_SEED = 12
 SAMPLE_SIZE = 260
+MISS_SAMPLE_SIZE = {"train": 220, "dev": 110}
 
 
 def load(data: Path) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
@@ -47,6 +59,26 @@ def load(data: Path) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
     return notes, labels
 
 
+def removed_text(data: Path) -> dict[str, list[tuple[int, int]]]:
+    """Note id -> the character ranges the markup cut out of the note (its wording of the label)."""
+    with open(data / "rumedbench" / "raw" / "rec_markup.csv", encoding="utf-8") as f:
+        keeps = {r["new_event_id"]: ast.literal_eval(r["keep_spans"]) for r in csv.DictReader(f)}
+    removed = {}
+    for nid, keep in keeps.items():
+        gaps, pos = [], 0
+        for start, end in keep:
+            if start > pos:
+                gaps.append((pos, start))
+            pos = max(pos, end)
+        removed[nid] = gaps + [(pos, -1)]
+    return removed
+
+
+def rank(seed: int, *parts: str) -> str:
+    """A seeded random order that keeps a sampled item's place when the rest of the population changes."""
+    return hashlib.sha256("/".join([str(seed), *parts]).encode()).hexdigest()
+
+
 def span_hash(text: str, start: int, end: int) -> str:
     return hashlib.sha256(text[start:end].lower().encode()).hexdigest()[:12]
 
@@ -58,10 +90,40 @@ def read_judgements() -> dict[tuple[str, str], tuple[str, str]]:
         return {(r["note_id"], r["label"]): (r["span_sha"], r["verdict"]) for r in csv.DictReader(f)}
 
 
+def read_miss_judgements() -> dict[tuple[str, str, str], tuple[str, str]]:
+    if not MISS_JUDGEMENTS.exists():
+        return {}
+    with open(MISS_JUDGEMENTS, encoding="utf-8") as f:
+        return {(r["split"], r["note_id"], r["label"]): (r["verdict"], r["reason"]) for r in csv.DictReader(f)}
+
+
+def ceiling(split: str, misses: list[str], labels: dict[str, str], recall: float, show: int, texts, removed) -> None:
+    """Print the stated share of a split's sampled misses and the recall ceiling it implies."""
+    sample = sorted(misses, key=lambda nid: rank(SAMPLE_SEED, split, nid, labels[nid]))[: MISS_SAMPLE_SIZE[split]]
+    judged = read_miss_judgements()
+    verdicts = [judged[(split, nid, labels[nid])][0] for nid in sample if (split, nid, labels[nid]) in judged]
+    unjudged = [nid for nid in sample if (split, nid, labels[nid]) not in judged]
+    if verdicts:
+        share = verdicts.count("stated") / len(verdicts)
+        print(f"{split} misses: {len(misses)}; sample {len(sample)}, judged {len(verdicts)}, unjudged "
+              f"{len(unjudged)}; the note states the label in {share:.3f} ({verdicts.count('stated')}/"
+              f"{len(verdicts)}); recall ceiling {recall + share * (1 - recall):.3f}")
+    else:
+        print(f"{split} misses: {len(misses)}; sample {len(sample)}, none judged")
+    for nid in unjudged[:show]:
+        text, marked, pos = texts[nid], [], 0
+        for start, end in removed.get(nid, []):
+            end = len(text) if end < 0 else end
+            marked += [text[pos:start], "[[", text[start:end], "]]"] if end > start else [text[pos:start]]
+            pos = end
+        print(f"JUDGE-MISS\t{split}\t{nid}\t{labels[nid]}\t{''.join(marked + [text[pos:]])!r}", file=sys.stderr)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--judge", type=int, default=0, help="print this many unjudged sampled matches to judge")
+    parser.add_argument("--judge-misses", type=int, default=0, help="print this many unjudged sampled misses a split")
     args = parser.parse_args()
 
     from medsyn.builder.lemmas import SymptomMatcher as OldMatcher
@@ -85,6 +147,8 @@ def main() -> None:
     mentioned_old = {nid: {m.label for m in old.mentions(text)} for nid, text in all_notes}
 
     print(f"lexicon: {len(lexicon)} markup labels; matcher built in {build_s:.2f} s")
+    recall: dict[str, float] = {}
+    misses: dict[str, list[str]] = {}
     for split in ("train", "dev"):
         marked = [nid for nid in notes[split] if nid in labels]
         hit_new = sum(labels[nid] in found[nid] for nid in marked)
@@ -94,14 +158,18 @@ def main() -> None:
         print(f"{split}: {len(marked)} marked notes; recall (mentioned, negated or not) old {men_old / len(marked):.3f}"
               f", new {men_new / len(marked):.3f}; (mentioned and not negated) old {hit_old / len(marked):.3f}, "
               f"new {hit_new / len(marked):.3f}")
+        recall[split] = hit_new / len(marked)
+        misses[split] = [nid for nid in marked if labels[nid] not in found[nid]]
     print(f"speed: {timings[0]:,.0f} notes/s (cold caches), {timings[1]:,.0f} notes/s (warm), one core")
 
     text_of = dict(all_notes)
+    removed = removed_text(args.data)
+    for split in ("train", "dev"):
+        ceiling(split, misses[split], labels, recall[split], args.judge_misses, text_of, removed)
     new_matches = sorted((nid, label) for nid, _ in all_notes for label in found[nid] - found_old[nid])
     # The pairs of lowest seeded hash: a random sample that keeps its judged members when the matcher changes a
     # little (a pair stays in it as long as it is still a new match and not pushed out by lower-hash newcomers).
-    rank = lambda pair: hashlib.sha256(f"{SAMPLE_SEED}/{pair[0]}/{pair[1]}".encode()).hexdigest()  # noqa: E731
-    sample = sorted(new_matches, key=rank)[:SAMPLE_SIZE]
+    sample = sorted(new_matches, key=lambda pair: rank(SAMPLE_SEED, *pair))[:SAMPLE_SIZE]
     judged = read_judgements()
     verdicts, unjudged = [], []
     for nid, label in sample:

@@ -15,10 +15,17 @@ window. A word fills a slot when, in order of trust:
    `natasha` wheel's NewsEmbedding, offline) is close to the slot word's (cosine >= `EMBEDDING_MIN`), unless the
    two are opposites (повышение / снижение, левый / правый sit close in news embeddings).
 
-Qualifiers that a mention may leave out ("пораженный", "выраженный", parenthesised text) are optional, and medical
-terms get their plain-language variants ("гоналгия" = "боль в колене") from `builder/data/symptom_variants.txt`.
-Negation is decided as before (`medsyn.builder.lemmas`): a cue shortly before or after the mention in its clause.
-The typo index of step 2 is `builder/typos.py`, the navec vectors of step 3 `builder/navec.py`.
+A typo that is also one edit from a dictionary word outside the lexicon ("тепые": тупые or теплые) fills a slot
+only right next to a word already filling the label ("боли тепые"). An adjective slot may also be filled far from
+the head where grammar ties the adjective to it ("Боли в пояснице в покое, ..., острые"; `builder/syntax.py`).
+
+Qualifiers that a mention may leave out ("пораженный", "выраженный", "отдел", parenthesised text) are optional,
+and medical terms get their plain-language variants ("гоналгия" = "боль в колене") from
+`builder/data/symptom_variants.txt`; "в груди" is also matched as "в грудной клетке". Negation: a cue shortly
+before, inside or after the mention in its clause, reaching across commas only as far as its case does ("без
+тошноты, рвоты" but not "без температуры, насморк"; `builder/syntax.py`). Clauses end at sentence dots, not at
+abbreviation dots ("в обл. сердца"). The typo index of step 2 is `builder/typos.py`, the navec vectors of step 3
+`builder/navec.py`.
 """
 
 from __future__ import annotations
@@ -31,25 +38,14 @@ from importlib import resources
 
 import numpy as np
 
-from medsyn.builder.lemmas import (
-    CLAUSE_RE,
-    NEGATION_AFTER,
-    NEGATION_AFTER_WINDOW,
-    NEGATION_CUES,
-    NEGATION_WINDOW,
-    REPORTING_VERBS,
-    STOPWORDS,
-    TOKEN_RE,
-    Mention,
-    lemma,
-    morph,
-)
+from medsyn.builder.lemmas import STOPWORDS, TOKEN_RE, Mention, lemma, morph
 from medsyn.builder.navec import Embeddings, default_embeddings
+from medsyn.builder.syntax import Token, attached_nouns, clauses, negated, tokenize
 from medsyn.builder.typos import MIN_TYPO_LEN, TypoIndex, near_other_word, within_one_edit
 
 # Qualifiers a mention may omit: they grade or place a symptom that is there without them.
 OPTIONAL = frozenset(
-    """пораженный поразить выраженный умеренный ощущение чувство область локализация периодический постоянный
+    """пораженный поразить выраженный умеренный ощущение чувство область отдел локализация периодический постоянный
     сильный незначительный""".split()
 )
 # Derivational suffixes (longest first) stripped from a lemma to reach the stem shared by the noun, adjective and
@@ -64,8 +60,6 @@ SUFFIXES = tuple(
     )
 )
 MIN_STEM = 3
-# List separators inside a clause: commas, and the dashes and bullets of "- слабость - одышка", "* боли ...".
-_TOKEN_OR_COMMA_RE = re.compile(TOKEN_RE.pattern + r"|,|(?:^|\s)[-–—*•](?=\s)|\*", re.IGNORECASE)
 # Cosine of navec vectors above which a modifier counts as the slot's word (tuned on the RuMedTop3 train markup).
 EMBEDDING_MIN = 0.62
 # Pairs that news embeddings put close together but that mean the opposite in a symptom.
@@ -86,8 +80,6 @@ OPPOSITES = [
     "рука нога",
     "голова живот",
 ]
-# Nouns that make a phrase after a comma a descriptor of the complaint before it ("..., жгучего характера").
-DESCRIPTOR_NOUNS = frozenset({"характер", "область", "локализация", "тип"})
 # The window a label's slots must fit into: the number of slots plus this many other tokens.
 WINDOW_SLACK = 5
 
@@ -119,6 +111,16 @@ def link_groups() -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
+def link_words() -> dict[str, tuple[str, ...]]:
+    """Representative stem -> the words of its link group, so typos of every member are caught ("услились")."""
+    words: dict[str, list[str]] = defaultdict(list)
+    for line in _read_data("symptom_links.txt"):
+        for w in line.split():
+            words[concept(lemma(w))].append(w)
+    return {c: tuple(ws) for c, ws in words.items()}
+
+
+@lru_cache(maxsize=1)
 def default_variants() -> dict[str, list[str]]:
     """Label -> other wordings of it (medical term -> plain words)."""
     variants: dict[str, list[str]] = {}
@@ -128,8 +130,9 @@ def default_variants() -> dict[str, list[str]]:
     return variants
 
 
-# Lemmas kept apart from their root: "слабые признаки" is no "слабость", "грудной отдел" (spine) no "грудь".
-NO_DERIVATION = frozenset({"слабый", "грудной", "бель", "бели", "белый", "часть"})
+# Lemmas kept apart from their root: "слабые признаки" is no "слабость", "грудной отдел" (spine) no "грудь",
+# "пульсирующая боль" no "пульс".
+NO_DERIVATION = frozenset({"слабый", "грудной", "бель", "бели", "белый", "часть", "пульсировать"})
 
 
 @lru_cache(maxsize=200_000)
@@ -154,7 +157,10 @@ class _Variant:
     slots: tuple[str, ...]  # concepts, the head (first noun) first
     words: tuple[str, ...]  # the lemma behind each slot, for embeddings
     similar: frozenset[int]  # slots that embeddings may fill (modifiers that are not nouns)
-    across_commas: bool  # the wording is itself a list ("кожа, сухая"); else a mention stays between commas
+    adjectival: frozenset[int]  # slots written as adjectives or participles: they may stand far from the head
+    # Where its words may lie: 0, in the head's comma piece; 1, in its dash- or bullet-separated list item (the
+    # wording is itself a list: "кожа, сухая"); 2, anywhere in the clause (two symptoms: "головокружение и слабость").
+    spread: int
 
 
 class SymptomMatcher:
@@ -198,7 +204,7 @@ class SymptomMatcher:
         added: list[_Variant] = []
         known = set(self._variants)
         for label in new:
-            for wording in [label, *self._extra.get(label.lower(), [])]:
+            for wording in _with_chest_variants([label, *self._extra.get(label.lower(), [])]):
                 compiled = _compile_cached(label, wording)
                 if compiled is not None and compiled not in known:
                     known.add(compiled)
@@ -210,11 +216,13 @@ class SymptomMatcher:
             rest = variant.slots[1:]
             soft_ok = frozenset(variant.slots[i] for i in variant.similar)
             width = len(variant.slots) + WINDOW_SLACK
+            far = frozenset(variant.slots[i] for i in variant.adjectival)
             self._by_head[variant.slots[0]].append(
-                (variant.label, rest, frozenset(rest), soft_ok, width, variant.across_commas)
+                (variant.label, rest, frozenset(rest), soft_ok, width, variant.spread, far)
             )
             self._lexicon_concepts.update(variant.slots)
-        self._typos.add({w for v in added for w in v.words})
+        words = {w for v in added for w in v.words}
+        self._typos.add(words | {w for v in added for c in v.slots for w in link_words().get(c, ())})
         self._word_cache.clear()  # typo corrections depend on the lexicon
         if self._embeddings is not None:
             # The modifier words embeddings may stand in for, as one matrix: a word is compared with all at once.
@@ -225,22 +233,30 @@ class SymptomMatcher:
             self._soft_matrix = np.stack([v for _, v in vectors]) if vectors else np.zeros((0, 300), np.float32)
             self._soft_cache.clear()
 
-    def _concepts(self, word: str) -> tuple[str, ...]:
-        """The concepts one text word can fill: its own, or, for an unknown word, those of close lexicon forms."""
+    def _concepts(self, word: str) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+        """The concepts one text word can fill: (its own, or, for an unknown word, those of close lexicon forms;
+        concepts of an ambiguous typo, which count only where the label's other words confirm them; the word as
+        corrected, for its grammar)."""
         cached = self._word_cache.get(word)
         if cached is not None:
             return cached
         own = concept(lemma(word))
-        found = [own]
+        found, weak, form = [own], [], word
         if len(word) >= MIN_TYPO_LEN and own not in self._lexicon_concepts and not _known(word):
             forms = {f for f in self._typos.near(word) if concept(lemma(f)) in self._lexicon_concepts}
             # Typos rarely hit the first letter; requiring it keeps "тудом" (трудом) from becoming "зудом". A word
-            # one edit from two lexicon words, or from a dictionary word outside the lexicon ("двжений": движений,
-            # not двоений), is left alone.
-            close = {concept(lemma(f)) for f in forms if f[0] == word[0] and within_one_edit(word, f)}
-            if len(close) == 1 and not near_other_word(word, forms):
-                found += sorted(close - {own})
-        result = tuple(found)
+            # one edit from two lexicon words is left alone; one a single edit from a dictionary word outside the
+            # lexicon too ("двжений": движений, not двоений), unless the label's other words stand right next to it
+            # ("боли тепые": тупые, not теплые; "стресса на работае") or grammar ties it to the label's head.
+            near = sorted(
+                (f for f in forms if f[0] == word[0] and within_one_edit(word, f)),
+                key=lambda f: (f[-2:] != word[-2:], abs(len(f) - len(word)), f),  # the form it most looks like
+            )
+            close = {concept(lemma(f)) for f in near}
+            if len(close) == 1:
+                form = near[0]
+                (weak if near_other_word(word, forms) else found).extend(sorted(close - {own}))
+        result = (tuple(found), tuple(weak), form)
         self._word_cache[word] = result
         return result
 
@@ -268,50 +284,37 @@ class SymptomMatcher:
 
     def mentions(self, text: str) -> list[Mention]:
         found: list[Mention] = []
-        lowered = text.lower().replace("ё", "е")
-        for clause in CLAUSE_RE.finditer(lowered):
-            base, segment = clause.start(), 0
-            tokens = []
-            for m in _TOKEN_OR_COMMA_RE.finditer(clause.group()):
-                if not m.group()[-1].isalnum():
-                    segment += 1
-                else:
-                    tokens.append((base + m.start(), base + m.end(), m.group(), segment))
+        for base, clause in clauses(text):
+            tokens = tokenize(clause, base)
             if tokens:
                 found.extend(self._clause_mentions(tokens))
         return sorted(found, key=lambda m: (m.start, m.label))
 
-    def _clause_mentions(self, tokens: list[tuple[int, int, str, int]]) -> list[Mention]:
-        lemmas = [lemma(tok[2]) for tok in tokens]
-        segments = [tok[3] for tok in tokens]
-        # "боли в пояснице, жгучего характера", "головные боли, ежедневные, в височной области": a descriptor
-        # after a comma (no noun of its own, or a "... характера/области" phrase) still describes the complaint
-        # before it, so it counts as part of the previous segment.
-        for i in range(1, len(tokens)):
-            if segments[i] != segments[i - 1] and not _is_noun(tokens[i][2]) and (
-                any(lem in DESCRIPTOR_NOUNS for lem in lemmas[i : i + 4]) or not _segment_has_noun(tokens, i)
-            ):
-                shift = segments[i] - segments[i - 1]
-                j = i
-                while j < len(tokens) and tokens[j][3] == tokens[i][3]:
-                    segments[j] -= shift
-                    j += 1
+    def _clause_mentions(self, tokens: list[Token]) -> list[Mention]:
+        words = [tok.word for tok in tokens]
+        lemmas = [lemma(w) for w in words]
         positions: dict[str, list[int]] = defaultdict(list)
-        for i, tok in enumerate(tokens):
-            for c in self._concepts(tok[2]):
+        weak: dict[str, list[int]] = defaultdict(list)
+        forms = []
+        for i, word in enumerate(words):
+            strong, unsure, form = self._concepts(word)
+            forms.append(form)
+            for c in strong:
                 positions[c].append(i)
+            for c in unsure:
+                weak[c].append(i)
+        attached: dict[int, tuple[int, ...]] = {}
         soft: dict[str, list[int]] | None = None
         best: dict[str, Mention] = {}
         present = positions.keys()
         for head in [c for c in positions if c in self._by_head]:
-            for label, rest, rest_set, soft_ok, width, across in self._by_head[head]:
+            for label, rest, rest_set, soft_ok, width, spread, far in self._by_head[head]:
                 if label in best and not best[label].negated:
                     continue
-                if rest_set <= present:
-                    slots = [positions[c] for c in rest]
-                else:
-                    missing = rest_set - present
-                    if len(missing) > 1 or not missing <= soft_ok:
+                by_soft: dict[str, list[int]] = {}
+                missing = () if rest_set <= present else rest_set - present
+                if missing and not (weak and missing <= weak.keys()):
+                    if len(missing) > 1 or not missing <= soft_ok or not self._soft_concepts:
                         continue  # embeddings fill one modifier at most
                     if soft is None:
                         soft = defaultdict(list)
@@ -319,65 +322,67 @@ class SymptomMatcher:
                             for c in self._similar(lem):
                                 soft[c].append(p)
                     taken = {p for c in rest if c in present for p in positions[c]} | set(positions[head])
-                    slots = [positions[c] if c in present else [p for p in soft.get(c, []) if p not in taken]
-                             for c in rest]
-                    if not all(slots):
+                    by_soft = {c: [p for p in soft.get(c, []) if p not in taken] for c in missing}
+                    if not all(by_soft.values()):
                         continue
-                span = _span(positions[head], slots, width, None if across else segments)
-                if span is None:
+                for anchor in positions[head]:
+                    chosen = self._fill(anchor, rest, positions, weak, by_soft, far, width, spread, tokens, forms,
+                                        attached)
+                    if chosen is not None:
+                        break
+                else:
                     continue
-                lo, hi, chosen = span
-                before = lemmas[max(0, lo - NEGATION_WINDOW) : lo]
-                after = lemmas[hi + 1 : hi + 1 + NEGATION_AFTER_WINDOW]
-                # A cue between the words of a mention negates it too: "температура не повышалась".
-                inside = [lemmas[p] for p in range(lo + 1, hi) if p not in chosen]
-                negated = any(lem in NEGATION_CUES for lem in before + inside) or any(
-                    lem in NEGATION_AFTER or (lem == "не" and nxt in REPORTING_VERBS)
-                    for lem, nxt in zip(after, after[1:] + [""])
-                )
+                mention = _mention(label, chosen, tokens, lemmas)
                 old = best.get(label)
-                if old is None or (old.negated and not negated):
-                    best[label] = Mention(label, tokens[lo][0], tokens[hi][1], negated)
+                if old is None or (old.negated and not mention.negated):
+                    best[label] = mention
         return list(best.values())
+
+    @staticmethod
+    def _fill(anchor, rest, positions, weak, by_soft, far, width, spread, tokens, forms, attached) -> list[int] | None:
+        """The positions filling a label's slots around one head occurrence, the head first, or None.
+
+        A slot takes the nearest word of its concept within `width` tokens of the head and in the head's comma
+        piece (see `_Variant.spread` for labels that are lists); failing that, an ambiguous typo right next to a
+        word already taken; failing that, for an adjective slot, a word that grammar ties to this head
+        (`syntax.attached_nouns`). The window holds the words found the first way.
+        """
+        chosen, lo, hi = [anchor], anchor, anchor
+        segment, item = tokens[anchor].segment, tokens[anchor].item
+        for c in rest:
+            near = [p for p in positions.get(c, []) + by_soft.get(c, []) if abs(p - anchor) < width
+                    and (spread == 2 or (tokens[p].item == item if spread else tokens[p].segment == segment))]
+            if near:
+                p = min(near, key=lambda p: abs(p - anchor))
+                lo, hi = min(lo, p), max(hi, p)
+            else:
+                near = [p for p in weak.get(c, ()) if tokens[p].segment == segment
+                        and min(abs(p - q) for q in chosen) <= 2]
+                if not near and c in far:
+                    for p in positions.get(c, []) + weak.get(c, []):
+                        if p > anchor and p not in attached:
+                            attached[p] = attached_nouns(forms, [t.piece for t in tokens], p)
+                    near = [p for p in positions.get(c, []) + weak.get(c, []) if p > anchor and anchor in attached[p]]
+                if not near:
+                    return None
+                p = min(near, key=lambda p: abs(p - anchor))
+            chosen.append(p)
+        return chosen if hi - lo < width else None
 
     def present(self, text: str) -> set[str]:
         """Labels mentioned and not negated somewhere in the text."""
         return {m.label for m in self.mentions(text) if not m.negated}
 
 
-def _segment_has_noun(tokens: list[tuple[int, int, str, int]], start: int) -> bool:
-    segment = tokens[start][3]
-    return any(_is_noun(tok[2]) for tok in tokens[start:] if tok[3] == segment)
+def _mention(label: str, chosen: list[int], tokens: list[Token], lemmas: list[str]) -> Mention:
+    lo, hi = min(chosen), max(chosen)
+    return Mention(label, tokens[lo].start, tokens[hi].end, negated(chosen, tokens, lemmas))
 
 
-@lru_cache(maxsize=100_000)
-def _is_noun(word: str) -> bool:
-    return "NOUN" in morph().parse(word)[0].tag
-
-
-def _span(
-    anchors: list[int], slots: list[list[int]], width: int, segments: list[int] | None
-) -> tuple[int, int, set[int]] | None:
-    """The first token span around a head occurrence that holds one position of every other slot within `width`
-    tokens (and, when `segments` is given, between the same commas): (first, last, the slot positions)."""
-    for anchor in anchors:
-        lo = hi = anchor
-        chosen = {anchor}
-        for candidates in slots:
-            near = [
-                p
-                for p in candidates
-                if abs(p - anchor) < width and (segments is None or segments[p] == segments[anchor])
-            ]
-            if not near:
-                break
-            closest = min(near, key=lambda p: abs(p - anchor))
-            chosen.add(closest)
-            lo, hi = min(lo, closest), max(hi, closest)
-        else:
-            if hi - lo < width:
-                return lo, hi, chosen
-    return None
+def _with_chest_variants(wordings: list[str]) -> list[str]:
+    """"в груди" is written "в грудной клетке" as often; "грудной" alone stays apart (the spine's грудной отдел)."""
+    extra = [re.sub(r"\bгруд(ь|и|ью)\b", "грудной клетке", w) for w in wordings if re.search(r"\bгруд(ь|и|ью)\b", w)]
+    return list(dict.fromkeys(wordings + extra))
 
 
 @lru_cache(maxsize=100_000)
@@ -397,7 +402,7 @@ def _compile(label: str, wording: str) -> _Variant | None:
         return None
     head = next((i for i, (w, _) in enumerate(kept) if "NOUN" in morph().parse(w)[0].tag), 0)
     kept = [kept[head]] + kept[:head] + kept[head + 1 :]
-    slots, seen, words_, similar = [], set(), [], set()
+    slots, seen, words_, similar, adjectival = [], set(), [], set(), set()
     for w, lem in kept:
         c = concept(lem)
         if c not in seen:
@@ -407,8 +412,10 @@ def _compile(label: str, wording: str) -> _Variant | None:
             # sit close to each other in embeddings while naming different places.
             if slots and ("Qual" in tag or tag.POS in {"PRTF", "PRTS"}) and c not in _opposites():
                 similar.add(len(slots))
+            if slots and tag.POS in {"ADJF", "PRTF"}:
+                adjectival.add(len(slots))
             slots.append(c)
             words_.append(lem)
     # "кожа, сухая", "тошнота с рвотой" ~ "тошнота, рвота", "головокружение и слабость": lists are the label itself.
-    across = "," in text or bool(set(lemmas_) & {"и", "с", "со"})
-    return _Variant(label, tuple(slots), tuple(words_), frozenset(similar), across)
+    spread = 2 if set(lemmas_) & {"и", "с", "со"} else int("," in text)
+    return _Variant(label, tuple(slots), tuple(words_), frozenset(similar), frozenset(adjectival), spread)
