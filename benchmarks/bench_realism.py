@@ -1,7 +1,7 @@
 """How real the `template` backend's notes look, and how well a classifier trained on them alone transfers.
 
-    .venv/bin/python benchmarks/bench_realism.py [--n 10000] [--seeds 3] [--code-strategy uniform]
-                                                 [--data ../shared/data] [--no-accuracy]
+    .venv/bin/python benchmarks/bench_realism.py [--n 10000] [--seeds 3] [--code-strategy frequency]
+                                                 [--symptom-temperature 0.2] [--data ../shared/data] [--no-accuracy]
 
 Builds --n template notes with `medsyn build` (default priors and prompt families) and prints, from the texts:
 - the share of notes holding the most common sentence pattern (a sentence with numbers and symptom words masked;
@@ -12,8 +12,9 @@ Builds --n template notes with `medsyn build` (default priors and prompt familie
   most 4 weeks (target >= 95%);
 - invalid vitals (outside `clinical.LIMITS`, pulse pressure included; target 0) and distinct values per field;
 - the build's keep rate (filters) and wall time.
-Then the benchmark's synthetic-only dev accuracy: a template corpus as large as RuMedTop3 train over its codes
-(`--code-strategy`, default uniform as in `benchmark_tfidf.py`), tfidf-lr trained on it alone, scored on dev.
+Then the benchmark's synthetic-only dev accuracy: a template corpus as large as RuMedTop3 train over its codes,
+built as `bench_prior_tstr.py` builds it (codes by their real note counts, symptoms at T 0.2; its docstring says
+why), tfidf-lr trained on it alone, scored on dev.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def build(out: Path, n: int, extra: list[str]) -> tuple[list[dict], list[dict], 
     return everything, [r for r in everything if r["keep"]], elapsed
 
 
-def synthetic_accuracy(data: Path, strategy: str, seeds: int, work: Path) -> tuple[float, float]:
+def synthetic_accuracy(data: Path, strategy: str, temperature: float, seeds: int, work: Path) -> tuple[float, float]:
     from medsyn.training.benchmark import (
         TSTR, Setting, SourceOptions, SyntheticCorpus, load_notes, load_synthetic, training_set,
     )
@@ -54,7 +55,8 @@ def synthetic_accuracy(data: Path, strategy: str, seeds: int, work: Path) -> tup
     real, dev = load_notes(top3 / "train_v1.jsonl"), load_notes(top3 / "dev_v1.jsonl")
     codes = sorted({note.code for note in real})
     corpus = work / "accuracy-corpus"
-    build(corpus, len(real), ["--code-strategy", strategy, "--codes", *codes])
+    build(corpus, len(real),
+          ["--code-strategy", strategy, "--symptom-temperature", str(temperature), "--codes", *codes])
     synthetic: SyntheticCorpus = load_synthetic(corpus, SourceOptions(), set(codes))
     setting = Setting(TSTR, "tstr")
     accs, hits = [], []
@@ -70,7 +72,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--code-strategy", default="uniform", choices=["uniform", "frequency", "budget", "medsyn"])
+    parser.add_argument("--code-strategy", default="frequency", choices=["uniform", "frequency", "budget", "medsyn"])
+    parser.add_argument("--symptom-temperature", type=float, default=0.2)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--no-accuracy", action="store_true", help="skip the synthetic-only dev accuracy")
     args = parser.parse_args()
@@ -93,9 +96,9 @@ def main() -> int:
     print(f"invalid vitals: {report['invalid_vitals']} notes (target 0)")
     print(f"distinct values per field: {report['distinct_values']}")
     if not args.no_accuracy:
-        acc, hit3 = synthetic_accuracy(args.data, args.code_strategy, args.seeds, work)
+        acc, hit3 = synthetic_accuracy(args.data, args.code_strategy, args.symptom_temperature, args.seeds, work)
         print(f"synthetic-only dev accuracy (tfidf-lr, {args.seeds} seeds, template corpus as large as RuMedTop3 "
-              f"train, {args.code_strategy} codes): {100 * acc:.1f} (hit@3 {100 * hit3:.1f}; target >= 25)")
+              f"train, {args.code_strategy} codes, symptom T {args.symptom_temperature}): {100 * acc:.1f} (hit@3 {100 * hit3:.1f}; target >= 25)")
     print(json.dumps(report, ensure_ascii=False))
     return 0
 

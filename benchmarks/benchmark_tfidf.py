@@ -9,8 +9,9 @@ as JSON lines, and runs `medsyn benchmark` with its defaults (ratios 0.25/0.5/1,
 3 seeds) on RuMedTop3 train -> dev, reading the notes through --text-column/--code-column. Prints the wall and CPU
 time, and the real-only dev accuracy next to the one of a TfidfVectorizer fitted on the training texts alone (the
 shared n-gram counts must not change it) and next to the classifier before the speed work: char 3-6-grams, SGD run
-to sklearn's stopping tolerance instead of a fixed number of epochs (within 0.5 point is the target). With --template it builds a template-backend
-corpus instead, as many notes as the real training file.
+to sklearn's stopping tolerance instead of a fixed number of epochs (within 0.5 point is the target). With
+--template it builds a template-backend corpus instead, as many notes as the real training file, as
+`bench_prior_tstr.py` builds it (codes by their real note counts, symptoms at T 0.2; its docstring says why).
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def main() -> int:
         source, flags = work / "corpus", []
         start = time.perf_counter()
         code = medsyn(["build", "--out", str(source), "--quiet", "--n", str(len(real)), "--seed", "0",
-                       "--code-strategy", "uniform", "--codes", *codes])
+                       "--code-strategy", "frequency", "--symptom-temperature", "0.2", "--codes", *codes])
         if code:
             return code
         print(f"template corpus build ({len(real)} notes): {time.perf_counter() - start:.1f} s", flush=True)

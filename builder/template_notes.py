@@ -48,6 +48,7 @@ SHAPES = {
 DRAWN_SHAPES = (("complaints", 0.5), ("anamnesis", 0.3), ("record", 0.2))
 LEARNT_WORDING_SHARE = 1.0  # a symptom is said in a learnt wording this often (when one exists), by frequency
 MIN_WORDS = 15  # the build's length filter (`FilterConfig.min_words`); a complaint note is padded up to it
+NEGATION_WORDS = frozenset({"без", "не", "нет", "отсутствие"})
 MIN_MATCHED_SHARE = 0.6  # share of the symptoms said in words the lemma matcher recognises (symptom-recall filter)
 
 # Words that fit the patient's sex.
@@ -64,6 +65,8 @@ SEX_WORDS = {
 
 
 def _clean(label: str) -> str:
+    """Brackets dropped; a bracketed range ("субфебрильная температура (37.1–38.0 °C)") with them: not a complaint."""
+    label = re.sub(r"\([^)]*\d[^)]*\)", "", label)
     return re.sub(r"\s+", " ", label.replace("(", "").replace(")", "").replace('"', "")).strip()
 
 
@@ -106,15 +109,16 @@ class _Note:
         self.sex = prior["sex"] if prior.get("sex") in SEX_WORDS else "female"
         self.w = SEX_WORDS[self.sex]
         self.age = int(prior.get("age") or 40)
-        labels = [_clean(s["label"]) for s in prior["symptoms"] if _clean(s["label"])]
+        raw = [s["label"] for s in prior["symptoms"] if _clean(s["label"])]
+        labels = [_clean(label) for label in raw]
         self.labels = labels
         self.acuity = clinical.acuity(self.code)
         self.found = clinical.prior_findings(self.code, labels)
         self.f = clinical.findings(self.code, labels, self.age, rng)
         wordings = load_wordings()
         phrases = []
-        for label in labels:
-            options = wordings.get(label) or wordings.get(label.lower()) or []
+        for original, label in zip(raw, labels):  # the table keeps labels as the graph writes them
+            options = wordings.get(original) or wordings.get(label) or wordings.get(label.lower()) or []
             if options and rng.random() < LEARNT_WORDING_SHARE:
                 phrase = rng.choices([w for w, _ in options], [c**0.75 for _, c in options])[0]
             else:
@@ -133,6 +137,9 @@ class _Note:
                 ok += _recognised(labels[i], phrases[i])
         self.items = list(zip(labels, phrases))
         rng.shuffle(self.items)
+        # A phrase with a negation cue ("без жалоб", "отсутствие аппетита") negates what follows it in the matcher's
+        # eyes (and a reader's): it goes last, so the symptom-recall filter keeps the note.
+        self.items.sort(key=lambda item: bool(NEGATION_WORDS & set(item[1].lower().split())))
 
     # complaints ---------------------------------------------------------------------------------------------
     def _phrase(self, label: str, phrase: str, case: str) -> str:

@@ -96,6 +96,9 @@ PLURAL_COMPLAINTS = frozenset(
 )
 
 
+# Adverbs of place that open a complement as a preposition does ("боль внизу живота").
+PLACE_ADVERBS = frozenset("внизу вверху справа слева сзади спереди".split())
+INDECLINABLE = frozenset({"ад"})  # "повышение ад": the lowered abbreviation АД
 TIME_WORDS = frozenset("течение день сутки неделя месяц год назад время час минута утро вечер ночь".split())
 
 
@@ -118,7 +121,7 @@ def as_complaint(phrase: str) -> str | None:
         return None
     head = []
     for word in words:
-        if _parses(word)[0].tag.POS in {"PREP", "CONJ"}:
+        if _parses(word)[0].tag.POS in {"PREP", "CONJ"} or (head and word in PLACE_ADVERBS):
             break
         head.append(word)
     if not head:
@@ -128,20 +131,46 @@ def as_complaint(phrase: str) -> str | None:
         subject = any(p.tag.POS == "NOUN" and "nomn" in p.tag for w in head for p in _parses(w)[:2])
         return phrase if subject else None
     if len(head) == 1:
-        nouns = [p for p in _parses(head[0]) if p.tag.POS == "NOUN"]
-        if not nouns or _parses(head[0])[0].tag.POS != "NOUN":
-            return None
-        if any("nomn" in p.tag and "sing" in p.tag for p in nouns):
-            return phrase
-        lemma = nouns[0].normal_form.replace("ё", "е")
-        if any("nomn" in p.tag for p in nouns) and lemma in PLURAL_COMPLAINTS:
-            return phrase
-        if any(p.tag.case in {"gent", "nomn"} for p in nouns) and lemma not in PLURAL_COMPLAINTS:
-            singular = nouns[0].inflect({"nomn", "sing"})
-            if singular is not None:
-                return " ".join([singular.word.replace("ё", "е"), *words[1:]])
+        noun = _nominative_noun(head[0])
+        return None if noun is None else " ".join([noun, *words[1:]])
+    if _agreeing_nominative(head):
+        return phrase
+    group = _with_complement(head)
+    return None if group is None else " ".join([group, *words[len(head):]])
+
+
+def _nominative_noun(word: str) -> str | None:
+    """`word` as the nominative head of a complaint: as it is when nominative ("боль", "боли" of the nouns
+    patients put in the plural), in the nominative singular when it is an ambiguous genitive cut out of a longer
+    phrase ("тяжести" of "чувство тяжести", "повышения" of "на фоне повышения давления"), else None."""
+    nouns = [p for p in _parses(word) if p.tag.POS == "NOUN"]
+    if not nouns or _parses(word)[0].tag.POS != "NOUN":
         return None
-    return phrase if _agreeing_nominative(head) else None
+    if any("nomn" in p.tag and "sing" in p.tag for p in nouns):
+        return word
+    lemma = nouns[0].normal_form.replace("ё", "е")
+    if any("nomn" in p.tag for p in nouns) and lemma in PLURAL_COMPLAINTS:
+        return word
+    if any(p.tag.case in {"gent", "nomn"} for p in nouns) and lemma not in PLURAL_COMPLAINTS:
+        singular = nouns[0].inflect({"nomn", "sing"})
+        if singular is not None:
+            return singular.word.replace("ё", "е")
+    return None
+
+
+def _with_complement(head: list[str]) -> str | None:
+    """A nominative noun followed by its genitive complement, as a complaint phrase: "повышение давления",
+    "потеря сознания", "колебания артериального давления", "повышение АД" (an abbreviation that does not decline);
+    a genitive head is put into the nominative as a lone noun is ("повышения цифр АД" -> "повышение цифр АД")."""
+    noun, rest = _nominative_noun(head[0]), head[1:]
+    if noun is None or not rest or not any(p.tag.POS == "NOUN" for p in _parses(rest[-1])):
+        return None
+    if all(w in INDECLINABLE or (
+        _parses(w)[0].normal_form not in PLURAL_COMPLAINTS  # "шеи боли": a complaint noun heads, never follows
+        and any(p.tag.POS in {"NOUN", "ADJF", "PRTF"} and "gent" in p.tag for p in _parses(w))
+    ) for w in rest):
+        return " ".join([noun, *rest])
+    return None
 
 
 def _agreeing_nominative(head: list[str]) -> bool:

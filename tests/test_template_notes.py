@@ -222,6 +222,29 @@ def test_wordings_extraction_keeps_short_standalone_phrases():
     assert as_complaint("насморк сотжедяемым") is None  # typos are not learnt
 
 
+def test_wordings_keep_a_noun_with_its_genitive_complement():
+    # "повышение АД", "потеря сознания": the commonest way real notes name a symptom, once dropped as fragments
+    assert as_complaint("повышение ад") == "повышение ад"
+    assert as_complaint("потеря сознания") == "потеря сознания"
+    assert as_complaint("колебания артериального давления") == "колебание артериального давления"
+    assert as_complaint("боли внизу живота") == "боли внизу живота"
+    assert as_complaint("повышения цифр ад") == "повышение цифр ад"  # cut from "на фоне повышения цифр АД"
+    assert as_complaint("шеи боли") is None and as_complaint("головной боли") is None
+    notes = {"a": "Головные боли при повышении АД, потеря сознания.", "b": "повышение АД до 160/100"}
+    table = extract_wordings(notes, [], ["повышение ад", "потеря сознания"])  # the lemma matcher's hits
+    assert table["повышение ад"][0] == ("повышение ад", 1) and table["потеря сознания"] == [("потеря сознания", 1)]
+
+
+def test_negating_phrases_go_last_and_bracketed_ranges_are_dropped():
+    labels = ["общий осмотр без жалоб", "субфебрильная температура (37.1–38.0 °C)", "нарушения стула", "рвота"]
+    for seed in range(40):
+        text = compose_note(prior(labels, code="K52"), seed, "complaints")
+        assert "37.1" not in text and "°c" not in text, text
+        assert text.index("без жалоб") > max(text.find("стул"), text.find("рвот")), text
+        scores = score_note(text, labels, "K52", "Другие неинфекционные гастроэнтериты и колиты")
+        assert "low_symptom_recall" not in reject_reasons(scores, FilterConfig()), text
+
+
 def test_shipped_wordings_are_short_with_provenance(graph):
     from medsyn.builder.wordings import MAX_WORDS, data_path
 
