@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import time
+import weakref
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -205,8 +206,17 @@ def _row(prompt: Prompt, request: Request, result, graph: KnowledgeGraph, model:
 
 
 def complaint_labels(graph: KnowledgeGraph, code: str) -> tuple[str, ...]:
-    """The code's Russian MKG symptoms: the words real notes of the code use for complaints (see score_note)."""
-    return tuple(link.label for link in graph.symptoms(code))
+    """The code's Russian MKG symptoms: the words real notes of the code use for complaints (see score_note).
+
+    Kept per graph (weakly, so a graph is not held alive): every note of a code asks, and walking the code's edges
+    was a fifth of a template build."""
+    per_graph = _COMPLAINTS.setdefault(graph, {})
+    if code not in per_graph:
+        per_graph[code] = tuple(link.label for link in graph.symptoms(code))
+    return per_graph[code]
+
+
+_COMPLAINTS: "weakref.WeakKeyDictionary[KnowledgeGraph, dict[str, tuple[str, ...]]]" = weakref.WeakKeyDictionary()
 
 
 def _add_bertscore(rows: list[dict], example_text: dict[str, str], config: filters.FilterConfig, progress: bool) -> None:

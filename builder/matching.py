@@ -188,6 +188,7 @@ class SymptomMatcher:
         self._lexicon_concepts: set[str] = set()
         self._typos = typos if typos is not None else TypoIndex()
         self._word_cache: dict[str, tuple[str, ...]] = {}
+        self._tried: set[str] = set()
         self._soft_cache: dict[str, tuple[str, ...]] = {}
         # Off by default: on the RuMedTop3 train markup, modifiers filled by navec similarity added no found label and
         # ~190 wrong ones ("боль в плечевом суставе" for "гоналгия"); see README. Kept for opt-in experiments.
@@ -198,9 +199,12 @@ class SymptomMatcher:
 
     def extend(self, labels) -> None:
         """Add labels: compiles only the new ones, so a lexicon that grows note by note stays cheap."""
-        new = [label for label in dict.fromkeys(labels) if label not in self.keys and label not in self.labels]
+        # Labels tried before are skipped even when they gave no variant: else each such label re-ran all of this
+        # (and emptied the word cache) for every note.
+        new = [label for label in dict.fromkeys(labels) if label not in self._tried]
         if not new:
             return
+        self._tried.update(new)
         added: list[_Variant] = []
         known = set(self._variants)
         for label in new:

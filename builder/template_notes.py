@@ -71,8 +71,10 @@ def _clean(label: str) -> str:
 
 
 @lru_cache(maxsize=50_000)
+@lru_cache(maxsize=65536)
 def _recognised(label: str, phrase: str) -> bool:
-    """Whether the lemma matcher finds `label` in `phrase` (the build's symptom-recall filter uses it)."""
+    """Whether the lemma matcher finds `label` in `phrase` (the build's symptom-recall filter uses it); cached, as
+    the same (label, wording) pairs recur across thousands of notes."""
     from medsyn.builder.lemmas import SymptomMatcher
 
     return label in SymptomMatcher([label]).present(phrase)
