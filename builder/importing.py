@@ -185,14 +185,11 @@ def _row(record: import_sources.Record, config: ImportConfig, graph: KnowledgeGr
     }
 
 
-def _score(row: dict, graph: KnowledgeGraph, config: filters.FilterConfig, complaints: dict[str, tuple],
-           scorer: filters.SymptomScorer) -> None:
+def _score(row: dict, graph: KnowledgeGraph, config: filters.FilterConfig, scorer: filters.SymptomScorer) -> None:
     code = row["icd10_code"]
-    if code not in complaints:
-        complaints[code] = complaint_labels(graph, code)
     labels = [s["label"] for s in row["prior"]["symptoms"]] if row["prior"]["symptoms"] is not None else []
     scores = filters.score_note(row["text"], labels, code, row["icd10_name"], None, scorer,
-                                complaints=complaints[code])
+                                complaints=complaint_labels(graph, code))
     reasons = filters.reject_reasons(scores, config)
     measured = row["prior"]["symptoms"] is not None
     row.update(
@@ -308,10 +305,9 @@ def import_corpus(
         "unknown": dict(sorted(unknown.items())),
     }
 
-    complaints: dict[str, tuple] = {}
     scorer = filters.SymptomScorer()
     for row in tqdm(rows, desc="scoring notes", unit="note", disable=not progress):
-        _score(row, graph, filter_config, complaints, scorer)
+        _score(row, graph, filter_config, scorer)
     names.add_person_names(rows, filter_config, progress)
     before = [(f"\0against{k}\0{id_}", text) for k, (_, ids, texts) in enumerate(against) for id_, text in zip(ids, texts)]
     duplicates = filters.near_duplicates(

@@ -30,3 +30,13 @@ def graph():
     from medsyn.builder.mkg import load_graph
 
     return load_graph()
+
+
+@pytest.fixture
+def offline_hf_home(tmp_path_factory, monkeypatch):
+    """A Hub cache of the test session's own and no network: what `load_dataset` of a Hub id finds is what a
+    test put there."""
+    home = tmp_path_factory.getbasetemp() / "hf_home"
+    monkeypatch.setenv("HF_HOME", str(home))
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(home / "datasets"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")

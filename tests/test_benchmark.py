@@ -19,12 +19,7 @@ RUMEDTOP3 = REPO.parent / "shared" / "data" / "rumedbench" / "RuMedTop3"
 SUBSET_CODES = ["M54", "J06", "I11", "K29", "G44", "N30", "L20", "E11", "H10", "M17", "J20", "R51"]
 
 
-@pytest.fixture(autouse=True)
-def _offline_home(tmp_path_factory, monkeypatch):
-    home = tmp_path_factory.getbasetemp() / "hf_home"
-    monkeypatch.setenv("HF_HOME", str(home))
-    monkeypatch.setenv("HF_DATASETS_CACHE", str(home / "datasets"))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+pytestmark = pytest.mark.usefixtures("offline_hf_home")
 
 
 def make_synthetic_corpus(

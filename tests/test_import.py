@@ -19,12 +19,7 @@ from tests.hub_emulator import hub  # noqa: F401  (the fixture)
 SLICE = ["0_5k_gpt3.5/result_0-20.json", "0_5k_gpt3.5/result_100-120.json"]
 
 
-@pytest.fixture(autouse=True)
-def _offline_home(tmp_path_factory, monkeypatch):
-    home = tmp_path_factory.getbasetemp() / "hf_home"
-    monkeypatch.setenv("HF_HOME", str(home))
-    monkeypatch.setenv("HF_DATASETS_CACHE", str(home / "datasets"))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+pytestmark = pytest.mark.usefixtures("offline_hf_home")
 
 
 @pytest.fixture(scope="module")
