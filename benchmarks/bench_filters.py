@@ -14,7 +14,8 @@ import random
 import resource
 import time
 
-from medsyn.builder.filters import FilterConfig, SymptomScorer, near_duplicates, reject_reasons, score_note
+from medsyn.builder.dedup import near_duplicates
+from medsyn.builder.filters import FilterConfig, SymptomScorer, reject_reasons, score_note
 from medsyn.builder.mkg import load_graph
 
 OPENINGS = [
@@ -96,7 +97,9 @@ def main() -> None:
     # CPU time next to wall time: on a shared machine the wall time also counts other processes' work.
     wall, cpu = time.perf_counter(), time.process_time()
     scorer = SymptomScorer()
-    scores = [score_note(text, prompt, code, names[code], example, scorer) for _, text, code, prompt, example in rows]
+    complaints = {code: tuple(labels) for code, labels in lexicon.items()}  # each code's lexicon, as a build passes
+    scores = [score_note(text, prompt, code, names[code], example, scorer, complaints=complaints[code])
+              for _, text, code, prompt, example in rows]
     scoring = (time.perf_counter() - wall, time.process_time() - cpu)
     rejected = sum(1 for s in scores if reject_reasons(s, config))
     wall, cpu = time.perf_counter(), time.process_time()

@@ -98,6 +98,8 @@ class GenerationOptions:
     timeout: float = option(120.0, "per-request timeout in seconds")
     max_retries: int = option(6, "retries of transient errors per request")
     batch_size: int = option(8, "batch size of the transformers backend")
+    workers: int = option(0, "processes that compose template notes and score every backend's notes (0: one per "
+                          "CPU core); the corpus is the same for any number")
     temperature: float = option(0.7, "generation temperature")
     top_p: float = option(0.95, "nucleus sampling top-p")
     max_new_tokens: int = option(512, "most tokens generated per note")
@@ -112,6 +114,8 @@ class GenerationOptions:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise MedsynError(f"{name} must be an integer >= 1, got {value!r}")
+        if not isinstance(self.workers, int) or self.workers < 0:
+            raise MedsynError(f"workers must be an integer >= 0 (0: one per CPU core), got {self.workers!r}")
         if not isinstance(self.temperature, (int, float)) or self.temperature < 0:
             raise MedsynError(f"temperature must be a number >= 0 (0: greedy), got {self.temperature!r}")
         if not isinstance(self.top_p, (int, float)) or not 0 < self.top_p <= 1:

@@ -22,13 +22,15 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from medsyn import __version__
-from medsyn.builder import filters, names
+from medsyn.builder import dedup, filters, names
 from medsyn.builder.backends import Backend, Request, SamplingParams, open_backend
 from medsyn.builder.config import BuildConfig
 from medsyn.builder.mkg import KnowledgeGraph, load_graph
+from medsyn.builder.parallel import build_pool, worker_count
 from medsyn.builder.prompts import Prompt, PromptBuilder
 from medsyn.builder.run import RunSummary, failure_reason, request_key, request_seed, run_generations
 from medsyn.builder.sampling import PriorSampler
+from medsyn.builder.scoring import NoteToScore, score_notes
 from medsyn.builder.schema import FEATURES
 from medsyn.builder.sources import Note, read_notes, refuse_held_out
 from medsyn.builder.store import GenerationStore
@@ -120,17 +122,30 @@ def build_corpus(config: BuildConfig, progress: bool = True, finish: Callable[[P
             + f". Finished generations are kept in {work_dir}; rerun the same command to retry the failed ones."
         )
 
-    rows = []
-    scorer = filters.SymptomScorer()
-    for prompt, request in tqdm(list(zip(prompts, requests)), desc="scoring notes", unit="note", disable=not progress):
-        result = results.get(request.key)
-        if result is None or not result.ok:
-            continue
-        rows.append(_row(prompt, request, result, graph, model, backend.name, example_text, filter_config, scorer))
-    _add_bertscore(rows, example_text, filter_config, progress)
-    names.add_person_names(rows, filter_config, progress)
-    say("looking for near-duplicates among %d notes", len(rows))
-    duplicates = filters.near_duplicates([r["id"] for r in rows], [r["text"] for r in rows], filter_config, progress)
+    done = [(prompt, request, results[request.key]) for prompt, request in zip(prompts, requests)
+            if request.key in results and results[request.key].ok]
+    to_score = [
+        NoteToScore(result.text.strip(), tuple(s["label"] for s in prompt.prior["symptoms"]), prompt.icd10_code,
+                    prompt.prior["icd10_name"] or "",
+                    example_text.get(prompt.example_id) if prompt.example_id else None,
+                    complaint_labels(graph, prompt.icd10_code))
+        for prompt, request, result in done
+    ]
+    ids, texts = [prompt.prior_id for prompt, _, _ in done], [note.text for note in to_score]
+    with build_pool(worker_count(gen.workers), len(done)) as pool:
+        if pool is not None:  # near-duplicates need only the texts: one process looks for them while others score
+            say("looking for near-duplicates among %d notes, alongside scoring", len(done))
+            duplicates_job = pool.submit(dedup.near_duplicates, ids, texts, filter_config)
+        scores = score_notes(to_score, pool, progress)
+        rows = [_row(prompt, request, result, note_scores, graph, model, backend.name, filter_config)
+                for (prompt, request, result), note_scores in zip(done, scores)]
+        _add_bertscore(rows, example_text, filter_config, progress)
+        names.add_person_names(rows, filter_config, progress)
+        if pool is not None:
+            duplicates = duplicates_job.result()
+        else:
+            say("looking for near-duplicates among %d notes", len(rows))
+            duplicates = dedup.near_duplicates(ids, texts, filter_config, progress)
     for row in rows:
         row["near_duplicate_of"] = duplicates.get(row["id"])
         if row["near_duplicate_of"]:
@@ -162,19 +177,10 @@ def build_corpus(config: BuildConfig, progress: bool = True, finish: Callable[[P
     return report
 
 
-def _row(prompt: Prompt, request: Request, result, graph: KnowledgeGraph, model: str, backend: str,
-         example_text: dict[str, str], filter_config: filters.FilterConfig, scorer: filters.SymptomScorer) -> dict:
+def _row(prompt: Prompt, request: Request, result, scores: filters.NoteScores, graph: KnowledgeGraph, model: str,
+         backend: str, filter_config: filters.FilterConfig) -> dict:
     prior = prompt.prior
     text = result.text.strip()
-    scores = filters.score_note(
-        text,
-        [s["label"] for s in prior["symptoms"]],
-        prompt.icd10_code,
-        prior["icd10_name"],
-        example_text.get(prompt.example_id) if prompt.example_id else None,
-        scorer,
-        complaints=complaint_labels(graph, prompt.icd10_code),
-    )
     return {
         "id": prompt.prior_id,
         "icd10_code": prompt.icd10_code,
@@ -289,7 +295,8 @@ def build_info(config: BuildConfig, report: BuildReport, backend: Backend, graph
         "reject_reasons": dict(report.reject_reasons),
         "pretty_name": output.pretty_name,
         **({"license": output.license} if output.license else {}),
-        # The settings to rebuild it (API key variable and server addresses are the builder's own business).
+        # The settings to rebuild it (API key variable, server addresses and process count are the builder's own
+        # business: the corpus is the same for any number of processes).
         "config": {key: str(value) if isinstance(value, Path) else value for key, value in config.flat().items()
-                   if key not in ("api_key_env", "base_url")},
+                   if key not in ("api_key_env", "base_url", "workers")},
     })

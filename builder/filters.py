@@ -1,4 +1,4 @@
-"""Quality scores, verdicts and near-duplicate removal for generated notes.
+"""Quality scores and verdicts of generated notes (near-duplicates across a corpus: `builder/dedup.py`).
 
 Every score is returned (and stored as a corpus column) separately from the verdict, so that users of the
 `unfiltered` config can re-threshold without re-generating. The build calls `score_note` once per note with one
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import difflib
 import re
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
@@ -63,7 +62,7 @@ class FilterConfig:
     - `dedup_threshold` 0.7 Jaccard similarity of word `shingle_size`-grams (3): changing two words of a
       100-word note leaves a similarity of ~0.89, while two notes written independently from the same
       symptom list rarely share more than half of their word trigrams.
-    - `num_perm` 128 MinHash permutations, banded (`lsh_bands`) so that a pair at the threshold becomes a
+    - `num_perm` 128 MinHash permutations, banded (`dedup.lsh_bands`) so that a pair at the threshold becomes a
       candidate with probability >= 0.9 and a pair at 0.8 with >= 0.999; candidates are confirmed with the
       exact Jaccard similarity, so `num_perm` affects speed and recall, never false positives.
     - `bertscore_model`: a local encoder directory; when set the build also reports BERTScore (`bertscore`).
@@ -184,21 +183,24 @@ class SymptomScorer:
 
     Whoever scores many notes (a build, the Space, an evaluation) makes one and passes it to `score_note`; nothing
     is cached at import time, so two builds never share state. Prompts sample different symptom subsets, so a
-    matcher per subset would be rebuilt for almost every note; a label's mentions do not depend on the other
-    labels of the lexicon, so one matcher per code, extended with the labels each prompt brings (and the code's
-    name variants, for leakage), gives the same answers and compiles every label once.
+    matcher per subset would be rebuilt for almost every note: there is one matcher per code, compiled once with
+    the code's whole lexicon (its name variants, for leakage, and `lexicon`: the code's MKG symptoms, which every
+    prompt draws from). A word's reading (a typo of which word) depends on the lexicon, so a matcher grown note by
+    note would score a note by the notes before it; a fixed lexicon gives each note the same scores in any order
+    or process. Labels outside it (no `lexicon` given) are added as they come.
     """
 
     def __init__(self) -> None:
-        self._matchers: dict[str, SymptomMatcher] = {}
+        self._matchers: dict[tuple[str, tuple[str, ...]], SymptomMatcher] = {}
         self._typos = TypoIndex()  # shared by the per-code matchers: each label's word forms are indexed once
         self._label_cache: dict[str, np.ndarray] = {}
 
-    def matcher(self, labels: Sequence[str], code_name: str) -> SymptomMatcher:
-        matcher = self._matchers.get(code_name)
+    def matcher(self, labels: Sequence[str], code_name: str, lexicon: Sequence[str] = ()) -> SymptomMatcher:
+        key = (code_name, tuple(lexicon))
+        matcher = self._matchers.get(key)
         if matcher is None:
-            matcher = SymptomMatcher([*_cached_variants(code_name), *labels], typos=self._typos)
-            self._matchers[code_name] = matcher
+            matcher = SymptomMatcher([*_cached_variants(code_name), *lexicon, *labels], typos=self._typos)
+            self._matchers[key] = matcher
         else:
             matcher.extend(labels)
         return matcher
@@ -307,7 +309,7 @@ def score_note(
     labels = tuple(dict.fromkeys(symptoms))
     code_name = code_name or ""
     scorer = scorer or SymptomScorer()
-    matcher = scorer.matcher(labels, code_name)
+    matcher = scorer.matcher(labels, code_name, complaints)
     mentions = matcher.mentions(text)
     variants = leaking_variants(code_name, labels, tuple(complaints))
     present = {m.label for m in mentions if not m.negated}
@@ -344,103 +346,3 @@ def reject_reasons(scores: NoteScores, config: FilterConfig) -> list[str]:
     if scores.n_words > config.max_words:
         reasons.append(TOO_LONG)
     return reasons
-
-
-# --- near duplicates across the corpus ---------------------------------------------------------------------------
-
-
-def shingles(text: str, size: int) -> np.ndarray:
-    """Sorted unique 32-bit hashes of the text's word `size`-grams (the whole text when it is shorter).
-
-    Words are hashed once with CRC-32 (stable across runs, unlike `hash`) and combined per n-gram with a
-    polynomial in numpy; MinHash mixes the values again (datasketch's affine32 scheme), so CRC's linearity
-    does no harm.
-    """
-    tokens = words(text)
-    if not tokens:
-        return np.empty(0, dtype=np.uint32)
-    hashed = np.fromiter(map(_word_hash, tokens), dtype=np.uint64, count=len(tokens))
-    n = min(size, len(hashed))
-    combined = np.zeros(len(hashed) - n + 1, dtype=np.uint64)
-    for offset in range(n):
-        combined = (combined * np.uint64(1_000_003) + hashed[offset : len(hashed) - n + 1 + offset]) & np.uint64(
-            0xFFFFFFFF
-        )
-    return np.unique(combined.astype(np.uint32))
-
-
-@lru_cache(maxsize=1 << 18)
-def _word_hash(word: str) -> int:
-    return zlib.crc32(word.encode())
-
-
-def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
-    if not len(a) and not len(b):
-        return 1.0
-    inter = len(np.intersect1d(a, b, assume_unique=True))
-    return inter / (len(a) + len(b) - inter)
-
-
-def lsh_bands(threshold: float, num_perm: int) -> tuple[int, int]:
-    """(bands, rows) of the LSH index: the longest bands that still make a pair at the threshold a candidate
-    with probability >= 0.9 and a pair 0.1 above it with probability >= 0.999.
-
-    datasketch's own choice weighs missed and false pairs equally, which misses ~13% of pairs at Jaccard 0.8
-    for a 0.7 threshold. Longer bands matter as much: notes of one code written from similar prompts share many
-    phrases (Jaccard ~0.3-0.4), and every such pair that becomes a candidate costs a check.
-    """
-    best = (num_perm, 1)
-    for rows in range(1, num_perm + 1):
-        bands = num_perm // rows
-        hit = lambda s: 1 - (1 - s**rows) ** bands  # noqa: E731
-        if bands < 2 or hit(threshold) < 0.9 or hit(min(1.0, threshold + 0.1)) < 0.999:
-            break
-        best = (bands, rows)
-    return best
-
-
-def _identity(value: int) -> int:
-    return value
-
-
-def near_duplicates(
-    ids: list[str], texts: list[str], config: FilterConfig, progress: bool = False
-) -> dict[str, str]:
-    """Map each near-duplicate id to the id of the earliest kept note it duplicates; the first note is kept.
-
-    Notes are compared with the notes kept before them (in the given order), so a chain of small edits does not
-    drag a note out through a note that was itself dropped. MinHash LSH (datasketch) proposes candidates; each
-    candidate pair is confirmed with the exact Jaccard similarity of the shingle sets, so the result does not
-    depend on hash luck beyond LSH recall, and the same input always gives the same output.
-    """
-    from datasketch import MinHash, MinHashLSH
-    from tqdm.auto import tqdm
-
-    if len(ids) != len(texts):
-        raise ValueError(f"near_duplicates: {len(ids)} ids but {len(texts)} texts")
-    if len(set(ids)) != len(ids):
-        raise ValueError("near_duplicates: ids must be unique")
-    sets = [shingles(text, config.shingle_size) for text in texts]
-    sketches = MinHash.generator(
-        (s.tolist() for s in sets), num_perm=config.num_perm, seed=config.minhash_seed, hashfunc=_identity
-    )
-    signatures = np.empty((len(ids), config.num_perm), dtype=np.uint32)
-    # Only kept notes enter the index: a note is compared with the notes kept before it and nothing else.
-    lsh = MinHashLSH(num_perm=config.num_perm, params=lsh_bands(config.dedup_threshold, config.num_perm))
-    duplicates: dict[str, str] = {}
-    for index, sketch in enumerate(tqdm(sketches, total=len(ids), desc="near-duplicates", disable=not progress)):
-        signatures[index] = sketch.hashvalues
-        candidates = np.sort(np.fromiter(lsh.query(sketch), dtype=np.int64))
-        if len(candidates):
-            # The MinHash estimate (standard error <= 0.045 at 128 permutations) prunes most candidates
-            # cheaply; the exact similarity decides.
-            estimate = (signatures[candidates] == signatures[index]).mean(axis=1)
-            candidates = candidates[estimate >= config.dedup_threshold - 0.2]
-        original = next(
-            (int(c) for c in candidates if _jaccard(sets[index], sets[c]) >= config.dedup_threshold), None
-        )
-        if original is None:
-            lsh.insert(index, sketch, check_duplication=False)
-        else:
-            duplicates[ids[index]] = ids[original]
-    return duplicates

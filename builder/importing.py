@@ -18,7 +18,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from medsyn import __version__
-from medsyn.builder import filters, import_sources, names
+from medsyn.builder import dedup, filters, import_sources, names
 from medsyn.builder.corpus import LEGACY_CORPUS, complaint_labels, write_shards
 from medsyn.builder.import_values import MARITAL, SEX, SMOKING, age, choice, is_null, messages, resolve_code
 from medsyn.builder.import_values import symptom_labels
@@ -310,7 +310,7 @@ def import_corpus(
         _score(row, graph, filter_config, scorer)
     names.add_person_names(rows, filter_config, progress)
     before = [(f"\0against{k}\0{id_}", text) for k, (_, ids, texts) in enumerate(against) for id_, text in zip(ids, texts)]
-    duplicates = filters.near_duplicates(
+    duplicates = dedup.near_duplicates(
         [key for key, _ in before] + [row["id"] for row in rows],
         [text for _, text in before] + [row["text"] for row in rows],
         filter_config,

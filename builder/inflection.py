@@ -11,10 +11,10 @@ from __future__ import annotations
 from functools import lru_cache
 
 
-def _morph():
-    from medsyn.builder.lemmas import morph
+def _parses(word: str) -> tuple:
+    from medsyn.builder.lemmas import parses as cached
 
-    return morph()
+    return cached(word)
 
 
 @lru_cache(maxsize=50_000)
@@ -24,10 +24,10 @@ def noun_group(phrase: str) -> tuple[int, int, int]:
     the phrase has no nominative head (a clause such as "болит голова")."""
     words = phrase.split(" ")
     for i, word in enumerate(words):
-        parses = _morph().parse(word.strip(","))
+        parses = _parses(word.strip(","))
         adjective = any(p.tag.POS in {"ADJF", "PRTF"} and "nomn" in p.tag for p in parses)
         following_noun = i + 1 < len(words) and any(
-            p.tag.POS == "NOUN" and "nomn" in p.tag for p in _morph().parse(words[i + 1].strip(","))
+            p.tag.POS == "NOUN" and "nomn" in p.tag for p in _parses(words[i + 1].strip(","))
         )
         if any(p.tag.POS == "NOUN" and "nomn" in p.tag for p in parses) and not (adjective and following_noun):
             head = i
@@ -39,14 +39,14 @@ def noun_group(phrase: str) -> tuple[int, int, int]:
     noun = _head_parse(words[head])
     end = head + 1
     while end < len(words) and not words[end - 1].endswith(","):
-        if not any(_agrees(p, noun) for p in _morph().parse(words[end])):
+        if not any(_agrees(p, noun) for p in _parses(words[end])):
             break
         end += 1
     return 0, end, head
 
 
 def _head_parse(word: str):
-    parses = [p for p in _morph().parse(word.strip(",")) if p.tag.POS == "NOUN" and "nomn" in p.tag]
+    parses = [p for p in _parses(word.strip(",")) if p.tag.POS == "NOUN" and "nomn" in p.tag]
     return parses[0]
 
 
@@ -81,7 +81,7 @@ def inflect(phrase: str, case: str) -> str:
             parse = noun
             wanted = {case} | ({"inan"} if case == "accs" and number == "plur" else set())
         else:
-            parse = next(p for p in _morph().parse(bare) if p.tag.POS in {"ADJF", "PRTF"} and "nomn" in p.tag)
+            parse = next(p for p in _parses(bare) if p.tag.POS in {"ADJF", "PRTF"} and "nomn" in p.tag)
             wanted = {case, number} | ({noun.tag.gender} if number == "sing" and noun.tag.gender else set())
             if case == "accs":
                 wanted |= {"inan"} if (number == "plur" or noun.tag.gender == "masc") else set()

@@ -38,7 +38,7 @@ from importlib import resources
 
 import numpy as np
 
-from medsyn.builder.lemmas import STOPWORDS, TOKEN_RE, Mention, lemma, morph
+from medsyn.builder.lemmas import STOPWORDS, TOKEN_RE, Mention, lemma, morph, parses
 from medsyn.builder.navec import Embeddings, default_embeddings
 from medsyn.builder.syntax import Token, attached_nouns, clauses, negated, tokenize
 from medsyn.builder.typos import MIN_TYPO_LEN, TypoIndex, near_other_word, within_one_edit
@@ -80,6 +80,8 @@ OPPOSITES = [
     "рука нога",
     "голова живот",
 ]
+# Clauses whose mentions a matcher keeps (then it starts over): ~0.3 KB each.
+CLAUSE_CACHE = 20_000
 # The window a label's slots must fit into: the number of slots plus this many other tokens.
 WINDOW_SLACK = 5
 
@@ -187,7 +189,10 @@ class SymptomMatcher:
         self._by_head: dict[str, list[tuple]] = defaultdict(list)
         self._lexicon_concepts: set[str] = set()
         self._typos = typos if typos is not None else TypoIndex()
+        self._typo_words: set[str] = set()  # the words this matcher indexed: typos are looked up among them only
         self._word_cache: dict[str, tuple[str, ...]] = {}
+        # A clause's mentions (offsets within it): the notes of one code repeat clauses, a third of them in a build.
+        self._clause_cache: dict[str, tuple[tuple[str, int, int, bool], ...]] = {}
         self._tried: set[str] = set()
         self._soft_cache: dict[str, tuple[str, ...]] = {}
         # Off by default: on the RuMedTop3 train markup, modifiers filled by navec similarity added no found label and
@@ -226,8 +231,11 @@ class SymptomMatcher:
             )
             self._lexicon_concepts.update(variant.slots)
         words = {w for v in added for w in v.words}
-        self._typos.add(words | {w for v in added for c in v.slots for w in link_words().get(c, ())})
+        words |= {w for v in added for c in v.slots for w in link_words().get(c, ())}
+        self._typos.add(words)
+        self._typo_words |= words
         self._word_cache.clear()  # typo corrections depend on the lexicon
+        self._clause_cache.clear()
         if self._embeddings is not None:
             # The modifier words embeddings may stand in for, as one matrix: a word is compared with all at once.
             soft = sorted({(v.slots[i], v.words[i]) for v in self._variants for i in v.similar})
@@ -247,7 +255,8 @@ class SymptomMatcher:
         own = concept(lemma(word))
         found, weak, form = [own], [], word
         if len(word) >= MIN_TYPO_LEN and own not in self._lexicon_concepts and not _known(word):
-            forms = {f for f in self._typos.near(word) if concept(lemma(f)) in self._lexicon_concepts}
+            forms = {f for f in self._typos.near(word, self._typo_words)
+                     if concept(lemma(f)) in self._lexicon_concepts}
             # Typos rarely hit the first letter; requiring it keeps "тудом" (трудом) from becoming "зудом". A word
             # one edit from two lexicon words is left alone; one a single edit from a dictionary word outside the
             # lexicon too ("двжений": движений, not двоений), unless the label's other words stand right next to it
@@ -289,14 +298,19 @@ class SymptomMatcher:
     def mentions(self, text: str) -> list[Mention]:
         found: list[Mention] = []
         for base, clause in clauses(text):
-            tokens = tokenize(clause, base)
-            if tokens:
-                found.extend(self._clause_mentions(tokens))
+            in_clause = self._clause_cache.get(clause)
+            if in_clause is None:
+                tokens, lemmas = _clause_tokens(clause)
+                in_clause = tuple((m.label, m.start, m.end, m.negated)  # plain tuples: a third of the memory
+                                  for m in (self._clause_mentions(tokens, lemmas) if tokens else ()))
+                if len(self._clause_cache) >= CLAUSE_CACHE:
+                    self._clause_cache.clear()
+                self._clause_cache[clause] = in_clause
+            found.extend(Mention(label, start + base, end + base, negated) for label, start, end, negated in in_clause)
         return sorted(found, key=lambda m: (m.start, m.label))
 
-    def _clause_mentions(self, tokens: list[Token]) -> list[Mention]:
+    def _clause_mentions(self, tokens: list[Token], lemmas: list[str]) -> list[Mention]:
         words = [tok.word for tok in tokens]
-        lemmas = [lemma(w) for w in words]
         positions: dict[str, list[int]] = defaultdict(list)
         weak: dict[str, list[int]] = defaultdict(list)
         forms = []
@@ -378,6 +392,14 @@ class SymptomMatcher:
         return {m.label for m in self.mentions(text) if not m.negated}
 
 
+@lru_cache(maxsize=20_000)
+def _clause_tokens(clause: str) -> tuple[tuple[Token, ...], tuple[str, ...]]:
+    """A clause's tokens (offsets within the clause) and their lemmas. Notes repeat clauses ("Анамнез жизни: без
+    особенностей", the vitals line): tokenising, with its grammar checks, was a third of matching a note."""
+    tokens = tuple(tokenize(clause, 0))
+    return tokens, tuple(lemma(tok.word) for tok in tokens)
+
+
 def _mention(label: str, chosen: list[int], tokens: list[Token], lemmas: list[str]) -> Mention:
     lo, hi = min(chosen), max(chosen)
     return Mention(label, tokens[lo].start, tokens[hi].end, negated(chosen, tokens, lemmas))
@@ -404,14 +426,14 @@ def _compile(label: str, wording: str) -> _Variant | None:
     kept = [(w, lem) for w, lem in content if lem not in OPTIONAL] or content
     if not kept:
         return None
-    head = next((i for i, (w, _) in enumerate(kept) if "NOUN" in morph().parse(w)[0].tag), 0)
+    head = next((i for i, (w, _) in enumerate(kept) if "NOUN" in parses(w)[0].tag), 0)
     kept = [kept[head]] + kept[:head] + kept[head + 1 :]
     slots, seen, words_, similar, adjectival = [], set(), [], set(), set()
     for w, lem in kept:
         c = concept(lem)
         if c not in seen:
             seen.add(c)
-            tag = morph().parse(w)[0].tag
+            tag = parses(w)[0].tag
             # Qualities ("жгучая", "сухой") and participles only: relational adjectives ("коленный", "плечевой")
             # sit close to each other in embeddings while naming different places.
             if slots and ("Qual" in tag or tag.POS in {"PRTF", "PRTS"}) and c not in _opposites():

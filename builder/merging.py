@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from medsyn import __version__
-from medsyn.builder import filters
+from medsyn.builder import dedup, filters
 from medsyn.builder.corpus import LEGACY_CORPUS, write_shards
 from medsyn.builder.provenance import public
 from medsyn.builder.schema import FEATURES
@@ -133,7 +133,7 @@ def merge_corpora(
 
     # Rows already marked as near-duplicates by their own build stay as they are; the rest are compared across.
     candidates = [row for row in rows if not row["near_duplicate_of"]]
-    duplicates = filters.near_duplicates([r["id"] for r in candidates], [r["text"] for r in candidates], config, progress)
+    duplicates = dedup.near_duplicates([r["id"] for r in candidates], [r["text"] for r in candidates], config, progress)
     source_of = {row["id"]: row["source"] for row in rows}
     by_source = {source.name: source for source in sources}
     for row in candidates:

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from functools import lru_cache
 
 from medsyn.builder import filters
-from medsyn.builder.lemmas import lemma, morph
+from medsyn.builder.lemmas import lemma, morph, parses
 
 # Words after which a capitalised name is a method, sign, disease or scale named after someone.
 EPONYM_HEADS = frozenset(
@@ -64,7 +64,7 @@ def _name_kinds(word: str) -> frozenset[str]:
     as not ("Цефалгия"), so they do not count."""
     analyser = morph()
     lower = word.lower()
-    tag = analyser.parse(lower)[0].tag
+    tag = parses(lower)[0].tag
     kinds = frozenset(grammeme for grammeme in _NAME_GRAMMEMES if grammeme in tag)
     return kinds if analyser.word_is_known(lower) else kinds - {"Name"}
 

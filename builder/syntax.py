@@ -27,6 +27,7 @@ from medsyn.builder.lemmas import (
     TOKEN_RE,
     lemma,
     morph,
+    parses,
 )
 
 # A '.' ends a clause unless it closes an abbreviation: letters on both sides ("м.цикла", "обл.паха") or a known
@@ -172,7 +173,7 @@ def _known(word: str) -> bool:
 def _parses(word: str) -> tuple[tuple[str, str, str, str], ...]:
     """(part of speech, case, number, gender) of each pymorphy3 reading of a word."""
     out = []
-    for p in morph().parse(word):
+    for p in parses(word):
         t = p.tag
         out.append((str(t.POS), _CASES.get(str(t.case), str(t.case)), str(t.number), str(t.gender)))
     return tuple(out)
@@ -180,7 +181,7 @@ def _parses(word: str) -> tuple[tuple[str, str, str, str], ...]:
 
 @lru_cache(maxsize=100_000)
 def is_noun(word: str) -> bool:
-    return "NOUN" in morph().parse(word)[0].tag
+    return "NOUN" in parses(word)[0].tag
 
 
 def is_adjective(word: str) -> bool:
@@ -283,7 +284,7 @@ def governs(cue: str, next_word: str, mention_word: str) -> bool:
     if cue == "отрицать":
         return True
     if cue == "не":
-        return any("tran" in p.tag for p in morph().parse(next_word)[:1])
+        return any("tran" in p.tag for p in parses(next_word)[:1])
     return False
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from functools import lru_cache
 
-from medsyn.builder.lemmas import morph
+from medsyn.builder.lemmas import morph, parses
 
 MIN_TYPO_LEN = 5
 
@@ -52,27 +52,46 @@ class TypoIndex:
     """Every inflected form of the lexicon words, and each form with one letter dropped, for typo look-ups."""
 
     def __init__(self) -> None:
-        self._index: dict[str, set[str]] = defaultdict(set)
+        # key -> its forms: one form as a plain string, more as a tuple (a set per key was 100 MB in a big build).
+        self._index: dict[str, str | tuple[str, ...]] = {}
         self._words: set[str] = set()
+        self._sources: dict[str, set[str]] = defaultdict(set)  # form -> the added words it is a form of
 
     def add(self, words: set[str]) -> None:
-        for word in words - self._words:
+        index = self._index
+        for word in sorted(words - self._words):
             self._words.add(word)
             for key, form in _typo_keys(word):
-                self._index[key].add(form)
+                self._sources[form].add(word)
+                known = index.get(key)
+                if known is None:
+                    index[key] = form
+                elif isinstance(known, str):
+                    if known != form:
+                        index[key] = (known, form)
+                elif form not in known:
+                    index[key] = (*known, form)
 
-    def near(self, word: str) -> set[str]:
-        """Indexed forms that may be one edit from `word` (candidates; the caller checks the distance)."""
-        forms = set(self._index.get(word, ()))
-        for key in _deletes(word):
-            forms.update(self._index.get(key, ()))
+    def near(self, word: str, among: set[str] | frozenset[str] | None = None) -> set[str]:
+        """Indexed forms that may be one edit from `word` (candidates; the caller checks the distance).
+
+        `among`: only forms of these added words. An index shared by several matchers then answers each as its
+        own index would, whatever the others added before: a matcher's answers do not depend on which other
+        matchers the same process built (scoring in several processes gives the same scores)."""
+        forms: set[str] = set()
+        for key in (word, *_deletes(word)):
+            found = self._index.get(key)
+            if found is not None:
+                forms.update((found,) if isinstance(found, str) else found)
+        if among is not None:
+            forms = {form for form in forms if not self._sources[form].isdisjoint(among)}
         return forms
 
 
 @lru_cache(maxsize=50_000)
 def _typo_keys(word: str) -> tuple[tuple[str, str], ...]:
     forms = {word}
-    for parse in morph().parse(word)[:1]:
+    for parse in parses(word)[:1]:
         forms.update(f.word.replace("ё", "е") for f in parse.lexeme)
     long_forms = [form for form in sorted(forms) if len(form) >= MIN_TYPO_LEN - 1]
     return tuple((key, form) for form in long_forms for key in sorted({form} | _deletes(form)))

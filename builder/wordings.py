@@ -76,9 +76,9 @@ def normalise(phrase: str) -> str:
 
 
 def _parses(word: str):
-    from medsyn.builder.lemmas import morph
+    from medsyn.builder.lemmas import parses
 
-    return morph().parse(word)
+    return parses(word)
 
 
 def _is_known(word: str) -> bool:

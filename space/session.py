@@ -20,6 +20,7 @@ from pathlib import Path
 import gradio as gr
 
 from medsyn.builder.backends import SamplingParams, Streamer, count_tokens, open_streamer
+from medsyn.builder.corpus import complaint_labels
 from medsyn.builder.filters import FilterConfig, SymptomScorer, reject_reasons, score_note
 from medsyn.builder.matching import SymptomMatcher
 from medsyn.builder.mkg import KnowledgeGraph, load_graph
@@ -197,7 +198,8 @@ class Space:
     def verdicts(self, text: str, prompt: Prompt, prior: Prior) -> tuple[list[tuple[str, str | None]], str, dict]:
         labels = [s.label for s in prior.symptoms]
         example = self.example_text.get(prompt.example_id) if prompt.example_id else None
-        scores = score_note(text, labels, prior.icd10_code, prior.icd10_name, example, self.scorer)
+        scores = score_note(text, labels, prior.icd10_code, prior.icd10_name, example, self.scorer,
+                            complaints=complaint_labels(self.graph, prior.icd10_code))  # as a build scores it
         reasons = reject_reasons(scores, FILTERS)
         highlighted = highlight(text, labels)
         tick = {True: PASS, False: FAIL}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import signal
 import socket
@@ -69,6 +70,32 @@ def test_same_seed_same_corpus(template_corpus, tmp_path):
     assert [r["text"] for r in _rows(other, "unfiltered")] != [r["text"] for r in _rows(template_corpus, "unfiltered")]
 
 
+def test_the_corpus_is_the_same_for_any_number_of_processes(template_corpus, tmp_path, monkeypatch):
+    """Template notes and scores computed in worker processes (pools forced on for 120 notes) give, byte for byte,
+    the rows one process gives; and the pools really ran."""
+    from medsyn.builder import parallel
+    from medsyn.builder.backends import template
+
+    pools = []
+    real_pool = parallel.process_pool
+
+    def counted(workers):
+        pools.append(workers)
+        return real_pool(workers)
+
+    monkeypatch.setattr(parallel, "process_pool", counted)
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_NOTES", 10)
+    monkeypatch.setattr(template, "CHUNK", 16)
+    split = tmp_path / "split"
+    assert main(["build", "--out", str(split), "--n", "120", "--seed", "3", "--workers", "2", "--quiet"]) == 0
+    assert pools == [2, 2]  # one pool composed the notes, one scored them and looked for near-duplicates
+    assert _rows(split, "unfiltered") == _rows(template_corpus, "unfiltered")
+    infos = [json.loads((folder / "build_info.json").read_text(encoding="utf-8")) for folder in (split, template_corpus)]
+    for info in infos:
+        info["created"] = info["config"]["out"] = None  # the day and the folder may differ, nothing else
+    assert infos[0] == infos[1]
+
+
 def test_existing_output_is_refused_and_overwrite_replaces(template_corpus, tmp_path, capsys):
     out = tmp_path / "c"
     assert main(["build", "--out", str(out), "--n", "5", "--quiet"]) == 0
@@ -90,6 +117,7 @@ def test_existing_output_is_refused_and_overwrite_replaces(template_corpus, tmp_
         (["--codes", "M54", "Z99.99X"], "unknown ICD-10 code"),
         (["--codes", "A00"], "no Russian symptoms"),
         (["--min-symptom-recall", "2"], "min_symptom_recall must be in [0, 1]"),
+        (["--workers", "-2"], "workers must be an integer >= 0 (0: one per CPU core)"),
     ],
 )
 def test_bad_config_fails_before_any_work(tmp_path, capsys, flags, message):

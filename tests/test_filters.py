@@ -20,10 +20,10 @@ from medsyn.builder.filters import (
     TOO_SHORT,
     FilterConfig,
     cyrillic_share,
-    near_duplicates,
     reject_reasons,
     score_note,
 )
+from medsyn.builder.dedup import near_duplicates
 from medsyn.builder.lemmas import mentions_diagnosis, name_variants
 from medsyn.errors import MedsynError
 
@@ -236,6 +236,34 @@ def test_threshold_is_respected():
     heavily = edit(base, 30)
     assert near_duplicates(["a", "b"], [base, heavily], FilterConfig()) == {}
     assert near_duplicates(["a", "b"], [base, heavily], FilterConfig(dedup_threshold=0.15)) == {"b": "a"}
+
+
+def test_band_candidates_are_those_of_datasketch_minhash_lsh():
+    """`dedup` looks bands up in its own dicts for speed: a note must be a candidate of exactly the notes that
+    datasketch's MinHashLSH, with the same bands and rows, would return for it."""
+    from datasketch import MinHash, MinHashLSH
+
+    from medsyn.builder import dedup
+
+    texts = corpus(60, seed=5)
+    texts += [edit(texts[i], changes, seed=i) for i, changes in [(1, 1), (2, 3), (3, 8), (4, 15), (5, 25)]]
+    config = FilterConfig(dedup_threshold=0.5)
+    sets = [dedup.shingles(text, config.shingle_size) for text in texts]
+    signatures = dedup.signature_matrix(sets, config)
+    bands, rows = dedup.lsh_bands(config.dedup_threshold, config.num_perm)
+    keys = dedup.band_keys(signatures, bands, rows)
+    lsh = MinHashLSH(num_perm=config.num_perm, params=(bands, rows))
+    sketches = list(MinHash.generator((s.tolist() for s in sets), num_perm=config.num_perm, seed=config.minhash_seed,
+                                      hashfunc=dedup._identity))
+    assert all((sketch.hashvalues == row).all() for sketch, row in zip(sketches, signatures))
+    for index, sketch in enumerate(sketches):
+        lsh.insert(index, sketch)
+    pairs = 0
+    for index, sketch in enumerate(sketches):
+        ours = {other for other in range(len(texts)) if (keys[other] == keys[index]).any()}
+        assert ours == set(lsh.query(sketch)), index
+        pairs += len(ours) - 1
+    assert pairs >= 2 * 4  # the edited copies did share bands with their originals
 
 
 def test_mismatched_inputs_are_refused():

@@ -9,6 +9,7 @@ import pytest
 from medsyn.builder import filters
 from medsyn.builder.filters import SymptomScorer, score_note
 from medsyn.builder.matching import SymptomMatcher, stem
+from medsyn.builder.typos import TypoIndex
 
 # Each miss named in issue 12: (label, wording the old matcher did not find). The first five come from the
 # RuMedBench markup, the last three from MedSyn's GPT notes.
@@ -104,6 +105,36 @@ def test_extending_a_matcher_equals_building_it_at_once():
     whole = SymptomMatcher(labels)
     assert grown.keys == whole.keys
     assert [grown.mentions(t) for t in texts] == [whole.mentions(t) for t in texts]
+
+
+def test_a_shared_typo_index_answers_each_matcher_as_its_own():
+    """A build's per-code matchers share one typo index; a matcher must not read a typo as another code's word
+    ("посушше": посуше, a form of "сухой" that only the cough matcher indexed), or its answers would depend on
+    which matchers its process built before (and scoring in several processes would change the corpus)."""
+    shared = TypoIndex()
+    SymptomMatcher(["сухой кашель"], typos=shared)
+    skin = SymptomMatcher(["сухость кожи"], typos=shared)
+    alone = SymptomMatcher(["сухость кожи"])
+    for text in ["кожа посушше", "кожа поссуше", "сухость кожи", "кожа суххая"]:
+        assert skin.mentions(text) == alone.mentions(text), text
+    assert not skin.present("кожа посушше")
+    assert shared.near("посушше") >= {"посуше"} and not shared.near("посушше", among={"сухость", "кожа"})
+
+
+def test_a_note_scores_the_same_whatever_was_scored_before():
+    """Each code's matcher holds the code's whole lexicon from the first note on, so a note's scores do not
+    depend on the order of the notes (nor on which process scores which)."""
+    lexicon = ("сухой кашель", "сухость кожи", "боль в горле", "насморк", "головная боль")
+    notes = [("Кожа посушше, першит, боль в горле.", ["сухость кожи", "боль в горле"]),
+             ("Сухой кашель, насморк, головной боли нет.", ["сухой кашель", "насморк", "головная боль"]),
+             ("Кожа поссуше обычного.", ["сухость кожи"])]
+    def scored(order):
+        scorer = SymptomScorer()
+        out = {i: score_note(notes[i][0], notes[i][1], "J06", "Острая инфекция", scorer=scorer, complaints=lexicon)
+               for i in order}
+        return [out[i] for i in range(len(notes))]
+
+    assert scored([0, 1, 2]) == scored([2, 1, 0]) == scored([1, 0, 2])
 
 
 def test_filters_keep_no_matcher_state_at_module_level():

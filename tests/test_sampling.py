@@ -121,3 +121,14 @@ def test_cli_sample_writes_reproducible_jsonl(tmp_path, capsys):
     assert all({"label", "weight"} == set(s) for r in records for s in r["symptoms"])
     assert main(["sample", "--n", "5", "--codes", "Q99.9X", "--out", str(tmp_path / "c.jsonl")]) == 2
     assert "unknown ICD-10 code" in capsys.readouterr().err and not (tmp_path / "c.jsonl").exists()
+
+
+def test_prior_to_dict_is_asdict_and_round_trips(graph):
+    """`to_dict` is written by hand for speed: it must stay what `asdict` gives, every field included."""
+    from dataclasses import asdict
+
+    from medsyn.builder.sampling import Prior
+
+    for prior in sample_priors(graph, 20, seed=3):
+        assert prior.to_dict() == asdict(prior)
+        assert Prior.from_dict(prior.to_dict()) == prior

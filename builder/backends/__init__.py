@@ -27,7 +27,7 @@ ENTRY_POINT_GROUP = "medsyn.backends"
 def _open_template(options: Any) -> Backend:
     from medsyn.builder.backends.template import TemplateBackend
 
-    return TemplateBackend()
+    return TemplateBackend(getattr(options, "workers", 1))
 
 
 def _urls(options: Any) -> list[str]:
