@@ -10,11 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-
-def _parses(word: str) -> tuple:
-    from medsyn.builder.lemmas import parses as cached
-
-    return cached(word)
+from medsyn.builder.lemmas import parses
 
 
 @lru_cache(maxsize=50_000)
@@ -24,30 +20,29 @@ def noun_group(phrase: str) -> tuple[int, int, int]:
     the phrase has no nominative head (a clause such as "болит голова")."""
     words = phrase.split(" ")
     for i, word in enumerate(words):
-        parses = _parses(word.strip(","))
-        adjective = any(p.tag.POS in {"ADJF", "PRTF"} and "nomn" in p.tag for p in parses)
+        readings = parses(word.strip(","))
+        adjective = any(p.tag.POS in {"ADJF", "PRTF"} and "nomn" in p.tag for p in readings)
         following_noun = i + 1 < len(words) and any(
-            p.tag.POS == "NOUN" and "nomn" in p.tag for p in _parses(words[i + 1].strip(","))
+            p.tag.POS == "NOUN" and "nomn" in p.tag for p in parses(words[i + 1].strip(","))
         )
-        if any(p.tag.POS == "NOUN" and "nomn" in p.tag for p in parses) and not (adjective and following_noun):
+        if any(p.tag.POS == "NOUN" and "nomn" in p.tag for p in readings) and not (adjective and following_noun):
             head = i
             break
-        if not any(p.tag.POS in {"ADJF", "PRTF"} and "nomn" in p.tag for p in parses):
+        if not any(p.tag.POS in {"ADJF", "PRTF"} and "nomn" in p.tag for p in readings):
             return 0, -1, -1
     else:
         return 0, -1, -1
     noun = _head_parse(words[head])
     end = head + 1
     while end < len(words) and not words[end - 1].endswith(","):
-        if not any(_agrees(p, noun) for p in _parses(words[end])):
+        if not any(_agrees(p, noun) for p in parses(words[end])):
             break
         end += 1
     return 0, end, head
 
 
 def _head_parse(word: str):
-    parses = [p for p in _parses(word.strip(",")) if p.tag.POS == "NOUN" and "nomn" in p.tag]
-    return parses[0]
+    return [p for p in parses(word.strip(",")) if p.tag.POS == "NOUN" and "nomn" in p.tag][0]
 
 
 def _agrees(adjective, noun) -> bool:
@@ -81,7 +76,7 @@ def inflect(phrase: str, case: str) -> str:
             parse = noun
             wanted = {case} | ({"inan"} if case == "accs" and number == "plur" else set())
         else:
-            parse = next(p for p in _parses(bare) if p.tag.POS in {"ADJF", "PRTF"} and "nomn" in p.tag)
+            parse = next(p for p in parses(bare) if p.tag.POS in {"ADJF", "PRTF"} and "nomn" in p.tag)
             wanted = {case, number} | ({noun.tag.gender} if number == "sing" and noun.tag.gender else set())
             if case == "accs":
                 wanted |= {"inan"} if (number == "plur" or noun.tag.gender == "masc") else set()

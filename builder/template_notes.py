@@ -70,7 +70,6 @@ def _clean(label: str) -> str:
     return re.sub(r"\s+", " ", label.replace("(", "").replace(")", "").replace('"', "")).strip()
 
 
-@lru_cache(maxsize=50_000)
 @lru_cache(maxsize=65536)
 def _recognised(label: str, phrase: str) -> bool:
     """Whether the lemma matcher finds `label` in `phrase` (the build's symptom-recall filter uses it); cached, as
