@@ -150,7 +150,8 @@ def default_configs(dataset_dir: Path) -> list[dict]:
         shards = [path.relative_to(dataset_dir).as_posix() for path in shard_paths(dataset_dir, pattern)]
         if shards or name == "default":
             files = [{"split": "train", "path": shards or pattern}]
-            configs.append({"config_name": name, **({"default": True} if name == "default" else {}), "data_files": files})
+            default = {"default": True} if name == "default" else {}
+            configs.append({"config_name": name, **default, "data_files": files})
     return configs
 
 
