@@ -36,7 +36,7 @@ from medsyn.builder.sources import Note, read_notes, refuse_held_out
 from medsyn.builder.store import GenerationStore
 from medsyn.errors import MedsynError
 from medsyn.builder.provenance import public
-from medsyn.io import atomic_dir, check_writable, prepare_output
+from medsyn.io import atomic_dir, check_writable, prepare_output, write_digest_named
 
 log = logging.getLogger(__name__)
 
@@ -241,16 +241,20 @@ def _add_bertscore(rows: list[dict], example_text: dict[str, str], config: filte
 
 
 def write_shards(folder: Path, rows: list[dict], rows_per_shard: int, split: str = "train") -> list[Path]:
-    """`<split>-NNNNN-of-NNNNN.parquet` shards with the declared features (at least one, possibly empty)."""
+    """`<split>-NNNNN-of-NNNNN-<digest>.parquet` shards with the declared features (at least one, possibly empty).
+
+    The digest of each shard's bytes is what keeps a user's plain `datasets.load_dataset(FOLDER)` on this folder's
+    rows (see `medsyn.io.write_digest_named`); the card lists the shards by name (`dataset_card.card.default_configs`).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     schema = FEATURES.arrow_schema
     n_shards = max(1, math.ceil(len(rows) / rows_per_shard))
     paths = []
     for i in range(n_shards):
         chunk = rows[i * rows_per_shard : (i + 1) * rows_per_shard]
-        path = folder / f"{split}-{i:05d}-of-{n_shards:05d}.parquet"
-        pq.write_table(pa.Table.from_pylist(chunk, schema=schema), path)
-        paths.append(path)
+        sink = pa.BufferOutputStream()
+        pq.write_table(pa.Table.from_pylist(chunk, schema=schema), sink)
+        paths.append(write_digest_named(folder, f"{split}-{i:05d}-of-{n_shards:05d}", sink.getvalue().to_pybytes()))
     return paths
 
 

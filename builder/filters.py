@@ -218,6 +218,10 @@ class SymptomScorer:
         Unlike `symptom_recall` it gives partial credit to a paraphrase no rule catches ("голова раскалывается"
         for "головная боль") and needs no transformer weights; it is a score, never a verdict. 1.0 when no label
         has a word with a vector (nothing asked, nothing missing).
+
+        Always within [0, 1]: the vectors are unit-normalised in float32, so a word's cosine with itself can come
+        out as 1.0000001; each word's best cosine is taken in float64 and clipped to [0, 1] (a word whose nearest
+        note word points away gets no credit rather than a negative one), so the published column never exceeds 1.
         """
         labels = [label for label in dict.fromkeys(labels) if len(self._label_vectors(label))]
         if not labels:
@@ -226,10 +230,10 @@ class SymptomScorer:
         if not len(note):
             return 0.0
         words = np.concatenate([self._label_vectors(label) for label in labels])
-        best = (words @ note.T).max(axis=1)
+        best = np.clip((words.astype(np.float64) @ note.astype(np.float64).T).max(axis=1), 0.0, 1.0)
         starts = np.cumsum([0] + [len(self._label_vectors(label)) for label in labels[:-1]])
         sizes = np.array([len(self._label_vectors(label)) for label in labels])
-        return float((np.add.reduceat(best, starts) / sizes).mean())
+        return min(1.0, float((np.add.reduceat(best, starts) / sizes).mean()))
 
     def _label_vectors(self, label: str) -> np.ndarray:
         vectors = self._label_cache.get(label)

@@ -49,6 +49,10 @@ PRESETS: dict[str, dict[str, str]] = {
         "smoking_column": "smoking",
     },
 }
+# A preset's columns that some files of its own generator lack: MedSyn's GPT-4 results (0_0.5k_gpt4) have no UID.
+# A preset must read every file its generator wrote, so where such a column is missing the field is filled as if
+# no column had been given (ids: FILE#LINE). A column the user names is still required.
+PRESET_OPTIONAL: dict[str, frozenset[str]] = {"medsyn": frozenset({"id_column"})}
 # Schema fields an import fills only from a column; without it they are null in every row.
 OPTIONAL_FIELDS = {
     "symptoms_column": ["prior.symptoms", "symptom_recall", "matched_symptoms"],
@@ -68,7 +72,7 @@ class ImportConfig:
     `medsyn import`; the filter thresholds are `FilterConfig`'s flags, as for `medsyn build`)."""
 
     preset: str | None = option(None, "column layout of a known generator: medsyn (desease_code, symptoms, prompt, "
-                                "response, gender, marital_state, smoking, UID)")
+                                "response, gender, marital_state, smoking, UID where a file has it)")
     text_column: str | None = option(None, "column holding the note")
     code_column: str | None = option(None, "column holding the note's ICD-10 code (checked against МКБ-10; "
                                      "ICD-10-CM codes map to their МКБ-10 parent)")
@@ -123,6 +127,11 @@ class ImportConfig:
     def columns(self) -> dict[str, str]:
         return {name: getattr(self, name) for name in COLUMN_FIELDS if getattr(self, name)}
 
+    def optional_columns(self) -> frozenset[str]:
+        """The preset's columns a file may lack, less those the user named (call before `resolved`, which cannot
+        tell a preset's column from the same column given as a flag)."""
+        return frozenset(name for name in PRESET_OPTIONAL.get(self.preset or "", ()) if getattr(self, name) is None)
+
 
 @dataclass
 class ImportReport:
@@ -140,10 +149,11 @@ class ImportReport:
 # -------------------------------------------------------------------------------------------------------- rows
 
 
-def _check_columns(source: import_sources.SourceFile, records: list[import_sources.Record], config: ImportConfig) -> None:
+def _check_columns(source: import_sources.SourceFile, records: list[import_sources.Record], config: ImportConfig,
+                   optional: frozenset[str] = frozenset()) -> None:
     found = list(dict.fromkeys(key for record in records for key in record.values))
     for name, column in config.columns().items():
-        if column not in found:
+        if column not in found and name not in optional:
             raise MedsynError(
                 f"{source.path or source.name}: no column {column!r} (--{name.replace('_', '-')}); columns found: "
                 f"{', '.join(map(str, found))}"
@@ -244,6 +254,7 @@ def import_corpus(
 ) -> ImportReport:
     """Write the corpus folder `out` from the notes of `sources` (files, folders or a Hub dataset id)."""
     out = Path(out)
+    optional = config.optional_columns()
     config = config.resolved()
     prepare_output(out, overwrite, legacy=LEGACY_CORPUS)  # before reading and scoring, not after
     filter_config = filter_config or filters.FilterConfig()
@@ -262,7 +273,7 @@ def import_corpus(
         records = import_sources.read(source_file)
         if not records:
             continue
-        _check_columns(source_file, records, config)
+        _check_columns(source_file, records, config, optional)
         for record in records:
             report.read += 1
             text = record.values.get(config.text_column)

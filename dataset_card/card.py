@@ -139,9 +139,19 @@ def size_category(n: int) -> str:
 
 
 def default_configs(dataset_dir: Path) -> list[dict]:
-    configs = [{"config_name": "default", "default": True, "data_files": [{"split": "train", "path": DATA_GLOB}]}]
-    if shard_paths(dataset_dir, UNFILTERED_GLOB):
-        configs.append({"config_name": "unfiltered", "data_files": [{"split": "train", "path": UNFILTERED_GLOB}]})
+    """The `default` and `unfiltered` configs, each listing its shard files by name rather than by a glob.
+
+    datasets hashes these entries (not the files) into its cache key for a local folder: shard names carry a digest
+    of their bytes (`builder.corpus.write_shards`), so a plain `load_dataset(FOLDER)` never returns the rows of
+    another corpus that once sat in a folder of the same name.
+    """
+    configs = []
+    for name, pattern in (("default", DATA_GLOB), ("unfiltered", UNFILTERED_GLOB)):
+        shards = [path.relative_to(dataset_dir).as_posix() for path in shard_paths(dataset_dir, pattern)]
+        if shards or name == "default":
+            files = [{"split": "train", "path": shards or pattern}]
+            default = {"default": True} if name == "default" else {}
+            configs.append({"config_name": name, **default, "data_files": files})
     return configs
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -220,6 +221,19 @@ def atomic_dir(path: str | os.PathLike, overwrite: bool = False, flag: str = "--
 def json_problem(err: json.JSONDecodeError) -> str:
     """The whole of what the decoder found, with where: its `msg` alone can end mid-sentence ("... at")."""
     return f"{err.msg.removesuffix(' at')} at column {err.colno}"
+
+
+def write_digest_named(folder: Path, stem: str, data: bytes, suffix: str = ".parquet") -> Path:
+    """Write `data` as `folder/<stem>-<digest><suffix>`, the digest being the first 16 hex digits of its SHA-256.
+
+    For the data files of folders a user reads with a plain `datasets.load_dataset(FOLDER)`: datasets keys its cache
+    of a local folder by the folder's name and a hash of the card's `configs`, not by the files' contents, so two
+    folders of the same name (or one rewritten with --overwrite) would share a cache entry and a load would return
+    rows that are no longer there. A card that lists these files by name changes whenever their bytes do.
+    """
+    path = folder / f"{stem}-{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
+    path.write_bytes(data)
+    return path
 
 
 def write_jsonl(path: str | os.PathLike, records: Iterable[dict]) -> int:

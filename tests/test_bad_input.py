@@ -122,6 +122,10 @@ CASES = [
     ("ift-notes-missing", ["ift", "build", "--notes", "{w}/nowhere.jsonl", "--markup", "{w}/m.csv", "--out",
                            "{w}/ift"], "nowhere.jsonl: file not found"),
     ("space-port", ["space", "--port", "0"], "--port must be in 1..65535"),
+    # issue 22: a preset's id column may be missing from a file, an id column the user names may not
+    ("import-named-id-column-missing", ["import", "{w}/train.jsonl", "--preset", "medsyn", "--text-column", "symptoms",
+                                        "--code-column", "code", "--id-column", "UID", "--out", "{w}/imported"],
+     "no column 'UID' (--id-column)"),
 ]
 
 

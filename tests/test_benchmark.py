@@ -495,6 +495,43 @@ def test_unseen_evaluation_codes_are_reported_not_fatal(toy_inputs, monkeypatch,
     assert results["hard_codes_selection"]["chosen_on"].endswith("of the training file (per code)")
 
 
+def test_ratios_past_the_corpus_size_are_one_setting_not_two(toy_inputs, monkeypatch, caplog):
+    """60 real notes, 36 synthetic: @1 and @2 would both train on all 36 (so would TSTR, which asks for 60).
+    One warning says so before any fit, @2 is not run, and results.json and results.md give the notes each used."""
+    tmp_path, train, evaluation, corpus = toy_inputs
+    out = tmp_path / "out"
+    assert cli(["benchmark", "--train", str(train), "--eval", str(evaluation), "--synthetic", str(corpus),
+                "--seeds", "2", "--ratios", "0.5,1,2", "--bootstrap", "20", "--out", str(out)], monkeypatch) == 0
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    ran = {e["name"] for e in results["settings"]}
+    assert ran == {"real", "real+synthetic@0.5", "real+synthetic@1", "TSTR", "upsample"}
+    use = results["synthetic_use"]
+    assert use["n_notes"] == 36
+    assert use["left_out"] == [{"name": "real+synthetic@2", "requested": 120, "used": 36,
+                                "same_as": "real+synthetic@1"}]  # fmt: skip
+    assert {u["name"]: (u["requested"], u["used"]) for u in use["settings"]} == {
+        "real+synthetic@0.5": (30, 30), "real+synthetic@1": (60, 36), "TSTR": (60, 36)}
+    assert {r["name"]: r["n_train_synthetic"] for r in results["summary"] if r["name"] != "upsample"} == {
+        "real": 0, "real+synthetic@0.5": 30, "real+synthetic@1": 36, "TSTR": 36}
+    warnings = [r.getMessage() for r in caplog.records if r.getMessage().startswith("synthetic notes: the corpus")]
+    assert len(warnings) == 1, warnings
+    assert "fewer than asked for (real+synthetic@1 60, real+synthetic@2 120, TSTR 60)" in warnings[0]
+    assert "real+synthetic@2 (as real+synthetic@1)" in warnings[0]
+    report = (out / "results.md").read_text(encoding="utf-8")
+    assert "`real+synthetic@2` was not run: it would have trained on the same notes as `real+synthetic@1`" in report
+    assert "each of these trained on all 36" in report and "`real+synthetic@2`" not in report.split("\n\n")[0]
+
+
+def test_a_ratio_that_rounds_to_no_synthetic_note_is_real_under_another_name():
+    from medsyn.training.benchmark import fit_to_corpus, settings_for
+
+    settings, use = fit_to_corpus(settings_for([0.001, 0.5], [0.5, 1]), 36, 60)
+    assert [x["name"] for x in use["left_out"]] == ["real+synthetic@0.001"]
+    assert use["left_out"][0]["same_as"] == "real" and use["left_out"][0]["used"] == 0
+    assert {s.name for s in settings} == {"real", "real+synthetic@0.5", "TSTR", "upsample"}
+    assert len(settings) == 7  # real, @0.5 and upsample at both fractions; TSTR once
+
+
 def test_empty_synthetic_corpus_is_a_clear_error(toy_inputs, monkeypatch, capsys):
     tmp_path, train, evaluation, _ = toy_inputs
     empty = make_synthetic_corpus(tmp_path / "empty", [], per_code=0)

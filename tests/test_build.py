@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -56,7 +57,7 @@ def test_corpus_loads_with_documented_features(template_corpus):
     assert set(row["prior"]["symptoms"][0]) == {"label", "weight"}
     assert all(r["symptom_recall"] >= 0.5 and not r["leakage"] for r in kept)
     shards = sorted(p.name for p in (template_corpus / "data").iterdir())
-    assert shards == ["train-00000-of-00001.parquet"]
+    assert len(shards) == 1 and re.fullmatch(r"train-00000-of-00001-[0-9a-f]{16}\.parquet", shards[0])
     readme = (template_corpus / "README.md").read_text(encoding="utf-8")
     assert readme.startswith("---\n") and "language:" in readme and "configs:" in readme
 
@@ -105,6 +106,39 @@ def test_existing_output_is_refused_and_overwrite_replaces(template_corpus, tmp_
     assert main(["build", "--out", str(out), "--n", "7", "--quiet", "--overwrite"]) == 0
     assert len(_rows(out, "unfiltered")) == 7
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+LOAD = """
+import json, sys
+from datasets import load_dataset
+print(json.dumps([[len(load_dataset(folder, config, split="train")) for config in ("default", "unfiltered")]
+                  for folder in sys.argv[1:]]))
+"""
+
+
+def _plain_loads(hf_home: Path, *folders: Path) -> list[list[int]]:
+    """Rows of each folder's two configs through a plain `load_dataset(FOLDER)`, as README shows it: no cache_dir,
+    one HF_HOME shared by every call (a process of its own, since datasets reads HF_HOME when imported)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_DATASETS_CACHE", "HF_HOME")}
+    env.update(HF_HOME=str(hf_home), HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
+    done = subprocess.run([sys.executable, "-c", LOAD, *map(str, folders)], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+def test_plain_load_dataset_returns_each_folders_own_rows(tmp_path):
+    """datasets keys its cache of a local folder by the folder's name and the card's configs, not by the files:
+    two corpora in folders named alike, or a rebuild with --overwrite, must not be served from each other's entry."""
+    first, second = tmp_path / "a" / "c", tmp_path / "b" / "c"
+    assert main(["build", "--out", str(first), "--n", "5", "--seed", "1", "--quiet"]) == 0
+    assert main(["build", "--out", str(second), "--n", "8", "--seed", "2", "--quiet"]) == 0
+    sizes = {folder: [len(_rows(folder, config)) for config in ("default", "unfiltered")] for folder in (first, second)}
+    assert sizes[first] != sizes[second]
+    hf_home = tmp_path / "hf_home"
+    assert _plain_loads(hf_home, first, second) == [sizes[first], sizes[second]]
+    assert main(["build", "--out", str(first), "--n", "11", "--seed", "3", "--quiet", "--overwrite"]) == 0
+    rebuilt = [len(_rows(first, config)) for config in ("default", "unfiltered")]
+    assert rebuilt[1] == 11 and _plain_loads(hf_home, first) == [rebuilt]
 
 
 @pytest.mark.parametrize(

@@ -214,6 +214,33 @@ def test_against_removes_near_duplicates_of_an_existing_corpus(tmp_path):
     assert json.loads((second / "build_info.json").read_text(encoding="utf-8"))["import"]["against_duplicates"] == 1
 
 
+def medsyn_layout(folder: Path, with_uid: bool) -> Path:
+    """A made-up file in MedSyn's layout; its GPT-4 results (0_0.5k_gpt4) are written without the UID field."""
+    records = [{"desease_code": code, "symptoms": symptoms.split("; "), "gender": "female" if sex == "ж" else "male",
+                "marital_state": 1, "smoking": "некурящий", "desease_name": "nan", "prompt": f"Жалобы: {symptoms}.",
+                "response": text, **({"UID": f"uid-{id_}"} if with_uid else {})}
+               for id_, code, text, symptoms, sex, _ in NOTES]  # fmt: skip
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "result_0-20.json"
+    path.write_text(json.dumps(records, ensure_ascii=False, indent=1), encoding="utf-8")
+    return path
+
+
+def test_medsyn_preset_reads_files_without_uid_and_falls_back_to_file_line(tmp_path, capsys):
+    src = tmp_path / "medsyn_generated"
+    medsyn_layout(src / "gpt35", with_uid=True)
+    medsyn_layout(src / "gpt4", with_uid=False)
+    out = tmp_path / "out"
+    assert main(["import", str(src), "--preset", "medsyn", "--out", str(out), "--quiet"]) == 0
+    ids = [row["id"] for row in unfiltered(out)]
+    assert ids == ["uid-n1", "uid-n2", "uid-n3"] + [f"medsyn_generated/gpt4/result_0-20.json#{n}" for n in (1, 2, 3)]
+    # Only the preset's own id column may be missing: one the user names is still required.
+    err = run_bad(["import", str(src), "--preset", "medsyn", "--id-column", "UID", "--out", str(tmp_path / "named"),
+                   "--quiet"], capsys)  # fmt: skip
+    assert "gpt4/result_0-20.json" in err and "no column 'UID' (--id-column)" in err
+    assert not (tmp_path / "named").exists()
+
+
 # ---------------------------------------------------------------------------------------------- bad input
 
 

@@ -168,6 +168,19 @@ def test_semantic_symptom_recall_rewards_the_prompt_symptoms():
     assert 0.0 < scores.semantic_symptom_recall <= 1.0
 
 
+def test_semantic_symptom_recall_never_exceeds_one():
+    """A note naming each label scores its words' cosines with themselves: float32 rounding put some at 1.0000001."""
+    scorer = SymptomScorer()
+    labels = ["головная боль", "тошнота", "боль в шее", "кашель", "одышка", "сухость кожи", "температура"]
+    values = [scorer.semantic_recall(f"{label.capitalize()}.", [label]) for label in labels]
+    values.append(scorer.semantic_recall(", ".join(labels) + ".", labels))
+    assert all(0.0 <= value <= 1.0 for value in values), values
+    assert min(values) == pytest.approx(1.0)
+    scores = score_note("Боль в шее, кашель.", ["боль в шее", "кашель"], "J06", "Острые инфекции верхних дыхательных путей",
+                        scorer=scorer)
+    assert 0.0 < scores.semantic_symptom_recall <= 1.0
+
+
 def test_matcher_judgements_fixture_holds_no_note_text():
     path = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "matcher_judgements.csv"
     with open(path, encoding="utf-8") as f:

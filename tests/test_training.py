@@ -95,6 +95,28 @@ def test_benchmark_notes_never_enter(tmp_path, small_notes, markup, top3):
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 
+def test_instruction_folders_of_the_same_name_load_their_own_rows(tmp_path):
+    """`medsyn train --data FOLDER` reads with a plain load_dataset, whose cache datasets keys by the folder's name
+    and card: two instruction folders named alike, loaded with one HF_HOME, must each give their own pairs."""
+    import os
+    import subprocess
+    import sys
+
+    from medsyn.training.ift import write_splits
+
+    folders = [tmp_path / parent / "ift" for parent in ("a", "b")]
+    for n, folder in zip((2, 3), folders):
+        folder.mkdir(parents=True)
+        write_splits(folder, {"train": [{"prompt": f"жалобы {i}", "completion": f"запись {i}"} for i in range(n)]})
+    code = ("import sys; from medsyn.training.ift import load_instruction_data as load; "
+            "print([len(load(folder)['train']) for folder in sys.argv[1:]])")  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_DATASETS_CACHE", "HF_HOME")}
+    env.update(HF_HOME=str(tmp_path / "hf_home"), HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
+    done = subprocess.run([sys.executable, "-c", code, *map(str, folders)], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["[2,", "3]"]
+
+
 def _losses(info: dict) -> list[float]:
     return [entry["loss"] for entry in info["log_history"] if "loss" in entry]
 

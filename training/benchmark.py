@@ -23,8 +23,8 @@ from medsyn.builder.sources import Note, read_notes
 from medsyn.errors import MedsynError
 from medsyn.io import atomic_dir, write_jsonl
 from medsyn.training.benchmark_sets import (  # noqa: F401  (re-exported: the benchmark's vocabulary)
-    TSTR, Setting, SyntheticCorpus, check_fractions, rare_codes, settings_for, split_dev, subsample,
-    training_set, upsample_plan,
+    TSTR, Setting, SyntheticCorpus, check_fractions, fit_to_corpus, rare_codes, settings_for, split_dev,
+    subsample, training_set, upsample_plan,
 )
 from medsyn.training.benchmark_stats import K, METRICS, Run, bootstrap_summary, real_notes_saved
 from medsyn.training.classifiers import make_classifier
@@ -191,6 +191,7 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
     synthetic = load_synthetic(config.synthetic, config.sources, real_codes)
     source = synthetic.source
     source["real_codes_without_synthetic"] = sorted(real_codes - set(synthetic.codes))
+    settings, synthetic_use = fit_to_corpus(settings, len(synthetic.texts), len(real))
     unseen = unseen_codes(evaluation, real_codes)
     if unseen["n_notes"]:
         log.warning("%s: %d notes have %d code(s) never seen in %s (always scored wrong): %s", config.eval,
@@ -240,7 +241,7 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
         summary = bootstrap_summary(runs, references, set(hard), config.bootstrap, rare=set(rare),
                                     baseline=baselines(settings))
         results = results_record(config, settings, entries, summary, real, evaluation, synthetic, hard, hard_info,
-                                 rare, plans, unseen)
+                                 rare, plans, unseen, synthetic_use)
         with open(tmp / "results.json", "w", encoding="utf-8") as handle:
             json.dump(results, handle, ensure_ascii=False, indent=2)
         (tmp / "results.md").write_text(benchmark_report.markdown_report(results), encoding="utf-8")
@@ -249,16 +250,22 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
 
 
 def results_record(config, settings, entries, summary, real, evaluation, synthetic, hard, hard_info, rare, plans,
-                   unseen) -> dict:
+                   unseen, synthetic_use: dict | None = None) -> dict:
     """Everything results.json holds (one place, so additions to it merge)."""
+    used: dict[tuple, int] = {}  # the most synthetic notes a setting trained on over the seeds (fixed but for upsample)
+    for e in entries:
+        key = (e["name"], e["real_fraction"])
+        used[key] = max(used.get(key, 0), e["n_train_synthetic"])
     rows = [{"name": s.name, "classifier": config.classifier, "real_fraction": s.real_fraction,
-             "synthetic_ratio": s.ratio, "n_seeds": config.seeds, "metrics": summary[s.key]} for s in settings]
+             "synthetic_ratio": s.ratio, "n_train_synthetic": used.get((s.name, s.real_fraction), 0),
+             "n_seeds": config.seeds, "metrics": summary[s.key]} for s in settings]
     real_counts = Counter(n.code for n in real)
     return {
         "settings": entries,
         "hard_codes": hard,
         "rare_codes": rare,
         "synthetic_source": synthetic.source,
+        "synthetic_use": synthetic_use or {},
         "summary": rows,
         "real_notes_saved": notes_saved(rows, len(real)),
         "tstr_per_code": tstr_per_code(entries, real_counts, Counter(synthetic.codes),

@@ -126,6 +126,7 @@ def notes(results: dict) -> str:
         lines.append(f"Rare codes ({len(rare)}: at most {rare_sel.get('max_real_notes')} real training notes, the "
                      f"{rare_sel.get('quantile', 0.25):g} quantile of per-code counts): " + ", ".join(rare) + ".")
     lines.append(f"Synthetic notes: {source['n_notes']} over {source['n_codes']} codes; {_sources(source)}.")
+    lines += shortfall(results.get("synthetic_use") or {})
     if dropped.get("n_notes"):
         verb = "dropped" if dropped.get("dropped") else "kept (--keep-unseen-codes)"
         lines.append(f"{dropped['n_notes']} synthetic notes of {dropped['n_codes']} code(s) absent from the real "
@@ -134,6 +135,21 @@ def notes(results: dict) -> str:
         lines.append(f"{unseen['n_notes']} evaluation notes have {unseen['n_codes']} code(s) absent from the real "
                      f"training file: {', '.join(unseen['codes'])}.")
     return "\n\n".join(lines) + "\n"
+
+
+def shortfall(use: dict) -> list[str]:
+    """What a corpus smaller than the settings asked for changed: who used all of it, and who was not run."""
+    n = use.get("n_notes")
+    short = [u for u in (use.get("settings") or []) + (use.get("left_out") or []) if u["requested"] > u["used"]]
+    lines = []
+    if short:
+        lines.append(f"The synthetic corpus has {n} notes, fewer than "
+                     + ", ".join(f"`{u['name']}` ({u['requested']})" for u in short)
+                     + f" asked for: each of these trained on all {n}.")
+    for x in use.get("left_out") or []:
+        lines.append(f"`{x['name']}` was not run: it would have trained on the same notes as `{x['same_as']}` "
+                     f"({x['used']} synthetic notes).")
+    return lines
 
 
 def markdown_report(results: dict) -> str:

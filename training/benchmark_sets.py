@@ -61,6 +61,53 @@ def settings_for(ratios: Sequence[float], fractions: Sequence[float] = (1.0,)) -
     return settings
 
 
+def requested_synthetic(setting: Setting, n_real_full: int) -> int | None:
+    """Synthetic notes a setting asks for: a share of the full real size (mixed), the real size (TSTR); else None."""
+    if setting.kind == "mixed":
+        return round(setting.ratio * n_real_full)
+    return n_real_full if setting.kind == "tstr" else None
+
+
+def fit_to_corpus(settings: list[Setting], n_synthetic: int, n_real_full: int) -> tuple[list[Setting], dict]:
+    """The settings worth running on a corpus of `n_synthetic` notes, and what each used of it (for results.json).
+
+    A setting that asks for more notes than the corpus has uses all of them, so two ratios both past the corpus
+    size train on the same notes: only the smallest of them is run, and the others are recorded as left out
+    (reporting them apart would present one training set as two). A ratio small enough to round to no note at all
+    is `real` under another name and is left out too. One warning says all of it, before any fit.
+    """
+    unique = list({s.name: s for s in settings}.values())
+    full = [s for s in unique if s.kind == "mixed" and requested_synthetic(s, n_real_full) >= n_synthetic]
+    first_full = min(full, key=lambda s: s.ratio).name if full else None
+    use, left_out, asked = [], [], []
+    for setting in unique:
+        requested = requested_synthetic(setting, n_real_full)
+        if requested is None:
+            continue
+        used = min(requested, n_synthetic)
+        same_as = None
+        if setting.kind == "mixed" and used == 0:
+            same_as = "real"
+        elif setting.kind == "mixed" and used == n_synthetic and setting.name != first_full:
+            same_as = first_full
+        record = {"name": setting.name, "requested": requested, "used": used}
+        (left_out if same_as else use).append({**record, **({"same_as": same_as} if same_as else {})})
+        if requested > n_synthetic:
+            asked.append(f"{setting.name} {requested}")
+    parts = []
+    if asked:
+        parts.append(f"the corpus has {n_synthetic}, fewer than asked for ({', '.join(asked)}): each uses all "
+                     f"{n_synthetic}")
+    if left_out:
+        parts.append("not run, as they would train on the same notes: "
+                     + ", ".join(f"{x['name']} (as {x['same_as']})" for x in left_out))
+    if parts:
+        log.warning("synthetic notes: %s", "; ".join(parts))
+    dropped = {x["name"] for x in left_out}
+    return [s for s in settings if s.name not in dropped], {"n_notes": n_synthetic, "settings": use,
+                                                             "left_out": left_out}
+
+
 def check_fractions(fractions: Sequence[float]) -> None:
     if not fractions:
         raise MedsynError("--real-fractions: give at least one fraction, e.g. 0.1,0.25,1")
@@ -127,10 +174,7 @@ def training_set(
             chosen += [pool[j] for j in order[:need]]
         return (real_texts + [synthetic.texts[i] for i in chosen], real_codes + [synthetic.codes[i] for i in chosen],
                 len(chosen))
-    wanted = round(setting.ratio * n_full) if setting.kind == "mixed" else n_full
-    if wanted > len(synthetic.texts):
-        log.warning("%s: wants %d synthetic notes, the corpus has %d; using all", setting.name, wanted,
-                    len(synthetic.texts))
+    wanted = requested_synthetic(setting, n_full)  # past the corpus size: all of it (`fit_to_corpus` says so once)
     rng = stream(seed, setting.name)  # the same synthetic notes at every real fraction
     chosen = rng.choice(len(synthetic.texts), size=min(wanted, len(synthetic.texts)), replace=False).tolist()
     texts, codes = [synthetic.texts[i] for i in chosen], [synthetic.codes[i] for i in chosen]

@@ -38,7 +38,7 @@ from medsyn.builder.prompts import PromptBuilder, PromptConfig
 from medsyn.builder.sampling import Prior, SymptomDraw, uniforms
 from medsyn.builder.sources import Note, read_markup, read_notes, refuse_held_out
 from medsyn.errors import MedsynError
-from medsyn.io import atomic_dir
+from medsyn.io import atomic_dir, write_digest_named
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +216,12 @@ def build_instruction_data(
 
 
 def write_splits(folder: Path, splits: dict[str, list[dict]]) -> None:
-    """Parquet files per split plus a README whose `configs` lets `datasets.load_dataset(folder)` find them."""
+    """Parquet files per split plus a README whose `configs` lets `datasets.load_dataset(folder)` find them.
+
+    A file is named by a digest of its bytes (`medsyn.io.write_digest_named`) and the README lists it by that name,
+    so `medsyn train --data FOLDER` never trains on a cached copy of another folder of the same name."""
+    import io
+
     import datasets
 
     (folder / "data").mkdir(parents=True, exist_ok=True)
@@ -224,8 +229,10 @@ def write_splits(folder: Path, splits: dict[str, list[dict]]) -> None:
     for name, rows in splits.items():
         if not rows:
             continue
-        datasets.Dataset.from_list(rows).to_parquet(str(folder / "data" / f"{name}.parquet"))
-        data_files.append(f"  - split: {name}\n    path: data/{name}.parquet")
+        buffer = io.BytesIO()
+        datasets.Dataset.from_list(rows).to_parquet(buffer)
+        path = write_digest_named(folder / "data", name, buffer.getvalue())
+        data_files.append(f"  - split: {name}\n    path: data/{path.name}")
     card = (
         "---\nlanguage: ru\nconfigs:\n- config_name: default\n  data_files:\n" + "\n".join(data_files) + "\n---\n\n"
         "# MedSyn instruction data\n\nPrompt-completion pairs written by `medsyn ift build`: the builder's prompt "

@@ -45,7 +45,7 @@ class BenchmarkOptions:
     overwrite: bool = option(False, "replace an existing --out")
     seeds: int = option(3, "seeds per setting")
     ratios: list[str] = option(["0.25", "0.5", "1"], "synthetic notes added, as shares of the real training "
-                               "size (space or comma separated)")
+                               "size (space or comma separated); ratios past the corpus size run once, on all of it")
     classifier: Literal["tfidf-lr", "encoder"] = option("tfidf-lr", "char n-gram TF-IDF + logistic regression, "
                                                          "or a fine-tuned encoder")
     encoder: Path | None = option(None, "local model directory for --classifier encoder")
