@@ -260,7 +260,7 @@ def push_dataset(
     local_info = read_build_info(folder)
     if local_info.get("repo_id") not in (None, repo_id):  # published elsewhere before: that history is not this repo's
         local_info = {k: v for k, v in local_info.items() if k not in ("repo_id", "versions", "space")}
-    published: dict = {}  # the build_info.json that went up, recorded locally once the version is tagged
+    published: dict = {}  # the build_info.json and card that went up, kept locally once the version is tagged
 
     def build(api, head):
         previous = _previous_info(api, repo_id, "dataset", head) if head else {}
@@ -270,8 +270,8 @@ def push_dataset(
         space = demo or local_info.get("space") or previous.get("space")  # a named demo stays linked in later versions
         if space:
             info["space"] = space
-        published.update(info)
         readme = render_card(folder, repo_id=repo_id, version=version, build_info=info, stats=stats)
+        published.update(info=info, readme=readme)
         DatasetCard(readme)  # the uploaded text must parse as well as the local one did
         files: dict[str, Path | bytes] = _files_under(folder, DATASET_PARTS)
         files["README.md"] = readme.encode("utf-8")
@@ -286,13 +286,14 @@ def push_dataset(
         api, repo_id=repo_id, repo_type="dataset", version=version, build=build, create_pr=create_pr, private=private
     )
     if result.tagged:
-        record_publication(folder, published)
+        record_publication(folder, published["info"], published["readme"])
     return result
 
 
-def record_publication(folder: Path, info: dict) -> None:
-    """Keep the published build_info.json (repo id, version history, demo Space) in the local folder too, so that
-    `medsyn card` renders the real repo id and `medsyn space --export --dataset DIR` knows what to link to."""
+def record_publication(folder: Path, info: dict, readme: str | None = None) -> None:
+    """Keep the published build_info.json (repo id, version history, demo Space) and card in the local folder too,
+    so that the folder's README.md is the card of the version now on the Hub (not the unpublished one), `medsyn card`
+    renders the real repo id and `medsyn space --export --dataset DIR` knows what to link to."""
     from medsyn.io import atomic_file
 
     path = folder / "build_info.json"
@@ -300,6 +301,9 @@ def record_publication(folder: Path, info: dict) -> None:
     current.update({key: info[key] for key in ("repo_id", "versions", "space") if key in info})
     with atomic_file(path) as handle:
         handle.write(json.dumps(current, ensure_ascii=False, indent=2) + "\n")
+    if readme is not None:
+        with atomic_file(folder / "README.md") as handle:
+            handle.write(readme)
 
 
 def model_card_text(folder: Path, repo_id: str, version: str) -> str:

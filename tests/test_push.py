@@ -59,9 +59,18 @@ def test_push_two_versions_and_load_pinned(hub, env, tmp_path):  # noqa: F811
     v1 = build_corpus(tmp_path / "v1", "a", seed=1, shards=2, results=tmp_path / "results")
     v2 = build_corpus(tmp_path / "v2", "b", seed=2, shards=1)
 
+    assert "Not yet published" in (v1 / "README.md").read_text(encoding="utf-8")
     first = cli(env, str(v1), "--repo-id", REPO, "--version", "v1.0", "--notes", "first release")
     assert first.returncode == 0, first.stderr[-3000:]
     assert "tagged v1.0" in first.stdout
+    # the card that went up names the version it belongs to; the folder's own card is now that card, not the
+    # unpublished one, without a `medsyn card` rerun
+    uploaded = hub.repo(REPO).commits[hub.repo(REPO).tags["v1.0"]].files["README.md"].data.decode()
+    for card in (uploaded, (v1 / "README.md").read_text(encoding="utf-8")):
+        assert f'load_dataset("{REPO}", revision="v1.0")' in card and "note         = {Version v1.0}" in card
+        assert "| v1.0 |" in card and "Not yet published" not in card and "Not published yet" not in card
+        assert not [p for p in ("<version tag>", "<org>", "<name>") if p in card]
+    assert (v1 / "README.md").read_text(encoding="utf-8") == uploaded
     second = cli(env, str(v2), "--repo-id", REPO, "--version", "v1.1", "--notes", "more codes")
     assert second.returncode == 0, second.stderr[-3000:]
 
