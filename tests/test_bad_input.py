@@ -122,6 +122,11 @@ CASES = [
     ("ift-notes-missing", ["ift", "build", "--notes", "{w}/nowhere.jsonl", "--markup", "{w}/m.csv", "--out",
                            "{w}/ift"], "nowhere.jsonl: file not found"),
     ("space-port", ["space", "--port", "0"], "--port must be in 1..65535"),
+    # issue 22: published cards name no local path (push --base-model)
+    ("push-base-model-a-path", ["push", "{w}/corpus", "--repo-id", "a/b", "--version", "v1.0", "--base-model",
+                                "{w}/foreign"], "is not a Hub model id ORG/NAME"),
+    ("push-base-model-of-a-dataset", ["push", "{w}/corpus", "--repo-id", "a/b", "--version", "v1.0", "--base-model",
+                                      "org/base"], "names the base of a model or adapter"),
 ]
 
 
