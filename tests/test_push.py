@@ -210,3 +210,34 @@ def test_push_adapter_folder_as_model_repo(hub, env, tmp_path):  # noqa: F811
     card = ModelCard(files["README.md"].data.decode())
     assert card.data.library_name == "peft" and "medsyn" in card.data.tags
     assert "Not for clinical use" in card.text
+
+
+def test_the_emulator_serves_on_its_own_for_a_push_without_a_hub_account(tmp_path):
+    """README's recipe: `python -m tests.hub_emulator --port P`, export what it prints, push, load the version."""
+    import re
+    import signal
+
+    from tests.tiny_models import free_port
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "tests.hub_emulator", "--port", str(port)], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        exports = {}
+        for line in server.stdout:
+            if line.startswith("# Ctrl+C"):
+                break
+            if match := re.match(r"export (\w+)=(.*)$", line.strip()):
+                exports[match.group(1)] = match.group(2)
+        assert exports["HF_ENDPOINT"] == f"http://127.0.0.1:{port}", server.stderr.read() if server.poll() else exports
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGINGFACE_"))} | exports
+        corpus = build_corpus(tmp_path / "c", "a", seed=1)
+        pushed = cli(env, str(corpus), "--repo-id", REPO, "--version", "v1.0")
+        assert pushed.returncode == 0, pushed.stderr[-3000:]
+        out = client(env, f"from datasets import load_dataset\n"
+                          f"out = sorted(load_dataset({REPO!r}, revision='v1.0')['train']['id'])")
+        assert out == kept_ids(corpus)
+    finally:
+        os.killpg(server.pid, signal.SIGINT)
+        server.wait(timeout=30)
+    assert server.returncode == 0 and "Traceback" not in server.stderr.read()
