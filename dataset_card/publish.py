@@ -329,7 +329,7 @@ def model_card_text(folder: Path, repo_id: str, version: str, base_model: str | 
     from huggingface_hub import ModelCard, ModelCardData
 
     from medsyn.training.generator_eval import EVAL_FILE
-    from medsyn.training.model_card import render_model_card
+    from medsyn.training.model_card import hub_base_model, render_model_card
 
     info_path, readme = folder / "training_info.json", folder / "README.md"
     if info_path.is_file():
@@ -341,8 +341,11 @@ def model_card_text(folder: Path, repo_id: str, version: str, base_model: str | 
             card = ModelCard(readme.read_text(encoding="utf-8"))
         except Exception as err:  # yaml / ValueError from the metadata parser
             raise MedsynError(f"{readme}: its YAML metadata does not parse ({err}); fix it or remove the file")
-        if card.data.base_model != base_model:  # a hand-written card's local base path is not published either
+        named = card.data.base_model
+        if base_model:
             card.data.base_model = base_model
+        elif isinstance(named, str) and hub_base_model(named) is None:  # a hand-written local path is not published
+            card.data.base_model = None
         return str(card)
     adapter = folder / "adapter_config.json"
     data = ModelCardData(

@@ -210,6 +210,14 @@ def test_push_adapter_folder_as_model_repo(hub, env, tmp_path):  # noqa: F811
     card = ModelCard(files["README.md"].data.decode())
     assert card.data.library_name == "peft" and "medsyn" in card.data.tags
     assert "Not for clinical use" in card.text
+    # the base was a local folder: neither the generated card nor a hand-written one publishes its path
+    (adapter / "README.md").write_text(f"---\nbase_model: {tmp_path / 'tiny-llama'}\nlibrary_name: peft\n---\n# Mine\n")
+    proc = cli(env, str(adapter), "--repo-id", "medsyn-org/tiny-adapter", "--version", "v0.2")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for version in ("v0.1", "v0.2"):
+        files = repo.commits[repo.tags[version]].files
+        assert not [n for n in ("README.md", "adapter_config.json") if str(tmp_path).encode() in files[n].data], version
+    assert "# Mine" in files["README.md"].data.decode()
 
 
 def test_the_emulator_serves_on_its_own_for_a_push_without_a_hub_account(tmp_path):
