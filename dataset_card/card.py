@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 TEMPLATE = Path(__file__).parent / "templates" / "card.md"
 ASSETS = "assets"
 BENCHMARK_ASSETS = f"{ASSETS}/benchmark"
-PLACEHOLDER_REPO = "<org>/<name>"
 METRICS = ("accuracy", "hit@3", "macro_f1", "hard_codes_accuracy", "rare_codes_accuracy")
 TSTR_ROWS = 20  # the card shows the 10 codes TSTR gets best and the 10 worst; results.md has them all
 PERCENTILES = (50, 95, 99)
@@ -286,11 +285,17 @@ def render_card(
     metadata = merge_metadata(existing_metadata(dataset_dir / "README.md"), dataset_dir, stats.kept, info)
     versions = list(info.get("versions") or [])
     pinned = version or (versions[-1]["version"] if versions else None)
+    repo_id = repo_id or info.get("repo_id")
     card = DatasetCard.from_template(
         DatasetCardData(**metadata),
         template_path=str(TEMPLATE),
-        repo_id=repo_id or info.get("repo_id") or PLACEHOLDER_REPO,
-        revision=pinned or "<version tag>",
+        # unpublished: the card says how to load the folder itself and what `medsyn push` will pin, never a
+        # placeholder a reader could copy into code
+        published=bool(repo_id and pinned),
+        repo_id=repo_id,
+        revision=pinned,
+        data_glob=DATA_GLOB,
+        unfiltered_glob=UNFILTERED_GLOB if shard_paths(dataset_dir, UNFILTERED_GLOB) else None,
         space=info.get("space"),
         info=info,
         summary=info.get("summary") or {},

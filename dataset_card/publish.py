@@ -260,7 +260,7 @@ def push_dataset(
     local_info = read_build_info(folder)
     if local_info.get("repo_id") not in (None, repo_id):  # published elsewhere before: that history is not this repo's
         local_info = {k: v for k, v in local_info.items() if k not in ("repo_id", "versions", "space")}
-    published: dict = {}  # the build_info.json that went up, recorded locally once the version is tagged
+    published: dict = {}  # the build_info.json and card that went up, kept locally once the version is tagged
 
     def build(api, head):
         previous = _previous_info(api, repo_id, "dataset", head) if head else {}
@@ -270,8 +270,8 @@ def push_dataset(
         space = demo or local_info.get("space") or previous.get("space")  # a named demo stays linked in later versions
         if space:
             info["space"] = space
-        published.update(info)
         readme = render_card(folder, repo_id=repo_id, version=version, build_info=info, stats=stats)
+        published.update(info=info, readme=readme)
         DatasetCard(readme)  # the uploaded text must parse as well as the local one did
         files: dict[str, Path | bytes] = _files_under(folder, DATASET_PARTS)
         files["README.md"] = readme.encode("utf-8")
@@ -286,13 +286,14 @@ def push_dataset(
         api, repo_id=repo_id, repo_type="dataset", version=version, build=build, create_pr=create_pr, private=private
     )
     if result.tagged:
-        record_publication(folder, published)
+        record_publication(folder, published["info"], published["readme"])
     return result
 
 
-def record_publication(folder: Path, info: dict) -> None:
-    """Keep the published build_info.json (repo id, version history, demo Space) in the local folder too, so that
-    `medsyn card` renders the real repo id and `medsyn space --export --dataset DIR` knows what to link to."""
+def record_publication(folder: Path, info: dict, readme: str | None = None) -> None:
+    """Keep the published build_info.json (repo id, version history, demo Space) and card in the local folder too,
+    so that the folder's README.md is the card of the version now on the Hub (not the unpublished one), `medsyn card`
+    renders the real repo id and `medsyn space --export --dataset DIR` knows what to link to."""
     from medsyn.io import atomic_file
 
     path = folder / "build_info.json"
@@ -300,47 +301,99 @@ def record_publication(folder: Path, info: dict) -> None:
     current.update({key: info[key] for key in ("repo_id", "versions", "space") if key in info})
     with atomic_file(path) as handle:
         handle.write(json.dumps(current, ensure_ascii=False, indent=2) + "\n")
+    if readme is not None:
+        with atomic_file(folder / "README.md") as handle:
+            handle.write(readme)
 
 
-def model_card_text(folder: Path, repo_id: str, version: str) -> str:
-    """The folder's own README if it has one (it must parse), else a short generated model card."""
+def base_model_of(folder: Path, given: str | None) -> str | None:
+    """The Hub id a published model card names as base: `--base-model`, else the one training recorded, else the
+    adapter config's when it is a Hub id; None when the base was a local folder (its path is never published)."""
+    from medsyn.training.model_card import hub_base_model
+
+    if given:
+        return given
+    info_path = folder / "training_info.json"
+    if info_path.is_file():
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+        return info["base_model_hub_id"] if "base_model_hub_id" in info else hub_base_model(info.get("base_model") or "")
+    adapter = folder / "adapter_config.json"
+    if adapter.is_file():
+        return hub_base_model(json.loads(adapter.read_text(encoding="utf-8")).get("base_model_name_or_path") or "")
+    return None
+
+
+def model_card_text(folder: Path, repo_id: str, version: str, base_model: str | None = None) -> str:
+    """A `medsyn train` folder's card rendered again for this repo and version; else the folder's own README if it
+    has one (it must parse); else a short generated model card. Every one names the base model only as `base_model`."""
     from huggingface_hub import ModelCard, ModelCardData
 
-    readme = folder / "README.md"
+    from medsyn.training.generator_eval import EVAL_FILE
+    from medsyn.training.model_card import hub_base_model, render_model_card
+
+    info_path, readme = folder / "training_info.json", folder / "README.md"
+    if info_path.is_file():
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+        evaluation = json.loads((folder / EVAL_FILE).read_text(encoding="utf-8")) if (folder / EVAL_FILE).is_file() else {}
+        return render_model_card(info, evaluation, base_model, repo_id, version)
     if readme.is_file():
         try:
-            return str(ModelCard(readme.read_text(encoding="utf-8")))
+            card = ModelCard(readme.read_text(encoding="utf-8"))
         except Exception as err:  # yaml / ValueError from the metadata parser
             raise MedsynError(f"{readme}: its YAML metadata does not parse ({err}); fix it or remove the file")
+        named = card.data.base_model
+        if base_model:
+            card.data.base_model = base_model
+        elif isinstance(named, str) and hub_base_model(named) is None:  # a hand-written local path is not published
+            card.data.base_model = None
+        return str(card)
     adapter = folder / "adapter_config.json"
-    base = None
-    if adapter.is_file():
-        base = json.loads(adapter.read_text(encoding="utf-8")).get("base_model_name_or_path")
-    hub_base = base if base and REPO_ID.match(base) and not Path(base).exists() else None
     data = ModelCardData(
         language=["ru"],
         library_name="peft" if adapter.is_file() else "transformers",
-        base_model=hub_base,
+        base_model=base_model,
         tags=["medsyn", "medical", "synthetic", "clinical-notes", "text-generation"],
         pipeline_tag="text-generation",
     )
     kind = "LoRA adapter" if adapter.is_file() else "model"
+    base = f"Base model: {base_model}. " if base_model else ("Base model: see config.json. " if not adapter.is_file()
+                                                            else "Base model: not named (trained from a local folder). ")
     description = (
         f"A {kind} trained with medsyn to write Russian synthetic clinical notes from a prompt built on a medical "
-        f"knowledge-graph prior (a MedSyn re-implementation). Base model: {base or 'see config.json'}. "
+        f"knowledge-graph prior (a MedSyn re-implementation). {base}"
         f"Version {version}; load it pinned with `revision=\"{version}\"`. "
         "Not for clinical use: its output is machine-generated text that may be medically wrong."
     )
     return str(ModelCard.from_template(data, model_id=repo_id, model_description=description))
 
 
-def push_model(folder: Path, repo_id: str, version: str, *, create_pr: bool = False, private: bool = False) -> PushResult:
+def push_model(
+    folder: Path, repo_id: str, version: str, *, create_pr: bool = False, private: bool = False,
+    base_model: str | None = None,
+) -> PushResult:
+    """A model/adapter folder as a model repo. What training recorded about the machine it ran on (the base model's
+    folder, data and checkpoint paths) goes up as names only: adapter_config.json and training_info.json are
+    uploaded rewritten, with the base model as its Hub id or null."""
     from huggingface_hub import HfApi
+
+    from medsyn.training.model_card import NO_BASE, public_training_info
 
     files: dict[str, Path | bytes] = _files_under(folder, None)
     if not any(p.endswith((".safetensors", ".bin")) for p in files):
         raise MedsynError(f"{folder}: no weights (*.safetensors or *.bin); pass the folder `medsyn train` wrote")
-    readme = model_card_text(folder, repo_id, version)
+    base = base_model_of(folder, base_model)
+    readme = model_card_text(folder, repo_id, version, base)
+    if "adapter_config.json" in files:
+        adapter = json.loads((folder / "adapter_config.json").read_text(encoding="utf-8"))
+        adapter["base_model_name_or_path"] = base
+        files["adapter_config.json"] = (json.dumps(adapter, indent=2) + "\n").encode("utf-8")
+        if base is None:
+            log.warning("%s", NO_BASE.replace("this card names none", "the published card names none"))
+    if "training_info.json" in files:
+        info = json.loads((folder / "training_info.json").read_text(encoding="utf-8"))
+        files["training_info.json"] = (
+            json.dumps(public_training_info(info, base), ensure_ascii=False, indent=2, default=str) + "\n"
+        ).encode("utf-8")
     token = hub_token()
 
     def build(api, head):
@@ -404,17 +457,24 @@ def push(
     notes: str = "",
     repo_type: str | None = None,
     demo: str | None = None,
+    base_model: str | None = None,
 ) -> PushResult:
     """Validate everything locally, then publish the folder as `version` of `repo_id`.
 
     `repo_type` (dataset, model, space) must agree with what the folder is; None: whatever the folder is. `demo`
-    names the Space that demos a dataset: its card links to it.
+    names the Space that demos a dataset: its card links to it. `base_model` names the Hub id of a model folder's
+    base where training used a local folder (the card never names a path).
     """
     folder = Path(folder)
     check_repo_id(repo_id)
     check_version(version)
     if demo is not None:
         check_repo_id(demo)
+    if base_model is not None and not REPO_ID.match(base_model):
+        raise MedsynError(
+            f"--base-model {base_model!r} is not a Hub model id ORG/NAME; a published card names the base model by "
+            "its Hub id, never by a local path"
+        )
     if repo_type is not None and repo_type not in REPO_TYPES:
         raise MedsynError(f"--repo-type {repo_type!r} unknown; choose one of {', '.join(REPO_TYPES)}")
     if not folder.is_dir():
@@ -428,8 +488,10 @@ def push(
         raise MedsynError(f"{folder} is a {kind} folder, not a {repo_type} folder{hint}; nothing was uploaded")
     if demo is not None and kind != "dataset":
         raise MedsynError("--demo names the Space of a dataset; it applies to corpus folders only")
+    if base_model is not None and kind != "model":
+        raise MedsynError(f"--base-model names the base of a model or adapter; {folder} is a {kind} folder")
     if kind == "space":
         return push_space(folder, repo_id, version, create_pr=create_pr, private=private)
     if kind == "model":
-        return push_model(folder, repo_id, version, create_pr=create_pr, private=private)
+        return push_model(folder, repo_id, version, create_pr=create_pr, private=private, base_model=base_model)
     return push_dataset(folder, repo_id, version, create_pr=create_pr, private=private, notes=notes, demo=demo)

@@ -229,7 +229,8 @@ def make_demo(config: SpaceConfig | None = None) -> gr.Blocks:
             gr.api(on_search, api_name="search")
         if space.corpus is not None:
             with gr.Tab("Browse corpus"):
-                gr.Markdown(f"Notes of `{space.corpus.source}` ({len(space.corpus.rows)} generated; "
+                at = f" at version `{space.corpus.revision}`" if space.corpus.revision else ""
+                gr.Markdown(f"Notes of `{space.corpus.source}`{at} ({len(space.corpus.rows)} generated; "
                             f"first {BROWSE_ROWS} matches shown).")
                 with gr.Row():
                     b_code = gr.Dropdown([ALL, *space.corpus.codes], value=ALL, label="Code", filterable=True)

@@ -30,6 +30,8 @@ class SpaceConfig:
     base_url: str | None = option(None, "openai only, e.g. http://127.0.0.1:8000/v1")
     adapter: str | None = option(None, "transformers only: a PEFT adapter folder")
     dataset: str | None = option(None, "a built corpus folder or Hub dataset id for the browse tab")
+    dataset_version: str | None = option(None, "the version tag of a Hub dataset the browse tab reads, e.g. v1.0 "
+                                         "(default: its main branch, which moves with every release)")
     examples: Path | None = option(None, "RuMedTop3-format notes: enables the `example` prompt family")
     graph: Path | None = option(None, "knowledge graph file (default: the embedded graph)")
     max_new_tokens: int = option(512, f"most tokens per note (at most {MAX_NEW_TOKENS_LIMIT})")
@@ -58,6 +60,8 @@ class SpaceConfig:
             problems.append(f"temperature must be in (0, 2], got {self.temperature}")
         if not 0 < self.top_p <= 1:
             problems.append(f"top_p must be in (0, 1], got {self.top_p}")
+        if self.dataset_version and not self.dataset:
+            problems.append(f"dataset_version {self.dataset_version} needs a dataset (a Hub dataset id)")
         if not self.timeout > 0:
             problems.append(f"timeout must be > 0 seconds, got {self.timeout}")
         for name in ("examples", "graph"):

@@ -35,6 +35,9 @@ TEMPLATE = Path(__file__).with_name("space_card.md")
 REPO_ID = re.compile(r"^(?!.*(--|\.\.))[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 VERSION = re.compile(r"^v\d+\.\d+(\.\d+)?$")
 WHEEL_LINE = re.compile(r"^\./(medsyn-[^/\s]+\.whl)\s*$")
+# PyTorch's own index of CPU-only wheels. PyPI's Linux torch is the CUDA build (several GB of CUDA libraries that a
+# CPU Space downloads, installs and never uses); the Space builder's pip reads index options inside requirements.txt.
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 # Keys whose value is a credential, and values that look like one whatever the key (OpenAI, Hugging Face, GitHub,
 # Anthropic-style keys; a bearer token; credentials inside a URL).
 SECRET_KEY = re.compile(r"(?:^|[_-])(api[_-]?key|key|token|secret|password|passwd|credentials?)$", re.IGNORECASE)
@@ -276,10 +279,27 @@ def _settings_yaml(settings: dict) -> str:
     return header + yaml.safe_dump(settings, allow_unicode=True, sort_keys=False)
 
 
-def _requirements(wheel: str | None, vcs: str | None) -> str:
-    if vcs:
-        return f"# medsyn from a pinned VCS URL; its dependencies come from PyPI.\n{vcs}\n"
+def torch_requirement(gpu: bool) -> str:
+    """The torch lines: the CPU build of the torch this export runs (a free Space has no GPU), from PyTorch's CPU
+    index; for GPU hardware nothing, and PyPI's default (CUDA) build comes in as medsyn's dependency."""
+    if gpu:
+        return ""
+    from importlib.metadata import version
+
+    public = version("torch").split("+", 1)[0]
     return (
+        "# torch: the CPU-only build of the version this Space was exported with (PyPI's Linux torch is the CUDA build)\n"
+        f"--extra-index-url {TORCH_CPU_INDEX}\n"
+        f"torch=={public}+cpu\n"
+    )
+
+
+def _requirements(wheel: str | None, vcs: str | None, gpu: bool = False) -> str:
+    torch = torch_requirement(gpu)
+    if vcs:
+        return f"{torch}# medsyn from a pinned VCS URL; its other dependencies come from PyPI.\n{vcs}\n"
+    return (
+        f"{torch}"
         "# medsyn, built from the exporting checkout (the wheel next to this file); its dependencies come from PyPI.\n"
         "# `medsyn push DIR --space` rewrites this line to the wheel's copy in the Space repo, pinned by sha256:\n"
         "# the Space builder installs this file before it copies the other files.\n"
@@ -288,7 +308,7 @@ def _requirements(wheel: str | None, vcs: str | None) -> str:
 
 
 def render_readme(
-    *, title: str, settings: dict, dataset: DatasetLink | None, models: list[str], install: str
+    *, title: str, settings: dict, dataset: DatasetLink | None, models: list[str], install: str, cpu_torch: bool = True
 ) -> str:
     from importlib.metadata import version
 
@@ -312,7 +332,7 @@ def render_readme(
     )
     card = SpaceCard.from_template(
         data, template_path=str(TEMPLATE), dataset=dataset, models=models, settings=settings,
-        settings_file=SETTINGS_FILE, install=install,
+        settings_file=SETTINGS_FILE, install=install, cpu_torch=cpu_torch,
         needs_key=settings.get("backend") == "openai",
     )  # fmt: skip
     return str(card).rstrip("\n") + "\n"
@@ -326,8 +346,12 @@ def export_space(
     vcs: str | None = None,
     title: str = "MedSyn-ru synthetic clinical notes",
     overwrite: bool = False,
+    gpu: bool = False,
 ) -> Path:
-    """Write the Space folder `out` (atomically: a failure leaves nothing, or the previous folder, behind)."""
+    """Write the Space folder `out` (atomically: a failure leaves nothing, or the previous folder, behind).
+
+    `gpu`: the Space will run on GPU hardware, so torch is left to PyPI's CUDA build instead of pinned to the CPU one.
+    """
     from medsyn.io import atomic_dir
     from medsyn.space.config import SpaceConfig
 
@@ -335,8 +359,8 @@ def export_space(
         raise MedsynError(f"{out} already exists; pass --overwrite to replace it or choose another --export DIR")
     settings = {k: v for k, v in settings.items() if v is not None}
     refuse_secrets(settings, "settings")
-    if dataset is not None:
-        settings["dataset"] = dataset.repo_id
+    if dataset is not None:  # the browse tab reads the version the README links, not the moving main
+        settings["dataset"], settings["dataset_version"] = dataset.repo_id, dataset.version
     elif settings.get("dataset") and Path(settings["dataset"]).exists():
         raise MedsynError(
             f"dataset {settings['dataset']!r} is a local folder, which the Space cannot read: push it and pass "
@@ -369,8 +393,9 @@ def export_space(
         install = requirement or f"./{wheel}"
         (tmp / APP_FILE).write_text(APP_PY.format(settings=SETTINGS_FILE), encoding="utf-8")
         (tmp / SETTINGS_FILE).write_text(_settings_yaml(settings), encoding="utf-8")
-        (tmp / "requirements.txt").write_text(_requirements(wheel, requirement), encoding="utf-8")
-        readme = render_readme(title=title, settings=settings, dataset=dataset, models=models, install=install)
+        (tmp / "requirements.txt").write_text(_requirements(wheel, requirement, gpu), encoding="utf-8")
+        readme = render_readme(title=title, settings=settings, dataset=dataset, models=models, install=install,
+                               cpu_torch=not gpu)
         (tmp / "README.md").write_text(readme, encoding="utf-8")
     return Path(out)
 

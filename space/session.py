@@ -103,7 +103,7 @@ class Space:
         self.example_text = {note.note_id: note.text for note in examples}
         self.scorer = SymptomScorer()
         self.streamer: Streamer = open_streamer(config)
-        self.corpus = load_corpus(config.dataset) if config.dataset else None
+        self.corpus = load_corpus(config.dataset, config.dataset_version) if config.dataset else None
         # Every code with Russian symptoms: the categories the sampler draws and the full codes with their own lists.
         self.codes = sorted(set(self.graph.codes_with_symptoms) | set(self.graph.full_codes_with_symptoms))
         self.chapter_of = {code: self.graph.chapter(code) for code in self.codes}

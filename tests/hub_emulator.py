@@ -12,6 +12,9 @@ must run with `HF_HUB_DISABLE_XET=1` (`client_env` sets it), which selects the L
 
 Use the `hub` fixture (`from tests.hub_emulator import hub`); run the client side in a subprocess with
 `hub.client_env(hf_home)` because both libraries read `HF_ENDPOINT` once, at import time.
+
+`python -m tests.hub_emulator [--port P]` serves it on its own (until Ctrl+C, repos in memory), so that `medsyn push`
+and `load_dataset` can be tried without a Hub account: it prints the variables to set in the client's shell.
 """
 
 from __future__ import annotations
@@ -27,8 +30,12 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
-import pytest
 import yaml
+
+try:
+    import pytest
+except ImportError:  # served by `python -m tests.hub_emulator` in an install without the test extras
+    pytest = None
 
 TOKEN = "hf_emulatorTokenNeverPrintMe0123456789"
 LFS_PATTERNS = ("*.parquet", "*.png", "*.safetensors", "*.bin", "*.arrow", "*.pt")
@@ -490,12 +497,12 @@ class Handler(BaseHTTPRequestHandler):
 class HubEmulator:
     """A running emulator: `url` for HF_ENDPOINT, `state` to inspect or inject failures, `client_env` for children."""
 
-    def __init__(self, token: str = TOKEN):
+    def __init__(self, token: str = TOKEN, host: str = "127.0.0.1", port: int = 0):
         self.state = HubState(token)
         handler = type("BoundHandler", (Handler,), {"state": self.state})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server = ThreadingHTTPServer((host, port), handler)
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.url = f"http://{'127.0.0.1' if host in ('', '0.0.0.0') else host}:{self.server.server_address[1]}"
         self.token = token
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -528,7 +535,46 @@ class HubEmulator:
         return env
 
 
-@pytest.fixture
-def hub():
-    with HubEmulator() as emulator:
-        yield emulator
+if pytest is not None:
+
+    @pytest.fixture
+    def hub():
+        with HubEmulator() as emulator:
+            yield emulator
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve the emulator until interrupted; print what a shell must export for the clients to use it."""
+    import argparse
+    import tempfile
+
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.hub_emulator",
+        description="Serve the in-memory Hub emulator of medsyn's tests, to try `medsyn push` and `load_dataset` "
+        "without a Hub account. Repos live in memory until it stops.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=0, help="port (default: any free one)")
+    args = parser.parse_args(argv)
+    if not 0 <= args.port <= 65535:
+        parser.error(f"--port must be in 0..65535, got {args.port}")
+    try:
+        emulator = HubEmulator(host=args.host, port=args.port)
+    except OSError as err:
+        parser.error(f"cannot listen on {args.host}:{args.port} ({err.strerror}); choose another --port")
+    home = tempfile.mkdtemp(prefix="medsyn-hub-emulator-home-")  # a cache of its own: not mixed with the real Hub's
+    with emulator:
+        print("# Hub emulator running; in the shell that runs medsyn and datasets, set:")
+        for name, value in (("HF_ENDPOINT", emulator.url), ("HF_TOKEN", emulator.token), ("HF_HUB_DISABLE_XET", "1"),
+                            ("HF_HOME", home), ("NO_PROXY", "127.0.0.1,localhost")):
+            print(f"export {name}={value}")
+        print("# Ctrl+C stops it (its repos are kept in memory only)", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -126,6 +126,13 @@ CASES = [
     ("import-named-id-column-missing", ["import", "{w}/train.jsonl", "--preset", "medsyn", "--text-column", "symptoms",
                                         "--code-column", "code", "--id-column", "UID", "--out", "{w}/imported"],
      "no column 'UID' (--id-column)"),
+    # issue 22: published cards name no local path (push --base-model); the Space reads the version it links
+    ("push-base-model-a-path", ["push", "{w}/corpus", "--repo-id", "a/b", "--version", "v1.0", "--base-model",
+                                "{w}/foreign"], "is not a Hub model id ORG/NAME"),
+    ("push-base-model-of-a-dataset", ["push", "{w}/corpus", "--repo-id", "a/b", "--version", "v1.0", "--base-model",
+                                      "org/base"], "names the base of a model or adapter"),
+    ("space-dataset-version-alone", ["space", "--dataset-version", "v1.0"], "dataset_version v1.0 needs a dataset"),
+    ("space-gpu-without-export", ["space", "--gpu"], "--gpu applies to --export DIR only"),
 ]
 
 

@@ -160,6 +160,27 @@ def test_rerender_is_byte_identical_and_loads_with_datasets(tmp_path):
     assert len(everything["train"]) == 30
 
 
+def python_blocks(text: str) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", text, re.DOTALL)
+
+
+def test_unpublished_card_loads_its_own_folder_and_names_no_placeholder(tmp_path, monkeypatch):
+    import datasets
+
+    folder = make_corpus(tmp_path / "c", n=30, seed=1)
+    text = write_card(folder).read_text(encoding="utf-8")
+    assert not [p for p in ("<version tag>", "<org>", "<name>") if p in text]
+    assert "revision=" not in python_blocks(text)[0]  # no version exists yet to pin
+    assert 'load_dataset("my-org/medsyn-ru", revision="v1.0")' in text  # what the card will say once pushed
+    # the card's own snippet, run where the card says (in the folder), loads exactly this folder's notes
+    monkeypatch.chdir(folder)
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "cache")
+    scope: dict = {}
+    exec(python_blocks(text)[0], scope)
+    assert sorted(scope["notes"]["train"]["id"]) == sorted(r["id"] for r in rows(folder, "data"))
+    assert len(scope["everything"]["train"]) == 30
+
+
 def test_validation_names_the_problem(tmp_path):
     import pyarrow as pa
 

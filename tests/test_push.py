@@ -59,9 +59,18 @@ def test_push_two_versions_and_load_pinned(hub, env, tmp_path):  # noqa: F811
     v1 = build_corpus(tmp_path / "v1", "a", seed=1, shards=2, results=tmp_path / "results")
     v2 = build_corpus(tmp_path / "v2", "b", seed=2, shards=1)
 
+    assert "Not yet published" in (v1 / "README.md").read_text(encoding="utf-8")
     first = cli(env, str(v1), "--repo-id", REPO, "--version", "v1.0", "--notes", "first release")
     assert first.returncode == 0, first.stderr[-3000:]
     assert "tagged v1.0" in first.stdout
+    # the card that went up names the version it belongs to; the folder's own card is now that card, not the
+    # unpublished one, without a `medsyn card` rerun
+    uploaded = hub.repo(REPO).commits[hub.repo(REPO).tags["v1.0"]].files["README.md"].data.decode()
+    for card in (uploaded, (v1 / "README.md").read_text(encoding="utf-8")):
+        assert f'load_dataset("{REPO}", revision="v1.0")' in card and "note         = {Version v1.0}" in card
+        assert "| v1.0 |" in card and "Not yet published" not in card and "Not published yet" not in card
+        assert not [p for p in ("<version tag>", "<org>", "<name>") if p in card]
+    assert (v1 / "README.md").read_text(encoding="utf-8") == uploaded
     second = cli(env, str(v2), "--repo-id", REPO, "--version", "v1.1", "--notes", "more codes")
     assert second.returncode == 0, second.stderr[-3000:]
 
@@ -201,3 +210,42 @@ def test_push_adapter_folder_as_model_repo(hub, env, tmp_path):  # noqa: F811
     card = ModelCard(files["README.md"].data.decode())
     assert card.data.library_name == "peft" and "medsyn" in card.data.tags
     assert "Not for clinical use" in card.text
+    # the base was a local folder: neither the generated card nor a hand-written one publishes its path
+    (adapter / "README.md").write_text(f"---\nbase_model: {tmp_path / 'tiny-llama'}\nlibrary_name: peft\n---\n# Mine\n")
+    proc = cli(env, str(adapter), "--repo-id", "medsyn-org/tiny-adapter", "--version", "v0.2")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for version in ("v0.1", "v0.2"):
+        files = repo.commits[repo.tags[version]].files
+        assert not [n for n in ("README.md", "adapter_config.json") if str(tmp_path).encode() in files[n].data], version
+    assert "# Mine" in files["README.md"].data.decode()
+
+
+def test_the_emulator_serves_on_its_own_for_a_push_without_a_hub_account(tmp_path):
+    """README's recipe: `python -m tests.hub_emulator --port P`, export what it prints, push, load the version."""
+    import re
+    import signal
+
+    from tests.tiny_models import free_port
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "tests.hub_emulator", "--port", str(port)], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        exports = {}
+        for line in server.stdout:
+            if line.startswith("# Ctrl+C"):
+                break
+            if match := re.match(r"export (\w+)=(.*)$", line.strip()):
+                exports[match.group(1)] = match.group(2)
+        assert exports["HF_ENDPOINT"] == f"http://127.0.0.1:{port}", server.stderr.read() if server.poll() else exports
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGINGFACE_"))} | exports
+        corpus = build_corpus(tmp_path / "c", "a", seed=1)
+        pushed = cli(env, str(corpus), "--repo-id", REPO, "--version", "v1.0")
+        assert pushed.returncode == 0, pushed.stderr[-3000:]
+        out = client(env, f"from datasets import load_dataset\n"
+                          f"out = sorted(load_dataset({REPO!r}, revision='v1.0')['train']['id'])")
+        assert out == kept_ids(corpus)
+    finally:
+        os.killpg(server.pid, signal.SIGINT)
+        server.wait(timeout=30)
+    assert server.returncode == 0 and "Traceback" not in server.stderr.read()

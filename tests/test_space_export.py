@@ -5,6 +5,7 @@ virtual environment, serves `/generate`, and goes to the Hub (emulator) as a tag
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import os
 import site
@@ -14,6 +15,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 import yaml
 
@@ -21,7 +23,7 @@ from medsyn.cli import main as medsyn_main
 from medsyn.dataset_card.publish import push
 from medsyn.errors import MedsynError
 from tests.hub_emulator import hub  # noqa: F401  (the fixture)
-from tests.test_push import build_corpus, cli
+from tests.test_push import build_corpus, cli, client
 from tests.tiny_models import free_port
 
 pytest.importorskip("gradio_client")
@@ -84,7 +86,10 @@ def test_exported_space_installs_from_its_wheel_in_a_fresh_venv_and_generates(tm
     assert meta["sdk"] == "gradio" and meta["sdk_version"] == gradio.__version__ and meta["app_file"] == "app.py"
     assert meta["python_version"] == f"{sys.version_info.major}.{sys.version_info.minor}"
     requirements = [ln for ln in (folder / "requirements.txt").read_text().splitlines() if ln and not ln.startswith("#")]
-    assert requirements == [f"./{wheels[0].name}"]
+    # a CPU Space gets the CPU build of the torch exported with (PyPI's Linux torch is the CUDA one), then medsyn
+    torch = importlib.metadata.version("torch").split("+")[0]
+    assert requirements == ["--extra-index-url https://download.pytorch.org/whl/cpu", f"torch=={torch}+cpu",
+                            f"./{wheels[0].name}"]
     assert yaml.safe_load((folder / "settings.yaml").read_text()) == {"backend": "template"}
 
     env = clean_env(tmp_path)
@@ -150,7 +155,8 @@ def test_push_space_tagged_and_linked_both_ways_with_the_dataset(hub, tmp_path):
     assert front_matter(readme)["datasets"] == [DATASET]
     assert f"https://huggingface.co/datasets/{DATASET}/tree/v1.0" in readme
     assert f'load_dataset("{DATASET}", revision="v1.0")' in readme
-    assert yaml.safe_load((folder / "settings.yaml").read_text())["dataset"] == DATASET
+    settings = yaml.safe_load((folder / "settings.yaml").read_text())
+    assert (settings["dataset"], settings["dataset_version"]) == (DATASET, "v1.0")
 
     with pytest.raises(MedsynError, match="is a dataset folder, not a space folder"):
         push(corpus, SPACE, "v1.0", repo_type="space")  # refused before any request
@@ -179,6 +185,18 @@ def test_push_space_tagged_and_linked_both_ways_with_the_dataset(hub, tmp_path):
     assert line == f"medsyn @ {url}#sha256={digest}"
     with urllib.request.urlopen(url, timeout=30) as response:  # anonymously, as the Space builder fetches it
         assert hashlib.sha256(response.read()).hexdigest() == digest
+
+    # the dataset moves on; the deployed Space's browse tab still shows the version it links to, not `main`
+    newer = build_corpus(tmp_path / "corpus-b", "b", seed=2)
+    assert cli(env, str(newer), "--repo-id", DATASET, "--version", "v1.1").returncode == 0
+    browse = client(env, f"""
+from medsyn.space.config import load_config
+from medsyn.space.session import Space
+space = Space(load_config({str(remote / "settings.yaml")!r}, {{}}))
+out = [space.corpus.revision, sorted(row["id"] for row in space.corpus.rows)]
+""")
+    assert browse == ["v1.0", sorted(r["id"] for p in sorted((corpus / "unfiltered").glob("*.parquet"))
+                                     for r in pq.read_table(p).to_pylist())]
 
 
 def test_export_refuses_secrets_local_paths_and_moving_targets(tmp_path, capsys):

@@ -4,6 +4,7 @@ building a corpus with the adapter; bad inputs fail before training starts."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from medsyn.cli import main
 from medsyn.errors import MedsynError
+from tests.hub_emulator import hub  # noqa: F401  (the fixture)
 
 N_NOTES = 40
 TRAIN_FLAGS = [
@@ -148,7 +150,8 @@ def test_train_resume_merge_and_build(tmp_path, tiny_model, ift_dir):
     for name in ("adapter_config.json", "adapter_model.safetensors", "README.md", "generator_eval.json"):
         assert (adapter / name).is_file(), name
     card = (adapter / "README.md").read_text(encoding="utf-8")
-    assert "base_model:" in card and "library_name: peft" in card and "held-out loss" in card
+    assert "library_name: peft" in card and "held-out loss" in card
+    assert "base_model:" not in card and str(tiny_model) not in card  # a local base: named by no path
     evaluation = json.loads((adapter / "generator_eval.json").read_text(encoding="utf-8"))
     assert evaluation["heldout_loss"] == pytest.approx(info["eval_loss"])
     assert evaluation["sample"]["n"] == 2 and 0 <= evaluation["sample"]["leakage_rate"] <= 1
@@ -171,6 +174,65 @@ def test_train_resume_merge_and_build(tmp_path, tiny_model, ift_dir):
     build_corpus(config, progress=False, finish=write_card)
     rows = datasets.load_dataset(str(tmp_path / "corpus"), "unfiltered", split="train", cache_dir=str(tmp_path / "ds-cache"))
     assert len(rows) >= 1 and set(rows["generation_model"]) == {f"{tiny_model}+{adapter}"}
+
+
+def test_pushed_adapter_of_a_local_base_names_no_local_path(tmp_path, tiny_model, ift_dir, hub):  # noqa: F811
+    from huggingface_hub import ModelCard
+
+    from tests.test_push import cli
+
+    adapter = tmp_path / "adapter"
+    assert main(["train", "--base-model", str(tiny_model), "--data", str(ift_dir), "--out", str(adapter), *TRAIN_FLAGS,
+                 "--max-steps", "2", "--eval-samples", "1"]) == 0
+    local = {str(tiny_model.parent.parent), str(tmp_path), str(ift_dir.parent)}  # every folder this run touched
+
+    def no_local_path(files: dict[str, bytes], where: str) -> None:
+        for name, data in files.items():
+            if name.endswith((".json", ".md", ".jinja", ".txt")):
+                text = data.decode("utf-8")
+                assert not [p for p in local if p in text], f"{where}: {name} names a local path"
+                if name.endswith(".json") and name != "tokenizer.json":
+                    strings = re.findall(r'"((?:[^"\\]|\\.)*)"', text)
+                    assert not [s for s in strings if s.startswith(("/", "~", "./", "../"))], f"{where}: {name}"
+
+    no_local_path({"README.md": (adapter / "README.md").read_bytes()}, "local card")
+    env = hub.client_env(tmp_path / "hf_home")
+    repo_id = "medsyn-org/tiny-adapter"
+    first = cli(env, str(adapter), "--repo-id", repo_id, "--version", "v0.1")
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "--base-model" in first.stderr  # says how to name the base the card could not
+    repo = hub.repo(repo_id, "model")
+    files = {name: blob.data for name, blob in repo.commits[repo.tags["v0.1"]].files.items()}
+    no_local_path(files, "v0.1")
+    card = ModelCard(files["README.md"].decode())
+    assert card.data.base_model is None and "--base-model" in card.text
+    assert json.loads(files["adapter_config.json"])["base_model_name_or_path"] is None
+    assert files["adapter_model.safetensors"] == (adapter / "adapter_model.safetensors").read_bytes()
+
+    second = cli(env, str(adapter), "--repo-id", repo_id, "--version", "v0.2", "--base-model", "medsyn-org/tiny-base")
+    assert second.returncode == 0, second.stderr[-3000:]
+    files = {name: blob.data for name, blob in repo.commits[repo.tags["v0.2"]].files.items()}
+    no_local_path(files, "v0.2")
+    card = ModelCard(files["README.md"].decode())
+    assert card.data.base_model == "medsyn-org/tiny-base" and 'from_pretrained("medsyn-org/tiny-base")' in card.text
+    assert f'"{repo_id}", revision="v0.2"' in card.text
+    assert json.loads(files["adapter_config.json"])["base_model_name_or_path"] == "medsyn-org/tiny-base"
+    assert json.loads(files["training_info.json"])["config"]["model"]["model_name_or_path"] == "medsyn-org/tiny-base"
+
+
+def test_base_model_hub_id_is_the_id_or_the_hub_cache_snapshot_never_a_folder(tmp_path, tiny_model):
+    from medsyn.training.model_card import hub_base_model
+
+    snapshot = tmp_path / "hub" / "models--medsyn-org--tiny-llama" / "snapshots" / "0123abc"
+    shutil.copytree(tiny_model, snapshot)
+    assert hub_base_model(str(snapshot)) == "medsyn-org/tiny-llama"  # loaded from the Hub, through its cache
+    assert hub_base_model("medsyn-org/tiny-llama") == "medsyn-org/tiny-llama"
+    assert hub_base_model(str(tiny_model)) is None
+    (tmp_path / "models").mkdir()
+    shutil.copytree(tiny_model, tmp_path / "models" / "tiny")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(tmp_path)
+        assert hub_base_model("models/tiny") is None  # shaped like ORG/NAME, but a folder here
 
 
 def test_a_killed_training_run_resumes_from_its_last_checkpoint(tmp_path, tiny_model, ift_dir):

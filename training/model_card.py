@@ -1,12 +1,53 @@
 """The README.md model card of a trained adapter: what a reader of the Hub model repo needs to reuse or judge it
 (base model, data, hyperparameters, held-out loss, sample scores, how to load it). Metadata goes through
-`huggingface_hub.ModelCardData`, so the front matter is what the Hub validates."""
+`huggingface_hub.ModelCardData`, so the front matter is what the Hub validates.
+
+The card is public as soon as `medsyn push` uploads the folder, so it names the base model only by a Hub id (the
+one training loaded, or one the user gives at push time) and the data only by folder name: a path of the training
+machine means nothing to a reader and may say more than its owner wants published.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 from typing import Any
+
+NO_BASE = ("Base model: a local model folder, so this card names none; name its Hub id with `medsyn push ADAPTER_DIR "
+           "--repo-id ORG/NAME --version vX.Y --base-model BASE_ORG/BASE_NAME`.")
+
+
+def hub_base_model(name: str) -> str | None:
+    """The Hub id under which a base model may be published: `name` itself when training loaded it from the Hub,
+    ORG/NAME when it is a snapshot folder of the Hub cache (`models--ORG--NAME/snapshots/REV`); None for any other
+    local folder, which has no public name."""
+    from medsyn.dataset_card.publish import REPO_ID
+
+    path = Path(name).expanduser()
+    if not path.exists():
+        return name if REPO_ID.match(name) else None
+    parts = path.resolve().parts
+    for i, part in enumerate(parts[:-2]):
+        if part.startswith("models--") and parts[i + 1] == "snapshots":
+            repo = part[len("models--"):].replace("--", "/")
+            return repo if REPO_ID.match(repo) else None
+    return None
+
+
+def public_training_info(info: dict, base_model: str | None) -> dict:
+    """training_info.json as published: local paths reduced to names, the base model by its Hub id or null."""
+    from medsyn.builder.provenance import public
+
+    out = public(info)
+    out["base_model"] = out["base_model_hub_id"] = base_model
+    config = out.get("config") or {}
+    if isinstance(config.get("model"), dict):
+        config["model"]["model_name_or_path"] = base_model
+    for record, keys in ((out, ("resumed_from",)), (config.get("sft") or {}, ("output_dir", "logging_dir"))):
+        for key in keys:
+            if isinstance(record.get(key), str):
+                record[key] = Path(record[key].rstrip("/\\")).name
+    return out
 
 
 def _table(rows: list[tuple[str, Any]]) -> str:
@@ -17,11 +58,25 @@ def _table(rows: list[tuple[str, Any]]) -> str:
 
 
 def write_model_card(folder: str | Path, info: dict, evaluation: dict) -> Path:
+    """README.md of a freshly trained adapter folder: already publishable as it is (no local path in it)."""
+    from huggingface_hub import ModelCard
+
+    path = Path(folder) / "README.md"
+    ModelCard(render_model_card(info, evaluation, info.get("base_model_hub_id"))).save(path)
+    return path
+
+
+def render_model_card(
+    info: dict, evaluation: dict, base_model: str | None, repo_id: str | None = None, version: str | None = None
+) -> str:
+    """The card text; `repo_id`/`version` (at push time) make the loading snippet name the published revision."""
     from huggingface_hub import ModelCard, ModelCardData
+
+    from medsyn.builder.provenance import public
 
     config = info["config"]
     data = ModelCardData(
-        base_model=info["base_model"],
+        base_model=base_model,
         language="ru",
         library_name="peft",
         pipeline_tag="text-generation",
@@ -51,17 +106,22 @@ def write_model_card(folder: str | Path, info: dict, evaluation: dict) -> Path:
         ("held-out loss", evaluation.get("heldout_loss")),
         ("held-out perplexity", evaluation.get("heldout_perplexity")),
     ] + [(f"sample: {key}", value) for key, value in sample.items()]
-    data_info = info.get("data_info", {})
+    data_info = {key: public(value, "path") for key, value in (info.get("data_info") or {}).items()}  # names only
+    base_line = f"Base model: [{base_model}](https://huggingface.co/{base_model})." if base_model else NO_BASE
+    base_name = base_model or "BASE_MODEL"
+    adapter = f'"{repo_id}", revision="{version}"' if repo_id and version else '"PATH_OR_REPO_OF_THIS_ADAPTER"'
     body = f"""
-# MedSyn generator adapter (LoRA on {info['base_model']})
+# MedSyn generator adapter (LoRA{f' on {base_model}' if base_model else ''})
 
 A LoRA adapter that turns MedSyn prompts (ICD-10 code prior: symptoms, demographics, optionally a style example)
 into Russian outpatient notes. Trained with `medsyn train` (TRL `SFTTrainer` + PEFT) on instruction data written
 by `medsyn ift build`. Prompts are rendered with the {'tokenizer chat template' if info['prompt_format'] == 'chat_template' else 'Alpaca template (`### Задание:` / `### Вход:` / `### Ответ:`)'}.
 
+{base_line}
+
 ## Data
 
-- folder: `{info['data']}` ({info['n_train']} training pairs, {info['n_heldout']} held out)
+- folder: `{Path(str(info['data']).rstrip('/')).name}` ({info['n_train']} training pairs, {info['n_heldout']} held out)
 - notes: `{data_info.get('notes', 'unknown')}`; symptom markup: `{data_info.get('markup', 'unknown')}`
 - benchmark dev/test notes excluded: {', '.join(data_info.get('excluded_files', [])) or 'not recorded'}
 
@@ -79,17 +139,14 @@ by `medsyn ift build`. Prompts are rendered with the {'tokenizer chat template' 
 from transformers import AutoModelForCausalLM
 from peft import PeftModel
 
-base = AutoModelForCausalLM.from_pretrained("{info['base_model']}")
-model = PeftModel.from_pretrained(base, "PATH_OR_REPO_OF_THIS_ADAPTER")
+base = AutoModelForCausalLM.from_pretrained("{base_name}")
+model = PeftModel.from_pretrained(base, {adapter})
 ```
 
 or build a corpus with it:
 
 ```bash
-medsyn build --backend transformers --model {info['base_model']} --adapter PATH_OF_THIS_ADAPTER --out corpus --n 200
+medsyn build --backend transformers --model {base_name} --adapter PATH_OF_THIS_ADAPTER --out corpus --n 200
 ```
 """
-    card = ModelCard(f"---\n{data.to_yaml()}\n---\n{body}")
-    path = Path(folder) / "README.md"
-    card.save(path)
-    return path
+    return str(ModelCard(f"---\n{data.to_yaml()}\n---\n{body}"))

@@ -316,10 +316,11 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
 
     from medsyn.io import atomic_dir
     from medsyn.training.generator_eval import evaluate_generator
-    from medsyn.training.model_card import write_model_card
+    from medsyn.training.model_card import hub_base_model, write_model_card
 
     info = {
         "base_model": config.base_model,
+        "base_model_hub_id": hub_base_model(config.base_model),  # what a published card may name; None: a local folder
         "data": str(config.args.data),
         "data_info": _data_info(config.args.data),
         "n_train": len(train_set),

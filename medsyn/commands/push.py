@@ -30,6 +30,8 @@ class PushOptions:
         None, "the kind of repo; refused when DIR is another kind of folder (default: what DIR is)")
     space: bool = option(False, "same as --repo-type space")
     demo: str | None = option(None, "the Space (ORG/NAME) that demos this dataset: the dataset card links to it")
+    base_model: str | None = option(None, "model/adapter folders: the Hub id (ORG/NAME) of the base model, for the "
+                                    "card when training loaded it from a local folder (a path is never published)")
 
     def kind(self) -> str | None:
         return "space" if self.space else self.repo_type
@@ -50,7 +52,8 @@ def main(argv: list[str], prog: str = "medsyn push") -> int:
         logging.getLogger(name).setLevel(logging.WARNING)
 
     result = push(options.dir, options.repo_id, options.version, create_pr=options.create_pr,
-                  private=options.private, notes=options.notes, repo_type=options.kind(), demo=options.demo)
+                  private=options.private, notes=options.notes, repo_type=options.kind(), demo=options.demo,
+                  base_model=options.base_model)
     print(f"committed {result.commit_url}")
     if result.pr_url:
         print(f"opened pull request {result.pr_url}; after merging it, rerun this command to tag {result.version}")

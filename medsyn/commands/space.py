@@ -32,11 +32,11 @@ class ServeOptions:
 @dataclass
 class ExportOptions:
     export: Path | None = option(None, "write the Space folder DIR (with the settings below) instead of launching")
-    dataset_version: str | None = option(None, "export: the dataset version the Space links to, e.g. v1.0 (with a "
-                                         "Hub id in --dataset; a pushed corpus folder names its own)")
     vcs: str | None = option(None, "export: install medsyn from this pinned VCS URL (git+https://github.com/ORG/"
                              "medsyn@TAG) instead of shipping a wheel built from this checkout")
     title: str = option("MedSyn-ru synthetic clinical notes", "export: the Space's title")
+    gpu: bool = option(False, "export: for GPU Space hardware: torch from PyPI (its CUDA build) instead of the "
+                       "pinned CPU build")
     overwrite: bool = option(False, "export: replace an existing DIR")
 
 
@@ -54,9 +54,9 @@ def main(argv: list[str], prog: str = "medsyn space") -> int:
     serve, export, config = parser.parse(argv, environ=os.environ, config=config_path)
     if export.export is not None:
         return _export(export, config)
-    for name in ("dataset_version", "vcs"):
+    for name in ("vcs", "gpu"):
         if getattr(export, name):
-            raise MedsynError(f"--{name.replace('_', '-')} applies to --export DIR only")
+            raise MedsynError(f"--{name} applies to --export DIR only")
     from medsyn.space.app import launch, make_demo
 
     demo = make_demo(config)
@@ -91,11 +91,11 @@ def _export(options: ExportOptions, config) -> int:
 
     values = dataclasses.asdict(config)
     values = {key: str(value) if isinstance(value, Path) else value for key, value in values.items()}
-    dataset = resolve_dataset(values.get("dataset"), options.dataset_version)
+    dataset = resolve_dataset(values.get("dataset"), values.get("dataset_version"))
     if dataset is not None:
         values["dataset"] = dataset.repo_id
     out = export_space(options.export, values, dataset=dataset, vcs=options.vcs, title=options.title,
-                       overwrite=options.overwrite)
+                       overwrite=options.overwrite, gpu=options.gpu)
     print(f"wrote {out}")
     print(f"deploy it with: medsyn push {out} --repo-id ORG/NAME --space --version v1.0")
     return 0
