@@ -58,6 +58,20 @@ def test_seed_reaches_the_server(served):
     assert any(text != a.text for text in different)
 
 
+def test_a_prompt_over_the_served_models_context_is_refused_once_with_the_servers_words(served):
+    """`transformers serve` answers {"detail": ...}: its words reach the user (the SDK's message is only "Error code:
+    400"), with what to change, and the request is not retried."""
+    base_url, model_id = served
+    [request] = note_requests(1)
+    too_long = Request(request.key, [{"role": "user", "content": "головная боль, слабость, " * 1000}], request.seed,
+                       request.params)
+    with OpenAIBackend(model_id, [base_url], concurrency=1, timeout=60, max_retries=3) as backend:
+        [result] = backend.generate([too_long])
+    assert result.error.startswith("HTTP 400: The prompt has") and f"the model takes at most {CONTEXT}" in result.error
+    assert "lower --max-new-tokens" in result.error
+    assert result.refused and backend.usage.retries == 0
+
+
 def test_check_names_the_models_the_server_has(served):
     base_url, model_id = served
     with pytest.raises(MedsynError, match=f"does not serve model 'gpt-4o'; it serves: {model_id}"):
