@@ -122,6 +122,11 @@ CASES = [
     ("ift-notes-missing", ["ift", "build", "--notes", "{w}/nowhere.jsonl", "--markup", "{w}/m.csv", "--out",
                            "{w}/ift"], "nowhere.jsonl: file not found"),
     ("space-port", ["space", "--port", "0"], "--port must be in 1..65535"),
+    # issue 22: the openai backend's server errors (a server refusing every prompt: test_build.py, it needs a server)
+    ("openai-base-url-not-http", [*BUILD, "--backend", "openai", "--model", "m", "--base-url", "localhost:8000"],
+     "base URL 'localhost:8000' is not an http(s) URL"),
+    ("openai-server-unreachable", [*BUILD, "--backend", "openai", "--model", "m", "--base-url", "http://127.0.0.1:9"],
+     "cannot reach the server at http://127.0.0.1:9/v1"),
 ]
 
 
