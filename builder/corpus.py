@@ -115,12 +115,7 @@ def build_corpus(config: BuildConfig, progress: bool = True, finish: Callable[[P
     missing = [results.get(r.key) for r in requests if not (results.get(r.key) and results[r.key].ok)]
     n, max_failure_rate = config.output.n, config.output.max_failure_rate
     if len(missing) / n > max_failure_rate:
-        reasons = Counter(failure_reason(r.error if r else "not generated") for r in missing)
-        raise MedsynError(
-            f"{len(missing)} of {n} generations failed (over max_failure_rate {max_failure_rate}): "
-            + "; ".join(f"{reason}: {count}" for reason, count in reasons.most_common(5))
-            + f". Finished generations are kept in {work_dir}; rerun the same command to retry the failed ones."
-        )
+        raise MedsynError(_failed_message(missing, n, max_failure_rate, summary, work_dir))
 
     done = [(prompt, request, results[request.key]) for prompt, request in zip(prompts, requests)
             if request.key in results and results[request.key].ok]
@@ -175,6 +170,28 @@ def build_corpus(config: BuildConfig, progress: bool = True, finish: Callable[[P
         if finish is not None:
             finish(tmp)  # e.g. the dataset card, written inside the temporary folder so it appears with the data
     return report
+
+
+def _failed_message(missing: list, n: int, max_failure_rate: float, run: RunSummary, work_dir: Path) -> str:
+    """Why the build stops, in one line: a refusal with the server's words and what to change (a rerun alone would
+    be refused again), and the rerun advice only for failures that a retry can fix."""
+    refused = run.refused.total()
+    if run.unsent:
+        reason, _ = run.refused.most_common(1)[0]
+        return (f"the server refused all {refused} requests answered and accepted none, so the build stopped without "
+                f"generating the other {run.unsent}: {run.first_refusal[reason]}")
+    head = f"{len(missing)} of {n} generations failed (over max_failure_rate {max_failure_rate})"
+    parts = []
+    if refused:
+        groups = run.refused.most_common()
+        parts.append(f"the server refused {refused} (" + "; ".join(f"{g}: {k}" for g, k in groups[:5])
+                     + f") and will again until something changes: {run.first_refusal[groups[0][0]]}")
+    retryable = Counter(failure_reason(r.error if r else "not generated") for r in missing) - run.refused
+    if retryable:
+        parts.append(f"{retryable.total()} failed in ways a retry can fix ("
+                     + "; ".join(f"{reason}: {count}" for reason, count in retryable.most_common(5))
+                     + f"): rerun the same command to retry them, the finished generations are kept in {work_dir}")
+    return head + ": " + ". ".join(parts)
 
 
 def _row(prompt: Prompt, request: Request, result, scores: filters.NoteScores, graph: KnowledgeGraph, model: str,

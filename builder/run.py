@@ -10,13 +10,18 @@ import hashlib
 import json
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
 from tqdm.auto import tqdm
 
-from medsyn.builder.backends import Backend, Request, SamplingParams
+from medsyn.builder.backends import Backend, Request, Result, SamplingParams
 from medsyn.builder.store import GenerationStore
+
+# Refusals, with no success yet in this run, after which the run stops: the server refuses the requests as medsyn
+# sends them (a key, a model, a prompt over the context), and sending the rest would only repeat the answer.
+STOP_AFTER_REFUSALS = 20
 
 
 def request_key(messages: list[dict], backend: str, model: str, adapter: str | None, params: SamplingParams,
@@ -57,6 +62,9 @@ class RunSummary:
     cost: float = 0.0
     seconds: float = 0.0
     failure_reasons: Counter = field(default_factory=Counter)
+    refused: Counter = field(default_factory=Counter)  # the failures a rerun cannot fix, by reason
+    first_refusal: dict[str, str] = field(default_factory=dict)  # reason -> the whole error of its first refusal
+    unsent: int = 0  # requests not sent because the server refused everything (see STOP_AFTER_REFUSALS)
 
 
 def run_generations(requests: list[Request], backend: Backend, store: GenerationStore, progress: bool = True) -> RunSummary:
@@ -73,8 +81,10 @@ def run_generations(requests: list[Request], backend: Backend, store: Generation
         disable=not progress,
         smoothing=0.1,
     )
+    results: Iterator[Result] = iter(())
     try:
-        for result in backend.generate(todo):
+        results = backend.generate(todo)
+        for result in results:
             store.put(result)
             if result.ok:
                 summary.ok += 1
@@ -83,14 +93,24 @@ def run_generations(requests: list[Request], backend: Backend, store: Generation
                 summary.cost += result.cost
             else:
                 summary.failed += 1
-                summary.failure_reasons[failure_reason(result.error)] += 1
+                reason = failure_reason(result.error)
+                summary.failure_reasons[reason] += 1
+                if result.refused:
+                    summary.refused[reason] += 1
+                    summary.first_refusal.setdefault(reason, result.error or reason)
             bar.update(1)
             elapsed = max(time.monotonic() - start, 1e-9)
             bar.set_postfix(
                 tok_s=f"{summary.completion_tokens / elapsed:.0f}", failed=summary.failed, refresh=False
             )
+            if not summary.ok and summary.refused.total() >= STOP_AFTER_REFUSALS:
+                summary.unsent = len(todo) - summary.failed
+                break
     finally:
         bar.close()
+        close = getattr(results, "close", None)
+        if close is not None:  # a generator: its own cleanup (cancelling what is in flight) before the backend's
+            close()
         backend.close()
     summary.seconds = time.monotonic() - start
     return summary

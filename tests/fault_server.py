@@ -36,12 +36,20 @@ OK = "ok"
 RATE_LIMIT = "429"  # 429 with the server's Retry-After header
 SERVER_ERROR = "500"
 BAD_REQUEST = "400"  # a permanent client error with a message
+TOO_LONG = "400-detail"  # a prompt over the context, worded as `transformers serve` (FastAPI's {"detail": ...})
+INVALID = "422"  # FastAPI's validation error: {"detail": [{"loc": [...], "msg": ...}]}
+TOO_LARGE = "413"  # a proxy's HTML page
+UNAVAILABLE = "503"  # a plain-text 503 of a proxy whose upstream is restarting
+FINAL_ERROR = "500-final"  # a 500 with `x-should-retry: false`: the server says a retry cannot help
 RESET = "reset"  # the connection is reset without a response
 HANG = "hang"  # no response until the client gives up (or the server closes)
 EMPTY = "empty"  # 200 with an empty completion
 MALFORMED = "malformed"  # 200 with a body that is not JSON
 NO_CHOICES = "no_choices"  # 200 with valid JSON but no choices
-ACTIONS = (OK, RATE_LIMIT, SERVER_ERROR, BAD_REQUEST, RESET, HANG, EMPTY, MALFORMED, NO_CHOICES)
+ACTIONS = (OK, RATE_LIMIT, SERVER_ERROR, BAD_REQUEST, TOO_LONG, INVALID, TOO_LARGE, UNAVAILABLE, FINAL_ERROR, RESET,
+           HANG, EMPTY, MALFORMED, NO_CHOICES)
+TOO_LONG_DETAIL = "The prompt has 600 tokens, but the model takes at most 512, prompt and answer (`--max-model-len`)."
+
 
 Script = Callable[[dict[str, Any], int], str] | Sequence[str] | None
 
@@ -170,6 +178,20 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(500, {"error": {"message": "worker crashed", "type": "server_error"}})
         elif action == BAD_REQUEST:
             self._json(400, {"error": {"message": "messages: prompt is too long for this model", "type": "invalid"}})
+        elif action == TOO_LONG:
+            self._json(400, {"detail": TOO_LONG_DETAIL})
+        elif action == INVALID:
+            error = {"loc": ["body", "temperature"], "msg": "Input should be less than or equal to 2", "type": "le"}
+            self._json(422, {"detail": [error]})
+        elif action == TOO_LARGE:
+            page = ("<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n<center><h1>413 "
+                    "Request Entity Too Large</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
+            self._raw(413, page.encode(), "text/html")
+        elif action == UNAVAILABLE:
+            self._raw(503, b"upstream connect error or disconnect/reset before headers", "text/plain")
+        elif action == FINAL_ERROR:
+            error = {"error": {"message": "the model failed on this input", "type": "server_error"}}
+            self._json(500, error, {"x-should-retry": "false"})
         elif action == RESET:
             self._reset()
         elif action == HANG:
@@ -233,6 +255,11 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False  # hanging handlers are released by `closing`, never joined
     request_queue_size = 256
     state: _State
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that drops its keep-alive connections (a run stopping early) is normal, not a traceback."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class FaultServer:

@@ -14,13 +14,19 @@ from medsyn.errors import MedsynError
 from tests.fault_server import (
     BAD_REQUEST,
     EMPTY,
+    FINAL_ERROR,
     HANG,
+    INVALID,
     MALFORMED,
     NO_CHOICES,
     OK,
     RATE_LIMIT,
     RESET,
     SERVER_ERROR,
+    TOO_LARGE,
+    TOO_LONG,
+    TOO_LONG_DETAIL,
+    UNAVAILABLE,
     FaultServer,
     default_reply,
 )
@@ -145,6 +151,80 @@ def test_non_retryable_error_is_reported_at_once_with_the_servers_message():
     assert failed.error.startswith("HTTP 400:") and "prompt is too long" in failed.error  # category first
     assert sum(1 for s in seen if s.body["seed"] == 1001) == 1  # not retried
     assert backend.usage.failed == 1
+
+
+@pytest.mark.parametrize(
+    "action, status, words, change",
+    [
+        (TOO_LONG, 400, TOO_LONG_DETAIL, "lower --max-new-tokens"),  # transformers serve, FastAPI's {"detail": ...}
+        (INVALID, 422, "temperature: Input should be less than or equal to 2", "check --model, --temperature"),
+        (TOO_LARGE, 413, "413 Request Entity Too Large 413 Request Entity Too Large nginx", "use shorter prompts"),
+        (FINAL_ERROR, 500, "the model failed on this input", "check --model"),  # x-should-retry: false
+    ],
+)
+def test_a_refusal_is_sent_once_and_carries_the_servers_own_words_and_what_to_change(action, status, words, change):
+    with FaultServer(script=lambda body, attempt: action) as server:
+        with OpenAIBackend("fake-model", [server.base_url], max_retries=3, **FAST) as backend:
+            [result] = list(backend.generate(make_requests(1)))
+        seen, url = server.requests_seen, server.base_url
+    assert len(seen) == 1 and backend.usage.retries == 0  # a retry would be refused the same way
+    assert result.refused and not result.ok
+    assert result.error.startswith(f"HTTP {status}: {words} ({url})") and change in result.error
+    assert "\n" not in result.error and "<" not in result.error
+
+
+def test_the_servers_words_are_read_from_every_common_error_body():
+    from medsyn.builder.backends.openai_errors import retryable, server_message
+
+    assert server_message({"error": {"message": "Incorrect API key", "type": "invalid_request_error"}}) == \
+        "Incorrect API key"
+    assert server_message({"error": "Input validation error: `inputs` must have less than 4096 tokens"}) == \
+        "Input validation error: `inputs` must have less than 4096 tokens"
+    assert server_message({"object": "error", "message": "maximum context length is 4096 tokens", "code": 400}) == \
+        "maximum context length is 4096 tokens"
+    assert server_message({"error": True, "message": "over quota"}) == "over quota"
+    assert server_message({"detail": [{"loc": ["body", "top_p"], "msg": "Input should be <= 1"},
+                                      {"loc": ["body", "n"], "msg": "Extra inputs are not permitted"}]}) == \
+        "top_p: Input should be <= 1; n: Extra inputs are not permitted"
+    assert server_message(b"upstream\n   timed out\r\n") == "upstream timed out"
+    assert server_message(None) == ""
+    long = server_message("слово " * 200)
+    assert len(long) == 300 and long.endswith("…") and "\n" not in long
+    # the server's x-should-retry wins, as in the openai client; otherwise only what a retry can fix
+    assert retryable(400, {"x-should-retry": "true"}) and not retryable(503, {"x-should-retry": "false"})
+    assert all(retryable(status, {}) for status in (408, 409, 425, 429, 500, 502, 503, 504))
+    assert not any(retryable(status, {}) for status in (400, 401, 403, 404, 413, 422))
+
+
+def test_an_unavailable_server_is_retried_until_it_answers():
+    with FaultServer(script=[UNAVAILABLE, UNAVAILABLE]) as server:
+        with OpenAIBackend("fake-model", [server.base_url], max_retries=3, **FAST) as backend:
+            [result] = list(backend.generate(make_requests(1)))
+        seen = server.requests_seen
+    assert [s.action for s in seen] == [UNAVAILABLE, UNAVAILABLE, OK] and backend.usage.retries == 2
+    assert result.ok and not result.refused
+
+
+def test_a_server_error_that_persists_names_the_servers_words_and_is_not_a_refusal():
+    with FaultServer(script=lambda body, attempt: UNAVAILABLE) as server:
+        with OpenAIBackend("fake-model", [server.base_url], max_retries=1, **FAST) as backend:
+            [result] = list(backend.generate(make_requests(1)))
+        assert len(server.requests_seen) == 2
+    assert not result.ok and not result.refused
+    assert result.error.startswith("HTTP 503: upstream connect error") and "gave up after 2 attempts" in result.error
+
+
+def test_the_streamer_shows_the_servers_own_words():
+    from medsyn.builder.backends.openai_stream import OpenAIStreamer
+
+    request = make_requests(1)[0]
+    with FaultServer(script=[TOO_LONG]) as server:
+        streamer = OpenAIStreamer("fake-model", server.base_url)
+        try:
+            with pytest.raises(MedsynError, match="answered 400: The prompt has 600 tokens, but the model takes at"):
+                list(streamer.stream_note(request.messages, {}, None, request.seed, request.params))
+        finally:
+            streamer.close()
 
 
 def test_persistent_fault_becomes_a_permanent_failure_with_its_reason():

@@ -133,6 +133,11 @@ CASES = [
                                       "org/base"], "names the base of a model or adapter"),
     ("space-dataset-version-alone", ["space", "--dataset-version", "v1.0"], "dataset_version v1.0 needs a dataset"),
     ("space-gpu-without-export", ["space", "--gpu"], "--gpu applies to --export DIR only"),
+    # issue 22: the openai backend's server errors (a server refusing every prompt: test_build.py, it needs a server)
+    ("openai-base-url-not-http", [*BUILD, "--backend", "openai", "--model", "m", "--base-url", "localhost:8000"],
+     "base URL 'localhost:8000' is not an http(s) URL"),
+    ("openai-server-unreachable", [*BUILD, "--backend", "openai", "--model", "m", "--base-url", "http://127.0.0.1:9"],
+     "cannot reach the server at http://127.0.0.1:9/v1"),
 ]
 
 

@@ -20,7 +20,8 @@ import yaml
 
 from medsyn.builder.schema import FEATURES
 from medsyn.cli import main
-from tests.fault_server import EMPTY, HANG, MALFORMED, NO_CHOICES, OK, RATE_LIMIT, RESET, SERVER_ERROR, FaultServer
+from tests.fault_server import (EMPTY, HANG, INVALID, MALFORMED, NO_CHOICES, OK, RATE_LIMIT, RESET, SERVER_ERROR,
+                                TOO_LONG, TOO_LONG_DETAIL, UNAVAILABLE, FaultServer)
 
 MEDSYN = [sys.executable, "-m", "medsyn.cli"]
 
@@ -228,6 +229,60 @@ def test_faulty_server_still_yields_a_complete_corpus(tmp_path):
     rows = _rows(out, "unfiltered")
     assert len(rows) == 21 and all(r["text"] for r in rows)
     assert {r["generation_model"] for r in rows} == {"fake-model"}
+
+
+def test_a_server_refusing_every_prompt_stops_the_build_with_its_words_and_what_to_change(tmp_path, capsys):
+    """A prompt over the model's context is refused every time it is sent: one line with the server's own words and
+    what to change, no rerun advice, each prompt sent once, and the build stops instead of sending all 60."""
+    with FaultServer(script=lambda body, attempt: TOO_LONG) as server:
+        out = tmp_path / "corpus"
+        args = ["build", "--out", str(out), "--n", "60", "--backend", "openai", "--model", "fake-model",
+                "--base-url", server.base_url, "--concurrency", "2", "--max-new-tokens", "64", "--quiet"]
+        assert main(args) == 2
+        seen, url = server.requests_seen, server.base_url
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert f"HTTP 400: {TOO_LONG_DETAIL} ({url})" in lines[0]
+    assert "the prompt plus --max-new-tokens (64) is over the model's context: lower --max-new-tokens" in lines[0]
+    assert "so the build stopped without generating the other" in lines[0] and "rerun" not in lines[0]
+    assert all(s.attempt == 0 for s in seen) and len(seen) < 60
+    assert not out.exists()
+
+
+def test_refused_and_retryable_failures_each_get_their_own_advice(tmp_path, capsys):
+    assigned: dict[int, str] = {}
+
+    def script(body, attempt):  # every other prompt is refused, the rest meet a server that stays unavailable
+        return assigned.setdefault(body["seed"], (INVALID, UNAVAILABLE)[len(assigned) % 2])
+
+    with FaultServer(script=script) as server:
+        args = ["build", "--out", str(tmp_path / "corpus"), "--n", "8", "--backend", "openai", "--model", "fake-model",
+                "--base-url", server.base_url, "--max-retries", "1", "--quiet"]
+        assert main(args) == 2
+        seen = server.requests_seen
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert "8 of 8 generations failed" in line
+    assert "the server refused 4 (HTTP 422: 4) and will again until something changes: HTTP 422: temperature: " \
+           "Input should be less than or equal to 2" in line
+    assert "4 failed in ways a retry can fix (HTTP 503: 4): rerun the same command to retry them" in line
+    assert sorted(s.attempt for s in seen if s.action == INVALID) == [0] * 4  # refusals are not retried
+    assert sorted(s.attempt for s in seen if s.action == UNAVAILABLE) == [0, 0, 0, 0, 1, 1, 1, 1]
+
+
+def test_a_refusal_under_the_failure_rate_is_shown_with_the_servers_words(tmp_path, capsys):
+    refused: set[int] = set()
+
+    def script(body, attempt):  # the first prompt to arrive is refused, every time it is sent
+        if not refused:
+            refused.add(body["seed"])
+        return TOO_LONG if body["seed"] in refused else OK
+
+    with FaultServer(script=script) as server:
+        args = ["build", "--out", str(tmp_path / "corpus"), "--n", "4", "--backend", "openai", "--model", "fake-model",
+                "--base-url", server.base_url, "--max-failure-rate", "0.5", "--quiet", "--min-symptom-recall", "0"]
+        assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "failures: HTTP 400 1" in out and f"HTTP 400 refused by the server: HTTP 400: {TOO_LONG_DETAIL}" in out
 
 
 def _stored(db: Path) -> int:

@@ -19,6 +19,12 @@ RUSSIAN_TEXT = [
     "### Задание: ### Вход: ### Ответ: симптомы пол возраст",
 ]
 
+# Positions of the tiny model, so what `transformers serve` accepts as prompt plus answer. This byte-level BPE of
+# 600 tokens spends about 0.8 tokens per character of medsyn's Russian prompts: ~700 tokens for the longest
+# symptoms prompt, ~1,500 with a style example of `max_example_chars`. 512 turned real prompts away with HTTP 400
+# (issue 22); test_backend_serve checks the headroom.
+CONTEXT = 4096
+
 CHAT_TEMPLATE = (
     "{% for message in messages %}<s>{{ message['role'] }}\n{{ message['content'] }}</s>\n{% endfor %}"
     "{% if add_generation_prompt %}<s>assistant\n{% endif %}"
@@ -60,7 +66,7 @@ def make_tiny_llama(out_dir: str | Path, chat_template: bool = True, seed: int =
         num_hidden_layers=2,
         num_attention_heads=4,
         num_key_value_heads=4,
-        max_position_embeddings=512,
+        max_position_embeddings=CONTEXT,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,

@@ -39,7 +39,12 @@ class Request:
 
 @dataclass(frozen=True)
 class Result:
-    """The outcome of one request: `text` on success, `error` (a reason) on permanent failure."""
+    """The outcome of one request: `text` on success, `error` (a reason) once the backend has given up.
+
+    `refused` marks a failure that resending the same request cannot fix (the server rejected the request itself:
+    a prompt over the model's context, a refused key...): the run does not advise a rerun for it, and stops when
+    the server refuses everything it sends. Its `error` then says what to change.
+    """
 
     key: str
     text: str | None
@@ -47,6 +52,7 @@ class Result:
     completion_tokens: int = 0
     cost: float = 0.0
     error: str | None = None
+    refused: bool = False
 
     @property
     def ok(self) -> bool:

@@ -7,6 +7,8 @@ Why it looks like this:
   database cursor), at most `2 * concurrency` ahead of the results, so memory stays flat on long runs.
 - Retries are ours, not the SDK's (`max_retries=0` there): empty or malformed completions must be retried too, a
   retry may go to another base URL, and each failure's reason must reach the corpus' error column.
+- Only what a retry can fix is retried (the statuses the openai client itself retries, and 425); any other 4xx is
+  the server refusing the request as sent, so it fails at once with the server's own words and what to change.
 """
 
 from __future__ import annotations
@@ -28,11 +30,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from medsyn.builder.backends.base import Request, Result
+from medsyn.builder.backends.openai_errors import error_message, retryable, what_to_change
 from medsyn.errors import MedsynError
 
 log = logging.getLogger(__name__)
-
-RETRYABLE_STATUS = frozenset({408, 409, 425, 429})  # and every 5xx
 
 
 @dataclass
@@ -106,8 +107,9 @@ class OpenAIBackend:
 
     `concurrency` bounds the requests in flight over all base URLs together; each request goes to the least-loaded
     URL (ties in turn), and a retry may go elsewhere. `timeout` bounds one attempt from send to the last byte.
-    A request that still fails after `max_retries` retries, or fails with a non-retryable status (400, 401, 404...),
-    yields `Result(error=reason)`; the run goes on. Prices are per 1,000 tokens, in whatever currency you like.
+    A request that still fails after `max_retries` retries yields `Result(error=reason)`; one the server refuses
+    (400, 401, 404, 413, 422...: see `openai_errors.retryable`) is not retried and yields `Result(error=reason, refused=True)`,
+    the reason naming what to change. The run goes on. Prices are per 1,000 tokens, in whatever currency you like.
     """
 
     name = "openai"
@@ -203,7 +205,7 @@ class OpenAIBackend:
             except openai.APIStatusError as exc:
                 if exc.status_code in (404, 405):
                     continue
-                raise MedsynError(f"{url}/models answered {exc.status_code}: {exc.message}") from None
+                raise MedsynError(f"{url}/models answered {exc.status_code}: {error_message(exc)}") from None
             finally:
                 client.close()
             if served and self.model not in served:
@@ -368,7 +370,7 @@ class OpenAIBackend:
                         finally:
                             self._loads[index] -= 1
         except _Permanent as exc:
-            return Result(key=request.key, text=None, error=exc.reason)
+            return Result(key=request.key, text=None, error=exc.reason, refused=True)
         except _Transient as exc:
             return Result(key=request.key, text=None,
                           error=f"{exc.reason}; gave up after {self.max_retries + 1} attempts")
@@ -410,10 +412,12 @@ class OpenAIBackend:
         except openai.APIConnectionError as exc:
             raise _Transient(f"connection error: {exc.__cause__ or exc} ({url})") from None
         except openai.APIStatusError as exc:
-            reason = f"HTTP {exc.status_code}: {exc.message} ({url})"
-            if exc.status_code in RETRYABLE_STATUS or exc.status_code >= 500:
+            status, message = exc.status_code, error_message(exc)
+            reason = f"HTTP {status}: {message} ({url})"
+            if retryable(status, exc.response.headers):
                 raise _Transient(reason, retry_after_seconds(exc.response.headers.get("retry-after"))) from None
-            raise _Permanent(reason) from None
+            change = what_to_change(status, message, self.model, self.api_key_env, request.params.max_new_tokens)
+            raise _Permanent(f"{reason}; {change}") from None
         except (ValueError, TypeError) as exc:  # a 200 whose body is not JSON
             raise _Transient(f"malformed response: {exc} ({url})") from None
         return self._to_result(request, payload, url)

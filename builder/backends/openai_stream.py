@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 from medsyn.builder.backends.base import SamplingParams
 from medsyn.builder.backends.openai import normalise_url
+from medsyn.builder.backends.openai_errors import error_message
 from medsyn.errors import MedsynError
 
 
@@ -49,7 +50,8 @@ class OpenAIStreamer:
                     text += delta
                     yield text
         except self._openai.APIStatusError as err:
-            raise MedsynError(f"the model server at {self.base_url} answered {err.status_code}: {_short(err)}") from None
+            raise MedsynError(
+                f"the model server at {self.base_url} answered {err.status_code}: {error_message(err)}") from None
         except self._openai.APIError as err:
             raise MedsynError(f"cannot reach the model server at {self.base_url}: {_short(err)}") from None
         if not text:

@@ -51,6 +51,8 @@ def main(argv: list[str], prog: str = "medsyn build") -> int:
               + ", ".join(f"{k} {v}" for k, v in report.reject_reasons.most_common()))
     if run_.failure_reasons:
         print("failures: " + ", ".join(f"{k} {v}" for k, v in run_.failure_reasons.most_common()))
+        for reason, error in run_.first_refusal.items():  # the server's words: a rerun alone is refused again
+            print(f"  {reason} refused by the server: {error}")
     print(
         "load it with:\n"
         f'  python -c "from datasets import load_dataset; print(load_dataset(\'{out}\'))"\n'
