@@ -19,11 +19,15 @@ and `load_dataset` can be tried without a Hub account: it prints the variables t
 
 from __future__ import annotations
 
+import argparse
 import base64
 import fnmatch
 import hashlib
 import json
 import os
+import shutil
+import signal
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -545,9 +549,6 @@ if pytest is not None:
 
 def main(argv: list[str] | None = None) -> int:
     """Serve the emulator until interrupted; print what a shell must export for the clients to use it."""
-    import argparse
-    import tempfile
-
     parser = argparse.ArgumentParser(
         prog="python -m tests.hub_emulator",
         description="Serve the in-memory Hub emulator of medsyn's tests, to try `medsyn push` and `load_dataset` "
@@ -569,10 +570,15 @@ def main(argv: list[str] | None = None) -> int:
                             ("HF_HOME", home), ("NO_PROXY", "127.0.0.1,localhost")):
             print(f"export {name}={value}")
         print("# Ctrl+C stops it (its repos are kept in memory only)", flush=True)
+        # Ctrl+C and a plain kill both stop it cleanly, also where it was started with SIGINT ignored (a background
+        # job of a non-interactive shell inherits that, and Python would then never raise KeyboardInterrupt).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         try:
             threading.Event().wait()
         except KeyboardInterrupt:
             pass
+    shutil.rmtree(home, ignore_errors=True)
     return 0
 
 
