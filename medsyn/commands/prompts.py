@@ -6,7 +6,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from medsyn.builder.config import PromptOptions
 from medsyn.options import option
 
 HELP = "build chat prompts from priors"
@@ -26,6 +25,7 @@ class PromptsIO:
 def main(argv: list[str], prog: str = "medsyn prompts") -> int:
     import json
 
+    from medsyn.builder.config import PromptOptions
     from medsyn.builder.mkg import load_graph
     from medsyn.builder.prompts import PromptBuilder
     from medsyn.builder.sampling import Prior

@@ -7,7 +7,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from medsyn.builder.config import SamplingOptions
 from medsyn.errors import MedsynError
 from medsyn.options import option
 
@@ -31,6 +30,7 @@ class SampleOutput:
 def main(argv: list[str], prog: str = "medsyn sample") -> int:
     from tqdm.auto import tqdm
 
+    from medsyn.builder.config import SamplingOptions
     from medsyn.builder.mkg import load_graph
     from medsyn.builder.sampling import PriorSampler
     from medsyn.config import ConfigParser
