@@ -97,3 +97,11 @@ def test_train_builds_trl_configs_without_deprecation_warnings(tmp_path):
         config = parse(["--data", str(tmp_path / "d"), "--out", str(tmp_path / "o"), "--base-model", "org/model"])
     assert config.sft.activation_checkpointing is True
 
+
+def test_prompts_help_lists_the_builders_templates(capsys):
+    from medsyn.builder.prompts import SYMPTOM_TEMPLATES
+
+    with pytest.raises(SystemExit):
+        main(["prompts", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert f"{len(SYMPTOM_TEMPLATES)} templates: {', '.join(SYMPTOM_TEMPLATES)}" in shown
