@@ -122,6 +122,14 @@ CASES = [
     ("ift-notes-missing", ["ift", "build", "--notes", "{w}/nowhere.jsonl", "--markup", "{w}/m.csv", "--out",
                            "{w}/ift"], "nowhere.jsonl: file not found"),
     ("space-port", ["space", "--port", "0"], "--port must be in 1..65535"),
+    # issue 22: refused instead of accepted silently, and messages that name the right flag and folder
+    ("build-examples-empty", [*BUILD, "--examples", str(Path(__file__).resolve().parent / "data" / "empty.jsonl")],
+     "holds no notes"),
+    ("sample-n-zero", ["sample", "--n", "0", "--out", "{w}/p0.jsonl"], "--n must be >= 1"),
+    ("space-export-unpushed-dataset", ["space", "--export", "{w}/sp", "--dataset", "{w}/corpus"],
+     "corpus --repo-id ORG/NAME"),
+    ("space-export-not-medsyn", ["space", "--export", "{w}/foreign", "--overwrite"], "choose another --export"),
+    ("build-flag-extended", [*BUILD, "--n-notes", "5"], "(did you mean --n?)"),
 ]
 
 

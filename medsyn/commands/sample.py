@@ -23,8 +23,8 @@ class SampleOutput:
     out: Path | None = option(None, "output JSON-lines file (default: standard output)")
 
     def validate(self) -> None:
-        if self.n < 0:
-            raise MedsynError(f"--n must be >= 0, got {self.n}")
+        if self.n < 1:  # 0 would write an empty file and call it done
+            raise MedsynError(f"--n must be >= 1 (the number of priors to draw), got {self.n}")
 
 
 def main(argv: list[str], prog: str = "medsyn sample") -> int:
