@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from medsyn.errors import MedsynError
-from medsyn.flags import Flag, Formatter, flags_of, suggest
+from medsyn.flags import Flag, Formatter, flags_of, jsonable, suggest
 from medsyn.io import read_yaml
 from medsyn.options import option  # noqa: F401  (re-exported: the one way to declare a setting)
 
@@ -123,6 +123,15 @@ class ConfigParser(argparse.ArgumentParser):
             tokens += [flag, *items] if many else [f"{flag}={items[0]}"]
         return tokens
 
+    def _show_defaults(self, values: Mapping[str, Any]) -> None:
+        """--help states the defaults a command's defaults file sets, not those of the classes underneath."""
+        settings = self.settings
+        for key, value in values.items():
+            key = str(key).replace("-", "_")
+            action = settings.get(self.aliases.get(key, key))
+            if action is not None:
+                action.shown_default = jsonable(value)
+
     def env_tokens(self, environ: Mapping[str, str], prefix: str = "MEDSYN_") -> list[str]:
         """Tokens from `MEDSYN_<SETTING>` variables; empty ones are ignored (a Space's blank variable)."""
         values = {dest: environ[f"{prefix}{dest.upper()}"] for dest in self.settings
@@ -141,7 +150,9 @@ class ConfigParser(argparse.ArgumentParser):
         tokens: list[str] = []
         sources: dict[str, str] = {}
         if defaults:
-            tokens += self.tokens(read_yaml(defaults), str(defaults), base=Path(defaults).parent)
+            values = read_yaml(defaults)
+            tokens += self.tokens(values, str(defaults), base=Path(defaults).parent)
+            self._show_defaults(values)
         if config:
             config = Path(config)
             from_file = self.tokens(read_yaml(config), str(config), base=config.parent)

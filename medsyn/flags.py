@@ -149,7 +149,12 @@ class Formatter(argparse.HelpFormatter):
         default = getattr(action, "shown_default", None)
         if STATES_DEFAULT.search(text) or default in (None, "", [], False):
             return text
-        shown = "true" if default is True else " ".join(map(str, default)) if isinstance(default, list) else default
+        if default is True:
+            shown = "true"
+        elif isinstance(default, list):
+            shown = " ".join(map(str, default))
+        else:
+            shown = json.dumps(default) if isinstance(default, dict) else default
         return f"{text} (default: {str(shown).replace('%', '%%')})"
 
     def _format_args(self, action: argparse.Action, default_metavar: str) -> str:

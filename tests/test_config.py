@@ -103,6 +103,17 @@ def test_help_says_each_thing_once_in_the_spelling_readme_uses(prefix, parser):
             assert action.help != positive.help and positive.option_strings[0] in action.help
 
 
+def test_train_help_states_medsyns_defaults_not_trls(capsys):
+    from medsyn.io import read_yaml
+    from medsyn.training.train import DEFAULTS
+
+    epochs = read_yaml(DEFAULTS)["num_train_epochs"]
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert re.search(rf"--num-train-epochs, --epochs NUM_TRAIN_EPOCHS [^-]*\(default: {epochs}\)", shown)
+
+
 def test_a_flag_with_a_word_added_suggests_the_flag(capsys):
     assert main(["build", "--n-notes", "5", "--out", "x"]) == 2
     assert capsys.readouterr().err.endswith("(did you mean --n?)\n")
