@@ -29,6 +29,12 @@ def split_codes(items: list[str]) -> list[str]:
     return [code for item in items for code in item.replace(",", " ").split()]
 
 
+def _has_a_line(path: Path) -> bool:
+    """Whether a text file has a non-blank line (read up to the first one only)."""
+    with open(path, "rb") as handle:
+        return any(line.strip() for line in handle)
+
+
 @dataclass
 class SamplingOptions:
     """Which priors are drawn from the knowledge graph."""
@@ -81,6 +87,10 @@ class PromptOptions:
         self.prompt_config().validate()
         if self.examples and not Path(self.examples).is_file():
             raise MedsynError(f"examples file {self.examples} not found")
+        if self.examples and not _has_a_line(Path(self.examples)):
+            # Else the 'example' family would silently vanish from the corpus the user asked it for.
+            raise MedsynError(f"examples file {self.examples} holds no notes; give RuMedTop3-format notes (one JSON "
+                              "object per line with idx, symptoms, code) or leave out --examples")
 
 
 @dataclass

@@ -19,7 +19,6 @@ from tqdm.auto import tqdm
 
 from medsyn import __version__
 from medsyn.builder import dedup, filters, import_sources, names
-from medsyn.builder.corpus import LEGACY_CORPUS, complaint_labels, write_shards
 from medsyn.builder.import_values import MARITAL, SEX, SMOKING, age, choice, is_null, messages, resolve_code
 from medsyn.builder.import_values import symptom_labels
 from medsyn.builder.mkg import KnowledgeGraph, load_graph
@@ -196,10 +195,12 @@ def _row(record: import_sources.Record, config: ImportConfig, graph: KnowledgeGr
 
 
 def _score(row: dict, graph: KnowledgeGraph, config: filters.FilterConfig, scorer: filters.SymptomScorer) -> None:
+    from medsyn.builder import corpus  # imports datasets: not at import time, which `medsyn import --help` pays
+
     code = row["icd10_code"]
     labels = [s["label"] for s in row["prior"]["symptoms"]] if row["prior"]["symptoms"] is not None else []
     scores = filters.score_note(row["text"], labels, code, row["icd10_name"], None, scorer,
-                                complaints=complaint_labels(graph, code))
+                                complaints=corpus.complaint_labels(graph, code))
     reasons = filters.reject_reasons(scores, config)
     measured = row["prior"]["symptoms"] is not None
     row.update(
@@ -253,6 +254,8 @@ def import_corpus(
     overwrite: bool = False, progress: bool = True,
 ) -> ImportReport:
     """Write the corpus folder `out` from the notes of `sources` (files, folders or a Hub dataset id)."""
+    from medsyn.builder.corpus import LEGACY_CORPUS, write_shards
+
     out = Path(out)
     optional = config.optional_columns()
     config = config.resolved()

@@ -1,4 +1,4 @@
-"""One way to configure every command and the Space: typed dataclasses, read by `transformers.HfArgumentParser`.
+"""One way to configure every command and the Space: typed dataclasses, read by one argument parser.
 
 Each command declares its settings as dataclasses whose fields carry their help text (`option(...)`); the parser
 turns every field into `--field-name` (also `--field_name`), and the same names are the keys of a `--config`
@@ -7,22 +7,24 @@ file, the environment (Space only), flags. YAML and environment values go throug
 flags, and relative paths in a YAML file (fields typed `Path`) are resolved against the file's folder.
 
 Checks live in the dataclasses (`__post_init__` or `validate()`), so a bad value fails before any work, with one
-line naming the setting and, for an unknown one, the closest known names.
+line naming the setting and, for an unknown one, the closest known names. The parser is the standard library's
+(`medsyn.flags`), so reading flags imports no heavy library; a library's own settings (TRL's, for `medsyn train`)
+come in as stored `Flag`s and are turned into its classes by the command, after parsing.
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
-import difflib
 import json
 import typing
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from transformers.hf_argparser import HfArgumentParser
-
 from medsyn.errors import MedsynError
+from medsyn.flags import Flag, Formatter, flags_of, jsonable, suggest
 from medsyn.io import read_yaml
 from medsyn.options import option  # noqa: F401  (re-exported: the one way to declare a setting)
 
@@ -30,47 +32,50 @@ CONFIG_HELP = (
     "YAML file whose keys are the flag names of this command (`batch-size:` or `batch_size:`); relative paths in "
     "it are relative to the file; flags given on the command line win"
 )
+SPELLINGS = "Every flag is also accepted with underscores (--min_words for --min-words) and as a --config YAML key."
 
 
 class ConfigError(MedsynError):
     """A setting that is unknown or has a bad value (the command exits with status 2)."""
 
 
-def _is_path(tp: Any) -> bool:
-    return tp is Path or any(_is_path(arg) for arg in typing.get_args(tp))
+@dataclass
+class Stored:
+    """Settings of a library read without importing it (its `Flag`s, stored); `parse` gives the values set, as a
+    dict, for the command to build the library's own class from once the flags are known to be right."""
+
+    name: str
+    flags: list[Flag]
 
 
-def _close(name: str, known: Sequence[str]) -> str:
-    matches = difflib.get_close_matches(name, known, n=3)
-    return f" (did you mean {' or '.join(matches)}?)" if matches else ""
+class ConfigParser(argparse.ArgumentParser):
+    """argparse over dataclasses (and `Stored` settings), with `--config FILE.yaml`, environment variables, and
+    one-line errors (ConfigError)."""
 
-
-class ConfigParser(HfArgumentParser):
-    """HfArgumentParser with `--config FILE.yaml`, environment variables, and one-line errors (ConfigError)."""
-
-    def __init__(self, dataclass_types: Sequence[type], prog: str, description: str | None = None,
+    def __init__(self, dataclass_types: Sequence[type | Stored], prog: str, description: str | None = None,
                  positional: str | None = None, maybe_paths: Sequence[str] = (), **kwargs: Any):
         """`positional`: the setting a leading bare word sets (`medsyn push DIR` for `--dir DIR`); `maybe_paths`:
         settings that take a path or a name (a Hub id), resolved against a YAML file only where that path exists."""
         # No abbreviations: `--learning_rat` must be an error naming --learning_rate, not silently that flag.
-        super().__init__(list(dataclass_types), prog=prog, description=description, allow_abbrev=False, **kwargs)
+        super().__init__(prog=prog, description=description, epilog=SPELLINGS, allow_abbrev=False,
+                         formatter_class=Formatter, **kwargs)
+        self.dataclass_types = list(dataclass_types)
         self.positional = positional
         self.aliases: dict[str, str] = {}
         if positional:
             self.usage = f"{prog} {positional.upper()} [options]  (or --{positional.replace('_', '-')} {positional.upper()})"
+        flags = [flag for group in self.dataclass_types
+                 for flag in (group.flags if isinstance(group, Stored) else flags_of(group))]
+        for flag in flags:
+            flag.add_to(self)
         self.add_argument("--config", metavar="FILE.yaml", help=CONFIG_HELP)
-        self._paths = {
-            name
-            for dtype in self.dataclass_types
-            for name, tp in typing.get_type_hints(dtype).items()
-            if _is_path(tp)
-        }
+        self._paths = {flag.dest for flag in flags if flag.kind == "path"}
         self._maybe_paths = set(maybe_paths)
 
     def alias(self, name: str, dest: str) -> None:
         """Also accept `--name` (and the YAML key `name`) for the setting `dest`."""
         action = self.settings[dest]
-        for flag in {f"--{name}", f"--{name.replace('_', '-')}"}:
+        for flag in dict.fromkeys([f"--{name.replace('_', '-')}", f"--{name}"]):
             action.option_strings.append(flag)
             self._option_string_actions[flag] = action
         self.aliases[name] = dest
@@ -96,7 +101,7 @@ class ConfigParser(HfArgumentParser):
             key = self.aliases.get(key, key)
             action = settings.get(key)
             if action is None:
-                raise ConfigError(f"{where}: unknown key {key!r}{_close(key, list(settings))}")
+                raise ConfigError(f"{where}: unknown key {key!r}{suggest(key, [*settings, *self.aliases])}")
             if value is None:
                 continue
             flag = action.option_strings[0]
@@ -118,6 +123,15 @@ class ConfigParser(HfArgumentParser):
             tokens += [flag, *items] if many else [f"{flag}={items[0]}"]
         return tokens
 
+    def _show_defaults(self, values: Mapping[str, Any]) -> None:
+        """--help states the defaults a command's defaults file sets, not those of the classes underneath."""
+        settings = self.settings
+        for key, value in values.items():
+            key = str(key).replace("-", "_")
+            action = settings.get(self.aliases.get(key, key))
+            if action is not None:
+                action.shown_default = jsonable(value)
+
     def env_tokens(self, environ: Mapping[str, str], prefix: str = "MEDSYN_") -> list[str]:
         """Tokens from `MEDSYN_<SETTING>` variables; empty ones are ignored (a Space's blank variable)."""
         values = {dest: environ[f"{prefix}{dest.upper()}"] for dest in self.settings
@@ -136,7 +150,9 @@ class ConfigParser(HfArgumentParser):
         tokens: list[str] = []
         sources: dict[str, str] = {}
         if defaults:
-            tokens += self.tokens(read_yaml(defaults), str(defaults), base=Path(defaults).parent)
+            values = read_yaml(defaults)
+            tokens += self.tokens(values, str(defaults), base=Path(defaults).parent)
+            self._show_defaults(values)
         if config:
             config = Path(config)
             from_file = self.tokens(read_yaml(config), str(config), base=config.parent)
@@ -155,13 +171,17 @@ class ConfigParser(HfArgumentParser):
                 raise ConfigError(f"{err} (set in {sources[flag]})") from None
             raise
         if rest:
-            options = [s for a in self._actions for s in a.option_strings]
+            options = [s for a in self._actions for s in a.option_strings if s not in ("-h", "--help")]
             unknown = [a for a in rest if a.startswith("-")] or rest
-            hint = _close(unknown[0].split("=", 1)[0], options)
+            hint = suggest(unknown[0].split("=", 1)[0], options) if unknown[0].startswith("--") else ""
             raise ConfigError(f"unrecognized argument(s): {' '.join(rest)}{hint}")
-        outputs = []
+        outputs: list[Any] = []
         for dtype in self.dataclass_types:
-            values = {f.name: getattr(namespace, f.name) for f in dataclasses.fields(dtype) if f.init}
+            if isinstance(dtype, Stored):
+                outputs.append({f.dest: getattr(namespace, f.dest) for f in dtype.flags if hasattr(namespace, f.dest)})
+                continue
+            values = {f.name: getattr(namespace, f.name) for f in dataclasses.fields(dtype)
+                      if f.init and hasattr(namespace, f.name)}
             try:
                 obj = dtype(**values)
             except (TypeError, ValueError) as err:
@@ -202,5 +222,5 @@ def dispatch(argv: Sequence[str], prog: str, description: str, actions: Mapping[
         raise SystemExit(0)
     name = argv.pop(0)
     if name not in actions:
-        raise ConfigError(f"unknown action {name!r}{_close(name, list(actions))}; choose one of {', '.join(actions)}")
+        raise ConfigError(f"unknown action {name!r}{suggest(name, list(actions))}; choose one of {', '.join(actions)}")
     return actions[name][1](argv, f"{prog} {name}")

@@ -228,7 +228,7 @@ def resolve_dataset(value: str | None, version: str | None) -> DatasetLink | Non
         if not repo_id:
             raise MedsynError(
                 f"{folder} has not been pushed to the Hub (its build_info.json names no repo_id), and a Space cannot "
-                "read a local folder: run `medsyn push {folder} --repo-id ORG/NAME --version v1.0` first, or pass "
+                f"read a local folder: run `medsyn push {folder} --repo-id ORG/NAME --version v1.0` first, or pass "
                 "--dataset ORG/NAME --dataset-version vX.Y"
             )
         versions = [v["version"] for v in info.get("versions") or [] if isinstance(v, dict) and v.get("version")]
@@ -388,7 +388,7 @@ def export_space(
     }  # fmt: skip
     requirement = check_vcs_url(vcs) if vcs else None
     root = None if requirement else source_root()
-    with atomic_dir(out, overwrite=overwrite) as tmp:
+    with atomic_dir(out, overwrite=overwrite, flag="--export") as tmp:
         wheel = build_wheel(root, tmp).name if root else None
         install = requirement or f"./{wheel}"
         (tmp / APP_FILE).write_text(APP_PY.format(settings=SETTINGS_FILE), encoding="utf-8")

@@ -138,6 +138,14 @@ CASES = [
      "base URL 'localhost:8000' is not an http(s) URL"),
     ("openai-server-unreachable", [*BUILD, "--backend", "openai", "--model", "m", "--base-url", "http://127.0.0.1:9"],
      "cannot reach the server at http://127.0.0.1:9/v1"),
+    # issue 22: refused instead of accepted silently, and messages that name the right flag and folder
+    ("build-examples-empty", [*BUILD, "--examples", str(Path(__file__).resolve().parent / "data" / "empty.jsonl")],
+     "holds no notes"),
+    ("sample-n-zero", ["sample", "--n", "0", "--out", "{w}/p0.jsonl"], "--n must be >= 1"),
+    ("space-export-unpushed-dataset", ["space", "--export", "{w}/sp", "--dataset", "{w}/corpus"],
+     "corpus --repo-id ORG/NAME"),
+    ("space-export-not-medsyn", ["space", "--export", "{w}/foreign", "--overwrite"], "choose another --export"),
+    ("build-flag-extended", [*BUILD, "--n-notes", "5"], "(did you mean --n?)"),
 ]
 
 

@@ -3,8 +3,10 @@ errors with exit 2, train taking any SFTConfig field, and backends registered th
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -15,6 +17,7 @@ import pytest
 
 from medsyn.cli import COMMANDS, command_module, main
 from medsyn.config import ConfigParser
+from medsyn.flags import to_bool
 
 # Commands whose settings are read by one parser; mkg and ift pick an action first.
 ACTIONS = {"mkg": ["build", "stats", "show"], "ift": ["build"]}
@@ -62,7 +65,7 @@ def test_every_flag_is_documented(prefix, parser, capsys):
         main([*prefix, "--help"])
     shown = capsys.readouterr().out
     assert exit_.value.code == 0
-    assert all(a.option_strings[-1] in shown for a in parser._actions if a.option_strings)
+    assert all(a.option_strings[0] in shown for a in parser._actions if a.option_strings)
 
 
 @pytest.mark.parametrize("prefix, parser", ALL_PARSERS, ids=[" ".join(p) for p, _ in ALL_PARSERS])
@@ -80,6 +83,40 @@ def test_unknown_key_or_bad_value_is_one_line_and_exit_2(prefix, parser, tmp_pat
         assert err.count("\n") == 1 and "invalid" in err and "not-a-number" in err
     assert main([*prefix, "--no-such-flag", "1"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+@pytest.mark.parametrize("prefix, parser", ALL_PARSERS, ids=[" ".join(p) for p, _ in ALL_PARSERS])
+def test_help_says_each_thing_once_in_the_spelling_readme_uses(prefix, parser):
+    shown = parser.format_help()
+    flat = " ".join(shown.split())
+    assert "(default: None)" not in flat
+    assert not re.search(r"\(default[^()]*\) \(default", flat)  # a written default, then argparse's
+    usage = " ".join(parser.format_usage().split())
+    assert not re.search(r"--[a-z0-9-]*_", usage), usage  # --min-words, not --min_words
+    actions = [a for a in parser._actions if a.option_strings]
+    for action in actions:
+        if action.type is to_bool:  # a switch: `--json`, not `--json [JSON]`
+            metavar = rf"{action.option_strings[0]} \[?{action.dest.upper()}\b"
+            assert not re.search(metavar, flat + " " + usage), action.dest
+        if isinstance(action, argparse._StoreFalseAction):  # `--no-x` says what it does, not x's help again
+            positive = next(a for a in actions if a.dest == action.dest and a is not action)
+            assert action.help != positive.help and positive.option_strings[0] in action.help
+
+
+def test_train_help_states_medsyns_defaults_not_trls(capsys):
+    from medsyn.io import read_yaml
+    from medsyn.training.train import DEFAULTS
+
+    epochs = read_yaml(DEFAULTS)["num_train_epochs"]
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert re.search(rf"--num-train-epochs, --epochs NUM_TRAIN_EPOCHS [^-]*\(default: {epochs}\)", shown)
+
+
+def test_a_flag_with_a_word_added_suggests_the_flag(capsys):
+    assert main(["build", "--n-notes", "5", "--out", "x"]) == 2
+    assert capsys.readouterr().err.endswith("(did you mean --n?)\n")
 
 
 def test_a_shortened_flag_is_not_taken_for_the_long_one(capsys):
@@ -107,6 +144,16 @@ def test_same_value_from_flag_yaml_and_environment():
     parser = ConfigParser([SpaceConfig], prog="t")
     (config,) = parser.parse(["--top-p", "0.25"], environ={"MEDSYN_TOP_P": "0.5"})
     assert config.top_p == 0.25
+
+
+def test_train_flags_are_stored_for_the_installed_trl():
+    """`medsyn train` reads TRL's flags from a file (no torch import to parse): they must be the installed TRL's."""
+    from medsyn.training import trl_settings
+
+    stored = json.loads(trl_settings.STORE.read_text(encoding="utf-8"))
+    assert stored["versions"] == trl_settings.installed(), "refresh: python -m medsyn.training.trl_settings"
+    derived = trl_settings.derived()
+    assert [(g.name, g.flags) for g in trl_settings.trl_settings()] == [(g.name, g.flags) for g in derived]
 
 
 def test_train_takes_any_sft_and_model_config_field(tmp_path):

@@ -7,7 +7,7 @@ note with neither is left out. A real note has no demographics, so the prior get
 sampler draws them (`draw_demographics` on the counter-based uniforms of `builder/sampling.py`, seeded by `seed`
 and the note id): the prompt then has the shape the builder sends, and the demographics are reproducible.
 
-Families: `symptoms` (one of the four templates, chosen per prior by the PromptBuilder) and `example` (another
+Families: `symptoms` (one of its templates, chosen per prior by the PromptBuilder) and `example` (another
 real training note of the same code as style example, never the note itself). The records are in TRL's
 conversational prompt-completion format (`prompt`: system + user messages, `completion`: one assistant message);
 `medsyn.training.train` renders them with the model's chat template or the Alpaca prompt, as the backend does.

@@ -69,12 +69,7 @@ class TrainConfig:
 
     def validate(self) -> None:
         self.args.validate()
-        if not self.model.model_name_or_path:
-            raise MedsynError("--model_name_or_path (--base-model) is required: a local model folder or a hub id")
-        if not self.model.use_peft:
-            raise MedsynError("medsyn train trains a LoRA adapter: --use_peft must stay true")
-        if not self.model.lora_target_modules:
-            raise MedsynError("--lora_target_modules must name at least one module, e.g. q_proj v_proj")
+        check_model(self.model)
 
     @property
     def base_model(self) -> str:
@@ -84,6 +79,16 @@ class TrainConfig:
     def target_modules(self) -> list[str]:
         targets = self.model.lora_target_modules
         return [targets] if isinstance(targets, str) else list(targets)
+
+
+def check_model(model: Any) -> None:
+    """The ModelConfig settings medsyn needs; `model` is a ModelConfig or, before TRL is imported, its values."""
+    if not model.model_name_or_path:
+        raise MedsynError("--model-name-or-path (--base-model) is required: a local model folder or a hub id")
+    if not model.use_peft:
+        raise MedsynError("medsyn train trains a LoRA adapter: --use-peft must stay true")
+    if not model.lora_target_modules:
+        raise MedsynError("--lora-target-modules must name at least one module, e.g. q_proj v_proj")
 
 
 # --- checks before any weight loads ----------------------------------------------------------------------------

@@ -64,7 +64,7 @@ class BenchmarkOptions:
         return _numbers(self.real_fractions, "--real-fractions", "0.1 0.25 1")
 
     def validate(self) -> None:
-        from medsyn.training.benchmark import check_fractions
+        from medsyn.training.benchmark_sets import check_fractions
 
         self.ratio_values()
         check_fractions(self.fraction_values())
@@ -88,11 +88,12 @@ def check_shards(corpus: Path) -> None:
 
 def main(argv: list[str], prog: str = "medsyn benchmark") -> int:
     from medsyn.config import ConfigParser
-    from medsyn.io import prepare_output
-    from medsyn.training.benchmark import BenchmarkConfig, SourceOptions, run_benchmark
 
     parser = ConfigParser([BenchmarkOptions], prog=prog, description=DESCRIPTION, maybe_paths=["synthetic"])
     (o,) = parser.parse(argv)
+    from medsyn.io import prepare_output
+    from medsyn.training.benchmark import BenchmarkConfig, SourceOptions, run_benchmark  # torch, scikit-learn
+
     options = {}
     if o.classifier == "encoder":
         options = {"epochs": o.epochs, "batch_size": o.batch_size, "learning_rate": o.learning_rate,

@@ -32,10 +32,10 @@ def parse(argv: list[str], prog: str = "medsyn build"):
 
 
 def main(argv: list[str], prog: str = "medsyn build") -> int:
+    config = parse(argv, prog)
     from medsyn.builder.corpus import build_corpus
     from medsyn.dataset_card.card import write_card
 
-    config = parse(argv, prog)
     out = config.output.out
     report = build_corpus(config, progress=not config.output.quiet, finish=write_card)
     run_ = report.run

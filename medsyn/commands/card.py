@@ -25,9 +25,10 @@ class CardOptions:
 
 def main(argv: list[str], prog: str = "medsyn card") -> int:
     from medsyn.config import ConfigParser
-    from medsyn.dataset_card.card import write_card
 
     (options,) = ConfigParser([CardOptions], prog=prog, description=DESCRIPTION).parse(argv)
+    from medsyn.dataset_card.card import write_card
+
     readme = write_card(options.dataset, options.benchmark, force=options.force)
     print(f"wrote {readme}")
     return 0

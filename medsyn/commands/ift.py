@@ -40,10 +40,11 @@ def main(argv: list[str], prog: str = "medsyn ift") -> int:
 
 def run_build(argv: list[str], prog: str) -> int:
     from medsyn.config import ConfigParser
+
+    (o,) = ConfigParser([IftBuildOptions], prog=prog, description=BUILD_DESCRIPTION).parse(argv)
     from medsyn.io import prepare_output
     from medsyn.training.ift import build_instruction_data
 
-    (o,) = ConfigParser([IftBuildOptions], prog=prog, description=BUILD_DESCRIPTION).parse(argv)
     prepare_output(o.out, o.overwrite)
     report = build_instruction_data(
         o.notes, o.markup, o.out, graph_path=o.graph, heldout_share=o.heldout_share, seed=o.seed,

@@ -32,11 +32,12 @@ class MergeOptions:
 
 
 def main(argv: list[str], prog: str = "medsyn merge") -> int:
-    from medsyn.builder.filters import FilterConfig
-    from medsyn.builder.merging import merge_corpora
     from medsyn.config import ConfigParser
 
     (o,) = ConfigParser([MergeOptions], prog=prog, description=DESCRIPTION, positional="dirs").parse(argv)
+    from medsyn.builder.filters import FilterConfig
+    from medsyn.builder.merging import merge_corpora
+
     report = merge_corpora(o.dirs, o.out, FilterConfig(dedup_threshold=o.dedup_threshold), overwrite=o.overwrite,
                            progress=not o.quiet, pretty_name=o.pretty_name)
     print(f"merged {o.out}: {report.kept} notes kept of {report.rows}; {report.cross_duplicates} kept notes "

@@ -6,14 +6,20 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from medsyn.builder.config import PromptOptions
 from medsyn.options import option
 
 HELP = "build chat prompts from priors"
-DESCRIPTION = (
-    "Build Russian chat prompts (OpenAI messages) from priors: 'symptoms' (four templates), 'example' (a real note "
-    "of the same code as style example) and 'code' (code and name only)."
-)
+
+
+def description() -> str:
+    """Read from the builder's templates, so that the help never counts them differently from the code."""
+    from medsyn.builder.prompts import SYMPTOM_TEMPLATES
+
+    return (
+        f"Build Russian chat prompts (OpenAI messages) from priors: 'symptoms' ({len(SYMPTOM_TEMPLATES)} templates: "
+        f"{', '.join(SYMPTOM_TEMPLATES)}), 'example' (a real note of the same code as style example) and 'code' "
+        "(code and name only)."
+    )
 
 
 @dataclass
@@ -26,6 +32,7 @@ class PromptsIO:
 def main(argv: list[str], prog: str = "medsyn prompts") -> int:
     import json
 
+    from medsyn.builder.config import PromptOptions
     from medsyn.builder.mkg import load_graph
     from medsyn.builder.prompts import PromptBuilder
     from medsyn.builder.sampling import Prior
@@ -34,7 +41,7 @@ def main(argv: list[str], prog: str = "medsyn prompts") -> int:
     from medsyn.errors import MedsynError
     from medsyn.io import check_output_file, read_jsonl, write_jsonl
 
-    io, options = ConfigParser([PromptsIO, PromptOptions], prog=prog, description=DESCRIPTION).parse(argv)
+    io, options = ConfigParser([PromptsIO, PromptOptions], prog=prog, description=description()).parse(argv)
     if io.out is not None:
         check_output_file(io.out)  # before any work: a file in the way, a read-only place
     graph = load_graph(io.graph)

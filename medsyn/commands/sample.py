@@ -7,7 +7,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from medsyn.builder.config import SamplingOptions
 from medsyn.errors import MedsynError
 from medsyn.options import option
 
@@ -24,13 +23,14 @@ class SampleOutput:
     out: Path | None = option(None, "output JSON-lines file (default: standard output)")
 
     def validate(self) -> None:
-        if self.n < 0:
-            raise MedsynError(f"--n must be >= 0, got {self.n}")
+        if self.n < 1:  # 0 would write an empty file and call it done
+            raise MedsynError(f"--n must be >= 1 (the number of priors to draw), got {self.n}")
 
 
 def main(argv: list[str], prog: str = "medsyn sample") -> int:
     from tqdm.auto import tqdm
 
+    from medsyn.builder.config import SamplingOptions
     from medsyn.builder.mkg import load_graph
     from medsyn.builder.sampling import PriorSampler
     from medsyn.config import ConfigParser

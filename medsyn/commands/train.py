@@ -1,7 +1,9 @@
 """`medsyn train`: LoRA fine-tuning of a generator with TRL's SFTTrainer (MedSyn's 7B recipe as defaults).
 
-Flags are parsed the way TRL's own scripts parse them (`TrlParser` over `SFTConfig` and `ModelConfig`), plus
-medsyn's few own settings (`TrainArgs`): any SFTConfig or ModelConfig field is a flag and a `--config` YAML key.
+Flags are those TRL's own scripts take (`SFTConfig` and `ModelConfig` fields, as `HfArgumentParser` makes them; read
+from training/configs/trl_flags.json, so that parsing imports neither TRL nor torch), plus medsyn's few own settings
+(`TrainArgs`): any SFTConfig or ModelConfig field is a flag and a `--config` YAML key. TRL's classes are built from
+the values once the flags are known to be right.
 MedSyn's defaults come from training/configs/medsyn_defaults.yaml. Multi-GPU: run the same command under
 `accelerate launch --config_file training/configs/accelerate_8gpu.yaml -m medsyn.cli train ...`.
 """
@@ -26,38 +28,54 @@ ALIASES = {
     "lr_scheduler": "lr_scheduler_type",
     "target_modules": "lora_target_modules",
 }
+# Names transformers 5.25 gave to settings whose old names now warn on every run; an older transformers knows only
+# the old ones, which then take the new names too (the defaults file uses the new ones).
+RENAMED = {"activation_checkpointing": "gradient_checkpointing",
+           "activation_checkpointing_kwargs": "gradient_checkpointing_kwargs"}
 
 
 def parser(prog: str = "medsyn train"):
-    from trl import ModelConfig, SFTConfig, TrlParser
-
     from medsyn.config import ConfigParser
     from medsyn.training.train import TrainArgs
+    from medsyn.training.trl_settings import trl_settings
 
-    class TrainParser(ConfigParser, TrlParser):
-        """TRL's parser, with medsyn's --config handling (paths against the file, one-line errors)."""
-
-    parsed = TrainParser([TrainArgs, SFTConfig, ModelConfig], prog=prog, description=DESCRIPTION)
+    parsed = ConfigParser([TrainArgs, *trl_settings()], prog=prog, description=DESCRIPTION)
     for name, dest in ALIASES.items():
         parsed.alias(name, dest)
+    for new, old in RENAMED.items():
+        if new not in parsed.settings and old in parsed.settings:
+            parsed.alias(new, old)
     return parsed
 
 
 def parse(argv: list[str], prog: str = "medsyn train"):
-    from medsyn.training.train import DEFAULTS, TrainConfig
+    from types import SimpleNamespace
 
-    args, sft, model = parser(prog).parse(argv, defaults=DEFAULTS)
-    config = TrainConfig(args, sft, model)
+    from medsyn.config import ConfigError
+    from medsyn.training.train import DEFAULTS, TrainConfig, check_model
+
+    parsed = parser(prog)
+    args, sft, model = parsed.parse(argv, defaults=DEFAULTS)
+    model_flags = parsed.dataclass_types[-1].flags  # ModelConfig
+    check_model(SimpleNamespace(**{**{flag.dest: flag.default for flag in model_flags}, **model}))  # before TRL loads
+    from trl import ModelConfig, SFTConfig
+
+    built = []
+    for cls, values in ((SFTConfig, sft), (ModelConfig, model)):
+        try:
+            built.append(cls(**values))
+        except (TypeError, ValueError) as err:
+            raise ConfigError(str(err).splitlines()[0]) from None
+    config = TrainConfig(args, *built)
     config.validate()
     return config
 
 
 def main(argv: list[str], prog: str = "medsyn train") -> int:
+    config = parse(argv, prog)
+    from medsyn.io import prepare_output
     from medsyn.training.train import perplexity, train
 
-    from medsyn.io import prepare_output
-
-    config = parse(argv, prog)
     out = Path(config.args.out)
     merge_out = (config.args.merged_out or out.with_name(out.name + "-merged")) if config.args.merge else None
     for folder, flag in ((out, "--out"), (merge_out, "--merged-out")):
