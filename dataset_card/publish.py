@@ -306,67 +306,6 @@ def record_publication(folder: Path, info: dict, readme: str | None = None) -> N
             handle.write(readme)
 
 
-def base_model_of(folder: Path, given: str | None) -> str | None:
-    """The Hub id a published model card names as base: `--base-model`, else the one training recorded, else the
-    adapter config's when it is a Hub id; None when the base was a local folder (its path is never published)."""
-    from medsyn.training.model_card import hub_base_model
-
-    if given:
-        return given
-    info_path = folder / "training_info.json"
-    if info_path.is_file():
-        info = json.loads(info_path.read_text(encoding="utf-8"))
-        return info["base_model_hub_id"] if "base_model_hub_id" in info else hub_base_model(info.get("base_model") or "")
-    adapter = folder / "adapter_config.json"
-    if adapter.is_file():
-        return hub_base_model(json.loads(adapter.read_text(encoding="utf-8")).get("base_model_name_or_path") or "")
-    return None
-
-
-def model_card_text(folder: Path, repo_id: str, version: str, base_model: str | None = None) -> str:
-    """A `medsyn train` folder's card rendered again for this repo and version; else the folder's own README if it
-    has one (it must parse); else a short generated model card. Every one names the base model only as `base_model`."""
-    from huggingface_hub import ModelCard, ModelCardData
-
-    from medsyn.training.generator_eval import EVAL_FILE
-    from medsyn.training.model_card import hub_base_model, render_model_card
-
-    info_path, readme = folder / "training_info.json", folder / "README.md"
-    if info_path.is_file():
-        info = json.loads(info_path.read_text(encoding="utf-8"))
-        evaluation = json.loads((folder / EVAL_FILE).read_text(encoding="utf-8")) if (folder / EVAL_FILE).is_file() else {}
-        return render_model_card(info, evaluation, base_model, repo_id, version)
-    if readme.is_file():
-        try:
-            card = ModelCard(readme.read_text(encoding="utf-8"))
-        except Exception as err:  # yaml / ValueError from the metadata parser
-            raise MedsynError(f"{readme}: its YAML metadata does not parse ({err}); fix it or remove the file")
-        named = card.data.base_model
-        if base_model:
-            card.data.base_model = base_model
-        elif isinstance(named, str) and hub_base_model(named) is None:  # a hand-written local path is not published
-            card.data.base_model = None
-        return str(card)
-    adapter = folder / "adapter_config.json"
-    data = ModelCardData(
-        language=["ru"],
-        library_name="peft" if adapter.is_file() else "transformers",
-        base_model=base_model,
-        tags=["medsyn", "medical", "synthetic", "clinical-notes", "text-generation"],
-        pipeline_tag="text-generation",
-    )
-    kind = "LoRA adapter" if adapter.is_file() else "model"
-    base = f"Base model: {base_model}. " if base_model else ("Base model: see config.json. " if not adapter.is_file()
-                                                            else "Base model: not named (trained from a local folder). ")
-    description = (
-        f"A {kind} trained with medsyn to write Russian synthetic clinical notes from a prompt built on a medical "
-        f"knowledge-graph prior (a MedSyn re-implementation). {base}"
-        f"Version {version}; load it pinned with `revision=\"{version}\"`. "
-        "Not for clinical use: its output is machine-generated text that may be medically wrong."
-    )
-    return str(ModelCard.from_template(data, model_id=repo_id, model_description=description))
-
-
 def push_model(
     folder: Path, repo_id: str, version: str, *, create_pr: bool = False, private: bool = False,
     base_model: str | None = None,
@@ -376,7 +315,7 @@ def push_model(
     uploaded rewritten, with the base model as its Hub id or null."""
     from huggingface_hub import HfApi
 
-    from medsyn.training.model_card import NO_BASE, public_training_info
+    from medsyn.training.model_card import NO_BASE, base_model_of, model_card_text, public_training_info
 
     files: dict[str, Path | bytes] = _files_under(folder, None)
     if not any(p.endswith((".safetensors", ".bin")) for p in files):

@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from medsyn.errors import MedsynError
+
 NO_BASE = ("Base model: a local model folder, so this card names none; name its Hub id with `medsyn push ADAPTER_DIR "
            "--repo-id ORG/NAME --version vX.Y --base-model BASE_ORG/BASE_NAME`.")
 
@@ -150,3 +152,61 @@ medsyn build --backend transformers --model {base_name} --adapter PATH_OF_THIS_A
 ```
 """
     return str(ModelCard(f"---\n{data.to_yaml()}\n---\n{body}"))
+
+
+def base_model_of(folder: Path, given: str | None) -> str | None:
+    """The Hub id a published model card names as base: `--base-model`, else the one training recorded, else the
+    adapter config's when it is a Hub id; None when the base was a local folder (its path is never published)."""
+    if given:
+        return given
+    info_path = folder / "training_info.json"
+    if info_path.is_file():
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+        return info["base_model_hub_id"] if "base_model_hub_id" in info else hub_base_model(info.get("base_model") or "")
+    adapter = folder / "adapter_config.json"
+    if adapter.is_file():
+        return hub_base_model(json.loads(adapter.read_text(encoding="utf-8")).get("base_model_name_or_path") or "")
+    return None
+
+
+def model_card_text(folder: Path, repo_id: str, version: str, base_model: str | None = None) -> str:
+    """A `medsyn train` folder's card rendered again for this repo and version; else the folder's own README if it
+    has one (it must parse); else a short generated model card. Every one names the base model only as `base_model`."""
+    from huggingface_hub import ModelCard, ModelCardData
+
+    from medsyn.training.generator_eval import EVAL_FILE
+
+    info_path, readme = folder / "training_info.json", folder / "README.md"
+    if info_path.is_file():
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+        evaluation = json.loads((folder / EVAL_FILE).read_text(encoding="utf-8")) if (folder / EVAL_FILE).is_file() else {}
+        return render_model_card(info, evaluation, base_model, repo_id, version)
+    if readme.is_file():
+        try:
+            card = ModelCard(readme.read_text(encoding="utf-8"))
+        except Exception as err:  # yaml / ValueError from the metadata parser
+            raise MedsynError(f"{readme}: its YAML metadata does not parse ({err}); fix it or remove the file")
+        named = card.data.base_model
+        if base_model:
+            card.data.base_model = base_model
+        elif isinstance(named, str) and hub_base_model(named) is None:  # a hand-written local path is not published
+            card.data.base_model = None
+        return str(card)
+    adapter = folder / "adapter_config.json"
+    data = ModelCardData(
+        language=["ru"],
+        library_name="peft" if adapter.is_file() else "transformers",
+        base_model=base_model,
+        tags=["medsyn", "medical", "synthetic", "clinical-notes", "text-generation"],
+        pipeline_tag="text-generation",
+    )
+    kind = "LoRA adapter" if adapter.is_file() else "model"
+    base = f"Base model: {base_model}. " if base_model else ("Base model: see config.json. " if not adapter.is_file()
+                                                            else "Base model: not named (trained from a local folder). ")
+    description = (
+        f"A {kind} trained with medsyn to write Russian synthetic clinical notes from a prompt built on a medical "
+        f"knowledge-graph prior (a MedSyn re-implementation). {base}"
+        f"Version {version}; load it pinned with `revision=\"{version}\"`. "
+        "Not for clinical use: its output is machine-generated text that may be medically wrong."
+    )
+    return str(ModelCard.from_template(data, model_id=repo_id, model_description=description))
