@@ -37,7 +37,9 @@ def main() -> int:
     from medsyn.builder.mkg import load_graph
 
     out = args.out or Path(tempfile.mkdtemp(prefix="medsyn-sample-")) / "corpus"
-    config = BuildConfig.of(out=out, n=args.n, seed=args.seed, graph=args.graph, overwrite=True)
+    # a fresh work dir: a cached note of an earlier generator would be resumed, not composed again
+    work = Path(tempfile.mkdtemp(prefix="medsyn-sample-work-"))
+    config = BuildConfig.of(out=out, n=args.n, seed=args.seed, graph=args.graph, overwrite=True, work_dir=work)
     build_corpus(config, progress=False)
     rows = pq.read_table(out / "unfiltered").to_pylist()
     graph = load_graph(args.graph)
