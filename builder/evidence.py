@@ -78,9 +78,12 @@ def add_medsyn_edges(graph: nx.DiGraph, rows: list[MedsynRow], lexicon: Lexicon)
         data = graph.nodes[node]
         data["medsyn_prob"] = data.get("medsyn_prob", 0.0) + row.prob
         for item in row.hsdn:
-            edge = _edge(graph, node, lexicon.resolve_synonyms(item.synonyms))
+            label = lexicon.resolve_synonyms(item.synonyms)
+            if label is None:  # a dropped misspelling (lexicon rule 4)
+                continue
+            edge = _edge(graph, node, label)
             edge["medsyn_hsdn"] = max(edge.get("medsyn_hsdn", 0.0), item.tfidf)
-        for label in dict.fromkeys(lexicon[item] for item in row.listed):
+        for label in dict.fromkeys(label for label in (lexicon[item] for item in row.listed) if label is not None):
             edge = _edge(graph, node, label)
             edge["medsyn_list"] = edge.get("medsyn_list", 0) + 1
     for node, found in genders.items():  # MedSyn's sex limit where WHO has none and all its rows agree

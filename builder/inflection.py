@@ -13,6 +13,32 @@ from functools import lru_cache
 from medsyn.builder.lemmas import parses
 
 
+CONJUNCTIONS = frozenset({"и", "или", "либо"})
+# Prepositions and the cases they govern: a phrase whose noun after one is in none of them is ungrammatical
+# ("выделения из влагалище", a learnt wording copied from one real note).
+GOVERNMENT = {
+    "из": {"gent", "gen2"}, "от": {"gent"}, "до": {"gent"}, "без": {"gent"}, "для": {"gent"}, "у": {"gent"},
+    "около": {"gent"}, "после": {"gent"}, "вследствие": {"gent"}, "к": {"datv"}, "ко": {"datv"}, "по": {"datv", "loct"},
+    "в": {"loct", "loc2", "accs"}, "во": {"loct", "loc2", "accs"}, "на": {"loct", "loc2", "accs"},
+    "при": {"loct"}, "о": {"loct", "accs"}, "об": {"loct", "accs"}, "над": {"ablt"}, "под": {"ablt", "accs"},
+    "перед": {"ablt"}, "между": {"ablt"}, "за": {"ablt", "accs"}, "с": {"ablt", "gent"}, "со": {"ablt", "gent"},
+}
+
+
+@lru_cache(maxsize=50_000)
+def governed(phrase: str) -> bool:
+    """Whether every preposition of the phrase is followed by a word in a case it governs (adjectives and nouns
+    alike: "из правого уха", not "из влагалище")."""
+    words = phrase.lower().replace(",", " ").split()
+    for prep, nxt in zip(words, words[1:]):
+        cases = GOVERNMENT.get(prep)
+        if cases and any(p.tag.POS in {"NOUN", "ADJF", "PRTF", "NPRO"} for p in parses(nxt)) and not any(
+            p.tag.case in cases for p in parses(nxt)
+        ):
+            return False
+    return True
+
+
 @lru_cache(maxsize=50_000)
 def noun_group(phrase: str) -> tuple[int, int, int]:
     """(start, end, head) of the noun group that a governing word inflects: leading adjectives, the head noun in
@@ -20,6 +46,8 @@ def noun_group(phrase: str) -> tuple[int, int, int]:
     the phrase has no nominative head (a clause such as "болит голова")."""
     words = phrase.split(" ")
     for i, word in enumerate(words):
+        if word in CONJUNCTIONS:  # "обильные и болезненные менструации": two groups, not one ("и" parses as a noun)
+            return 0, -1, -1
         readings = parses(word.strip(","))
         adjective = any(p.tag.POS in {"ADJF", "PRTF"} and "nomn" in p.tag for p in readings)
         following_noun = i + 1 < len(words) and any(
@@ -69,6 +97,17 @@ def inflect(phrase: str, case: str) -> str:
     words = phrase.split(" ")
     noun = _head_parse(words[head])
     number = noun.tag.number or "sing"
+    tail = ""
+    conj = end if end < len(words) and words[end] in CONJUNCTIONS else None
+    if conj is not None and noun_group(" ".join(words[conj + 1:]))[1] >= 0:
+        # "тошнота и эпизодическая рвота": a second group right after the first takes the case too (not a
+        # complement's: "ощущение сухости или кома в горле")
+        tail = " " + words[conj] + " " + inflect(" ".join(words[conj + 1:]), case)
+        words = words[:conj]
+        phrase = " ".join(words)
+    if case == "accs" and number == "plur" and any("accs" in p.tag for p in parses(words[head].strip(","))):
+        # inanimate: the accusative plural is the nominative ("язвы", not the animate reading's "язв")
+        return phrase + tail
     out = list(words)
     for i in range(start, end):
         bare = words[i].rstrip(",")
@@ -87,7 +126,7 @@ def inflect(phrase: str, case: str) -> str:
         if bare[:1].isupper():
             new = new[:1].upper() + new[1:]
         out[i] = new + words[i][len(bare):]
-    return " ".join(out)
+    return " ".join(out) + tail
 
 
 @lru_cache(maxsize=50_000)
@@ -97,7 +136,25 @@ def slot_safe(phrase: str, case: str) -> bool:
     symptom-recall filter would miss a symptom that is there."""
     from medsyn.builder.lemmas import label_key
 
+    if case != "nomn" and not takes_case(phrase):
+        return False
     return label_key(inflect(phrase, case)) == label_key(phrase)
+
+
+@lru_cache(maxsize=50_000)
+def is_clause(phrase: str) -> bool:
+    """A phrase with a finite verb or a short participle and no noun group first ("возникают проблемы с голосом",
+    "кожа покраснела"): it follows a list of complaints after a comma, as in real notes."""
+    return noun_group(phrase)[1] < 0 and any(
+        parses(word.strip(",").lower())[0].tag.POS in {"VERB", "PRTS"} for word in phrase.split(" ") if word
+    )
+
+
+@lru_cache(maxsize=50_000)
+def takes_case(phrase: str) -> bool:
+    """Whether a governing word or verb can take the phrase: it opens with a noun group, not a clause
+    ("возникают проблемы с голосом" after "жалобы на" or "беспокоят" is ungrammatical)."""
+    return noun_group(phrase)[1] >= 0
 
 
 def accusative(label: str) -> str:
@@ -119,8 +176,15 @@ def natural_order(label: str) -> str:
     """'боль тупая' -> 'тупая боль': a lexicon label with the adjective after its noun, as a patient would say it."""
     words = label.split(" ")
     start, end, head = noun_group(label)
-    if end < 0 or head != 0 or end == 1:
+    if end < 0 or head != 0:
         return label
+    if end == 1:  # "потеря слуха кондуктивная" -> "кондуктивная потеря слуха": the adjective after a complement
+        last = words[-1]
+        if len(words) > 2 and words[-2] not in GOVERNMENT and any(_agrees(p, _head_parse(words[0])) for p in parses(last)):
+            return " ".join([last] + words[:-1])
+        return label
+    if end < len(words) and any(p.tag.POS == "PRTF" for p in parses(words[end - 1])):
+        return label  # "тошнота переходящая в рвотные позывы": the participle keeps its complement
     return " ".join(words[1:end] + [words[0]] + words[end:])
 
 

@@ -11,7 +11,12 @@ double spaces, and carry typos ("галзные проявления"). Without 
    one dropped, added or swapped letter away from a dictionary word of the other label ("галзные" ~ "глазные",
    "сутавах" ~ "суставах"). Known words never merge this way, and a changed letter is not taken for a typo, so
    "гипотермия" / "гипертермия" and "дисфония" / "дисфория" stay apart.
-4. The name of a merged group: a RuMedTop3 markup label if the group has one (they keep their surface form and are
+4. Drop misspelt labels that rule 3 left without a correct twin: a label with a word that pymorphy3 does not know,
+   that no ICD-10 name uses (the names' terms, "дистония", "оторея", stay), and that is one edit (two for words
+   of 12 letters or more) from a dictionary word of the labels or ICD-10 names: "распиратоные звуки"
+   ("респираторные"), "сердцебаение", "паталогического". Its forms map to None and give no symptom. Without
+   ICD-10 names to tell terms from slips (`terms` empty), nothing is dropped.
+5. The name of a merged group: a RuMedTop3 markup label if the group has one (they keep their surface form and are
    never merged with each other), else the most frequent form, then the shortest, then the first alphabetically.
 
 A synonym item of MedSyn's HSDN lists stays one symptom: it takes the first synonym that is a markup label's group,
@@ -63,20 +68,24 @@ class Lexicon:
     protected: frozenset[str] = frozenset()
     counts: dict[str, int] = field(default_factory=dict)
 
-    def __getitem__(self, surface: str) -> str:
+    def __getitem__(self, surface: str) -> str | None:
+        """The canonical label of a surface form; None for a dropped misspelling (rule 4)."""
         return self.canonical[self._form(surface)]
 
     def _form(self, surface: str) -> str:
         return surface if surface in self.protected else normalise(surface)
 
-    def resolve_synonyms(self, synonyms: Iterable[str]) -> str:
-        """The one label of a synonym item: the first synonym in a markup label's group, else the first."""
-        labels = [self[s] for s in synonyms]
-        return next((label for label in labels if label in self.protected), labels[0])
+    def resolve_synonyms(self, synonyms: Iterable[str]) -> str | None:
+        """The one label of a synonym item: the first synonym in a markup label's group, else the first (dropped
+        misspellings skipped; None when every synonym is one)."""
+        labels = [label for label in (self[s] for s in synonyms) if label is not None]
+        return next((label for label in labels if label in self.protected), labels[0] if labels else None)
 
 
-def build_lexicon(protected: Iterable[str], surfaces: Iterable[str]) -> Lexicon:
-    """The lexicon of `protected` labels (kept as they are) and every other surface form (repeats count)."""
+def build_lexicon(protected: Iterable[str], surfaces: Iterable[str], terms: Iterable[str] = ()) -> Lexicon:
+    """The lexicon of `protected` labels (kept as they are) and every other surface form (repeats count);
+    `terms`: texts whose words are the field's own (the ICD-10 names), never taken for slips (rule 4)."""
+    terms = list(terms)
     protected = frozenset(protected)
     raw = list(surfaces)
     frequency = Counter(normalise(s) for s in raw if normalise(s) and normalise(s) not in protected)
@@ -120,13 +129,65 @@ def build_lexicon(protected: Iterable[str], surfaces: Iterable[str]) -> Lexicon:
         target = targets[merged_into.get(key, key)]
         for form in forms:
             canonical[form] = target
+    # Rule 4: misspelt labels left without a twin are dropped.
+    term_words = frozenset(t for text in terms for t in TOKEN_RE.findall(text.lower()))
+    vocabulary = _vocabulary(canonical, frozenset(terms))
+    dropped = {label for label in set(canonical.values())  # without the field's terms, a term looks like a slip
+               if terms and label not in protected and _misspelt(label, vocabulary, term_words)}
+    for form, target in canonical.items():
+        if target in dropped:
+            canonical[form] = None
     counts = {
         "labels_raw": len({re.sub(r"\s+", " ", s).strip() for s in raw} | protected),
         "labels_normalised": len(set(frequency) | protected),
-        "labels_merged": len(set(canonical.values())),
+        "labels_merged": len(set(canonical.values()) - {None}),
         "typo_merges": len(merged_into),
+        "typo_drops": len(dropped),
     }
     return Lexicon(canonical, protected, counts)
+
+
+MIN_TYPO_LENGTH = 5  # shorter words are one edit from too many others to call one a slip
+TERM_STEM = 8  # from this length an ICD-10 word that shares all but the last two letters is the same term
+LONG_WORD = 12  # from this length two edits still make a slip ("распиратоные" ~ "респираторные")
+
+
+def _vocabulary(canonical: dict[str, str | None], terms: frozenset[str]) -> dict[int, set[str]]:
+    """Dictionary words of the labels and of the ICD-10 names, by length."""
+    words: dict[int, set[str]] = {}
+    for text in (set(canonical) | terms):
+        for token in TOKEN_RE.findall(text.lower()):
+            if len(token) >= MIN_TYPO_LENGTH and re.search("[а-яё]", token) and not _unknown(token):
+                words.setdefault(len(token), set()).add(token)
+    return words
+
+
+def _misspelt(label: str, vocabulary: dict[int, set[str]], term_words: frozenset[str]) -> bool:
+    """Some word of the label is a slip: unknown to pymorphy3, not an ICD-10 term (a name's word that starts with
+    it less its ending, for words of 8+ letters: "дистония", "оторея" stay), and one edit (two for long words) from a dictionary word."""
+    for token in TOKEN_RE.findall(label.lower()):
+        if len(token) < MIN_TYPO_LENGTH or not _unknown(token) or token in term_words or (
+            len(token) >= TERM_STEM and any(t.startswith(token[:-2]) for t in term_words)
+        ):
+            continue
+        limit = 2 if len(token) >= LONG_WORD else 1
+        for length in range(len(token) - limit, len(token) + limit + 1):
+            if any(_edits(token, other) <= limit for other in vocabulary.get(length, ())):
+                return True
+    return False
+
+
+def _edits(a: str, b: str) -> int:
+    """Levenshtein distance, given up at 3 (only lengths within 2 of each other reach here)."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+        if min(current) > 2:
+            return 3
+        previous = current
+    return previous[-1]
 
 
 def _unknown(token: str) -> bool:

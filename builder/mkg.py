@@ -129,9 +129,10 @@ def build_graph(src: MkgSources, progress: bool = True) -> tuple[nx.DiGraph, dic
         surfaces = [s for row in rows for item in row.hsdn for s in item.synonyms]
         train_ids = {note.note_id for note in notes}  # the labels of train notes only: dev markup stays unseen
         protected = {row.symptom for row in markup if row.note_id in train_ids}
-        lexicon = build_lexicon(protected, surfaces + [s for row in rows for s in row.listed])
+        names = [data["name"] for _, data in graph.nodes(data=True) if "name" in data]
+        lexicon = build_lexicon(protected, surfaces + [s for row in rows for s in row.listed], names)
     if markup and notes:
-        extra = sorted(set(lexicon.canonical.values())) if lexicon and MATCH_LIST_LABELS else []
+        extra = sorted(set(lexicon.canonical.values()) - {None}) if lexicon and MATCH_LIST_LABELS else []
         counts["markup_pairs"] = _add_note_symptoms(graph, notes, markup, progress, extra)
     if src.hsdn is not None:
         mesh_map = evidence.mesh_to_categories(src, categories)

@@ -3,7 +3,9 @@
 A prior is what the LLM is told about one patient: an ICD-10 code, k of its symptoms drawn without replacement with
 p = softmax(weight / T), and demographics. Every random number of prior i comes from a counter-based stream keyed
 by (seed, i, draw), so prior i is the same whether it is sampled alone, in a batch of 7 or among 100,000; and the
-draws are vectorised per code, which keeps sampling fast enough for paper-scale corpora.
+draws are vectorised per code, which keeps sampling fast enough for paper-scale corpora. A code without real notes
+draws only labels that belong together, one per head noun (`builder/coherence.py` states the rule), walking the
+same Gumbel order; codes with real notes draw as they always did, but for list-only labels that name a diagnosis.
 """
 
 from __future__ import annotations
@@ -113,10 +115,29 @@ class PriorSampler:
         self.config.validate()
         self.codes = self._codes()
         self._labels, self._weights = {}, {}
+        # Codes whose draw is restricted (`coherence.py`): label mask and head nouns (None: no head rule).
+        self._coherent: dict[str, tuple[np.ndarray, tuple[str, ...] | None]] = {}
+        from medsyn.builder.coherence import Coherence
+
+        coherence = Coherence(graph)
         for code in self.codes:
             links = graph.symptoms(code)
             self._labels[code] = [link.label for link in links]
             self._weights[code] = np.array([link.weight for link in links], dtype=np.float64)
+            if graph.node(code[:3]).get("n_notes"):
+                # Real notes rule, but a list-only label that names a diagnosis is no complaint (G20 drew
+                # "надъядерный паралич прогрессирующий"); masking it keeps every other draw as it was.
+                keep = np.array([link.notes > 0 or not coherence.is_diagnosis(link.label) for link in links], dtype=bool)
+                if not keep.all():
+                    self._coherent[code] = (keep, None)
+            else:
+                candidates = coherence.candidates(code, self._labels[code])
+                allowed = np.array(candidates.allowed, dtype=bool)
+                if not allowed.any():  # nothing vouched for: the heaviest label that is not a diagnosis, if any
+                    first = next((i for i, label in enumerate(self._labels[code])
+                                  if not coherence.is_diagnosis(label)), 0)
+                    allowed[first] = True
+                self._coherent[code] = (allowed, candidates.heads)
         weights = np.array([self._code_weight(code) for code in self.codes], dtype=np.float64)
         if self.config.code_strategy == "medsyn":  # codes MedSyn gives no probability: its smallest one
             weights[weights <= 0] = weights[weights > 0].min() if (weights > 0).any() else 1.0
@@ -172,11 +193,13 @@ class PriorSampler:
             # Gumbel top-k: the k largest of w/T + Gumbel noise are a draw without replacement from softmax(w/T).
             keys = weights[None, :] / cfg.temperature - np.log(-np.log(np.clip(u, 1e-300, None)))
             order = np.argsort(-keys, axis=1, kind="stable")
-            k_hi = min(cfg.k_max, n_sym)
+            coherent = self._coherent.get(code)
+            k_hi = min(cfg.k_max, n_sym if coherent is None else int(coherent[0].sum()))
             k_lo = min(cfg.k_min, k_hi)
             ks = k_lo + np.minimum((k_u[rows] * (k_hi - k_lo + 1)).astype(int), k_hi - k_lo)
             for row, k, ranked in zip(rows, ks, order):
-                chosen[row] = [SymptomDraw(labels[j], float(weights[j])) for j in ranked[:k]]
+                picked = ranked[:k] if coherent is None else _coherent_pick(ranked, k, *coherent)
+                chosen[row] = [SymptomDraw(labels[j], float(weights[j])) for j in picked]
         priors = []
         for row, i in enumerate(index):
             code = self.codes[code_ix[row]]
@@ -197,6 +220,21 @@ class PriorSampler:
                 )
             )
         return priors
+
+
+def _coherent_pick(ranked: np.ndarray, k: int, allowed: np.ndarray, heads: tuple[str, ...] | None) -> list[int]:
+    """The first k labels of the Gumbel order that the code may draw, one per head noun (`coherence.py`, rule 3):
+    the same keys as an unrestricted draw, so the prior's own stream decides, and a draw of softmax(w/T) over
+    the allowed labels."""
+    picked, used = [], set()
+    for j in ranked:
+        if allowed[j] and (heads is None or heads[j] not in used):
+            picked.append(int(j))
+            if heads is not None:
+                used.add(heads[j])
+            if len(picked) == k:
+                break
+    return picked
 
 
 def sample_priors(

@@ -28,13 +28,16 @@ from medsyn.builder import clinical
 from medsyn.builder.demographics import MARITAL_RU
 from medsyn.builder.inflection import (
     duration_acc,
+    governed,
     duration_gen,
     head_number,
     inflect,
     natural_order,
     noun_group,
     plural,
+    is_clause,
     slot_safe,
+    takes_case,
 )
 
 # prompt template -> note shape; templates not listed (LLM-only ones such as `code`, `example`) draw a shape.
@@ -79,6 +82,75 @@ def _recognised(label: str, phrase: str) -> bool:
     return label in SymptomMatcher([label]).present(phrase)
 
 
+def _good_wordings(label: str, options: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """Learnt wordings a note may use: prepositions govern their case ("из влагалище" is a slip of one real note),
+    and a label's head noun is not said in the genitive ("зуда", "недержания мочи": cut out of longer phrases)."""
+    from medsyn.builder.lemmas import parses
+
+    from medsyn.builder.wordings import PLURAL_COMPLAINTS
+
+    first = label.lower().split(" ")[0]
+    noun = next((p for p in parses(first) if p.tag.POS == "NOUN"), None) if parses(first)[0].tag.POS == "NOUN" else None
+
+    def ok(wording: str) -> bool:
+        if not governed(wording):
+            return False
+        word = wording.split(" ")[0]
+        if noun is None or word == first or noun.normal_form in PLURAL_COMPLAINTS:
+            return True  # adjectives change number freely ("головные боли"); complaint nouns go plural ("боли")
+        # the label's head noun in the genitive ("недержания мочи", "зуда"): cut from a longer phrase
+        best = parses(word)[0]
+        return not (best.tag.POS == "NOUN" and best.normal_form == noun.normal_form and best.tag.case == "gent")
+
+    return [(w, c) for w, c in options if ok(w)]
+
+
+def _distinct(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """No phrase said twice: two labels with one learnt wording ("боль в шее" and "цервикалгия" as "боли в шее")
+    keep the first. A bare noun next to a phrase it heads ("боли и боли в животе") cannot come from a code without
+    real notes (the sampler draws one label per head noun, `coherence.py`); codes with real notes say what real
+    notes say."""
+    kept: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for label, phrase in items:
+        key = " ".join(phrase.lower().split())
+        if key not in seen:
+            seen.add(key)
+            kept.append((label, phrase))
+    return kept
+
+
+def _own_heads(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A learnt wording that gives a symptom another symptom's head noun ("дизурия" said "боль при
+    мочеиспускании" next to "боль низа спины") gives way to the label's own words; labels that share a head
+    already ("головная боль", "боль в горле") keep their wordings."""
+    from medsyn.builder.coherence import head_lemma
+
+    label_heads = [head_lemma(label) for label, _ in items]
+    out = []
+    for i, (label, phrase) in enumerate(items):
+        head = head_lemma(phrase)
+        if head != label_heads[i] and head in label_heads[:i] + label_heads[i + 1:] + [head_lemma(p) for _, p in out]:
+            phrase = natural_order(label.lower() if not label.isupper() else label)
+        out.append((label, phrase))
+    return out
+
+
+def _group_first(items: list[tuple[str, str]], note: "_Note") -> list[tuple[str, str]]:
+    """A noun group first: "беспокоят" or "жалобы на" cannot govern a clause ("беспокоят нарастают боли", "жалобы
+    на возникают проблемы с голосом"); after a comma, as real notes do, a clause may follow ("жалобы на головную
+    боль, заложен нос"). The order is otherwise kept. A phrase that is neither a noun group nor a clause
+    ("частичная или полная утрата слуха") cannot follow either: then the first item is such a phrase, and the
+    caller says "Жалобы:"."""
+    phrases = [note._phrase(*item, "nomn") for item in items]
+    if any(not takes_case(p) and not is_clause(p) for p in phrases):
+        return sorted(items, key=lambda item: takes_case(note._phrase(*item, "nomn")))
+    first = next((i for i, p in enumerate(phrases) if takes_case(p)), None)
+    if first in (None, 0):
+        return items
+    return [items[first]] + items[:first] + items[first + 1:]
+
+
 def _decimal(value: float) -> str:
     return f"{value:.1f}".replace(".", ",")
 
@@ -119,7 +191,7 @@ class _Note:
         wordings = load_wordings()
         phrases = []
         for original, label in zip(raw, labels):  # the table keeps labels as the graph writes them
-            options = wordings.get(original) or wordings.get(label) or wordings.get(label.lower()) or []
+            options = _good_wordings(label, wordings.get(original) or wordings.get(label) or wordings.get(label.lower()) or [])
             if options and rng.random() < LEARNT_WORDING_SHARE:
                 phrase = rng.choices([w for w, _ in options], [c**0.75 for _, c in options])[0]
             else:
@@ -136,7 +208,7 @@ class _Note:
             if not _recognised(labels[i], phrases[i]):
                 phrases[i] = natural_order(labels[i].lower())
                 ok += _recognised(labels[i], phrases[i])
-        self.items = list(zip(labels, phrases))
+        self.items = _distinct(_own_heads(list(zip(labels, phrases))))
         rng.shuffle(self.items)
         # A phrase with a negation cue ("без жалоб", "отсутствие аппетита") negates what follows it in the matcher's
         # eyes (and a reader's): it goes last, so the symptom-recall filter keeps the note.
@@ -154,7 +226,11 @@ class _Note:
         return text
 
     def complaint_list(self, items: list[tuple[str, str]], case: str) -> str:
-        return _join([self._qualified(self._phrase(label, phrase, case)) for label, phrase in items], self.rng)
+        texts = [self._qualified(self._phrase(label, phrase, case)) for label, phrase in items]
+        text = _join(texts, self.rng)
+        if len(texts) > 1 and is_clause(texts[-1]) and text.endswith(" и " + texts[-1]):
+            text = text[: -len(texts[-1]) - 3] + ", " + texts[-1]  # "на X и появляются Y" joins two kinds
+        return text
 
     def complaints(self, items: list[tuple[str, str]] | None = None, style: str = "doctor") -> str:
         """The complaint sentence; its opener and case vary. `style` "patient" (the complaints-only shape) draws
@@ -192,7 +268,12 @@ class _Note:
         ]
         table = patient if style == "patient" else doctor
         opener, case, _ = rng.choices(table, [row[2] for row in table])[0]
-        if case == "accs" and not all(slot_safe(self._phrase(label, phrase, "nomn"), "accs") for label, phrase in items):
+        if opener not in {"", "Жалобы: ", "- "}:
+            items = _group_first(items, self)
+            if not takes_case(self._phrase(*items[0], "nomn")):  # only clauses: they cannot follow "беспокоят"
+                opener, case = "Жалобы: ", "nomn"
+        if case == "accs" and not all(slot_safe(self._phrase(label, phrase, "nomn"), "accs") for label, phrase in items
+                                      if takes_case(self._phrase(label, phrase, "nomn"))):
             opener, case = "Жалобы: ", "nomn"
         if case == "dash":
             text = "- " + " - ".join(self._qualified(self._phrase(label, phrase, "nomn")) for label, phrase in items)
@@ -369,13 +450,18 @@ def compose_anamnesis(note: _Note) -> str:
     cut = max(1, len(items) // 2 + 1) if len(items) > 2 and rng.random() < 0.5 else len(items)
     sentences = [note.complaints(items[:cut]) + "."]
     if cut < len(items):
-        rest = items[cut:]
+        rest = _group_first(items[cut:], note)
         case = rng.choice(["nomn", "accs"])
-        if not all(slot_safe(note._phrase(label, phrase, "nomn"), "accs") for label, phrase in rest):
+        if not takes_case(note._phrase(*rest[0], "nomn")) or not all(
+            slot_safe(note._phrase(label, phrase, "nomn"), "accs") for label, phrase in rest
+            if takes_case(note._phrase(label, phrase, "nomn"))
+        ):
             case = "nomn"
         listed = note.complaint_list(rest, case)
         if case == "accs":
             sentences.append(rng.choice(["Также отмечает ", "Кроме того, отмечает ", "Отмечает также "]) + listed + ".")
+        elif not takes_case(note._phrase(*rest[0], "nomn")):
+            sentences.append("Дополнительно: " + listed + ".")
         else:
             verb = "беспокоит" if len(rest) == 1 and head_number(rest[0][1]) == "sing" else "беспокоят"
             sentences.append(rng.choice([f"Также {verb} ", f"Периодически {verb} ", "Дополнительно: "]) + listed + ".")

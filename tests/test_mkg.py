@@ -164,3 +164,18 @@ def test_load_rejects_foreign_files(tmp_path):
         load_graph(bad)
     with pytest.raises(MedsynError, match="not found"):
         load_graph(tmp_path / "none.json.gz")
+
+
+def test_lexicon_typos_are_dropped_at_build(graph):
+    """issue 22: "распиратоные звуки" (164 notes of a build said it) and other misspelt list labels without a
+    correct twin are gone from the embedded graph; ICD-10 terms pymorphy3 does not know stay."""
+    from medsyn.builder.lexicon import build_lexicon
+
+    labels = {link.label for code in graph.full_codes_with_symptoms for link in graph.symptoms(code)}
+    assert not any("распиратон" in label or "сердцебаение" in label or "кашль" in label for label in labels)
+    assert graph.provenance["counts"]["lexicon"]["typo_drops"] > 0
+    lexicon = build_lexicon([], ["распиратоные звуки", "респираторная аспирация", "дистония", "влажный кашль",
+                                 "кашель"], terms=["Дистония", "Острые респираторные инфекции"])
+    assert lexicon["распиратоные звуки"] is None and lexicon["влажный кашль"] is None
+    assert lexicon["дистония"] == "дистония" and lexicon["кашель"] == "кашель"
+    assert lexicon.resolve_synonyms(["распиратоные звуки", "кашель"]) == "кашель"

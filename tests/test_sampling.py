@@ -132,3 +132,63 @@ def test_prior_to_dict_is_asdict_and_round_trips(graph):
     for prior in sample_priors(graph, 20, seed=3):
         assert prior.to_dict() == asdict(prior)
         assert Prior.from_dict(prior.to_dict()) == prior
+
+
+# -- issue 22: coherent symptom sets for codes without real notes ------------------------------------------------
+
+
+def _codes_without_notes(graph) -> list[str]:
+    return [code for code in graph.codes_with_symptoms if not graph.node(code).get("n_notes")]
+
+
+def test_codes_without_notes_draw_only_coherent_sets_one_per_head_noun(graph):
+    """Every drawn label of a code without real notes passes `coherence.py`'s rules (a complaint of the code's
+    body system), and no two share a head noun; before the rule K59 drew "энкопрез, радикулит, глухота"."""
+    from medsyn.builder.coherence import Coherence, head_lemma
+
+    rules = Coherence(graph)
+    codes = _codes_without_notes(graph)
+    allowed = {code: {label for label, ok in zip([l.label for l in graph.symptoms(code)],
+                                                 rules.candidates(code, [l.label for l in graph.symptoms(code)]).allowed)
+                      if ok} for code in codes}
+    for prior in sample_priors(graph, 3000, seed=5, codes=codes):
+        labels = [s.label for s in prior.symptoms]
+        assert labels, prior.icd10_code
+        if len(allowed[prior.icd10_code]) > 0:
+            assert set(labels) <= allowed[prior.icd10_code], (prior.icd10_code, labels)
+        heads = [head_lemma(label) for label in labels]
+        assert len(heads) == len(set(heads)), (prior.icd10_code, labels)
+    k59 = {s.label for p in sample_priors(graph, 300, seed=1, codes=["K59"]) for s in p.symptoms}
+    assert "запор" in k59 and not k59 & {"глухота", "радикулит", "энкопрез", "умственная отсталость", "кома"}
+
+
+def test_no_diagnosis_name_is_drawn_as_a_complaint(graph):
+    """Diagnosis names ("стенокардия", "острый коронарный синдром", "синдром хорнера", "ожирение") are found from
+    the ICD-10 names and never drawn for a code without real notes, while complaints named like an ICD-10 code
+    ("запор", K59.0 Запор) stay."""
+    from medsyn.builder.coherence import Coherence
+
+    rules = Coherence(graph)
+    for label in ("стенокардия", "нестабильная стенокардия", "синдром хорнера", "синдром корсакова", "ожирение",
+                  "надъядерный паралич прогрессирующий", "пурпура тромбоцитопеническая идиопатическая"):
+        assert rules.is_diagnosis(label), label
+    for label in ("запор", "кашель", "головная боль", "боль в ухе", "шум в ушах", "одышка", "тошнота"):
+        assert not rules.is_diagnosis(label), label
+    drawn = {s.label for p in sample_priors(graph, 3000, seed=9, codes=_codes_without_notes(graph)) for s in p.symptoms}
+    assert not {label for label in drawn if rules.is_diagnosis(label)}
+    assert not drawn & {"острый коронарный синдром", "стенокардия", "синдром хорнера", "ожирение"}
+
+
+def test_codes_with_real_notes_draw_as_before_but_for_list_only_diagnoses(graph):
+    """Codes with real notes keep their draw (the same Gumbel order), only a list-only label that names a diagnosis
+    is skipped: the quickstart's G20 note ended with "надъядерный паралич прогрессирующий"."""
+    from medsyn.builder.coherence import Coherence
+
+    rules = Coherence(graph)
+    sampler = PriorSampler(graph, SamplingConfig(codes=("G20", "M54", "J06")))
+    plain = {link.label for link in graph.symptoms("G20") if link.notes == 0 and rules.is_diagnosis(link.label)}
+    assert "надъядерный паралич прогрессирующий" in plain
+    drawn = [prior for prior in sampler.sample(1000, seed=3)]
+    assert not {s.label for p in drawn if p.icd10_code == "G20" for s in p.symptoms} & plain
+    real = {link.label for code in ("M54", "J06") for link in graph.symptoms(code) if link.notes > 0}
+    assert any(s.label in real for p in drawn for s in p.symptoms)

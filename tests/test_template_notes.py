@@ -42,7 +42,8 @@ def _agrees_in(word: str, case: str, number: str, gender: str | None, pos: set[s
 
 
 def check_slot(phrase: str, case: str) -> None:
-    """The inflected noun group is in `case` and agrees; everything after it is unchanged; same lemmas."""
+    """The inflected noun group is in `case` and agrees; everything after it is unchanged (but a second group
+    coordinated right after it, "тошнота и рвота", which is checked the same way); same lemmas."""
     out = inflect(phrase, case)
     start, end, head = noun_group(phrase)
     src, dst = phrase.split(" "), out.split(" ")
@@ -50,6 +51,10 @@ def check_slot(phrase: str, case: str) -> None:
     if end < 0:
         assert out == phrase
         return
+    if end < len(src) and src[end] in {"и", "или", "либо"} and noun_group(" ".join(src[end + 1:]))[1] >= 0:
+        check_slot(" ".join(src[end + 1:]), case)
+        assert " ".join(dst[end + 1:]) == inflect(" ".join(src[end + 1:]), case)
+        src, dst = src[:end + 1], dst[:end + 1]
     assert dst[end:] == src[end:], (phrase, case, out)
     noun = [p for p in morph().parse(dst[head].rstrip(",")) if p.tag.POS == "NOUN" and case in p.tag]
     assert noun, (phrase, case, out)
@@ -273,3 +278,81 @@ def test_complaints_prompt_template_asks_for_the_patients_words(graph):
     assert prompt.prompt_template == "complaints" and "complaints" in TEMPLATES
     assert p.symptoms[0].label in user and "словами самого пациента" in user
     assert p.icd10_code not in user
+
+
+# -- issue 22: no repeats, and the grammar of template notes -------------------------------------------------------
+
+
+def test_no_label_or_head_noun_repeats_in_notes_of_a_sizeable_build(graph):
+    """Across 1,500 template notes: no symptom phrase twice ("боли в шее, боли в шее"); codes without real notes
+    never say two symptoms with the same head noun ("боли и непреодолимая боль")."""
+    from medsyn.builder.coherence import head_lemma
+    from medsyn.builder.template_notes import _Note
+
+    for p in sample_priors(graph, 1500, seed=22):
+        record = p.to_dict()
+        note = _Note(record, seed=3)
+        phrases = [phrase.lower() for _, phrase in note.items]
+        assert len(phrases) == len(set(phrases)), phrases
+        if not graph.node(p.icd10_code).get("n_notes"):
+            labels = [s["label"] for s in record["symptoms"]]
+            assert len({head_lemma(label) for label in labels}) == len(labels), labels
+            assert len({head_lemma(phrase) for phrase in phrases}) == len(phrases), phrases
+
+
+def test_two_labels_with_one_wording_are_said_once():
+    text = compose_note(prior(["боль в шее", "боль в шейном отделе позвоночника", "головная боль"]), seed=1,
+                        template="complaints")
+    from medsyn.builder.template_notes import _distinct
+
+    assert _distinct([("a", "боли в шее"), ("b", "Боли  в шее"), ("c", "головная боль")]) == [
+        ("a", "боли в шее"), ("c", "головная боль")]
+    assert text.lower().count("боли в шее") <= 1
+
+
+def test_preposition_government_and_case_forms_of_learnt_wordings():
+    """"выделения из влагалище" (a slip of one real note) and genitives cut from longer phrases ("зуда",
+    "недержания мочи") are not used as wordings."""
+    from medsyn.builder.inflection import governed
+    from medsyn.builder.template_notes import _good_wordings
+
+    assert not governed("мажущие выделения из влагалище")
+    assert governed("жжение во влагалище") and governed("боль в правом ухе") and governed("кровь в кале")
+    kept = _good_wordings("мажущие выделения из влагалища", [("мажущие выделения из влагалище", 1)])
+    assert kept == []
+    assert _good_wordings("зуд", [("зуд", 106), ("зуда", 3)]) == [("зуд", 106)]
+    assert _good_wordings("недержание мочи", [("недержание мочи", 30), ("недержания мочи", 1)]) == [
+        ("недержание мочи", 30)]
+    assert ("боли", 5) in _good_wordings("боль", [("боли", 5)])
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_clause_never_follows_a_verb_or_a_governing_preposition(seed):
+    """"беспокоят нарастают боли", "жалобы на возникают проблемы": a clause label is listed after "Жалобы:" or
+    on its own, never after "беспокоят" / "жалобы на" / "отмечает"."""
+    labels = ["возникают достаточно серьезные проблемы с голосом", "начинаются трудности с глотанием пищи",
+              "сильное онемение ног"]
+    for template in ("complaints", "anamnesis", "investigations"):
+        text = compose_note(prior(labels, code="I70", sex="female"), seed=seed, template=template).lower()
+        assert not re.search(r"(беспокоя?т|жалоб\w* на|отмечает|также отмечает|\bна) (возникают|начинаются)", text), text
+
+
+def test_inflection_of_coordinated_groups_plural_and_trailing_adjectives():
+    assert inflect("язвы", "accs") == "язвы"  # inanimate plural: not "язв"
+    assert inflect("тошнота и эпизодическая рвота сразу после приема пищи", "accs") == (
+        "тошноту и эпизодическую рвоту сразу после приема пищи")
+    assert inflect("обильные и болезненные менструации", "accs") == "обильные и болезненные менструации"
+    assert natural_order("потеря слуха кондуктивная") == "кондуктивная потеря слуха"
+    assert natural_order("тошнота переходящая в рвотные позывы") == "тошнота переходящая в рвотные позывы"
+    assert natural_order("боль тупая") == "тупая боль"
+
+
+def test_a_phrase_that_is_neither_group_nor_clause_gets_a_nominative_list():
+    """"частичная или полная утрата проведения звуков" cannot be put into a case as one group: never after "на"."""
+    labels = ["частичная или полная утрата проведения звуков", "заложенность уха", "чувство переливания жидкости в ухе"]
+    for seed in range(40):
+        text = compose_note(prior(labels, code="H90", sex="female"), seed=seed, template="anamnesis").lower()
+        assert not re.search(r"(жалоб\w* на|отмечает|беспокоя?т)[^.]*частичная или полная утрата", text), text
+        text = compose_note(prior(["недомогание", "мажущие выделения", "появляются незначительные кровотечения"],
+                                  code="C53", sex="female"), seed=seed, template="complaints").lower()
+        assert not re.search(r"\bи появляются", text), text

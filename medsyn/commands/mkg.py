@@ -110,7 +110,8 @@ def run_stats(argv: list[str], prog: str) -> int:
     lexicon = stats["lexicon"]
     if lexicon:
         print(f"symptom lexicon: {lexicon['labels_raw']} labels as written, {lexicon['labels_normalised']} after "
-              f"normalising case and spaces, {lexicon['labels_merged']} after merging ({lexicon['typo_merges']} typo merges)")
+              f"normalising case and spaces, {lexicon['labels_merged']} after merging ({lexicon['typo_merges']} typo merges"
+              f"{', %d misspellings dropped' % lexicon['typo_drops'] if lexicon.get('typo_drops') else ''})")
     if "mapped_to_parent" in stats:
         print(f"MedSyn codes not in МКБ-10 mapped to a parent: {len(stats['mapped_to_parent'])}; unmapped: "
               + (", ".join(stats["unmapped"]) or "none"))
