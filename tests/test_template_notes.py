@@ -16,14 +16,15 @@ from medsyn.builder.prompts import TEMPLATES, PromptBuilder
 from medsyn.builder.realism import duration_days, note_symptom_lemmas, sentence_patterns, symptom_lemmas, vitals
 from medsyn.builder.sampling import sample_priors
 from medsyn.builder.inflection import head_number, inflect, natural_order, noun_group
-from medsyn.builder.template_notes import _clean, compose_note
+from medsyn.builder.complaint_phrases import clean
+from medsyn.builder.template_notes import compose_note
 from medsyn.builder.wordings import as_complaint, extract_wordings, load_wordings, removed_spans
 
 CASES = ("nomn", "accs")  # the cases the templates' slots govern: "Жалобы: X", "Жалобы на X"
 
 
 def lexicon(graph) -> list[str]:
-    return sorted({_clean(link.label) for code in graph.codes_with_symptoms for link in graph.symptoms(code)})
+    return sorted({clean(link.label) for code in graph.codes_with_symptoms for link in graph.symptoms(code)})
 
 
 def prior(labels, code="M54", sex="male", age=45, smoking=False, marital="married") -> dict:
@@ -303,9 +304,9 @@ def test_no_label_or_head_noun_repeats_in_notes_of_a_sizeable_build(graph):
 def test_two_labels_with_one_wording_are_said_once():
     text = compose_note(prior(["боль в шее", "боль в шейном отделе позвоночника", "головная боль"]), seed=1,
                         template="complaints")
-    from medsyn.builder.template_notes import _distinct
+    from medsyn.builder.complaint_phrases import distinct
 
-    assert _distinct([("a", "боли в шее"), ("b", "Боли  в шее"), ("c", "головная боль")]) == [
+    assert distinct([("a", "боли в шее"), ("b", "Боли  в шее"), ("c", "головная боль")]) == [
         ("a", "боли в шее"), ("c", "головная боль")]
     assert text.lower().count("боли в шее") <= 1
 
@@ -314,16 +315,16 @@ def test_preposition_government_and_case_forms_of_learnt_wordings():
     """"выделения из влагалище" (a slip of one real note) and genitives cut from longer phrases ("зуда",
     "недержания мочи") are not used as wordings."""
     from medsyn.builder.inflection import governed
-    from medsyn.builder.template_notes import _good_wordings
+    from medsyn.builder.complaint_phrases import good_wordings
 
     assert not governed("мажущие выделения из влагалище")
     assert governed("жжение во влагалище") and governed("боль в правом ухе") and governed("кровь в кале")
-    kept = _good_wordings("мажущие выделения из влагалища", [("мажущие выделения из влагалище", 1)])
+    kept = good_wordings("мажущие выделения из влагалища", [("мажущие выделения из влагалище", 1)])
     assert kept == []
-    assert _good_wordings("зуд", [("зуд", 106), ("зуда", 3)]) == [("зуд", 106)]
-    assert _good_wordings("недержание мочи", [("недержание мочи", 30), ("недержания мочи", 1)]) == [
+    assert good_wordings("зуд", [("зуд", 106), ("зуда", 3)]) == [("зуд", 106)]
+    assert good_wordings("недержание мочи", [("недержание мочи", 30), ("недержания мочи", 1)]) == [
         ("недержание мочи", 30)]
-    assert ("боли", 5) in _good_wordings("боль", [("боли", 5)])
+    assert ("боли", 5) in good_wordings("боль", [("боли", 5)])
 
 
 @pytest.mark.parametrize("seed", range(40))
