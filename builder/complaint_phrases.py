@@ -9,20 +9,21 @@ enough (`choose_phrases`), said once per note (`distinct`) and not borrow anothe
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Callable
 from functools import lru_cache
 
 from medsyn.builder.inflection import governed, is_clause, natural_order, takes_case
+from medsyn.builder.label_text import PREPOSITIONS, coordinate_run, drop_glosses, repair, split_run
 
 LEARNT_WORDING_SHARE = 1.0  # a symptom is said in a learnt wording this often (when one exists), by frequency
 MIN_MATCHED_SHARE = 0.6  # share of the symptoms said in words the lemma matcher recognises (symptom-recall filter)
 
 
 def clean(label: str) -> str:
-    """Brackets dropped; a bracketed range ("субфебрильная температура (37.1–38.0 °C)") with them: not a complaint."""
-    label = re.sub(r"\([^)]*\d[^)]*\)", "", label)
-    return re.sub(r"\s+", " ", label.replace("(", "").replace(")", "").replace('"', "")).strip()
+    """The label without its gloss or synonym (`label_text.drop_glosses`): "гепатомегалия (патологическое изменение
+    размеров печени)" -> "гепатомегалия"; a bracketed range ("субфебрильная температура (37.1–38.0 °C)") is no
+    complaint either."""
+    return drop_glosses(label)
 
 
 @lru_cache(maxsize=65536)
@@ -44,9 +45,14 @@ def good_wordings(label: str, options: list[tuple[str, int]]) -> list[tuple[str,
     first = label.lower().split(" ")[0]
     noun = next((p for p in parses(first) if p.tag.POS == "NOUN"), None) if parses(first)[0].tag.POS == "NOUN" else None
 
+    label_words = _content_words(label)
+    label_preps = set(label.lower().split()) & PREPOSITIONS
+
     def ok(wording: str) -> bool:
-        if not governed(wording):
+        if not governed(wording) or _truncated(wording):
             return False
+        if _content_words(wording) == label_words and set(wording.split()) & PREPOSITIONS - label_preps:
+            return False  # the label's words with a preposition slipped in: "ограничение при подвижности"
         word = wording.split(" ")[0]
         if noun is None or word == first or noun.normal_form in PLURAL_COMPLAINTS:
             return True  # adjectives change number freely ("головные боли"); complaint nouns go plural ("боли")
@@ -55,6 +61,55 @@ def good_wordings(label: str, options: list[tuple[str, int]]) -> list[tuple[str,
         return not (best.tag.POS == "NOUN" and best.normal_form == noun.normal_form and best.tag.case == "gent")
 
     return [(w, c) for w, c in options if ok(w)]
+
+
+def _content_words(phrase: str) -> frozenset[str]:
+    from medsyn.builder.lemmas import parses
+
+    return frozenset(parses(w)[0].normal_form for w in phrase.lower().split() if w not in PREPOSITIONS)
+
+
+def _truncated(wording: str) -> bool:
+    """A wording cut after an adjective whose noun was left out ("боли в области поясничного", "боль в области
+    пояснично"): it ends in an adjective that is not a nominative predicate ("боль в животе тупая" is whole)."""
+    from medsyn.builder.lemmas import parses
+
+    words = wording.lower().split()
+    last = parses(words[-1])[0]
+    return bool(set(words[:-1]) & PREPOSITIONS) and (
+        last.tag.POS == "ADJS" or (last.tag.POS in {"ADJF", "PRTF"} and last.tag.case != "nomn"))
+
+
+def said(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Each phrase as a note says it: a genitive run coordinated (`label_text.coordinate_run`: "нарушения речи,
+    слуха и зрения"), items run together split (`label_text.split_run`: "жжение зуд сухость кожи
+    гениталий" -> three), case slips repaired (`label_text.repair`); a split-off part whose head another phrase
+    of the note already says goes ("зуд" next to "вагинальный зуд")."""
+    from medsyn.builder.coherence import head_lemma
+
+    out: list[tuple[str, str, bool]] = []
+    for label, phrase in items:
+        parts = split_run(coordinate_run(phrase, known_label))
+        out.extend((label, repair(part), len(parts) > 1) for part in parts)
+    heads = [head_lemma(phrase) for _, phrase, _ in out]
+    return [(label, phrase) for i, (label, phrase, part) in enumerate(out)
+            if not (part and heads[i] in heads[:i] + heads[i + 1:])]
+
+
+@lru_cache(maxsize=1)
+def _known_keys() -> frozenset[tuple[str, ...]]:
+    """The lemma keys of the embedded graph's symptom labels: the phrases the field's sources use."""
+    from medsyn.builder.lexicon import merge_key
+    from medsyn.builder.mkg import load_graph
+
+    graph = load_graph()
+    return frozenset(merge_key(link.label) for code in graph.codes_with_symptoms for link in graph.symptoms(code))
+
+
+def known_label(phrase: str) -> bool:
+    from medsyn.builder.lexicon import merge_key
+
+    return merge_key(phrase) in _known_keys()
 
 
 def label_phrase(label: str) -> str:

@@ -92,7 +92,7 @@ def inflect(phrase: str, case: str) -> str:
     head (clauses) come back unchanged.
     """
     start, end, head = noun_group(phrase)
-    if end < 0 or case == "nomn":
+    if end < 0 or case == "nomn" or predicated(phrase):
         return phrase
     words = phrase.split(" ")
     noun = _head_parse(words[head])
@@ -141,20 +141,44 @@ def slot_safe(phrase: str, case: str) -> bool:
     return label_key(inflect(phrase, case)) == label_key(phrase)
 
 
+RELATIVE = frozenset({"который", "которая", "которое", "которые", "что", "когда", "если", "чтобы", "где"})
+
+
+@lru_cache(maxsize=50_000)
+def predicated(phrase: str) -> bool:
+    """A noun group followed by its own predicate, a finite verb or a short participle or adjective ("внешние
+    половые органы сильно раздражены", "кожа над опухолью приобрела цианотичную окраску"): a sentence, not a
+    noun group, though it opens with one. A verb of a relative clause ("кашель, который усиливается ночью") does
+    not count."""
+    start, end, head = noun_group(phrase)
+    if end < 0:
+        return False
+    for word in phrase.split(" ")[end:]:
+        bare = word.strip(",").lower()
+        if bare in RELATIVE:
+            return False
+        best = parses(bare)[0] if bare else None
+        if best is not None and (best.tag.POS in {"PRTS", "ADJS"} or (best.tag.POS == "VERB" and "indc" in best.tag)):
+            return True
+    return False
+
+
 @lru_cache(maxsize=50_000)
 def is_clause(phrase: str) -> bool:
     """A phrase with a finite verb or a short participle and no noun group first ("возникают проблемы с голосом",
-    "кожа покраснела"): it follows a list of complaints after a comma, as in real notes."""
-    return noun_group(phrase)[1] < 0 and any(
+    "кожа покраснела"), or a noun group with its own predicate (`predicated`): it is said as a clause, never put
+    into a governed case."""
+    return predicated(phrase) or noun_group(phrase)[1] < 0 and any(
         parses(word.strip(",").lower())[0].tag.POS in {"VERB", "PRTS"} for word in phrase.split(" ") if word
     )
 
 
 @lru_cache(maxsize=50_000)
 def takes_case(phrase: str) -> bool:
-    """Whether a governing word or verb can take the phrase: it opens with a noun group, not a clause
-    ("возникают проблемы с голосом" after "жалобы на" or "беспокоят" is ungrammatical)."""
-    return noun_group(phrase)[1] >= 0
+    """Whether a governing word or verb can take the phrase: it opens with a noun group that is not the subject
+    of a clause ("возникают проблемы с голосом" or "органы сильно раздражены" after "жалобы на" or "беспокоят"
+    is ungrammatical)."""
+    return noun_group(phrase)[1] >= 0 and not predicated(phrase)
 
 
 def accusative(label: str) -> str:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import random
 import re
 
-from medsyn.builder.complaint_phrases import choose_phrases, clean, distinct, group_first, own_heads
+from medsyn.builder.complaint_phrases import choose_phrases, clean, distinct, group_first, own_heads, said
 from medsyn.builder.inflection import (
     duration_acc,
     duration_gen,
@@ -71,11 +71,14 @@ class _Note(NoteHistory):
         labels = [clean(label) for label in raw]
         super().__init__(prior, seed, labels)
         phrases = choose_phrases(raw, labels, self.rng)
-        self.items = distinct(own_heads(list(zip(labels, phrases))))
+        self.items = distinct(own_heads(said(list(zip(labels, phrases)))))
         self.rng.shuffle(self.items)
         # A phrase with a negation cue ("без жалоб", "отсутствие аппетита") negates what follows it in the matcher's
-        # eyes (and a reader's): it goes last, so the symptom-recall filter keeps the note.
-        self.items.sort(key=lambda item: bool(NEGATION_WORDS & set(item[1].lower().split())))
+        # eyes (and a reader's): it goes last, so the symptom-recall filter keeps the note. A clause goes after the
+        # noun groups, as real notes add one ("жалобы на головную боль, заложен нос"), not amid them.
+        self.items.sort(key=lambda item: (bool(NEGATION_WORDS & set(item[1].lower().split())),
+                                          is_clause(self._phrase(*item, "nomn"))))
+        self.pending: list[str] = []
 
     # complaints ---------------------------------------------------------------------------------------------
     def _phrase(self, label: str, phrase: str, case: str) -> str:
@@ -102,8 +105,9 @@ class _Note(NoteHistory):
         """
         rng, w = self.rng, self.w
         items = items if items is not None else self.items
-        first_phrase = self._phrase(*items[0], "nomn")
-        verb = "беспокоят" if head_number(first_phrase) == "plur" or len(items) > 1 else "беспокоит"
+        listed, clauses = self._split_clauses(items)
+        first_phrase = self._phrase(*listed[0], "nomn")
+        verb = "беспокоят" if head_number(first_phrase) == "plur" or len(listed) > 1 else "беспокоит"
         doctor = [
             ("Жалобы: ", "nomn", 1.0),
             ("Жалобы на ", "accs", 1.0),
@@ -117,8 +121,7 @@ class _Note(NoteHistory):
         ]
         patient = [  # weights: how RuMedTop3 train notes begin
             ("", "nomn", 0.36),
-            ("Жалобы на ", "accs", 0.16),
-            ("жалобы на ", "accs", 0.03),
+            ("Жалобы на ", "accs", 0.19),
             ("На ", "accs", 0.12),
             ("- ", "dash", 0.07),
             ("Жалобы: ", "nomn", 0.04),
@@ -132,6 +135,9 @@ class _Note(NoteHistory):
         table = patient if style == "patient" else doctor
         opener, case, _ = rng.choices(table, [row[2] for row in table])[0]
         if opener not in {"", "Жалобы: ", "- "}:
+            if clauses:  # a clause cannot follow "жалобы на" or "беспокоят": it is a sentence of its own
+                items = listed
+                self.pending.extend(self.clause_sentences(clauses))
             items = group_first(items, self._phrase)
             if not takes_case(self._phrase(*items[0], "nomn")):  # only clauses: they cannot follow "беспокоят"
                 opener, case = "Жалобы: ", "nomn"
@@ -144,9 +150,27 @@ class _Note(NoteHistory):
             text = opener + self.complaint_list(items, case)
         if "fever" in self.found and self.f.temperature >= 37.5 and rng.random() < 0.6:
             text += f", температура до {comma_decimal(self.f.temperature)}"
-        if not opener and rng.random() < 0.5:
-            text = text[:1].lower() + text[1:]
-        return text[:1].upper() + text[1:] if opener else text
+        return cap(text)
+
+    def _split_clauses(self, items: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """(noun groups and other phrases, clauses); all in the first when every item is a clause."""
+        clauses = [item for item in items if is_clause(self._phrase(*item, "nomn"))]
+        listed = [item for item in items if item not in clauses]
+        return (listed, clauses) if listed else (items, [])
+
+    def clause_sentences(self, clauses: list[tuple[str, str]]) -> list[str]:
+        """Clauses pulled out of a governed list, each said as a sentence ("Также отмечает, что заложен нос.")."""
+        out = []
+        for label, phrase in clauses:
+            text = self._phrase(label, phrase, "nomn")
+            out.append(self.rng.choice(["Также отмечает, что ", "Кроме того, ", ""]) + text + "."
+                       if not out else text + ".")
+        return [cap(sentence) for sentence in out]
+
+    def flush(self) -> list[str]:
+        """The sentences held back for after the complaint sentence (clauses pulled out of its list)."""
+        out, self.pending = self.pending, []
+        return out
 
     def duration_clause(self) -> str:
         """The illness' duration as a fragment that follows the complaints (", в течение 3 дней")."""
@@ -174,7 +198,7 @@ def compose_complaints(note: _Note) -> str:
     text = note.complaints(style="patient")
     if not text.startswith("В течение") and rng.random() < 0.8:
         text += ", " + note.duration_clause()
-    sentences = [text + "."]
+    sentences = [text + ".", *note.flush()]
     extras = [
         lambda: f"Ухудшение {note.trigger()}." if note.acuity != "acute" else f"Началось {note.trigger()}.",
         note.course,
@@ -193,8 +217,12 @@ def compose_anamnesis(note: _Note) -> str:
     items = note.items
     cut = max(1, len(items) // 2 + 1) if len(items) > 2 and rng.random() < 0.5 else len(items)
     sentences = [note.complaints(items[:cut]) + "."]
+    sentences.extend(note.flush())
     if cut < len(items):
-        rest = group_first(items[cut:], note._phrase)
+        rest, clauses = note._split_clauses(items[cut:])
+        if clauses:
+            note.pending.extend(note.clause_sentences(clauses))
+        rest = group_first(rest, note._phrase)
         case = rng.choice(["nomn", "accs"])
         if not takes_case(note._phrase(*rest[0], "nomn")) or not all(
             slot_safe(note._phrase(label, phrase, "nomn"), "accs") for label, phrase in rest
@@ -209,6 +237,7 @@ def compose_anamnesis(note: _Note) -> str:
         else:
             verb = "беспокоит" if len(rest) == 1 and head_number(rest[0][1]) == "sing" else "беспокоят"
             sentences.append(rng.choice([f"Также {verb} ", f"Периодически {verb} ", "Дополнительно: "]) + listed + ".")
+    sentences.extend(note.flush())
     sentences.append(note.onset())
     if rng.random() < 0.7:
         sentences.append(note.course())
@@ -228,7 +257,7 @@ def compose_record(note: _Note, investigations: bool) -> str:
     headed = rng.random() < 0.5
     complaints = "Жалобы: " + note.complaint_list(note.items, "nomn") if headed else note.complaints()
     parts = [
-        complaints + ".",
+        " ".join([complaints + ".", *note.flush()]),
         _headed("Анамнез заболевания: " if headed else "", note.onset() + " " + note.course()),
         _headed("Анамнез жизни: " if headed else "", note.history() + " " + note.patient()),
         note.vitals(),

@@ -15,8 +15,8 @@ from medsyn.builder.lemmas import SymptomMatcher, morph
 from medsyn.builder.prompts import TEMPLATES, PromptBuilder
 from medsyn.builder.realism import duration_days, note_symptom_lemmas, sentence_patterns, symptom_lemmas, vitals
 from medsyn.builder.sampling import sample_priors
-from medsyn.builder.inflection import head_number, inflect, natural_order, noun_group
-from medsyn.builder.complaint_phrases import clean
+from medsyn.builder.inflection import head_number, inflect, natural_order, noun_group, predicated
+from medsyn.builder.complaint_phrases import clean, good_wordings
 from medsyn.builder.template_notes import compose_note
 from medsyn.builder.wordings import as_complaint, extract_wordings, load_wordings, removed_spans
 
@@ -49,7 +49,7 @@ def check_slot(phrase: str, case: str) -> None:
     start, end, head = noun_group(phrase)
     src, dst = phrase.split(" "), out.split(" ")
     assert len(src) == len(dst), (phrase, case, out)
-    if end < 0:
+    if end < 0 or predicated(phrase):  # a clause ("органы сильно раздражены") is never inflected
         assert out == phrase
         return
     if end < len(src) and src[end] in {"и", "или", "либо"} and noun_group(" ".join(src[end + 1:]))[1] >= 0:
@@ -357,3 +357,87 @@ def test_a_phrase_that_is_neither_group_nor_clause_gets_a_nominative_list():
         text = compose_note(prior(["недомогание", "мажущие выделения", "появляются незначительные кровотечения"],
                                   code="C53", sex="female"), seed=seed, template="complaints").lower()
         assert not re.search(r"\bи появляются", text), text
+
+
+# -- issue 22: how drawn labels are said (glosses, run-on lists, case slips, clauses, capitals) --------------------
+
+
+@pytest.mark.parametrize(("label", "said_as"), [
+    ("гепатомегалия (патологическое изменение размеров печени)", "гепатомегалия"),
+    ("звучание собственного голоса громче окружающих звуков (аутофония)",
+     "звучание собственного голоса громче окружающих звуков"),
+    ("обильные маточные кровотечения в период менструаций (меноррагии) и вне менструального цикла (метроррагии)",
+     "обильные маточные кровотечения в период менструаций и вне менструального цикла"),
+    ("папулы – розовые узелковые уплотнения кожи", "папулы"),
+    ("изменение состава мочи: появляется кровь", "изменение состава мочи"),
+    ("субфебрильная температура (37.1–38.0 °C)", "субфебрильная температура"),
+    ("боль в спине (с иррадиацией)", "боль в спине с иррадиацией"),  # a qualifier, not a gloss
+    ("вульвовагинально — десневой синдром", "вульвовагинально — десневой синдром"),  # no noun before the dash
+])
+def test_a_label_is_said_without_its_gloss(label, said_as):
+    assert clean(label) == said_as
+
+
+def test_run_on_items_are_split_and_genitive_runs_coordinated():
+    from medsyn.builder.complaint_phrases import said
+
+    assert said([("x", "жжение зуд сухость кожи гениталий")]) == [
+        ("x", "жжение"), ("x", "зуд"), ("x", "сухость кожи гениталий")]
+    # a split-off part whose head the note already says goes
+    assert said([("y", "вагинальный зуд"), ("x", "жжение зуд сухость кожи гениталий")]) == [
+        ("y", "вагинальный зуд"), ("x", "жжение"), ("x", "сухость кожи гениталий")]
+    assert said([("z", "нарушения речи слуха зрения")]) == [("z", "нарушения речи, слуха и зрения")]
+    kept = ["ощущение пропуска ударов сердца", "повышение АД", "ощущение жара", "ощущение кома в горле",
+            "невозможность поднять и удерживать на весу голову", "синдром Рейно", "боль в животе"]
+    assert said([("k", phrase) for phrase in kept]) == [("k", phrase) for phrase in kept]
+
+
+@pytest.mark.parametrize(("phrase", "repaired"), [
+    ("боль в области пояснице", "боль в области поясницы"),
+    ("одышка при физических усилии", "одышка при физических усилиях"),
+    ("развитие общей слабости и повышением температуры тела", "развитие общей слабости и повышения температуры тела"),
+    ("неловкости при движении головой", "неловкость при движении головой"),
+    ("скованностью суставов", "скованность суставов"),
+    # grammatical already: unchanged
+    ("боль в груди с иррадиацией в руку и одышкой", "боль в груди с иррадиацией в руку и одышкой"),
+    ("трудности с глотанием", "трудности с глотанием"),
+    ("ощущение сухости или кома в горле", "ощущение сухости или кома в горле"),
+    ("боль в правом плече", "боль в правом плече"),
+    ("боли в руках ногах", "боли в руках ногах"),
+])
+def test_case_slips_of_labels_and_wordings_are_repaired(phrase, repaired):
+    from medsyn.builder.label_text import repair
+
+    assert repair(phrase) == repaired
+
+
+def test_learnt_wordings_with_a_slipped_in_preposition_or_cut_after_an_adjective_are_not_used():
+    kept = good_wordings("ограничение подвижности", [("ограничение подвижности", 30),
+                                                     ("ограничение при подвижности", 1)])
+    assert kept == [("ограничение подвижности", 30)]
+    kept = good_wordings("боль в поясничной области", [("боли в поясничной области", 38),
+                                                       ("боли в области поясничного", 1), ("боль в области пояснично", 1),
+                                                       ("боли умеренные в поясничной области", 1)])
+    assert kept == [("боли в поясничной области", 38), ("боли умеренные в поясничной области", 1)]
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_a_noun_group_with_its_own_predicate_is_a_sentence_not_an_item_of_a_governed_list(seed):
+    """"жалобами на внешние половые органы сильно раздражены", "на кожу над опухолью приобрела": a label that is
+    a sentence is never inflected, nor listed after "жалобы на" / "беспокоят" / "отмечает"."""
+    labels = ["внешние половые органы сильно раздражены", "влагалищные выделения", "кожа над опухолью приобрела "
+              "цианотичную окраску", "боли внизу живота"]
+    for template in ("complaints", "anamnesis", "investigations"):
+        text = compose_note(prior(labels, code="N87", sex="female"), seed=seed, template=template)
+        assert "кожу над опухолью" not in text, text
+        for sentence in re.split(r"(?<=\.) ", text):
+            if "раздражены" in sentence or "приобрела" in sentence:
+                assert not re.search(r"(жалоб\w* на|Жалуется на|^На|беспокоя?т(?! \d)|отмечает) ", sentence), text
+
+
+def test_no_note_starts_in_lower_case_nor_keeps_brackets(graph):
+    for i, p in enumerate(sample_priors(graph, 600, seed=11)):
+        for template in ("short", "complaints"):
+            text = compose_note(p.to_dict(), seed=i, template=template)
+            assert text[:1].isupper() or not text[:1].isalpha(), text
+            assert "(" not in text and ")" not in text, text
