@@ -98,8 +98,8 @@ def inflect(phrase: str, case: str) -> str:
     noun = _head_parse(words[head])
     number = noun.tag.number or "sing"
     tail = ""
-    conj = end if end < len(words) and words[end] in CONJUNCTIONS else None
-    if conj is not None and noun_group(" ".join(words[conj + 1:]))[1] >= 0:
+    conj = coordinated_at(words, end)
+    if conj is not None:
         # "тошнота и эпизодическая рвота": a second group right after the first takes the case too (not a
         # complement's: "ощущение сухости или кома в горле")
         tail = " " + words[conj] + " " + inflect(" ".join(words[conj + 1:]), case)
@@ -127,6 +127,26 @@ def inflect(phrase: str, case: str) -> str:
             new = new[:1].upper() + new[1:]
         out[i] = new + words[i][len(bare):]
     return " ".join(out) + tail
+
+
+def coordinated_at(words: list[str], end: int) -> int | None:
+    """Where a second noun group coordinated with the first begins (the conjunction's index), or None: right after
+    the first ("тошнота и эпизодическая рвота"), or after the first's complements when the second can only be
+    nominative ("резкая потеря веса и общая усталость", "боль в животе и тошнота"; not "ощущение сухости или кома
+    в горле", where "кома" may be the genitive of "ком", nor "боль в животе и спине")."""
+    if end < len(words) and words[end] in CONJUNCTIONS:
+        return end if noun_group(" ".join(words[end + 1:]))[1] >= 0 else None
+    k = end
+    while k < len(words) and words[k] not in CONJUNCTIONS and not words[k - 1].endswith(","):
+        k += 1
+    if k == end or k >= len(words) or words[k] not in CONJUNCTIONS:
+        return None
+    rest = words[k + 1:]
+    start, stop, head = noun_group(" ".join(rest))
+    if stop < 0 or any(p.tag.case != "nomn" and p.tag.case != "accs" for w in rest[:stop] for p in parses(w.strip(","))
+                       if p.tag.POS in {"NOUN", "ADJF", "PRTF"}):
+        return None
+    return k
 
 
 @lru_cache(maxsize=50_000)
@@ -204,7 +224,11 @@ def natural_order(label: str) -> str:
         return label
     if end == 1:  # "потеря слуха кондуктивная" -> "кондуктивная потеря слуха": the adjective after a complement
         last = words[-1]
-        if len(words) > 2 and words[-2] not in GOVERNMENT and any(_agrees(p, _head_parse(words[0])) for p in parses(last)):
+        agrees = lambda word: any(_agrees(p, _head_parse(words[0])) for p in parses(word))  # noqa: E731
+        if len(words) > 4 and words[-2] in CONJUNCTIONS and agrees(last) and agrees(words[-3]):
+            # "выделения из влагалища прозрачные или желтоватые": the coordinated pair goes first together
+            return " ".join(words[-3:] + words[:-3])
+        if len(words) > 2 and words[-2] not in GOVERNMENT and words[-2] not in CONJUNCTIONS and agrees(last):
             return " ".join([last] + words[:-1])
         return label
     if end < len(words) and any(p.tag.POS == "PRTF" for p in parses(words[end - 1])):

@@ -15,7 +15,7 @@ from medsyn.builder.lemmas import SymptomMatcher, morph
 from medsyn.builder.prompts import TEMPLATES, PromptBuilder
 from medsyn.builder.realism import duration_days, note_symptom_lemmas, sentence_patterns, symptom_lemmas, vitals
 from medsyn.builder.sampling import sample_priors
-from medsyn.builder.inflection import head_number, inflect, natural_order, noun_group, predicated
+from medsyn.builder.inflection import coordinated_at, head_number, inflect, natural_order, noun_group, predicated
 from medsyn.builder.complaint_phrases import clean, good_wordings
 from medsyn.builder.template_notes import compose_note
 from medsyn.builder.wordings import as_complaint, extract_wordings, load_wordings, removed_spans
@@ -52,10 +52,11 @@ def check_slot(phrase: str, case: str) -> None:
     if end < 0 or predicated(phrase):  # a clause ("органы сильно раздражены") is never inflected
         assert out == phrase
         return
-    if end < len(src) and src[end] in {"и", "или", "либо"} and noun_group(" ".join(src[end + 1:]))[1] >= 0:
-        check_slot(" ".join(src[end + 1:]), case)
-        assert " ".join(dst[end + 1:]) == inflect(" ".join(src[end + 1:]), case)
-        src, dst = src[:end + 1], dst[:end + 1]
+    conj = coordinated_at(src, end)
+    if conj is not None:
+        check_slot(" ".join(src[conj + 1:]), case)
+        assert " ".join(dst[conj + 1:]) == inflect(" ".join(src[conj + 1:]), case)
+        src, dst = src[:conj + 1], dst[:conj + 1]
     assert dst[end:] == src[end:], (phrase, case, out)
     noun = [p for p in morph().parse(dst[head].rstrip(",")) if p.tag.POS == "NOUN" and case in p.tag]
     assert noun, (phrase, case, out)
@@ -441,3 +442,19 @@ def test_no_note_starts_in_lower_case_nor_keeps_brackets(graph):
             text = compose_note(p.to_dict(), seed=i, template=template)
             assert text[:1].isupper() or not text[:1].isalpha(), text
             assert "(" not in text and ")" not in text, text
+
+
+@pytest.mark.parametrize(("phrase", "accusative"), [
+    ("резкая потеря веса и общая усталость", "резкую потерю веса и общую усталость"),
+    ("боль в животе и тошнота", "боль в животе и тошноту"),
+    ("ощущение сухости или кома в горле", "ощущение сухости или кома в горле"),  # "кома": the genitive of "ком"
+    ("боль в животе и спине", "боль в животе и спине"),
+])
+def test_a_group_coordinated_after_the_first_ones_complements_takes_the_case_too(phrase, accusative):
+    assert inflect(phrase, "accs") == accusative
+
+
+def test_a_coordinated_pair_of_trailing_adjectives_goes_first_together():
+    assert natural_order("выделения из влагалища прозрачные или желтоватые") == (
+        "прозрачные или желтоватые выделения из влагалища")
+    assert natural_order("потеря слуха кондуктивная") == "кондуктивная потеря слуха"
