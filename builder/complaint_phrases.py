@@ -13,7 +13,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from medsyn.builder.inflection import governed, is_clause, natural_order, takes_case
-from medsyn.builder.label_text import PREPOSITIONS, coordinate_run, drop_glosses, repair, split_run
+from medsyn.builder.label_text import PREPOSITIONS, coordinate_run, drop_glosses, genitive_first, repair, split_run
 
 LEARNT_WORDING_SHARE = 1.0  # a symptom is said in a learnt wording this often (when one exists), by frequency
 MIN_MATCHED_SHARE = 0.6  # share of the symptoms said in words the lemma matcher recognises (symptom-recall filter)
@@ -83,13 +83,16 @@ def _truncated(wording: str) -> bool:
 def said(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """Each phrase as a note says it: a genitive run coordinated (`label_text.coordinate_run`: "нарушения речи,
     слуха и зрения"), items run together split (`label_text.split_run`: "жжение зуд сухость кожи
-    гениталий" -> three), case slips repaired (`label_text.repair`); a split-off part whose head another phrase
+    гениталий" -> three, when each but the last is a label on its own), case slips repaired (`label_text.repair`); a split-off part whose head another phrase
     of the note already says goes ("зуд" next to "вагинальный зуд")."""
     from medsyn.builder.coherence import head_lemma
 
     out: list[tuple[str, str, bool]] = []
     for label, phrase in items:
         parts = split_run(coordinate_run(phrase, known_label))
+        if not all(known_label(part) for part in parts[:-1]):
+            # "ощущение | тяжесть": a part that is no symptom alone; the noun after it is its genitive complement
+            parts = [" ".join([parts[0]] + [genitive_first(part) for part in parts[1:]])]
         out.extend((label, repair(part), len(parts) > 1) for part in parts)
     heads = [head_lemma(phrase) for _, phrase, _ in out]
     return [(label, phrase) for i, (label, phrase, part) in enumerate(out)

@@ -161,6 +161,12 @@ def slot_safe(phrase: str, case: str) -> bool:
     return label_key(inflect(phrase, case)) == label_key(phrase)
 
 
+def _known(word: str) -> bool:
+    from medsyn.builder.lemmas import morph
+
+    return morph().word_is_known(word)
+
+
 RELATIVE = frozenset({"который", "которая", "которое", "которые", "что", "когда", "если", "чтобы", "где"})
 
 
@@ -178,7 +184,9 @@ def predicated(phrase: str) -> bool:
         if bare in RELATIVE:
             return False
         best = parses(bare)[0] if bare else None
-        if best is not None and (best.tag.POS in {"PRTS", "ADJS"} or (best.tag.POS == "VERB" and "indc" in best.tag)):
+        if best is not None and _known(bare) and (
+            best.tag.POS in {"PRTS", "ADJS"} or (best.tag.POS == "VERB" and "indc" in best.tag)
+        ):  # a word pymorphy3 only guesses ("тендосиновита") is no predicate
             return True
     return False
 

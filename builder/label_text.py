@@ -44,7 +44,7 @@ def drop_glosses(label: str) -> str:
     a bracket that opens with a preposition qualifies the label and stays, unbracketed ("боль в спине с
     иррадиацией"), unless it holds a number (a range, "(37.1–38.0 °C)"); a dash gloss ("папулы – розовые
     узелковые уплотнения кожи", "изменение состава мочи: появляется кровь") is dropped when a nominative noun
-    comes before it. A label that is all gloss keeps its words."""
+    comes before it; an opener copied into a label ("жалобы на неприятный запах в носу") goes. A label that is all gloss keeps its words."""
 
     def bracket(match: re.Match) -> str:
         inner = match.group(1).strip()
@@ -52,6 +52,7 @@ def drop_glosses(label: str) -> str:
         return f" {inner} " if first in QUALIFYING and not re.search(r"\d", inner) else " "
 
     text = re.sub(r"\(([^()]*)\)?", bracket, label)
+    text = re.sub(r"^(жалобы|жалуется)\s+на\s+", "", text, flags=re.IGNORECASE)  # an opener copied into a label
     left = re.split(r"\s[–—-]\s|:", text)[0]
     if any(p.tag.POS == "NOUN" and "nomn" in p.tag for w in left.split() for p in parses(w.lower().strip(",«»"))):
         text = left  # a term before a dash or colon, its gloss after ("гематурия – кровь в моче")
@@ -96,6 +97,15 @@ def split_run(phrase: str) -> list[str]:
             current.append(word)
     items.append(" ".join(current))
     return items
+
+
+def genitive_first(phrase: str) -> str:
+    """The phrase with its first noun in the genitive, its number kept ("тяжесть в груди" -> "тяжести в груди")."""
+    words = phrase.split(" ")
+    noun = _nouns(words[0].lower())
+    if noun:
+        words[0] = _inflected(words[0], noun[0], {"gent", noun[0].tag.number or "sing"})
+    return " ".join(words)
 
 
 def _inflected(word: str, parse, grammemes: set[str]) -> str:

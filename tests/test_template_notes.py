@@ -87,9 +87,14 @@ def test_every_lexicon_label_and_wording_inflects_in_every_slot(graph):
 def _outside_the_oracle(phrase: str) -> bool:
     """Phrases pymorphy3 cannot check as one noun group, all from MedSyn's lists: a word its dictionary does not
     know (its guess is no oracle: "анизокорию", "кровотечениязадержка"), modifiers coordinated by "и" ("обильные и
-    болезненные менструации") or numbers ("37.1–38.0 °C"). They are allowed to fail only while they stay rare."""
+    болезненные менструации"), numbers ("37.1–38.0 °C") or items run together that a note says apart. They are
+    allowed to fail only while they stay rare."""
+    from medsyn.builder.complaint_phrases import said
+
     words = [w for w in re.findall(r"[^\W\d_]+", phrase)]
-    return " и " in f" {phrase} " or bool(re.search(r"\d", phrase)) or not all(morph().word_is_known(w) for w in words)
+    split = len(said([("", phrase)])) > 1  # a run-on list ("жжение зуд сухость кожи гениталий") said as items
+    return " и " in f" {phrase} " or bool(re.search(r"\d", phrase)) or not all(
+        morph().word_is_known(w) for w in words) or split
 
 
 @pytest.mark.parametrize(
@@ -458,3 +463,16 @@ def test_a_coordinated_pair_of_trailing_adjectives_goes_first_together():
     assert natural_order("выделения из влагалища прозрачные или желтоватые") == (
         "прозрачные или желтоватые выделения из влагалища")
     assert natural_order("потеря слуха кондуктивная") == "кондуктивная потеря слуха"
+
+
+def test_a_run_whose_first_part_is_no_symptom_alone_is_a_complement_not_a_list():
+    from medsyn.builder.complaint_phrases import said
+
+    assert said([("a", "ощущение тяжесть в груди")]) == [("a", "ощущение тяжести в груди")]
+
+
+def test_a_guessed_word_is_no_predicate_and_an_opener_copied_into_a_label_goes():
+    from medsyn.builder.inflection import is_clause, takes_case
+
+    assert not is_clause("признаки тендосиновита") and takes_case("признаки тендосиновита")
+    assert clean("жалобы на неприятный запах в носу") == "неприятный запах в носу"
