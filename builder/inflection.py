@@ -92,14 +92,14 @@ def inflect(phrase: str, case: str) -> str:
     head (clauses) come back unchanged.
     """
     start, end, head = noun_group(phrase)
-    if end < 0 or case == "nomn":
+    if end < 0 or case == "nomn" or predicated(phrase):
         return phrase
     words = phrase.split(" ")
     noun = _head_parse(words[head])
     number = noun.tag.number or "sing"
     tail = ""
-    conj = end if end < len(words) and words[end] in CONJUNCTIONS else None
-    if conj is not None and noun_group(" ".join(words[conj + 1:]))[1] >= 0:
+    conj = coordinated_at(words, end)
+    if conj is not None:
         # "тошнота и эпизодическая рвота": a second group right after the first takes the case too (not a
         # complement's: "ощущение сухости или кома в горле")
         tail = " " + words[conj] + " " + inflect(" ".join(words[conj + 1:]), case)
@@ -129,6 +129,26 @@ def inflect(phrase: str, case: str) -> str:
     return " ".join(out) + tail
 
 
+def coordinated_at(words: list[str], end: int) -> int | None:
+    """Where a second noun group coordinated with the first begins (the conjunction's index), or None: right after
+    the first ("тошнота и эпизодическая рвота"), or after the first's complements when the second can only be
+    nominative ("резкая потеря веса и общая усталость", "боль в животе и тошнота"; not "ощущение сухости или кома
+    в горле", where "кома" may be the genitive of "ком", nor "боль в животе и спине")."""
+    if end < len(words) and words[end] in CONJUNCTIONS:
+        return end if noun_group(" ".join(words[end + 1:]))[1] >= 0 else None
+    k = end
+    while k < len(words) and words[k] not in CONJUNCTIONS and not words[k - 1].endswith(","):
+        k += 1
+    if k == end or k >= len(words) or words[k] not in CONJUNCTIONS:
+        return None
+    rest = words[k + 1:]
+    start, stop, head = noun_group(" ".join(rest))
+    if stop < 0 or any(p.tag.case != "nomn" and p.tag.case != "accs" for w in rest[:stop] for p in parses(w.strip(","))
+                       if p.tag.POS in {"NOUN", "ADJF", "PRTF"}):
+        return None
+    return k
+
+
 @lru_cache(maxsize=50_000)
 def slot_safe(phrase: str, case: str) -> bool:
     """Whether the lemma matcher reads the inflected phrase as the same lemmas ("слизистую" is lemmatised to the
@@ -141,20 +161,52 @@ def slot_safe(phrase: str, case: str) -> bool:
     return label_key(inflect(phrase, case)) == label_key(phrase)
 
 
+def _known(word: str) -> bool:
+    from medsyn.builder.lemmas import morph
+
+    return morph().word_is_known(word)
+
+
+RELATIVE = frozenset({"который", "которая", "которое", "которые", "что", "когда", "если", "чтобы", "где"})
+
+
+@lru_cache(maxsize=50_000)
+def predicated(phrase: str) -> bool:
+    """A noun group followed by its own predicate, a finite verb or a short participle or adjective ("внешние
+    половые органы сильно раздражены", "кожа над опухолью приобрела цианотичную окраску"): a sentence, not a
+    noun group, though it opens with one. A verb of a relative clause ("кашель, который усиливается ночью") does
+    not count."""
+    start, end, head = noun_group(phrase)
+    if end < 0:
+        return False
+    for word in phrase.split(" ")[end:]:
+        bare = word.strip(",").lower()
+        if bare in RELATIVE:
+            return False
+        best = parses(bare)[0] if bare else None
+        if best is not None and _known(bare) and (
+            best.tag.POS in {"PRTS", "ADJS"} or (best.tag.POS == "VERB" and "indc" in best.tag)
+        ):  # a word pymorphy3 only guesses ("тендосиновита") is no predicate
+            return True
+    return False
+
+
 @lru_cache(maxsize=50_000)
 def is_clause(phrase: str) -> bool:
     """A phrase with a finite verb or a short participle and no noun group first ("возникают проблемы с голосом",
-    "кожа покраснела"): it follows a list of complaints after a comma, as in real notes."""
-    return noun_group(phrase)[1] < 0 and any(
+    "кожа покраснела"), or a noun group with its own predicate (`predicated`): it is said as a clause, never put
+    into a governed case."""
+    return predicated(phrase) or noun_group(phrase)[1] < 0 and any(
         parses(word.strip(",").lower())[0].tag.POS in {"VERB", "PRTS"} for word in phrase.split(" ") if word
     )
 
 
 @lru_cache(maxsize=50_000)
 def takes_case(phrase: str) -> bool:
-    """Whether a governing word or verb can take the phrase: it opens with a noun group, not a clause
-    ("возникают проблемы с голосом" after "жалобы на" or "беспокоят" is ungrammatical)."""
-    return noun_group(phrase)[1] >= 0
+    """Whether a governing word or verb can take the phrase: it opens with a noun group that is not the subject
+    of a clause ("возникают проблемы с голосом" or "органы сильно раздражены" after "жалобы на" or "беспокоят"
+    is ungrammatical)."""
+    return noun_group(phrase)[1] >= 0 and not predicated(phrase)
 
 
 def accusative(label: str) -> str:
@@ -180,7 +232,11 @@ def natural_order(label: str) -> str:
         return label
     if end == 1:  # "потеря слуха кондуктивная" -> "кондуктивная потеря слуха": the adjective after a complement
         last = words[-1]
-        if len(words) > 2 and words[-2] not in GOVERNMENT and any(_agrees(p, _head_parse(words[0])) for p in parses(last)):
+        agrees = lambda word: any(_agrees(p, _head_parse(words[0])) for p in parses(word))  # noqa: E731
+        if len(words) > 4 and words[-2] in CONJUNCTIONS and agrees(last) and agrees(words[-3]):
+            # "выделения из влагалища прозрачные или желтоватые": the coordinated pair goes first together
+            return " ".join(words[-3:] + words[:-3])
+        if len(words) > 2 and words[-2] not in GOVERNMENT and words[-2] not in CONJUNCTIONS and agrees(last):
             return " ".join([last] + words[:-1])
         return label
     if end < len(words) and any(p.tag.POS == "PRTF" for p in parses(words[end - 1])):

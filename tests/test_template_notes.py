@@ -15,15 +15,16 @@ from medsyn.builder.lemmas import SymptomMatcher, morph
 from medsyn.builder.prompts import TEMPLATES, PromptBuilder
 from medsyn.builder.realism import duration_days, note_symptom_lemmas, sentence_patterns, symptom_lemmas, vitals
 from medsyn.builder.sampling import sample_priors
-from medsyn.builder.inflection import head_number, inflect, natural_order, noun_group
-from medsyn.builder.template_notes import _clean, compose_note
+from medsyn.builder.inflection import coordinated_at, head_number, inflect, natural_order, noun_group, predicated
+from medsyn.builder.complaint_phrases import clean, good_wordings
+from medsyn.builder.template_notes import compose_note
 from medsyn.builder.wordings import as_complaint, extract_wordings, load_wordings, removed_spans
 
 CASES = ("nomn", "accs")  # the cases the templates' slots govern: "Жалобы: X", "Жалобы на X"
 
 
 def lexicon(graph) -> list[str]:
-    return sorted({_clean(link.label) for code in graph.codes_with_symptoms for link in graph.symptoms(code)})
+    return sorted({clean(link.label) for code in graph.codes_with_symptoms for link in graph.symptoms(code)})
 
 
 def prior(labels, code="M54", sex="male", age=45, smoking=False, marital="married") -> dict:
@@ -48,13 +49,14 @@ def check_slot(phrase: str, case: str) -> None:
     start, end, head = noun_group(phrase)
     src, dst = phrase.split(" "), out.split(" ")
     assert len(src) == len(dst), (phrase, case, out)
-    if end < 0:
+    if end < 0 or predicated(phrase):  # a clause ("органы сильно раздражены") is never inflected
         assert out == phrase
         return
-    if end < len(src) and src[end] in {"и", "или", "либо"} and noun_group(" ".join(src[end + 1:]))[1] >= 0:
-        check_slot(" ".join(src[end + 1:]), case)
-        assert " ".join(dst[end + 1:]) == inflect(" ".join(src[end + 1:]), case)
-        src, dst = src[:end + 1], dst[:end + 1]
+    conj = coordinated_at(src, end)
+    if conj is not None:
+        check_slot(" ".join(src[conj + 1:]), case)
+        assert " ".join(dst[conj + 1:]) == inflect(" ".join(src[conj + 1:]), case)
+        src, dst = src[:conj + 1], dst[:conj + 1]
     assert dst[end:] == src[end:], (phrase, case, out)
     noun = [p for p in morph().parse(dst[head].rstrip(",")) if p.tag.POS == "NOUN" and case in p.tag]
     assert noun, (phrase, case, out)
@@ -85,9 +87,14 @@ def test_every_lexicon_label_and_wording_inflects_in_every_slot(graph):
 def _outside_the_oracle(phrase: str) -> bool:
     """Phrases pymorphy3 cannot check as one noun group, all from MedSyn's lists: a word its dictionary does not
     know (its guess is no oracle: "анизокорию", "кровотечениязадержка"), modifiers coordinated by "и" ("обильные и
-    болезненные менструации") or numbers ("37.1–38.0 °C"). They are allowed to fail only while they stay rare."""
+    болезненные менструации"), numbers ("37.1–38.0 °C") or items run together that a note says apart. They are
+    allowed to fail only while they stay rare."""
+    from medsyn.builder.complaint_phrases import said
+
     words = [w for w in re.findall(r"[^\W\d_]+", phrase)]
-    return " и " in f" {phrase} " or bool(re.search(r"\d", phrase)) or not all(morph().word_is_known(w) for w in words)
+    split = len(said([("", phrase)])) > 1  # a run-on list ("жжение зуд сухость кожи гениталий") said as items
+    return " и " in f" {phrase} " or bool(re.search(r"\d", phrase)) or not all(
+        morph().word_is_known(w) for w in words) or split
 
 
 @pytest.mark.parametrize(
@@ -303,9 +310,9 @@ def test_no_label_or_head_noun_repeats_in_notes_of_a_sizeable_build(graph):
 def test_two_labels_with_one_wording_are_said_once():
     text = compose_note(prior(["боль в шее", "боль в шейном отделе позвоночника", "головная боль"]), seed=1,
                         template="complaints")
-    from medsyn.builder.template_notes import _distinct
+    from medsyn.builder.complaint_phrases import distinct
 
-    assert _distinct([("a", "боли в шее"), ("b", "Боли  в шее"), ("c", "головная боль")]) == [
+    assert distinct([("a", "боли в шее"), ("b", "Боли  в шее"), ("c", "головная боль")]) == [
         ("a", "боли в шее"), ("c", "головная боль")]
     assert text.lower().count("боли в шее") <= 1
 
@@ -314,16 +321,16 @@ def test_preposition_government_and_case_forms_of_learnt_wordings():
     """"выделения из влагалище" (a slip of one real note) and genitives cut from longer phrases ("зуда",
     "недержания мочи") are not used as wordings."""
     from medsyn.builder.inflection import governed
-    from medsyn.builder.template_notes import _good_wordings
+    from medsyn.builder.complaint_phrases import good_wordings
 
     assert not governed("мажущие выделения из влагалище")
     assert governed("жжение во влагалище") and governed("боль в правом ухе") and governed("кровь в кале")
-    kept = _good_wordings("мажущие выделения из влагалища", [("мажущие выделения из влагалище", 1)])
+    kept = good_wordings("мажущие выделения из влагалища", [("мажущие выделения из влагалище", 1)])
     assert kept == []
-    assert _good_wordings("зуд", [("зуд", 106), ("зуда", 3)]) == [("зуд", 106)]
-    assert _good_wordings("недержание мочи", [("недержание мочи", 30), ("недержания мочи", 1)]) == [
+    assert good_wordings("зуд", [("зуд", 106), ("зуда", 3)]) == [("зуд", 106)]
+    assert good_wordings("недержание мочи", [("недержание мочи", 30), ("недержания мочи", 1)]) == [
         ("недержание мочи", 30)]
-    assert ("боли", 5) in _good_wordings("боль", [("боли", 5)])
+    assert ("боли", 5) in good_wordings("боль", [("боли", 5)])
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -356,3 +363,116 @@ def test_a_phrase_that_is_neither_group_nor_clause_gets_a_nominative_list():
         text = compose_note(prior(["недомогание", "мажущие выделения", "появляются незначительные кровотечения"],
                                   code="C53", sex="female"), seed=seed, template="complaints").lower()
         assert not re.search(r"\bи появляются", text), text
+
+
+# -- issue 22: how drawn labels are said (glosses, run-on lists, case slips, clauses, capitals) --------------------
+
+
+@pytest.mark.parametrize(("label", "said_as"), [
+    ("гепатомегалия (патологическое изменение размеров печени)", "гепатомегалия"),
+    ("звучание собственного голоса громче окружающих звуков (аутофония)",
+     "звучание собственного голоса громче окружающих звуков"),
+    ("обильные маточные кровотечения в период менструаций (меноррагии) и вне менструального цикла (метроррагии)",
+     "обильные маточные кровотечения в период менструаций и вне менструального цикла"),
+    ("папулы – розовые узелковые уплотнения кожи", "папулы"),
+    ("изменение состава мочи: появляется кровь", "изменение состава мочи"),
+    ("субфебрильная температура (37.1–38.0 °C)", "субфебрильная температура"),
+    ("боль в спине (с иррадиацией)", "боль в спине с иррадиацией"),  # a qualifier, not a gloss
+    ("вульвовагинально — десневой синдром", "вульвовагинально — десневой синдром"),  # no noun before the dash
+])
+def test_a_label_is_said_without_its_gloss(label, said_as):
+    assert clean(label) == said_as
+
+
+def test_run_on_items_are_split_and_genitive_runs_coordinated():
+    from medsyn.builder.complaint_phrases import said
+
+    assert said([("x", "жжение зуд сухость кожи гениталий")]) == [
+        ("x", "жжение"), ("x", "зуд"), ("x", "сухость кожи гениталий")]
+    # a split-off part whose head the note already says goes
+    assert said([("y", "вагинальный зуд"), ("x", "жжение зуд сухость кожи гениталий")]) == [
+        ("y", "вагинальный зуд"), ("x", "жжение"), ("x", "сухость кожи гениталий")]
+    assert said([("z", "нарушения речи слуха зрения")]) == [("z", "нарушения речи, слуха и зрения")]
+    kept = ["ощущение пропуска ударов сердца", "повышение АД", "ощущение жара", "ощущение кома в горле",
+            "невозможность поднять и удерживать на весу голову", "синдром Рейно", "боль в животе"]
+    assert said([("k", phrase) for phrase in kept]) == [("k", phrase) for phrase in kept]
+
+
+@pytest.mark.parametrize(("phrase", "repaired"), [
+    ("боль в области пояснице", "боль в области поясницы"),
+    ("одышка при физических усилии", "одышка при физических усилиях"),
+    ("развитие общей слабости и повышением температуры тела", "развитие общей слабости и повышения температуры тела"),
+    ("неловкости при движении головой", "неловкость при движении головой"),
+    ("скованностью суставов", "скованность суставов"),
+    # grammatical already: unchanged
+    ("боль в груди с иррадиацией в руку и одышкой", "боль в груди с иррадиацией в руку и одышкой"),
+    ("трудности с глотанием", "трудности с глотанием"),
+    ("ощущение сухости или кома в горле", "ощущение сухости или кома в горле"),
+    ("боль в правом плече", "боль в правом плече"),
+    ("боли в руках ногах", "боли в руках ногах"),
+])
+def test_case_slips_of_labels_and_wordings_are_repaired(phrase, repaired):
+    from medsyn.builder.label_text import repair
+
+    assert repair(phrase) == repaired
+
+
+def test_learnt_wordings_with_a_slipped_in_preposition_or_cut_after_an_adjective_are_not_used():
+    kept = good_wordings("ограничение подвижности", [("ограничение подвижности", 30),
+                                                     ("ограничение при подвижности", 1)])
+    assert kept == [("ограничение подвижности", 30)]
+    kept = good_wordings("боль в поясничной области", [("боли в поясничной области", 38),
+                                                       ("боли в области поясничного", 1), ("боль в области пояснично", 1),
+                                                       ("боли умеренные в поясничной области", 1)])
+    assert kept == [("боли в поясничной области", 38), ("боли умеренные в поясничной области", 1)]
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_a_noun_group_with_its_own_predicate_is_a_sentence_not_an_item_of_a_governed_list(seed):
+    """"жалобами на внешние половые органы сильно раздражены", "на кожу над опухолью приобрела": a label that is
+    a sentence is never inflected, nor listed after "жалобы на" / "беспокоят" / "отмечает"."""
+    labels = ["внешние половые органы сильно раздражены", "влагалищные выделения", "кожа над опухолью приобрела "
+              "цианотичную окраску", "боли внизу живота"]
+    for template in ("complaints", "anamnesis", "investigations"):
+        text = compose_note(prior(labels, code="N87", sex="female"), seed=seed, template=template)
+        assert "кожу над опухолью" not in text, text
+        for sentence in re.split(r"(?<=\.) ", text):
+            if "раздражены" in sentence or "приобрела" in sentence:
+                assert not re.search(r"(жалоб\w* на|Жалуется на|^На|беспокоя?т(?! \d)|отмечает) ", sentence), text
+
+
+def test_no_note_starts_in_lower_case_nor_keeps_brackets(graph):
+    for i, p in enumerate(sample_priors(graph, 600, seed=11)):
+        for template in ("short", "complaints"):
+            text = compose_note(p.to_dict(), seed=i, template=template)
+            assert text[:1].isupper() or not text[:1].isalpha(), text
+            assert "(" not in text and ")" not in text, text
+
+
+@pytest.mark.parametrize(("phrase", "accusative"), [
+    ("резкая потеря веса и общая усталость", "резкую потерю веса и общую усталость"),
+    ("боль в животе и тошнота", "боль в животе и тошноту"),
+    ("ощущение сухости или кома в горле", "ощущение сухости или кома в горле"),  # "кома": the genitive of "ком"
+    ("боль в животе и спине", "боль в животе и спине"),
+])
+def test_a_group_coordinated_after_the_first_ones_complements_takes_the_case_too(phrase, accusative):
+    assert inflect(phrase, "accs") == accusative
+
+
+def test_a_coordinated_pair_of_trailing_adjectives_goes_first_together():
+    assert natural_order("выделения из влагалища прозрачные или желтоватые") == (
+        "прозрачные или желтоватые выделения из влагалища")
+    assert natural_order("потеря слуха кондуктивная") == "кондуктивная потеря слуха"
+
+
+def test_a_run_whose_first_part_is_no_symptom_alone_is_a_complement_not_a_list():
+    from medsyn.builder.complaint_phrases import said
+
+    assert said([("a", "ощущение тяжесть в груди")]) == [("a", "ощущение тяжести в груди")]
+
+
+def test_a_guessed_word_is_no_predicate_and_an_opener_copied_into_a_label_goes():
+    from medsyn.builder.inflection import is_clause, takes_case
+
+    assert not is_clause("признаки тендосиновита") and takes_case("признаки тендосиновита")
+    assert clean("жалобы на неприятный запах в носу") == "неприятный запах в носу"
