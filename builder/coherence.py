@@ -33,9 +33,11 @@ patient. The rules below apply to such codes only; codes with real notes draw as
    (`PAIN_LEMMAS`: боль, болезненные / болевые ощущения, дискомфорт) one class, and a label with a pain noun
    (or a pain adjective on "ощущение") heads with pain, fillers dropped ("область",
    "ощущение", and words of change: "нарушения слуха" = "потеря слуха"); two labels repeat when their heads are
-   one class (so one pain per set), when one's words are inside the other's ("кровь в кале" / "примесь крови к
-   каловым массам"), or when they share two content words.
-4. Specific complaints. Not drawn: a one-word label that is only a generic head (the stoplist `GENERIC_LEMMAS`:
+   one class (so one pain per set), when one's head is among the other's words ("вагинальный зуд" / "жжение, зуд,
+   сухость кожи гениталий"), when one's words are inside the other's ("кровь в кале" / "примесь крови к каловым
+   массам"), or when they share two content words.
+4. Specific complaints. Not drawn: a label of pain words and fillers only ("болевые ощущения"), a one-word label
+   that is only a generic head (the stoplist `GENERIC_LEMMAS`:
    боль, дискомфорт, тяжесть, приступ; or a lemma heading `GENERIC_HEADED` labels or more that real notes' markup
    never gives alone: "онемения", "отёк"), and a label naming a circumstance (`CONTEXT_LEMMAS`: surgery,
    pregnancy, a fetus, drugs: "послеоперационная боль", "дистресс плода").
@@ -125,9 +127,11 @@ class Concept:
     noun: str = ""  # the head noun's lemma (`head_lemma`): one per set, as before the concept rule
 
     def repeats(self, other: "Concept") -> bool:
-        """One head class, or one label's content inside the other's ("кровь в кале" in "примесь крови к
-        каловым массам"), or two content words in common ("кровь в кале или стул черного цвета")."""
+        """One head class, one label's head among the other's words, one label's content inside the other's
+        ("кровь в кале" in "примесь крови к каловым массам"), or two content words in common."""
         if self.head == other.head or (self.noun and self.noun == other.noun):
+            return True
+        if self.head in other.stems or other.head in self.stems:  # "вагинальный зуд" / "жжение, зуд, сухость"
             return True
         if not self.stems or not other.stems:
             return False
@@ -155,6 +159,8 @@ def concept(label: str) -> Concept:
     # A pain noun anywhere ("жжение и дискомфорт в ...") or a pain adjective on a filler ("болезненные
     # ощущения"); "болезненное мочеиспускание" is about urination.
     pain = bool(set(lemmas) & PAIN_NOUNS) or (pain and head in FILLER_LEMMAS) or head in PAIN_LEMMAS
+    if not pain:
+        stems.discard(PAIN)
     return Concept(PAIN if pain else word_concept(head) if head else "", frozenset(stems), head)
 
 
@@ -227,6 +233,8 @@ class Coherence:
         `GENERIC_HEADED` labels or more, and that real notes' markup does not give alone."""
         from medsyn.builder.lemmas import TOKEN_RE
 
+        if concept(label).stems <= {PAIN}:  # "болевые ощущения": pain and fillers, no place
+            return True
         if len(TOKEN_RE.findall(label)) != 1:
             return False
         head = head_lemma(label)

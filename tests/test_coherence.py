@@ -52,6 +52,8 @@ def test_every_code_without_notes_still_draws_a_set(graph):
     ("боли", "локальные болевые ощущения в молочной железе"),
     ("жжение и дискомфорт в анальной зоне", "дискомфорт в заднем проходе"),
     ("кровь в кале или стул черного цвета", "примесь крови к каловым массам"),
+    ("вагинальный зуд", "жжение зуд сухость кожи гениталий"),
+    ("нарушения слуха", "потеря слуха"),
 ])
 def test_one_concept_said_in_other_words_is_a_repeat(a, b):
     from medsyn.builder.coherence import concept
@@ -62,6 +64,7 @@ def test_one_concept_said_in_other_words_is_a_repeat(a, b):
 @pytest.mark.parametrize("a, b", [
     ("боли в животе", "вздутие живота"), ("тошнота", "рвота"), ("кашель", "одышка"),
     ("зуд в заднем проходе", "следы крови после дефекации"), ("изжога", "отрыжка воздухом"),
+    ("болезненное мочеиспускание", "боли в нижней части спины или в боку"),
 ])
 def test_different_complaints_are_not_repeats(a, b):
     from medsyn.builder.coherence import concept
@@ -83,7 +86,7 @@ def test_no_set_says_one_concept_twice(graph):
 
 def test_bare_generic_heads_are_not_drawn_for_codes_without_notes(graph, rules):
     """"Жалобы на боль, фотофобию и тремор": a one-word generic head says nothing; a complaint alone does."""
-    for label in ("боль", "боли", "приступы", "дискомфорт", "тяжесть"):
+    for label in ("боль", "боли", "приступы", "дискомфорт", "тяжесть", "болевые ощущения"):
         assert rules.is_generic(label), label
     for label in ("кашель", "одышка", "тошнота", "зуд", "боль в ухе", "зубная боль", "изжога"):
         assert not rules.is_generic(label), label
