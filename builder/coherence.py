@@ -3,25 +3,44 @@
 A code without RuMedTop3 train notes (about a third of a default build) has only MedSyn's lists: a few hand-written
 items and many HSDN items, machine-translated PubMed co-occurrences that link almost every label to almost every
 code ("глухота" to K59, "кривошея" to H27, "вес тела" everywhere). Drawn freely, their sets do not read as one
-patient. The rules below apply to such codes only; codes with real notes draw as before.
+patient. The rules below apply to such codes only; codes with real notes draw as before (but for rule 1).
 
 1. Complaints, not diagnoses. A label that RuMedBench's markup gives to a real train note is a complaint (the
    lemma matcher's mentions are not enough: notes name diagnoses too, "на фоне ожирения"). Any other label is a diagnosis when its head noun is a
    nosological term (one that heads at least `MIN_NAMES` ICD-10 names outside chapter XVIII, the symptoms chapter,
    `NOSOLOGY_RATIO` times as many as chapter XVIII names, and no complaint label: "синдром", "стенокардия",
    "ожирение"), or when its
-   lemmas are those of an ICD-10 name outside chapter XVIII and its head noun heads no complaint label.
-2. Body system. A label belongs to a code's body system when it is on the code's hand-written MedSyn list, or when
-   real notes of a code in the same body system mention it (in at least `MIN_NOTES` notes and `MIN_SHARE` of
-   that code's notes: "кашель" is in 5% of M54's notes, not a back symptom), or when the graph's
-   links of the label concentrate there: at least `MIN_LINKS` codes link it and the share of them in the body
-   system is at least `MIN_LIFT` times that system's share of all links. A code's body system is its ICD-10
-   chapter; for the organ-agnostic chapters (neoplasms, congenital anomalies) it is the chapter most of whose
-   codes share an organ word with the code's name ("предстательной железы" -> XIV); where no organ is found
-   (leukaemias) only the list and real notes count, since "neoplasm" is no body system links could concentrate in.
-3. Coherence. Symptoms belong together when they belong to the code's body system: a set is drawn only from such
-   labels, with one label per head noun ("непреодолимая боль" never after "боли в животе"). The sampler walks the
-   code's labels in the order of the prior's Gumbel keys (its own random stream) and keeps the allowed ones.
+   lemmas are those of an ICD-10 name outside chapter XVIII and its head noun heads no complaint label. For codes
+   without notes also a one-word label whose lemma opens such a name ("амблиопия": "Амблиопия вследствие
+   анопсии"; "энкопрез") and heads no complaint label.
+2. Body system: the ICD-10 block, not the chapter (K02 caries is in chapter XI with the bowel but in block K00-K14
+   with the teeth; I63 is in the circulatory chapter, its block I60-I69 is the brain's). For the organ-agnostic
+   chapters (neoplasms, congenital anomalies), whose blocks join organs (D10-D36: lipoma, naevus, colon polyp),
+   the unit is the category itself. A code draws, in this order of trust:
+   a. its own hand-written MedSyn list; a list that gives `PREFER_LIST` labels is all the code draws;
+   b. else also HSDN labels whose TF-IDF concentrates in the unit: at least `MASS_SHARE` of the label's TF-IDF
+      summed over all codes is the unit's ("зубная боль": 70% in K00-K14; "запор": 1%), and the label's TF-IDF for
+      the code is at least `TOP_SHARE` of the heaviest such label's (the code's own co-occurrences rank them);
+   c. fewer than `MIN_SET`: what real notes of a code in the same block say (in at least `MIN_NOTES` notes and
+      `MIN_SHARE` of that code's notes), heaviest first, then the labels most concentrated in the unit down to
+      `FLOOR_SHARE`; nothing at all: the heaviest labels whose links concentrate in the chapter (the body system
+      of the first pass: `MIN_LINKS` codes link the label and the chapter's share of them is `MIN_LIFT` times
+      its share of all links; neoplasms and anomalies take the chapter of their organ's codes). Fewer symptoms
+      rather than wrong ones.
+3. Concepts. A set never says one concept twice; the sampler walks the code's labels in the order of the prior's
+   Gumbel keys (its own random stream) and skips a label that repeats one already picked. A label's concept is its
+   content words as derivational stems and link groups (`matching.concept`: кал / каловый / стул), pain words
+   (`PAIN_LEMMAS`: боль, болезненные / болевые ощущения, дискомфорт) one class, and a label with a pain noun
+   (or a pain adjective on "ощущение") heads with pain, fillers dropped ("область",
+   "ощущение", and words of change: "нарушения слуха" = "потеря слуха"); two labels repeat when their heads are
+   one class (so one pain per set), when one's head is among the other's words ("вагинальный зуд" / "жжение, зуд,
+   сухость кожи гениталий"), when one's words are inside the other's ("кровь в кале" / "примесь крови к каловым
+   массам"), or when they share two content words.
+4. Specific complaints. Not drawn: a label of pain words and fillers only ("болевые ощущения"), a one-word label
+   that is only a generic head (the stoplist `GENERIC_LEMMAS`:
+   боль, дискомфорт, тяжесть, приступ; or a lemma heading `GENERIC_HEADED` labels or more that real notes' markup
+   never gives alone: "онемения", "отёк"), and a label naming a circumstance (`CONTEXT_LEMMAS`: surgery,
+   pregnancy, a fetus, drugs: "послеоперационная боль", "дистресс плода").
 """
 
 from __future__ import annotations
@@ -42,6 +61,27 @@ NOSOLOGY_RATIO = 5  # a nosological head heads this many times more disease name
 SYMPTOMS_CHAPTER = "XVIII"
 ORGAN_AGNOSTIC = frozenset({"II", "XVII"})
 ORGAN_CHAPTERS_SKIPPED = frozenset({"II", "XVII", "XVIII", "XIX", "XX", "XXI", "XXII"})
+MASS_SHARE = 0.1  # share of a label's HSDN TF-IDF, summed over all codes, that must fall in the code's unit
+PREFER_LIST = 3  # a code whose own list gives this many labels draws from it only
+TOP_SHARE = 0.1  # ... and whose TF-IDF for the code is at least this share of the heaviest concentrated label's
+MIN_SET = 2  # fewer allowed labels than this: the labels most concentrated in the unit fill up, down to a floor
+FLOOR_SHARE = 0.025  # ... of this share of a label's HSDN TF-IDF
+GENERIC_HEADED = 10  # a one-word label whose lemma heads at least this many labels is a bare generic head
+# Pain words are one concept (rule 3): "боль в пояснице" and "болезненные ощущения в поясничной области" repeat.
+PAIN_LEMMAS = frozenset({"боль", "болезненный", "болевой", "болезненность", "дискомфорт", "болеть", "ломота"})
+PAIN_NOUNS = frozenset({"боль", "болезненность", "дискомфорт", "ломота"})
+# Bare generic heads that need a place or a qualifier, whatever their counts (rule 4's short stoplist).
+GENERIC_LEMMAS = frozenset({"боль", "дискомфорт", "тяжесть", "приступ", "болезненность", "ощущение"})
+# Words that carry no concept of their own in a label (rule 3): places are said by the word after them.
+# "Нарушения слуха" and "потеря слуха" say one thing: words of change are fillers too.
+FILLER_LEMMAS = frozenset({"область", "зона", "ощущение", "чувство", "локальный", "появление", "наличие", "признак",
+                           "выраженный", "сильный", "постоянный", "частый", "или", "же", "время", "масса",
+                           "нарушение", "потеря", "снижение", "ухудшение", "изменение", "расстройство"})
+# Circumstances a code without notes does not give its patient (surgery, pregnancy, a fetus, drugs): HSDN's
+# "послеоперационная боль", "дистресс плода", "родовая боль" co-occur with codes in papers, not in complaints.
+CONTEXT_LEMMAS = frozenset({"послеоперационный", "плод", "родовой", "беременность", "беременный", "индуцированный",
+                            "новорождённый", "новорожденный", "предварительный", "индуцировать"})
+PAIN = "<боль>"
 
 
 @lru_cache(maxsize=50_000)
@@ -78,6 +118,59 @@ def _has_noun(label: str) -> bool:
     return noun_group(text)[1] >= 0 or any(parses(word)[0].tag.POS in {"VERB", "PRTS"} for word in words)
 
 
+@dataclass(frozen=True)
+class Concept:
+    """What a label says, for rule 3: its head's class (pain words one class) and its content stems."""
+
+    head: str
+    stems: frozenset[str]
+    noun: str = ""  # the head noun's lemma (`head_lemma`): one per set, as before the concept rule
+
+    def repeats(self, other: "Concept") -> bool:
+        """One head class, one label's head among the other's words, one label's content inside the other's
+        ("кровь в кале" in "примесь крови к каловым массам"), or two content words in common."""
+        if self.head == other.head or (self.noun and self.noun == other.noun):
+            return True
+        if self.head in other.stems or other.head in self.stems:  # "вагинальный зуд" / "жжение, зуд, сухость"
+            return True
+        if not self.stems or not other.stems:
+            return False
+        return self.stems <= other.stems or other.stems <= self.stems or len(self.stems & other.stems) >= 2
+
+
+@lru_cache(maxsize=50_000)
+def concept(label: str) -> Concept:
+    """Rule 3's concept of a label: lemmas to derivational stems and link groups (`matching.concept`: кал /
+    каловый / стул), pain words to one class, filler words ("область", "ощущение") dropped; the head is the pain
+    class wherever a pain word is in the label ("жжение и дискомфорт в анальной зоне" is a pain)."""
+    from medsyn.builder.lemmas import STOPWORDS, TOKEN_RE, lemma
+    from medsyn.builder.matching import concept as word_concept
+
+    lemmas = [lemma(w) for w in TOKEN_RE.findall(re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", label.lower()))]
+    stems = set()
+    pain = False
+    for lem in lemmas:
+        if lem in PAIN_LEMMAS:
+            pain = True
+            stems.add(PAIN)
+        elif lem not in STOPWORDS and lem not in FILLER_LEMMAS and len(lem) > 1:
+            stems.add(word_concept(lem))
+    head = head_lemma(label)
+    # A pain noun anywhere ("жжение и дискомфорт в ...") or a pain adjective on a filler ("болезненные
+    # ощущения"); "болезненное мочеиспускание" is about urination.
+    pain = bool(set(lemmas) & PAIN_NOUNS) or (pain and head in FILLER_LEMMAS) or head in PAIN_LEMMAS
+    if not pain:
+        stems.discard(PAIN)
+    return Concept(PAIN if pain else word_concept(head) if head else "", frozenset(stems), head)
+
+
+def _in_context(label: str) -> bool:
+    """Rule 4: the label names a circumstance (`CONTEXT_LEMMAS`), not a complaint."""
+    from medsyn.builder.lemmas import lemmatize
+
+    return bool(set(lemmatize(label.lower())) & CONTEXT_LEMMAS)
+
+
 def _key(text: str) -> tuple[str, ...]:
     from medsyn.builder.lemmas import label_key
 
@@ -86,10 +179,10 @@ def _key(text: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class CodeCandidates:
-    """What one code may draw: `allowed[i]` for its i-th label, and `heads[i]`, that label's head noun."""
+    """What one code may draw: `allowed[i]` for its i-th label, and `concepts[i]`, that label's concept."""
 
     allowed: tuple[bool, ...]
-    heads: tuple[str, ...]
+    concepts: tuple[Concept, ...]
 
 
 class Coherence:
@@ -100,7 +193,8 @@ class Coherence:
         g = graph.graph
         self.chapter: dict[str, str] = {}
         self.said: set[str] = set()  # markup labels: complaints (rule 1)
-        self.said_in: dict[str, set[str]] = defaultdict(set)  # label -> chapters whose real notes say it
+        self.said_in: dict[str, set[str]] = defaultdict(set)  # label -> chapters and blocks whose real notes say it
+        self.mass: dict[str, Counter] = defaultdict(Counter)  # label -> unit -> HSDN TF-IDF summed over its codes
         for u, v, data in g.edges(data=True):
             if data.get("kind") != "has_symptom" or g.nodes[v].get("lang") != "ru":
                 continue
@@ -110,6 +204,9 @@ class Coherence:
             n_notes = g.nodes[u].get("n_notes", 0)
             if data.get("notes", 0) >= max(MIN_NOTES, MIN_SHARE * n_notes):
                 self.said_in[label].add(self._chapter(g.nodes[u]["code"]))
+                self.said_in[label].add(self.block(g.nodes[u]["code"]))
+            if data.get("medsyn_hsdn"):
+                self.mass[label][self.unit(g.nodes[u]["code"])] += data["medsyn_hsdn"]
         self._names()
         self.links: dict[str, Counter] = defaultdict(Counter)
         for code in graph.codes_with_symptoms:
@@ -118,6 +215,43 @@ class Coherence:
         self.base = Counter()
         for chapters in self.links.values():
             self.base.update(chapters)
+        labels = {d["label"] for _, d in g.nodes(data=True) if d["kind"] == "symptom" and d.get("lang") == "ru"}
+        self.headed = Counter(head_lemma(label) for label in labels)
+
+    def block(self, code: str) -> str:
+        """The innermost ICD-10 block of a code (K00-K14 for K02), or its chapter in a graph without blocks."""
+        parents = self.graph.parents(code[:3]) if f"icd:{code[:3]}" in self.graph.graph else []
+        return next((p["code"] for p in parents if p["kind"] == "block"), self._chapter(code))
+
+    def unit(self, code: str) -> str:
+        """Rule 2's unit: the block, or the category itself in the organ-agnostic chapters, whose blocks (D10-D36:
+        lipoma, naevus, colon polyp) join organs."""
+        return code[:3] if self._chapter(code) in ORGAN_AGNOSTIC else self.block(code)
+
+    def is_generic(self, label: str) -> bool:
+        """Rule 4: a one-word label that is only a generic head ("боль", "приступы"), one of the stoplist or heading
+        `GENERIC_HEADED` labels or more, and that real notes' markup does not give alone."""
+        from medsyn.builder.lemmas import TOKEN_RE
+
+        if concept(label).stems <= {PAIN}:  # "болевые ощущения": pain and fillers, no place
+            return True
+        if len(TOKEN_RE.findall(label)) != 1:
+            return False
+        head = head_lemma(label)
+        return head in GENERIC_LEMMAS or (self.headed[head] >= GENERIC_HEADED and label not in self.said)
+
+    def is_disease_word(self, label: str) -> bool:
+        """Rule 1 for one-word labels of codes without notes: the word that opens a disease name outside chapter
+        XVIII ("амблиопия", "энкопрез") and heads no complaint label is that disease, not a complaint."""
+        from medsyn.builder.lemmas import TOKEN_RE
+
+        words = TOKEN_RE.findall(label.lower())
+        return len(words) == 1 and head_lemma(label) in self.named_heads - self.complaint_heads
+
+    def share(self, label: str, code: str) -> float:
+        """Rule 2: the share of the label's HSDN TF-IDF, summed over all codes, that is the code's unit's."""
+        mass = self.mass.get(label)
+        return mass[self.unit(code)] / sum(mass.values()) if mass else 0.0
 
     def _chapter(self, code: str) -> str:
         category = code[:3]
@@ -127,17 +261,23 @@ class Coherence:
         return self.chapter[category]
 
     def _names(self) -> None:
+        from medsyn.builder.lemmas import parses
+
         g = self.graph.graph
         disease_heads: Counter = Counter()
         symptom_heads: Counter = Counter()
         self.diagnosis_keys: set[tuple[str, ...]] = set()
         self.name_lemmas: dict[str, set[str]] = {}
+        self.named_heads: set[str] = set()  # lemmas that open a disease name outside chapter XVIII
         for _, data in g.nodes(data=True):
             if data["kind"] not in {"category", "subcategory"}:
                 continue
             chapter, head = self._chapter(data["code"]), head_lemma(data["name"])
             if data["kind"] == "category":
                 self.name_lemmas[data["code"]] = set(_key(data["name"]))
+            first = data["name"].split(" ")[0].lower()
+            if chapter != SYMPTOMS_CHAPTER and parses(first)[0].tag.POS == "NOUN":
+                self.named_heads.add(head_lemma(first))  # "Амблиопия вследствие анопсии", "Энкопрез ..."
             if chapter == SYMPTOMS_CHAPTER:
                 symptom_heads[head] += 1
             else:
@@ -191,13 +331,29 @@ class Coherence:
         return links[system] / total >= MIN_LIFT * self.base[system] / sum(self.base.values())
 
     def candidates(self, code: str, labels: list[str]) -> CodeCandidates:
-        """Rules 1 and 2 for `labels`, the symptoms `code` draws from (in the sampler's order)."""
+        """Rules 1, 2 and 4 for `labels`, the symptoms `code` draws from, heaviest first (the graph's order)."""
         g = self.graph.graph
         node = self.graph.symptom_node(code)
         listed = {g.nodes[v]["label"] for _, v, d in g.out_edges(node, data=True) if d.get("medsyn_list")}
-        system = self.body_system(code)
-        allowed = tuple(
-            _has_noun(label) and not self.is_diagnosis(label) and (label in listed or self.in_system(label, system))
-            for label in labels
-        )
-        return CodeCandidates(allowed, tuple(head_lemma(label) for label in labels))
+        block = self.block(code)
+        fit = [_has_noun(label) and not self.is_diagnosis(label) and not self.is_generic(label)
+               and (label in listed or not (_in_context(label) or self.is_disease_word(label))) for label in labels]
+        allowed = [ok and label in listed for ok, label in zip(fit, labels)]
+        concentration = [self.share(label, code) for label in labels]
+        shares = [share if ok else 0.0 for ok, share in zip(fit, concentration)]
+        if sum(allowed) < PREFER_LIST:
+            tfidf = [g.edges[node, f"symptom:{label}"].get("medsyn_hsdn", 0.0) for label in labels]
+            top = max((t for t, s in zip(tfidf, concentration) if s >= MASS_SHARE), default=0.0)
+            allowed = [a or (s >= MASS_SHARE and t >= TOP_SHARE * top) for a, s, t in zip(allowed, shares, tfidf)]
+        # Too few: what real notes of the block say, heaviest first, then the labels most concentrated in the unit.
+        said = [i for i, label in enumerate(labels) if fit[i] and block in self.said_in.get(label, ())]
+        concentrated = sorted((i for i in range(len(labels)) if shares[i] >= FLOOR_SHARE), key=lambda i: -shares[i])
+        for i in said + concentrated:
+            if sum(allowed) >= MIN_SET:
+                break
+            allowed[i] = True
+        if not any(allowed):  # nothing at all: the heaviest labels whose links concentrate in the chapter
+            system = self.body_system(code)
+            for i in [i for i, label in enumerate(labels) if fit[i] and self.in_system(label, system)][:MIN_SET]:
+                allowed[i] = True
+        return CodeCandidates(tuple(allowed), tuple(concept(label) for label in labels))

@@ -4,7 +4,7 @@ A prior is what the LLM is told about one patient: an ICD-10 code, k of its symp
 p = softmax(weight / T), and demographics. Every random number of prior i comes from a counter-based stream keyed
 by (seed, i, draw), so prior i is the same whether it is sampled alone, in a batch of 7 or among 100,000; and the
 draws are vectorised per code, which keeps sampling fast enough for paper-scale corpora. A code without real notes
-draws only labels that belong together, one per head noun (`builder/coherence.py` states the rule), walking the
+draws only labels that belong together, one per concept (`builder/coherence.py` states the rules), walking the
 same Gumbel order; codes with real notes draw as they always did, but for list-only labels that name a diagnosis.
 """
 
@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from medsyn.builder.coherence import Coherence, Concept
 from medsyn.builder.demographics import draw_demographics
 from medsyn.builder.mkg import KnowledgeGraph
 from medsyn.errors import MedsynError
@@ -115,10 +116,8 @@ class PriorSampler:
         self.config.validate()
         self.codes = self._codes()
         self._labels, self._weights = {}, {}
-        # Codes whose draw is restricted (`coherence.py`): label mask and head nouns (None: no head rule).
-        self._coherent: dict[str, tuple[np.ndarray, tuple[str, ...] | None]] = {}
-        from medsyn.builder.coherence import Coherence
-
+        # Codes whose draw is restricted (`coherence.py`): label mask and concepts (None: no repeat rule).
+        self._coherent: dict[str, tuple[np.ndarray, tuple[Concept, ...] | None]] = {}
         coherence = Coherence(graph)
         for code in self.codes:
             links = graph.symptoms(code)
@@ -137,7 +136,7 @@ class PriorSampler:
                     first = next((i for i, label in enumerate(self._labels[code])
                                   if not coherence.is_diagnosis(label)), 0)
                     allowed[first] = True
-                self._coherent[code] = (allowed, candidates.heads)
+                self._coherent[code] = (allowed, candidates.concepts)
         weights = np.array([self._code_weight(code) for code in self.codes], dtype=np.float64)
         if self.config.code_strategy == "medsyn":  # codes MedSyn gives no probability: its smallest one
             weights[weights <= 0] = weights[weights > 0].min() if (weights > 0).any() else 1.0
@@ -222,16 +221,14 @@ class PriorSampler:
         return priors
 
 
-def _coherent_pick(ranked: np.ndarray, k: int, allowed: np.ndarray, heads: tuple[str, ...] | None) -> list[int]:
-    """The first k labels of the Gumbel order that the code may draw, one per head noun (`coherence.py`, rule 3):
-    the same keys as an unrestricted draw, so the prior's own stream decides, and a draw of softmax(w/T) over
-    the allowed labels."""
-    picked, used = [], set()
+def _coherent_pick(ranked: np.ndarray, k: int, allowed: np.ndarray, concepts: tuple[Concept, ...] | None) -> list[int]:
+    """The first k labels of the Gumbel order that the code may draw, none repeating a concept already picked
+    (`coherence.py`, rule 3): the same keys as an unrestricted draw, so the prior's own stream decides, and a draw
+    of softmax(w/T) over the allowed labels."""
+    picked: list[int] = []
     for j in ranked:
-        if allowed[j] and (heads is None or heads[j] not in used):
+        if allowed[j] and (concepts is None or not any(concepts[j].repeats(concepts[i]) for i in picked)):
             picked.append(int(j))
-            if heads is not None:
-                used.add(heads[j])
             if len(picked) == k:
                 break
     return picked
