@@ -24,7 +24,8 @@ patient. The rules below apply to such codes only; codes with real notes draw as
    c. fewer than `MIN_SET`: what real notes of a code in the same unit say (in at least `MIN_NOTES` notes and
       `MIN_SHARE` of that code's notes; never for a neoplasm, whose block D10-D36 gave a haemangioma the "зуд"
       and "боли в животе" of other organs' notes), heaviest first, then the labels most concentrated in the unit down to
-      `FLOOR_SHARE`; nothing at all: the heaviest labels whose links concentrate in the chapter (the body system
+      `FLOOR_SHARE`, in a body system with real notes only those its notes say (a 5% share gave myeloid leukaemia
+      "дизурия", a lipid disorder "озноб", caries "тризм"; the eye's chapter has no notes to ask); nothing at all: the heaviest labels whose links concentrate in the chapter (the body system
       of the first pass: `MIN_LINKS` codes link the label and the chapter's share of them is `MIN_LIFT` times
       its share of all links; neoplasms and anomalies take the chapter of their organ's codes). Fewer symptoms
       rather than wrong ones.
@@ -290,6 +291,9 @@ class Coherence:
             if data.get("medsyn_hsdn"):
                 self.mass[label][self.unit(g.nodes[u]["code"])] += data["medsyn_hsdn"]
         self._names()
+        # Chapters whose codes have real notes: there a weakly concentrated label must be said in them (rule 2c).
+        self.noted_systems = frozenset(self._chapter(data["code"]) for _, data in g.nodes(data=True)
+                                       if data.get("kind") == "category" and data.get("n_notes"))
         self.links: dict[str, Counter] = defaultdict(Counter)
         for code in graph.codes_with_symptoms:
             for link in graph.symptoms(code):
@@ -434,14 +438,15 @@ class Coherence:
             allowed = [a or (s >= MASS_SHARE and t >= TOP_SHARE * top) for a, s, t in zip(allowed, shares, tfidf)]
         # Too few: what real notes of the block say, heaviest first, then the labels most concentrated in the unit.
         said = [i for i, label in enumerate(labels) if fit[i] and self.unit(code) in self.said_in.get(label, ())]
-        concentrated = sorted((i for i in range(len(labels)) if shares[i] >= FLOOR_SHARE), key=lambda i: -shares[i])
+        system = self.body_system(code)
+        concentrated = sorted((i for i in range(len(labels)) if shares[i] >= FLOOR_SHARE and (
+            system not in self.noted_systems or system in self.said_in.get(labels[i], ()))), key=lambda i: -shares[i])
         for i in said + concentrated:
             if sum(allowed) >= MIN_SET:
                 break
             allowed[i] = True
         usable = sum(allowed)
         if not any(allowed):  # nothing at all: the heaviest labels whose links concentrate in the chapter
-            system = self.body_system(code)
             for i in [i for i, label in enumerate(labels) if fit[i] and self.in_system(label, system)][:MIN_SET]:
                 allowed[i] = True
         return CodeCandidates(tuple(allowed), tuple(concept(label) for label in labels), usable)

@@ -179,3 +179,13 @@ def test_codes_too_poor_in_complaints_are_left_out_of_a_default_plan(graph, rule
     assert not drawn & set(sampler.skipped)
     named = PriorSampler(graph, SamplingConfig(codes=sampler.skipped[:1]))
     assert named.skipped == () and {p.icd10_code for p in named.sample(5, seed=1)} == {sampler.skipped[0]}
+
+
+def test_a_weakly_concentrated_label_needs_the_real_notes_of_its_body_system(graph):
+    """Rule 2c's floor: a label with a few per cent of its HSDN TF-IDF in the unit gave myeloid leukaemia
+    "дизурия", a lipid disorder "озноб" and caries "тризм"; where the body system has real notes, they must say
+    it. The eye's chapter has none, so conjunctivitis still draws photophobia."""
+    for code, label in (("C92", "дизурия"), ("E78", "озноб"), ("K02", "тризм"), ("M60", "тризм")):
+        drawn = {label for labels in _drawn(graph, code, n=200) for label in labels}
+        assert label not in drawn, (code, drawn)
+    assert "фотофобия" in {label for labels in _drawn(graph, "H10", n=200) for label in labels}
