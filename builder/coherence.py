@@ -25,7 +25,8 @@ patient. The rules below apply to such codes only; codes with real notes draw as
       `MIN_SHARE` of that code's notes; never for a neoplasm, whose block D10-D36 gave a haemangioma the "зуд"
       and "боли в животе" of other organs' notes), heaviest first, then the labels most concentrated in the unit down to
       `FLOOR_SHARE`, in a body system with real notes only those its notes say (a 5% share gave myeloid leukaemia
-      "дизурия", a lipid disorder "озноб", caries "тризм"; the eye's chapter has no notes to ask); nothing at all: the heaviest labels whose links concentrate in the chapter (the body system
+      "дизурия", a lipid disorder "озноб", caries "тризм"; the eye's chapter has no notes to ask, but a neoplasm
+      whose organ's chapter has none draws no such label: a haemangioma "кровохарканье, тризм"); nothing at all: the heaviest labels whose links concentrate in the chapter (the body system
       of the first pass: `MIN_LINKS` codes link the label and the chapter's share of them is `MIN_LIFT` times
       its share of all links; neoplasms and anomalies take the chapter of their organ's codes). Fewer symptoms
       rather than wrong ones.
@@ -99,13 +100,13 @@ CONTEXT_LEMMAS = frozenset({"послеоперационный", "плод", "�
                             "новорождённый", "новорожденный", "предварительный", "индуцировать"})
 PAIN = "<боль>"
 MIN_USABLE = 2  # labels a code without notes must keep after the rules to be drawn in a plan that names no codes
-# Rule 6: words of measurement and examination, lab substances ("альбуминурия", "гиперхолестеринемия") and organ
-# enlargement that only an examination finds ("гепатомегалия", "гепато-спленомегалия").
+# Rule 6: words of measurement and examination, lab substances ("альбуминурия", "гиперхолестеринемия") and what
+# only an examination finds: organ enlargement ("гепатомегалия"), fluid in the abdomen ("асцит").
 FINDING_LEMMAS = frozenset({"уровень", "признак", "показатель", "анализ", "концентрация", "пальпация",
                             "пальпаторно", "пальпаторный", "пальпируемый", "пальпировать", "обнаруживаться",
                             "обнаруживать", "выявляться", "выявлять", "кровоток", "выброс"})
 FINDING_ROOTS = ("альбумин", "протеин", "эритроцит", "лейкоцит", "гемоглобин", "кальци", "холестерин", "глобулин",
-             "билирубин", "креатинин", "глюкоз", "гликеми", "мегали")
+             "билирубин", "креатинин", "глюкоз", "гликеми", "мегали", "асцит")
 
 
 @lru_cache(maxsize=50_000)
@@ -439,8 +440,9 @@ class Coherence:
         # Too few: what real notes of the block say, heaviest first, then the labels most concentrated in the unit.
         said = [i for i, label in enumerate(labels) if fit[i] and self.unit(code) in self.said_in.get(label, ())]
         system = self.body_system(code)
+        unasked = system not in self.noted_systems and self._chapter(code) not in ORGAN_AGNOSTIC
         concentrated = sorted((i for i in range(len(labels)) if shares[i] >= FLOOR_SHARE and (
-            system not in self.noted_systems or system in self.said_in.get(labels[i], ()))), key=lambda i: -shares[i])
+            unasked or system in self.said_in.get(labels[i], ()))), key=lambda i: -shares[i])
         for i in said + concentrated:
             if sum(allowed) >= MIN_SET:
                 break
