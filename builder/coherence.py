@@ -21,9 +21,12 @@ patient. The rules below apply to such codes only; codes with real notes draw as
    b. else also HSDN labels whose TF-IDF concentrates in the unit: at least `MASS_SHARE` of the label's TF-IDF
       summed over all codes is the unit's ("зубная боль": 70% in K00-K14; "запор": 1%), and the label's TF-IDF for
       the code is at least `TOP_SHARE` of the heaviest such label's (the code's own co-occurrences rank them);
-   c. fewer than `MIN_SET`: what real notes of a code in the same block say (in at least `MIN_NOTES` notes and
-      `MIN_SHARE` of that code's notes), heaviest first, then the labels most concentrated in the unit down to
-      `FLOOR_SHARE`; nothing at all: the heaviest labels whose links concentrate in the chapter (the body system
+   c. fewer than `MIN_SET`: what real notes of a code in the same unit say (in at least `MIN_NOTES` notes and
+      `MIN_SHARE` of that code's notes; never for a neoplasm, whose block D10-D36 gave a haemangioma the "зуд"
+      and "боли в животе" of other organs' notes), heaviest first, then the labels most concentrated in the unit down to
+      `FLOOR_SHARE`, in a body system with real notes only those its notes say (a 5% share gave myeloid leukaemia
+      "дизурия", a lipid disorder "озноб", caries "тризм"; the eye's chapter has no notes to ask, but a neoplasm
+      whose organ's chapter has none draws no such label: a haemangioma "кровохарканье, тризм"); nothing at all: the heaviest labels whose links concentrate in the chapter (the body system
       of the first pass: `MIN_LINKS` codes link the label and the chapter's share of them is `MIN_LIFT` times
       its share of all links; neoplasms and anomalies take the chapter of their organ's codes). Fewer symptoms
       rather than wrong ones.
@@ -41,6 +44,20 @@ patient. The rules below apply to such codes only; codes with real notes draw as
    боль, дискомфорт, тяжесть, приступ; or a lemma heading `GENERIC_HEADED` labels or more that real notes' markup
    never gives alone: "онемения", "отёк"), and a label naming a circumstance (`CONTEXT_LEMMAS`: surgery,
    pregnancy, a fetus, drugs: "послеоперационная боль", "дистресс плода").
+5. Attested complaints. An HSDN label (machine-translated co-occurrence) is drawn only when some source says it as
+   a complaint: RuMedBench's markup gives it to a note, real train notes of some code mention it, some code's
+   hand-written MedSyn list has it, or the hand-written wordings (`builder/data/symptom_variants.txt`) name it;
+   a pain in a place ("зубная боль") is a complaint whatever the source.
+   Linked by HSDN alone, "псевдофакия", "тетания", "цереброспинальная жидкость оторея", "промывка" (flushing)
+   and "высокий сердечный выброс" are translations of paper terms, not what a patient says.
+6. Findings are no complaints. A label that names a measurement, an examination or a lab substance
+   (`FINDING_LEMMAS`: "уровень", "признаки", "пальпаторно", "обнаруживаются"; `FINDING_ROOTS`: "альбуминурия",
+   "билирубин", "гиперхолестеринемия", "гепатомегалия") is what a doctor finds, not what a patient feels, whatever its source.
+7. Synonyms. Two labels that are wordings of one symptom in `symptom_variants.txt` ("гематурия", "кровь в
+   моче") are one concept for rule 3, though they share no word.
+A code whose lists leave fewer than `MIN_USABLE` labels after these rules, not counting rule 2c's last resort (the
+chapter's labels: "головная боль, судороги" for M95, a deformity), cannot make a plausible note of its own: the
+sampler leaves it out of a plan that names no codes (`PriorSampler.skipped`).
 """
 
 from __future__ import annotations
@@ -82,6 +99,14 @@ FILLER_LEMMAS = frozenset({"область", "зона", "ощущение", "ч
 CONTEXT_LEMMAS = frozenset({"послеоперационный", "плод", "родовой", "беременность", "беременный", "индуцированный",
                             "новорождённый", "новорожденный", "предварительный", "индуцировать"})
 PAIN = "<боль>"
+MIN_USABLE = 2  # labels a code without notes must keep after the rules to be drawn in a plan that names no codes
+# Rule 6: words of measurement and examination, lab substances ("альбуминурия", "гиперхолестеринемия") and what
+# only an examination finds: organ enlargement ("гепатомегалия"), fluid in the abdomen ("асцит").
+FINDING_LEMMAS = frozenset({"уровень", "признак", "показатель", "анализ", "концентрация", "пальпация",
+                            "пальпаторно", "пальпаторный", "пальпируемый", "пальпировать", "обнаруживаться",
+                            "обнаруживать", "выявляться", "выявлять", "кровоток", "выброс"})
+FINDING_ROOTS = ("альбумин", "протеин", "эритроцит", "лейкоцит", "гемоглобин", "кальци", "холестерин", "глобулин",
+             "билирубин", "креатинин", "глюкоз", "гликеми", "мегали", "асцит")
 
 
 @lru_cache(maxsize=50_000)
@@ -125,11 +150,12 @@ class Concept:
     head: str
     stems: frozenset[str]
     noun: str = ""  # the head noun's lemma (`head_lemma`): one per set, as before the concept rule
+    synonyms: frozenset[str] = frozenset()  # rule 7: the `symptom_variants.txt` groups the label is a wording of
 
     def repeats(self, other: "Concept") -> bool:
-        """One head class, one label's head among the other's words, one label's content inside the other's
-        ("кровь в кале" in "примесь крови к каловым массам"), or two content words in common."""
-        if self.head == other.head or (self.noun and self.noun == other.noun):
+        """One head class, one synonym group, one label's head among the other's words, one label's content inside
+        the other's ("кровь в кале" in "примесь крови к каловым массам"), or two content words in common."""
+        if self.head == other.head or (self.noun and self.noun == other.noun) or self.synonyms & other.synonyms:
             return True
         if self.head in other.stems or other.head in self.stems:  # "вагинальный зуд" / "жжение, зуд, сухость"
             return True
@@ -161,7 +187,61 @@ def concept(label: str) -> Concept:
     pain = bool(set(lemmas) & PAIN_NOUNS) or (pain and head in FILLER_LEMMAS) or head in PAIN_LEMMAS
     if not pain:
         stems.discard(PAIN)
-    return Concept(PAIN if pain else word_concept(head) if head else "", frozenset(stems), head)
+    stems = frozenset(stems)
+    head_class = PAIN if pain else word_concept(head) if head else ""
+    groups = frozenset(name for name, members in _synonym_groups() if any(_says(stems, head_class, m) for m in members))
+    return Concept(head_class, stems, head, groups)
+
+
+def _says(stems: frozenset[str], head: str, member: frozenset[str]) -> bool:
+    """Rule 7: a label says a wording when it holds all of the wording's content ("примеси крови в моче" says
+    "кровь в моче"); a one-word wording only when it is the label's whole content or head ("гематурия",
+    "шаткость при ходьбе")."""
+    return member <= stems if len(member) > 1 else member == stems or member == {head}
+
+
+@lru_cache(maxsize=1)
+def _synonym_groups() -> tuple[tuple[str, tuple[frozenset[str], ...]], ...]:
+    """Rule 7's groups: each `symptom_variants.txt` line, a label and its wordings, as content stems."""
+    from medsyn.builder.matching import default_variants
+
+    groups = []
+    for label, wordings in default_variants().items():
+        members = tuple({_stems(text) for text in (label, *wordings)} - {frozenset(), frozenset({PAIN})})
+        if len(members) > 1:
+            groups.append((label, members))
+    return tuple(groups)
+
+
+def _stems(text: str) -> frozenset[str]:
+    """Content stems of a wording, pain words one class (as in `concept`)."""
+    from medsyn.builder.lemmas import STOPWORDS, TOKEN_RE, lemma
+    from medsyn.builder.matching import concept as word_concept
+
+    stems = set()
+    for word in TOKEN_RE.findall(re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", text.lower())):
+        lem = lemma(word)
+        if lem in PAIN_LEMMAS:
+            stems.add(PAIN)
+        elif lem not in STOPWORDS and lem not in FILLER_LEMMAS and len(lem) > 1:
+            stems.add(word_concept(lem))
+    return frozenset(stems)
+
+
+@lru_cache(maxsize=1)
+def _wording_keys() -> frozenset[tuple[str, ...]]:
+    """Rule 5: the lemma keys of `symptom_variants.txt`'s labels and wordings."""
+    from medsyn.builder.matching import default_variants
+
+    return frozenset(_key(text) for label, wordings in default_variants().items() for text in (label, *wordings))
+
+
+def is_finding(label: str) -> bool:
+    """Rule 6: the label names a measurement, an examination or a lab substance, not a complaint."""
+    from medsyn.builder.lemmas import TOKEN_RE, lemma
+
+    words = TOKEN_RE.findall(label.lower())
+    return bool({lemma(w) for w in words} & FINDING_LEMMAS) or any(root in w for w in words for root in FINDING_ROOTS)
 
 
 def _in_context(label: str) -> bool:
@@ -183,6 +263,7 @@ class CodeCandidates:
 
     allowed: tuple[bool, ...]
     concepts: tuple[Concept, ...]
+    usable: int = 0  # allowed labels but the chapter's last resort: what `MIN_USABLE` counts
 
 
 class Coherence:
@@ -193,6 +274,7 @@ class Coherence:
         g = graph.graph
         self.chapter: dict[str, str] = {}
         self.said: set[str] = set()  # markup labels: complaints (rule 1)
+        self.vouched: set[str] = set()  # labels some source says as a complaint (rule 5)
         self.said_in: dict[str, set[str]] = defaultdict(set)  # label -> chapters and blocks whose real notes say it
         self.mass: dict[str, Counter] = defaultdict(Counter)  # label -> unit -> HSDN TF-IDF summed over its codes
         for u, v, data in g.edges(data=True):
@@ -201,6 +283,8 @@ class Coherence:
             label = g.nodes[v]["label"]
             if data.get("markup_count", 0) > 0:
                 self.said.add(label)
+            if data.get("markup_count", 0) > 0 or data.get("notes", 0) > 0 or data.get("medsyn_list"):
+                self.vouched.add(label)
             n_notes = g.nodes[u].get("n_notes", 0)
             if data.get("notes", 0) >= max(MIN_NOTES, MIN_SHARE * n_notes):
                 self.said_in[label].add(self._chapter(g.nodes[u]["code"]))
@@ -208,6 +292,9 @@ class Coherence:
             if data.get("medsyn_hsdn"):
                 self.mass[label][self.unit(g.nodes[u]["code"])] += data["medsyn_hsdn"]
         self._names()
+        # Chapters whose codes have real notes: there a weakly concentrated label must be said in them (rule 2c).
+        self.noted_systems = frozenset(self._chapter(data["code"]) for _, data in g.nodes(data=True)
+                                       if data.get("kind") == "category" and data.get("n_notes"))
         self.links: dict[str, Counter] = defaultdict(Counter)
         for code in graph.codes_with_symptoms:
             for link in graph.symptoms(code):
@@ -217,6 +304,11 @@ class Coherence:
             self.base.update(chapters)
         labels = {d["label"] for _, d in g.nodes(data=True) if d["kind"] == "symptom" and d.get("lang") == "ru"}
         self.headed = Counter(head_lemma(label) for label in labels)
+
+    def attested(self, label: str) -> bool:
+        """Rule 5: the markup, real notes, a hand-written list or the hand-written wordings say the label; a pain
+        in a place ("зубная боль") is said by patients whatever the source."""
+        return label in self.vouched or _key(label) in _wording_keys() or concept(label).head == PAIN
 
     def block(self, code: str) -> str:
         """The innermost ICD-10 block of a code (K00-K14 for K02), or its chapter in a graph without blocks."""
@@ -335,9 +427,9 @@ class Coherence:
         g = self.graph.graph
         node = self.graph.symptom_node(code)
         listed = {g.nodes[v]["label"] for _, v, d in g.out_edges(node, data=True) if d.get("medsyn_list")}
-        block = self.block(code)
-        fit = [_has_noun(label) and not self.is_diagnosis(label) and not self.is_generic(label)
-               and (label in listed or not (_in_context(label) or self.is_disease_word(label))) for label in labels]
+        fit = [_has_noun(label) and not self.is_diagnosis(label) and not self.is_generic(label) and not is_finding(label)
+               and (label in listed or not (_in_context(label) or self.is_disease_word(label) or not self.attested(label)))
+               for label in labels]
         allowed = [ok and label in listed for ok, label in zip(fit, labels)]
         concentration = [self.share(label, code) for label in labels]
         shares = [share if ok else 0.0 for ok, share in zip(fit, concentration)]
@@ -346,14 +438,17 @@ class Coherence:
             top = max((t for t, s in zip(tfidf, concentration) if s >= MASS_SHARE), default=0.0)
             allowed = [a or (s >= MASS_SHARE and t >= TOP_SHARE * top) for a, s, t in zip(allowed, shares, tfidf)]
         # Too few: what real notes of the block say, heaviest first, then the labels most concentrated in the unit.
-        said = [i for i, label in enumerate(labels) if fit[i] and block in self.said_in.get(label, ())]
-        concentrated = sorted((i for i in range(len(labels)) if shares[i] >= FLOOR_SHARE), key=lambda i: -shares[i])
+        said = [i for i, label in enumerate(labels) if fit[i] and self.unit(code) in self.said_in.get(label, ())]
+        system = self.body_system(code)
+        unasked = system not in self.noted_systems and self._chapter(code) not in ORGAN_AGNOSTIC
+        concentrated = sorted((i for i in range(len(labels)) if shares[i] >= FLOOR_SHARE and (
+            unasked or system in self.said_in.get(labels[i], ()))), key=lambda i: -shares[i])
         for i in said + concentrated:
             if sum(allowed) >= MIN_SET:
                 break
             allowed[i] = True
+        usable = sum(allowed)
         if not any(allowed):  # nothing at all: the heaviest labels whose links concentrate in the chapter
-            system = self.body_system(code)
             for i in [i for i, label in enumerate(labels) if fit[i] and self.in_system(label, system)][:MIN_SET]:
                 allowed[i] = True
-        return CodeCandidates(tuple(allowed), tuple(concept(label) for label in labels))
+        return CodeCandidates(tuple(allowed), tuple(concept(label) for label in labels), usable)

@@ -55,6 +55,7 @@ class BuildReport:
     reject_reasons: Counter = field(default_factory=Counter)
     duplicates_only: int = 0  # rejected only for being a near-duplicate (disjoint from `filtered`)
     example_fallbacks: int = 0  # prompts of the `example` family that fell back to `symptoms` (no example note)
+    skipped_codes: tuple[str, ...] = ()  # codes without notes too poor in complaints to draw (`PriorSampler.skipped`)
 
     @property
     def failed(self) -> int:
@@ -66,9 +67,10 @@ class BuildReport:
         return self.generated - self.kept - self.duplicates_only
 
 
-def plan(config: BuildConfig, graph: KnowledgeGraph, examples: list[Note], progress: bool = False) -> list[Prompt]:
+def plan(config: BuildConfig, graph: KnowledgeGraph, examples: list[Note], progress: bool = False,
+         sampler: PriorSampler | None = None) -> list[Prompt]:
     """Every prompt of the build, in prior order (checks codes and families before anything is generated)."""
-    sampler = PriorSampler(graph, config.sampling.sampling_config())
+    sampler = sampler or PriorSampler(graph, config.sampling.sampling_config())
     builder = PromptBuilder(config.prompts.prompt_config(), examples, graph)
     n = config.output.n
     priors = tqdm(sampler.sample(n, config.sampling.seed), total=n, desc="preparing prompts", unit="prompt",
@@ -96,7 +98,11 @@ def build_corpus(config: BuildConfig, progress: bool = True, finish: Callable[[P
         examples = read_notes(config.prompts.examples)
     elif config.prompts.family_shares().get("example", 0) > 0:
         say("no --examples given: the 'example' prompt family is skipped")
-    prompts = plan(config, graph, examples, progress)
+    sampler = PriorSampler(graph, config.sampling.sampling_config())
+    if sampler.skipped:
+        say("%d codes without real notes keep too few complaints for a note and are not drawn: %s",
+            len(sampler.skipped), " ".join(sampler.skipped))
+    prompts = plan(config, graph, examples, progress, sampler)
     example_text = {note.note_id: note.text for note in examples}
 
     backend = open_backend(gen)
@@ -161,6 +167,7 @@ def build_corpus(config: BuildConfig, progress: bool = True, finish: Callable[[P
     # Disjoint counts: a note rejected by a quality filter and also a near-duplicate counts as filtered.
     report.duplicates_only = sum(row["reject_reasons"] == [filters.NEAR_DUPLICATE] for row in rows)
     report.example_fallbacks = sum(prompt.fallback_from == "example" for prompt in prompts)
+    report.skipped_codes = sampler.skipped
     say("writing %d notes (%d kept) to %s", len(rows), report.kept, out)
     with atomic_dir(out, overwrite=overwrite, legacy=LEGACY_CORPUS) as tmp:
         write_shards(tmp / "data", [r for r in rows if r["keep"]], config.output.rows_per_shard)
@@ -298,6 +305,7 @@ def build_info(config: BuildConfig, report: BuildReport, backend: Backend, graph
             "k_max": sampling.k_max,
             "symptom_temperature": sampling.symptom_temperature,
             "codes": sampling.codes,
+            "skipped_codes": list(report.skipped_codes),
         },
         "generation": {"temperature": gen.temperature, "top_p": gen.top_p, "max_new_tokens": gen.max_new_tokens},
         "mkg": {"path": str(sampling.graph) if sampling.graph else "embedded", "sources": graph.provenance["sources"]},

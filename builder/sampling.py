@@ -6,6 +6,8 @@ by (seed, i, draw), so prior i is the same whether it is sampled alone, in a bat
 draws are vectorised per code, which keeps sampling fast enough for paper-scale corpora. A code without real notes
 draws only labels that belong together, one per concept (`builder/coherence.py` states the rules), walking the
 same Gumbel order; codes with real notes draw as they always did, but for list-only labels that name a diagnosis.
+Unless the config names its codes, a code without notes that keeps fewer than `coherence.MIN_USABLE` labels is
+left out (`PriorSampler.skipped`): one or no attested complaint makes no note a clinician would accept.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from medsyn.builder.coherence import Coherence, Concept
+from medsyn.builder.coherence import MIN_USABLE, Coherence, Concept
 from medsyn.builder.demographics import draw_demographics
 from medsyn.builder.mkg import KnowledgeGraph
 from medsyn.errors import MedsynError
@@ -119,6 +121,7 @@ class PriorSampler:
         # Codes whose draw is restricted (`coherence.py`): label mask and concepts (None: no repeat rule).
         self._coherent: dict[str, tuple[np.ndarray, tuple[Concept, ...] | None]] = {}
         coherence = Coherence(graph)
+        self.skipped: tuple[str, ...] = ()  # codes without notes left out of a plan that names no codes
         for code in self.codes:
             links = graph.symptoms(code)
             self._labels[code] = [link.label for link in links]
@@ -132,11 +135,17 @@ class PriorSampler:
             else:
                 candidates = coherence.candidates(code, self._labels[code])
                 allowed = np.array(candidates.allowed, dtype=bool)
+                if candidates.usable < MIN_USABLE and self.config.codes is None:
+                    self.skipped += (code,)
                 if not allowed.any():  # nothing vouched for: the heaviest label that is not a diagnosis, if any
                     first = next((i for i, label in enumerate(self._labels[code])
                                   if not coherence.is_diagnosis(label)), 0)
                     allowed[first] = True
                 self._coherent[code] = (allowed, candidates.concepts)
+        if len(self.skipped) < len(self.codes):  # too few usable labels for a note of their own (`coherence.py`)
+            self.codes = [code for code in self.codes if code not in set(self.skipped)]
+        else:
+            self.skipped = ()
         weights = np.array([self._code_weight(code) for code in self.codes], dtype=np.float64)
         if self.config.code_strategy == "medsyn":  # codes MedSyn gives no probability: its smallest one
             weights[weights <= 0] = weights[weights > 0].min() if (weights > 0).any() else 1.0

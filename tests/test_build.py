@@ -63,6 +63,19 @@ def test_corpus_loads_with_documented_features(template_corpus):
     assert readme.startswith("---\n") and "language:" in readme and "configs:" in readme
 
 
+def test_codes_left_out_of_the_plan_are_named_in_build_info_and_the_summary(template_corpus, graph, tmp_path, capsys):
+    """Codes without notes too poor in complaints for a note (`PriorSampler.skipped`) are not drawn; the corpus
+    says which, so that a user missing a code learns why and that `--codes` draws it anyway."""
+    from medsyn.builder.sampling import PriorSampler
+
+    skipped = PriorSampler(graph).skipped
+    info = json.loads((template_corpus / "build_info.json").read_text(encoding="utf-8"))
+    assert skipped and info["sampling"]["skipped_codes"] == list(skipped)
+    assert main(["build", "--out", str(tmp_path / "c"), "--n", "3", "--seed", "1", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert f"not drawn: {len(skipped)} codes without real notes" in out and skipped[0] in out and "--codes" in out
+
+
 def test_same_seed_same_corpus(template_corpus, tmp_path):
     again = tmp_path / "again"
     assert main(["build", "--out", str(again), "--n", "120", "--seed", "3", "--quiet"]) == 0

@@ -33,6 +33,7 @@ def parse(argv: list[str], prog: str = "medsyn build"):
 
 def main(argv: list[str], prog: str = "medsyn build") -> int:
     config = parse(argv, prog)
+    from medsyn.builder.coherence import MIN_USABLE
     from medsyn.builder.corpus import build_corpus
     from medsyn.dataset_card.card import write_card
 
@@ -46,6 +47,9 @@ def main(argv: list[str], prog: str = "medsyn build") -> int:
         f"{report.duplicates_only} as near-duplicates); this run: {run_.ok} new, {run_.cached} resumed, "
         f"{run_.completion_tokens} completion tokens, cost {report.cost:.4f}"
     )
+    if report.skipped_codes:
+        print(f"not drawn: {len(report.skipped_codes)} codes without real notes whose lists give fewer than "
+              f"{MIN_USABLE} complaints ({' '.join(report.skipped_codes)}); --codes draws them anyway")
     if report.reject_reasons:
         print("reasons (a note may have several): "
               + ", ".join(f"{k} {v}" for k, v in report.reject_reasons.most_common()))
