@@ -55,6 +55,11 @@ patient. The rules below apply to such codes only; codes with real notes draw as
    "билирубин", "гиперхолестеринемия", "гепатомегалия") is what a doctor finds, not what a patient feels, whatever its source.
 7. Synonyms. Two labels that are wordings of one symptom in `symptom_variants.txt` ("гематурия", "кровь в
    моче") are one concept for rule 3, though they share no word.
+8. One site. A disease of many sites (B37 candidiasis: vagina, nails, lungs) is one site in one patient: once the
+   sampler has picked a label naming an organ (`ORGAN_WORDS`, the organ words of ICD-10 names and their
+   adjectives: "ногтевой", "вагинальный", "мокрота"), a label naming only other organs is skipped; a label naming
+   no organ ("общее недомогание") goes with any. For the same reason a label naming only organs other than those
+   of the code's name ("глухота" for a retina disease, "носовое кровотечение" for a skin melanoma) is not drawn.
 A code whose lists leave fewer than `MIN_USABLE` labels after these rules, not counting rule 2c's last resort (the
 chapter's labels: "головная боль, судороги" for M95, a deformity), cannot make a plausible note of its own: the
 sampler leaves it out of a plan that names no codes (`PriorSampler.skipped`).
@@ -101,12 +106,40 @@ CONTEXT_LEMMAS = frozenset({"послеоперационный", "плод", "�
 PAIN = "<боль>"
 MIN_USABLE = 2  # labels a code without notes must keep after the rules to be drawn in a plan that names no codes
 # Rule 6: words of measurement and examination, lab substances ("альбуминурия", "гиперхолестеринемия") and what
-# only an examination finds: organ enlargement ("гепатомегалия"), fluid in the abdomen ("асцит").
+# only an examination finds: organ enlargement ("гепатомегалия"), fluid in the abdomen ("асцит"), a coma (no
+# patient in one complains: E07 drew "кома" from HSDN).
 FINDING_LEMMAS = frozenset({"уровень", "признак", "показатель", "анализ", "концентрация", "пальпация",
                             "пальпаторно", "пальпаторный", "пальпируемый", "пальпировать", "обнаруживаться",
-                            "обнаруживать", "выявляться", "выявлять", "кровоток", "выброс"})
+                            "обнаруживать", "выявляться", "выявлять", "кровоток", "выброс", "кома"})
+# Rules 2 and 8: organs as ICD-10 names and patients say them, by word beginnings ("ногтевой валик", "ногтей";
+# "кашель с мокротой", "боли в области легких"). One group is one site of a multi-site disease (B37: vagina, nail,
+# lung); the airways are one site (a nose disease runs down the throat), as are the bowel's words.
+ORGAN_WORDS: dict[str, tuple[str, ...]] = {
+    "ноготь": ("ногот", "ногт", "околоногт"),
+    "влагалище": ("влагалищ", "вагин", "вульв", "гениталий", "бели", "белей"),
+    "дыхательные пути": ("легк", "легоч", "мокрот", "кашл", "кашел", "бронх", "нос", "носа", "носу", "носов",
+                         "носоглот", "глотк", "горл", "гортан", "голос"),
+    "рот": ("рот", "рта", "ротов", "язык", "десн", "зуб", "зубы", "зуба", "зубов", "зубн"),
+    "глаз": ("глаз", "зрени", "веки", "века", "веко", "веках", "слез", "сетчат", "роговиц"),
+    "ухо": ("ухо", "уха", "ухе", "ушей", "ушах", "ушн", "слух", "глух"),
+    "кишечник": ("кишк", "кишеч", "кал", "кала", "кале", "калов", "стул", "стула", "дефекац", "анальн", "ректальн"),
+    "яичко": ("яичк", "мошонк"),
+    "мочевые пути": ("моча", "мочи", "моче", "мочев"),
+    "молочная железа": ("молочн", "сосок", "соск"),
+    "стопа": ("стоп",),
+    "кожа": ("кожа", "кожи", "коже", "кожу", "кожн"),
+}
 FINDING_ROOTS = ("альбумин", "протеин", "эритроцит", "лейкоцит", "гемоглобин", "кальци", "холестерин", "глобулин",
              "билирубин", "креатинин", "глюкоз", "гликеми", "мегали", "асцит")
+
+
+@lru_cache(maxsize=50_000)
+def organs(text: str) -> frozenset[str]:
+    """The organs (`ORGAN_WORDS`) a label or an ICD-10 name names: a word that begins with an organ's word of
+    four letters or more, or is one of its short words ("нос", "кал")."""
+    words = re.findall(r"[а-я]+", text.lower().replace("ё", "е"))
+    return frozenset(organ for organ, starts in ORGAN_WORDS.items()
+                     if any(w == s or (len(s) >= 4 and w.startswith(s)) for w in words for s in starts))
 
 
 @lru_cache(maxsize=50_000)
@@ -151,6 +184,7 @@ class Concept:
     stems: frozenset[str]
     noun: str = ""  # the head noun's lemma (`head_lemma`): one per set, as before the concept rule
     synonyms: frozenset[str] = frozenset()  # rule 7: the `symptom_variants.txt` groups the label is a wording of
+    organs: frozenset[str] = frozenset()  # rule 8: the organs (`ORGAN_WORDS`) the label names
 
     def repeats(self, other: "Concept") -> bool:
         """One head class, one synonym group, one label's head among the other's words, one label's content inside
@@ -172,7 +206,9 @@ def concept(label: str) -> Concept:
     from medsyn.builder.lemmas import STOPWORDS, TOKEN_RE, lemma
     from medsyn.builder.matching import concept as word_concept
 
-    lemmas = [lemma(w) for w in TOKEN_RE.findall(re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", label.lower()))]
+    from medsyn.builder.label_text import respell
+
+    lemmas = [lemma(w) for w in TOKEN_RE.findall(re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", respell(label.lower())))]
     stems = set()
     pain = False
     for lem in lemmas:
@@ -181,7 +217,7 @@ def concept(label: str) -> Concept:
             stems.add(PAIN)
         elif lem not in STOPWORDS and lem not in FILLER_LEMMAS and len(lem) > 1:
             stems.add(word_concept(lem))
-    head = head_lemma(label)
+    head = head_lemma(respell(label))
     # A pain noun anywhere ("жжение и дискомфорт в ...") or a pain adjective on a filler ("болезненные
     # ощущения"); "болезненное мочеиспускание" is about urination.
     pain = bool(set(lemmas) & PAIN_NOUNS) or (pain and head in FILLER_LEMMAS) or head in PAIN_LEMMAS
@@ -190,7 +226,7 @@ def concept(label: str) -> Concept:
     stems = frozenset(stems)
     head_class = PAIN if pain else word_concept(head) if head else ""
     groups = frozenset(name for name, members in _synonym_groups() if any(_says(stems, head_class, m) for m in members))
-    return Concept(head_class, stems, head, groups)
+    return Concept(head_class, stems, head, groups, organs(label))
 
 
 def _says(stems: frozenset[str], head: str, member: frozenset[str]) -> bool:
@@ -381,6 +417,30 @@ class Coherence:
             if n >= MIN_NAMES and head and n >= NOSOLOGY_RATIO * symptom_heads[head] and head not in self.complaint_heads
         )
 
+    def names_disease(self, label: str) -> bool:
+        """Rule 1, whatever the label's source: the label, one of its coordinated parts ("боли в животе и кишечная
+        непроходимость") or its one word ("амблиопия") names a disease."""
+        parts = [part for part in re.split(r",\s*|\s+и\s+", label) if len(part.split()) > 1]
+        return self.is_diagnosis(label) or self.is_disease_word(label) or any(self.is_diagnosis(p) for p in parts)
+
+    def _in_system(self, code: str, listed: list[str], site: frozenset[str]) -> set[str]:
+        """Rule 2a: a hand-written list item belongs to the code's body system as an HSDN label must: it
+        concentrates in the unit, real notes of the body system (or unit) say it, or it names an organ of the code's
+        name. Lists are short and real notes few, so when fewer than `MIN_SET` items pass, the list stays but for
+        items placed elsewhere: said by real notes of one other body system only ("боль при ходьбе" for a
+        hydrocele; "запор", said in many, is general) or naming another organ than the code's ("носовое кровотечение" for a skin melanoma; done in
+        `candidates` for every label)."""
+        system, unit = self.body_system(code), self.unit(code)
+        passing = {label for label in listed if self.share(label, code) >= FLOOR_SHARE
+                   or {system, unit} & self.said_in.get(label, set()) or organs(label) & site}
+        if len(passing) >= MIN_SET:
+            return passing
+        return {label for label in listed if label in passing or len(self._chapters_saying(label)) != 1}
+
+    def _chapters_saying(self, label: str) -> set[str]:
+        """The chapters whose real notes say the label (`said_in` holds blocks too)."""
+        return {unit for unit in self.said_in.get(label, ()) if "-" not in unit}
+
     def is_diagnosis(self, label: str) -> bool:
         """Rule 1: the label names a disease rather than a complaint."""
         if label in self.said:
@@ -427,9 +487,12 @@ class Coherence:
         g = self.graph.graph
         node = self.graph.symptom_node(code)
         listed = {g.nodes[v]["label"] for _, v, d in g.out_edges(node, data=True) if d.get("medsyn_list")}
-        fit = [_has_noun(label) and not self.is_diagnosis(label) and not self.is_generic(label) and not is_finding(label)
-               and (label in listed or not (_in_context(label) or self.is_disease_word(label) or not self.attested(label)))
+        site = organs(self.graph.name(code))
+        fit = [_has_noun(label) and not self.names_disease(label) and not self.is_generic(label)
+               and not is_finding(label) and not (site and organs(label) and not organs(label) & site)
+               and (label in listed or not (_in_context(label) or not self.attested(label)))
                for label in labels]
+        listed = self._in_system(code, [label for label, ok in zip(labels, fit) if ok and label in listed], site)
         allowed = [ok and label in listed for ok, label in zip(fit, labels)]
         concentration = [self.share(label, code) for label in labels]
         shares = [share if ok else 0.0 for ok, share in zip(fit, concentration)]

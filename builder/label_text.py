@@ -28,6 +28,25 @@ INDECLINABLE = frozenset({"ад"})
 PLURAL_ABSTRACT = frozenset({"трудность", "сложность", "неровность", "особенность"})
 
 
+# Misspellings of MedSyn's lists that are dictionary words themselves, so no spelling check flags them ("отдышка",
+# a pause for breath, written for "одышка", shortness of breath, beside "одышка" in Q24's own list): word -> word.
+RESPELLINGS = {"отдышка": "одышка", "отдышки": "одышки", "отдышке": "одышке", "отдышку": "одышку",
+               "отдышкой": "одышкой"}
+# Conjunctions a cut leaves at a label's end ("выделение слизи и/или гноя либо").
+TRAILING_CONJUNCTION = re.compile(r"(?:[\s,]+(?:и/или|и|или|либо|а|но))+$", re.IGNORECASE)
+
+
+def respell(text: str) -> str:
+    """The text with the known misspellings (`RESPELLINGS`) put right, keeping a capital."""
+
+    def fix(match: re.Match) -> str:
+        word = match.group(0)
+        right = RESPELLINGS.get(word.lower(), word)
+        return right[:1].upper() + right[1:] if word[:1].isupper() and right != word else right
+
+    return re.sub(r"[А-Яа-яЁё]+", fix, text)
+
+
 def _nouns(word: str) -> list:
     return [p for p in parses(word) if p.tag.POS == "NOUN"]
 
@@ -44,7 +63,9 @@ def drop_glosses(label: str) -> str:
     a bracket that opens with a preposition qualifies the label and stays, unbracketed ("боль в спине с
     иррадиацией"), unless it holds a number (a range, "(37.1–38.0 °C)"); a dash gloss ("папулы – розовые
     узелковые уплотнения кожи", "изменение состава мочи: появляется кровь") is dropped when a nominative noun
-    comes before it; an opener copied into a label ("жалобы на неприятный запах в носу") goes. A label that is all gloss keeps its words."""
+    comes before it; an opener copied into a label ("жалобы на неприятный запах в носу") goes, and so does a
+    conjunction a cut left at the end ("выделение слизи и/или гноя либо"); known misspellings are put right
+    (`RESPELLINGS`). A label that is all gloss keeps its words."""
 
     def bracket(match: re.Match) -> str:
         inner = match.group(1).strip()
@@ -57,6 +78,7 @@ def drop_glosses(label: str) -> str:
     if any(p.tag.POS == "NOUN" and "nomn" in p.tag for w in left.split() for p in parses(w.lower().strip(",«»"))):
         text = left  # a term before a dash or colon, its gloss after ("гематурия – кровь в моче")
     text = re.sub(r"\s+", " ", text.replace('"', "")).strip(" ,")
+    text = respell(TRAILING_CONJUNCTION.sub("", text))
     return text if re.search(r"[а-яёА-ЯЁ]", text) else re.sub(r"[()]", "", label).strip()
 
 

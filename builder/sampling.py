@@ -232,14 +232,23 @@ class PriorSampler:
 
 def _coherent_pick(ranked: np.ndarray, k: int, allowed: np.ndarray, concepts: tuple[Concept, ...] | None) -> list[int]:
     """The first k labels of the Gumbel order that the code may draw, none repeating a concept already picked
-    (`coherence.py`, rule 3): the same keys as an unrestricted draw, so the prior's own stream decides, and a draw
-    of softmax(w/T) over the allowed labels."""
+    (`coherence.py`, rule 3) nor naming only organs other than those of the first picked label that names one
+    (rule 8): the same keys as an unrestricted draw, so the prior's own stream decides, and a draw of softmax(w/T)
+    over the allowed labels."""
     picked: list[int] = []
+    site: frozenset[str] = frozenset()
     for j in ranked:
-        if allowed[j] and (concepts is None or not any(concepts[j].repeats(concepts[i]) for i in picked)):
-            picked.append(int(j))
-            if len(picked) == k:
-                break
+        if not allowed[j]:
+            continue
+        if concepts is not None:
+            if any(concepts[j].repeats(concepts[i]) for i in picked):
+                continue
+            if site and concepts[j].organs and not concepts[j].organs & site:
+                continue
+            site = site or concepts[j].organs
+        picked.append(int(j))
+        if len(picked) == k:
+            break
     return picked
 
 

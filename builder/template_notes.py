@@ -38,6 +38,7 @@ from medsyn.builder.inflection import (
     takes_case,
 )
 from medsyn.builder.note_history import NoteHistory, cap, comma_decimal
+from medsyn.builder.lemmas import parses
 
 # prompt template -> note shape; templates not listed (LLM-only ones such as `code`, `example`) draw a shape.
 SHAPES = {
@@ -88,7 +89,10 @@ class _Note(NoteHistory):
 
     def _qualified(self, text: str) -> str:
         if re.search(r"\bбол[иья]", text) and self.rng.random() < 0.2:
-            return text + " " + self.rng.choice(["периодически", "по утрам", "к вечеру", "временами", "постоянно"])
+            adverb = self.rng.choice(["периодически", "по утрам", "к вечеру", "временами", "постоянно"])
+            # a phrase that ends in its own qualifier takes no second one ("боли в животе постоянные постоянно")
+            if parses(text.split(" ")[-1].lower().strip(",.;"))[0].tag.POS not in {"ADJF", "ADJS", "PRTF"}:
+                return text + " " + adverb
         return text
 
     def complaint_list(self, items: list[tuple[str, str]], case: str) -> str:

@@ -131,12 +131,13 @@ def test_hsdn_labels_are_drawn_only_when_some_source_says_them(graph, rules):
 
 def test_findings_are_not_drawn_as_complaints(graph):
     """Rule 6: K83's own list gave "значительное повышение уровня билирубина в крови", D72's "признаки
-    тендосиновита", N18's HSDN "альбуминурия": what a lab or an examination finds, not what a patient says."""
+    тендосиновита", N18's HSDN "альбуминурия", E07's HSDN "кома": what a lab or an examination finds, not what a
+    patient says."""
     from medsyn.builder.coherence import is_finding
 
     for label in ("значительное повышение уровня билирубина в крови", "признаки тендосиновита", "альбуминурия",
                   "гиперкальциурия", "пальпаторно мошонка увеличена", "обнаруживаются застойные диски зрительных нервов",
-                  "гиперхолестеринемия", "гепато-спленомегалия", "асцит (водянка в брюшной полости)"):
+                  "гиперхолестеринемия", "гепато-спленомегалия", "асцит (водянка в брюшной полости)", "кома"):
         assert is_finding(label), label
     for label in ("кашель", "кровь в моче", "никтурия", "гематурия", "боль в правом подреберье", "темная моча",
                   "повышение температуры тела", "снижение аппетита"):
@@ -190,3 +191,35 @@ def test_a_weakly_concentrated_label_needs_the_real_notes_of_its_body_system(gra
         drawn = {label for labels in _drawn(graph, code, n=200) for label in labels}
         assert label not in drawn, (code, drawn)
     assert "фотофобия" in {label for labels in _drawn(graph, "H10", n=200) for label in labels}
+
+
+def test_hand_written_list_items_of_another_body_system_are_not_drawn(graph):
+    """MedSyn's lists were trusted unconditionally: the blind judge failed C43 melanoma of the skin with "носовое
+    кровотечение", L60 nail disease with "бронхоэктазы", N43 hydrocele with "боль при ходьбе" (said by the
+    musculoskeletal chapter's notes only) and H35 retina disease with "глухота" (another organ than the name's)."""
+    off = {"C43": {"носовое кровотечение"}, "L60": {"бронхоэктазы", "лимфедема"}, "N43": {"боль при ходьбе"},
+           "H35": {"глухота"}}
+    for code, labels in off.items():
+        drawn = {label for labels_ in _drawn(graph, code) for label in labels_}
+        assert drawn and not drawn & labels, (code, drawn)
+    assert {"изменение цвета ногтевых пластин"} <= {label for ls in _drawn(graph, "L60") for label in ls}
+
+
+def test_a_disease_named_on_a_hand_written_list_is_a_diagnosis(graph, rules):
+    """E07 drew "боли в животе и кишечная непроходимость" from its list: a coordinated part that names a disease
+    makes the label a diagnosis, whatever its source."""
+    assert not any("кишечная непроходимость" in label for labels in _drawn(graph, "E07") for label in labels)
+    assert rules.names_disease("боли в животе и кишечная непроходимость")
+    assert not rules.names_disease("боли в животе") and not rules.names_disease("тошнота с рвотой")
+
+
+def test_a_multi_site_disease_is_one_site_per_note(graph):
+    """B37 candidiasis mixed vaginal, nail and lung complaints in one note; now the organ of the first drawn label
+    that names one is the note's site."""
+    sites = {"vagina": ("влагалищ", "вагин", "вульв"), "nail": ("ногт", "ногот"), "lung": ("легк", "мокрот", "кашл")}
+    seen = set()
+    for labels in _drawn(graph, "B37"):
+        named = {site for label in labels for site, roots in sites.items() if any(r in label for r in roots)}
+        assert len(named) <= 1, labels
+        seen |= named
+    assert seen == set(sites)  # every site still drawn, one at a time

@@ -476,3 +476,15 @@ def test_a_guessed_word_is_no_predicate_and_an_opener_copied_into_a_label_goes()
 
     assert not is_clause("признаки тендосиновита") and takes_case("признаки тендосиновита")
     assert clean("жалобы на неприятный запах в носу") == "неприятный запах в носу"
+
+
+def test_cut_conjunctions_misspellings_and_doubled_qualifiers_are_gone():
+    """The judge's J34 "выделение слизи и/или гноя либо" (a conjunction left by a cut), Q24's "отдышка" beside
+    "одышка" (a misspelling that is a dictionary word) and C18's "боли в животе постоянные постоянно"."""
+    from medsyn.builder.coherence import concept
+
+    assert clean("выделение слизи и/или гноя либо") == "выделение слизи и/или гноя"
+    assert clean("отдышка") == "одышка" and concept("отдышка").repeats(concept("одышка"))
+    for seed in range(60):
+        text = compose_note(prior(["постоянные боли в животе", "вздутие", "тошнота"], code="C18"), seed)
+        assert not re.search(r"постоянные (периодически|по утрам|к вечеру|временами|постоянно)", text), text
