@@ -89,6 +89,19 @@ LIMITS: dict[str, tuple[float, float]] = {
 }
 
 
+# Lemmas that make a label a complaint of fever itself ("повышение температуры тела", "лихорадочное состояние"):
+# a note that says one says no second one, nor a temperature after it. Chills ("озноб") go with a fever, not for it.
+FEVER_LEMMAS = frozenset({"температура", "лихорадка", "лихорадочный", "жар", "субфебрилитет", "фебрильный",
+                          "гипертермия"})
+
+
+@lru_cache(maxsize=20_000)
+def says_fever(label: str) -> bool:
+    from medsyn.builder.lemmas import lemmatize
+
+    return bool(FEVER_LEMMAS & set(lemmatize(label.lower())))
+
+
 @lru_cache(maxsize=20_000)
 def symptom_findings(label: str) -> frozenset[str]:
     from medsyn.builder.lemmas import lemmatize

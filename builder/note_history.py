@@ -35,6 +35,25 @@ def cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+# What makes a chronic complaint worse ("Усиливается после еды"), by body system: "после еды" fits digestion, not an
+# eye or a nail. Every row is as long as the digestive one and a note draws a place, so the random stream is the
+# same whatever the code's row.
+AGGRAVATION_DIGESTIVE = ("к вечеру", "по утрам", "при нагрузке", "после еды", "ночью")
+AGGRAVATION_GENERAL = ("к вечеру", "по утрам", "при нагрузке", "при нагрузке", "ночью")
+AGGRAVATION_BY_SYSTEM: tuple[tuple[str, str, tuple[str, ...]], ...] = (  # first code, last code, row
+    ("K00", "K99", AGGRAVATION_DIGESTIVE),
+    ("H00", "H59", ("к вечеру", "по утрам", "при зрительной нагрузке", "при чтении", "при ярком свете")),
+    ("L00", "L99", ("к вечеру", "ночью", "после стресса", "в тепле", "ночью")),
+    ("M00", "M99", ("к вечеру", "по утрам", "при нагрузке", "при смене погоды", "ночью")),
+)
+
+
+def aggravating_factors(code: str) -> tuple[str, ...]:
+    """The row of what makes complaints worse for an ICD-10 code's body system (`AGGRAVATION_BY_SYSTEM`)."""
+    head = code[:3].upper()
+    return next((row for first, last, row in AGGRAVATION_BY_SYSTEM if first <= head <= last), AGGRAVATION_GENERAL)
+
+
 class NoteHistory:
     """The facts of one note (patient, findings, acuity) and the sentences that tell its history and examination."""
 
@@ -60,6 +79,10 @@ class NoteHistory:
             "checkup": ["постепенно", "без видимой причины"],
         }
         return self.rng.choice(table[self.acuity])
+
+    def aggravation(self) -> str:
+        """When the complaints get worse, in words that fit the code's body system (one draw whatever the code)."""
+        return self.rng.choice(aggravating_factors(self.code))
 
     def onset(self) -> str:
         f, w, rng = self.f, self.w, self.rng

@@ -37,6 +37,7 @@ from medsyn.builder.inflection import (
     slot_safe,
     takes_case,
 )
+from medsyn.builder.clinical import says_fever
 from medsyn.builder.note_history import NoteHistory, cap, comma_decimal
 from medsyn.builder.lemmas import parses
 
@@ -61,6 +62,13 @@ def _join(items: list[str], rng: random.Random) -> str:
     return ", ".join(items[:-1]) + " и " + items[-1]
 
 
+def one_fever(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The first fever complaint only: "повышение температуры тела" and "лихорадочное состояние с высокой
+    температурой" are one symptom said twice."""
+    fevers = [item for item in items if says_fever(item[0])]
+    return [item for item in items if item not in fevers[1:]]
+
+
 # -- the parts of a note --------------------------------------------------------------------------------------------
 
 
@@ -72,7 +80,7 @@ class _Note(NoteHistory):
         labels = [clean(label) for label in raw]
         super().__init__(prior, seed, labels)
         phrases = choose_phrases(raw, labels, self.rng)
-        self.items = distinct(own_heads(said(list(zip(labels, phrases)))))
+        self.items = one_fever(distinct(own_heads(said(list(zip(labels, phrases))))))
         self.rng.shuffle(self.items)
         # A phrase with a negation cue ("без жалоб", "отсутствие аппетита") negates what follows it in the matcher's
         # eyes (and a reader's): it goes last, so the symptom-recall filter keeps the note. A clause goes after the
@@ -152,7 +160,9 @@ class _Note(NoteHistory):
             text = "- " + " - ".join(self._qualified(self._phrase(label, phrase, "nomn")) for label, phrase in items)
         else:
             text = opener + self.complaint_list(items, case)
-        if "fever" in self.found and self.f.temperature >= 37.5 and rng.random() < 0.6:
+        if "fever" in self.found and self.f.temperature >= 37.5 and rng.random() < 0.6 and not any(
+            says_fever(label) for label, _ in self.items
+        ):  # a fever complaint already said is not said again as a temperature
             text += f", температура до {comma_decimal(self.f.temperature)}"
         return cap(text)
 
@@ -206,7 +216,7 @@ def compose_complaints(note: _Note) -> str:
     extras = [
         lambda: f"Ухудшение {note.trigger()}." if note.acuity != "acute" else f"Началось {note.trigger()}.",
         note.course,
-        lambda: f"Усиливается {rng.choice(['к вечеру', 'по утрам', 'при нагрузке', 'после еды', 'ночью'])}."
+        lambda: f"Усиливается {note.aggravation()}."
         if note.acuity == "chronic" else f"Самочувствие ухудшилось {rng.choice(['вчера', 'сегодня', 'ночью'])}.",
         note.history,
     ]

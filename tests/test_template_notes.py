@@ -488,3 +488,30 @@ def test_cut_conjunctions_misspellings_and_doubled_qualifiers_are_gone():
     for seed in range(60):
         text = compose_note(prior(["постоянные боли в животе", "вздутие", "тошнота"], code="C18"), seed)
         assert not re.search(r"постоянные (периодически|по утрам|к вечеру|временами|постоянно)", text), text
+
+
+def test_what_makes_complaints_worse_fits_the_codes_body_system():
+    """Judge round 4: "Усиливается после еды" for strabismus (H50), conjunctiva (H11), a nail (L60); meals
+    aggravate digestive complaints only, and other codes draw as often (one draw) from their own row."""
+    from medsyn.builder.note_history import aggravating_factors
+
+    assert "после еды" in aggravating_factors("K29")
+    for code in ("H50", "H11", "L60", "M54", "N43", "E34"):
+        assert "после еды" not in aggravating_factors(code), code
+        assert len(aggravating_factors(code)) == len(aggravating_factors("K29"))
+    for code, labels in (("H50", ["диплопия", "нарушение зрения"]), ("L60", ["изменение цвета ногтевых пластин"])):
+        for seed in range(150):
+            assert "после еды" not in compose_note(prior(labels, code=code), seed, "complaints")
+
+
+def test_fever_is_said_once():
+    """Judge round 4: N73 "температура до 39,3 ... Повышается температура тела до 38-39" and B00 "повышение
+    температуры тела, лихорадочное состояние с высокой температурой": one fever complaint, no temperature after it."""
+    for labels, code in ((["тахикардия", "сильные боли внизу живота", "Повышается температура тела до 38-39"], "N73"),
+                         (["кожная сыпь", "повышение температуры тела",
+                           "лихорадочное состояние с высокой температурой", "трудности с глотанием"], "B00")):
+        for seed in range(120):
+            text = compose_note(prior(labels, code=code), seed, "complaints").lower()
+            said = len(re.findall(r"температур|лихорад", text))
+            assert said == 1, text
+
