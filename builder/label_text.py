@@ -31,7 +31,10 @@ PLURAL_ABSTRACT = frozenset({"трудность", "сложность", "нер
 # Misspellings of MedSyn's lists that are dictionary words themselves, so no spelling check flags them ("отдышка",
 # a pause for breath, written for "одышка", shortness of breath, beside "одышка" in Q24's own list): word -> word.
 RESPELLINGS = {"отдышка": "одышка", "отдышки": "одышки", "отдышке": "одышке", "отдышку": "одышку",
-               "отдышкой": "одышкой"}
+               "отдышкой": "одышкой",
+               # a letter dropped in MedSyn's K83 list ("боль ... иррадиирущей в спину"): the participle's forms
+               **{"иррадииру" + end: "иррадиирую" + end for end in
+                  ("щий", "щая", "щее", "щие", "щего", "щей", "щему", "щую", "щим", "щими", "щих", "щем")}}
 # Conjunctions a cut leaves at a label's end ("выделение слизи и/или гноя либо").
 TRAILING_CONJUNCTION = re.compile(r"(?:[\s,]+(?:и/или|и|или|либо|а|но))+$", re.IGNORECASE)
 

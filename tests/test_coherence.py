@@ -54,6 +54,8 @@ def test_every_code_without_notes_still_draws_a_set(graph):
     ("кровь в кале или стул черного цвета", "примесь крови к каловым массам"),
     ("вагинальный зуд", "жжение зуд сухость кожи гениталий"),
     ("нарушения слуха", "потеря слуха"),
+    ("повышение температуры тела", "лихорадочное состояние с высокой температурой"),  # judge round 4, B00
+    ("высокая температура", "повышение температуры тела"),
 ])
 def test_one_concept_said_in_other_words_is_a_repeat(a, b):
     from medsyn.builder.coherence import concept

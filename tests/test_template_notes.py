@@ -515,3 +515,8 @@ def test_fever_is_said_once():
             said = len(re.findall(r"температур|лихорад", text))
             assert said == 1, text
 
+
+def test_a_misspelt_participle_of_a_source_label_is_respelt():
+    """Judge round 4: K83's "боль ... иррадиирущей в спину" (a letter dropped in MedSyn's list)."""
+    assert clean("боль в области правого подреберья иррадиирущей в спину") == (
+        "боль в области правого подреберья иррадиирующей в спину")
