@@ -70,9 +70,13 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 from medsyn.builder.mkg import KnowledgeGraph
+from medsyn.builder.symptom_concepts import (
+    GENERIC_LEMMAS, PAIN, Concept, concept, has_noun, head_lemma, is_circumstance, is_finding, lemma_key, organs,
+    wording_keys,
+)
 
 MIN_NOTES = 3  # real notes of one code that must mention a label for it to count as said in real notes
 MIN_SHARE = 0.05  # ... and at least this share of them, for it to place the label in that code's body system
@@ -90,208 +94,7 @@ MIN_SET = 2  # fewer allowed labels than this: the labels most concentrated in t
 FLOOR_SHARE = 0.025  # ... of this share of a label's HSDN TF-IDF
 GENERIC_HEADED = 10  # a one-word label whose lemma heads at least this many labels is a bare generic head
 # Pain words are one concept (rule 3): "боль в пояснице" and "болезненные ощущения в поясничной области" repeat.
-PAIN_LEMMAS = frozenset({"боль", "болезненный", "болевой", "болезненность", "дискомфорт", "болеть", "ломота"})
-PAIN_NOUNS = frozenset({"боль", "болезненность", "дискомфорт", "ломота"})
-# Bare generic heads that need a place or a qualifier, whatever their counts (rule 4's short stoplist).
-GENERIC_LEMMAS = frozenset({"боль", "дискомфорт", "тяжесть", "приступ", "болезненность", "ощущение"})
-# Words that carry no concept of their own in a label (rule 3): places are said by the word after them.
-# "Нарушения слуха" and "потеря слуха" say one thing: words of change are fillers too.
-FILLER_LEMMAS = frozenset({"область", "зона", "ощущение", "чувство", "локальный", "появление", "наличие", "признак",
-                           "выраженный", "сильный", "постоянный", "частый", "или", "же", "время", "масса",
-                           "нарушение", "потеря", "снижение", "ухудшение", "изменение", "расстройство"})
-# Circumstances a code without notes does not give its patient (surgery, pregnancy, a fetus, drugs): HSDN's
-# "послеоперационная боль", "дистресс плода", "родовая боль" co-occur with codes in papers, not in complaints.
-CONTEXT_LEMMAS = frozenset({"послеоперационный", "плод", "родовой", "беременность", "беременный", "индуцированный",
-                            "новорождённый", "новорожденный", "предварительный", "индуцировать"})
-PAIN = "<боль>"
 MIN_USABLE = 2  # labels a code without notes must keep after the rules to be drawn in a plan that names no codes
-# Rule 6: words of measurement and examination, lab substances ("альбуминурия", "гиперхолестеринемия") and what
-# only an examination finds: organ enlargement ("гепатомегалия"), fluid in the abdomen ("асцит"), a coma (no
-# patient in one complains: E07 drew "кома" from HSDN).
-FINDING_LEMMAS = frozenset({"уровень", "признак", "показатель", "анализ", "концентрация", "пальпация",
-                            "пальпаторно", "пальпаторный", "пальпируемый", "пальпировать", "обнаруживаться",
-                            "обнаруживать", "выявляться", "выявлять", "кровоток", "выброс", "кома"})
-# Rules 2 and 8: organs as ICD-10 names and patients say them, by word beginnings ("ногтевой валик", "ногтей";
-# "кашель с мокротой", "боли в области легких"). One group is one site of a multi-site disease (B37: vagina, nail,
-# lung); the airways are one site (a nose disease runs down the throat), as are the bowel's words.
-ORGAN_WORDS: dict[str, tuple[str, ...]] = {
-    "ноготь": ("ногот", "ногт", "околоногт"),
-    "влагалище": ("влагалищ", "вагин", "вульв", "гениталий", "бели", "белей"),
-    "дыхательные пути": ("легк", "легоч", "мокрот", "кашл", "кашел", "бронх", "нос", "носа", "носу", "носов",
-                         "носоглот", "глотк", "горл", "гортан", "голос"),
-    "рот": ("рот", "рта", "ротов", "язык", "десн", "зуб", "зубы", "зуба", "зубов", "зубн"),
-    "глаз": ("глаз", "зрени", "веки", "века", "веко", "веках", "слез", "сетчат", "роговиц"),
-    "ухо": ("ухо", "уха", "ухе", "ушей", "ушах", "ушн", "слух", "глух"),
-    "кишечник": ("кишк", "кишеч", "кал", "кала", "кале", "калов", "стул", "стула", "дефекац", "анальн", "ректальн"),
-    "яичко": ("яичк", "мошонк"),
-    "мочевые пути": ("моча", "мочи", "моче", "мочев"),
-    "молочная железа": ("молочн", "сосок", "соск"),
-    "стопа": ("стоп",),
-    "кожа": ("кожа", "кожи", "коже", "кожу", "кожн"),
-}
-FINDING_ROOTS = ("альбумин", "протеин", "эритроцит", "лейкоцит", "гемоглобин", "кальци", "холестерин", "глобулин",
-             "билирубин", "креатинин", "глюкоз", "гликеми", "мегали", "асцит")
-
-
-@lru_cache(maxsize=50_000)
-def organs(text: str) -> frozenset[str]:
-    """The organs (`ORGAN_WORDS`) a label or an ICD-10 name names: a word that begins with an organ's word of
-    four letters or more, or is one of its short words ("нос", "кал")."""
-    words = re.findall(r"[а-я]+", text.lower().replace("ё", "е"))
-    return frozenset(organ for organ, starts in ORGAN_WORDS.items()
-                     if any(w == s or (len(s) >= 4 and w.startswith(s)) for w in words for s in starts))
-
-
-@lru_cache(maxsize=50_000)
-def head_lemma(label: str) -> str:
-    """The lemma of a label's head noun ("боль" of "непреодолимая боль", "боли в животе"); for a clause or a
-    label without a nominative noun, its first content lemma."""
-    from medsyn.builder.inflection import noun_group
-    from medsyn.builder.lemmas import STOPWORDS, lemma
-
-    text = re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", label.lower())
-    text = re.sub(r"\s+", " ", re.sub(r"[^а-яёa-z0-9\- ]", " ", text)).strip()
-    if not text:
-        return ""
-    _, end, head = noun_group(text)
-    words = text.split(" ")
-    if end >= 0:
-        return lemma(words[head])
-    return next((lemma(w) for w in words if lemma(w) not in STOPWORDS), "")
-
-
-@lru_cache(maxsize=50_000)
-def _has_noun(label: str) -> bool:
-    """A complaint is a noun group ("боль в горле") or a clause ("возникают проблемы с голосом"): a fragment of a
-    hand-written list ("продолжительные") or a slip in one ("выраженная одышкой", an adjective agreeing with no
-    noun) is neither."""
-    from medsyn.builder.inflection import noun_group
-    from medsyn.builder.lemmas import TOKEN_RE, parses
-
-    words = TOKEN_RE.findall(label.lower())
-    if not any(parses(word)[0].tag.POS == "NOUN" for word in words):
-        return False
-    text = re.sub(r"\s+", " ", re.sub(r"\([^)]*\)|[^а-яёa-z0-9\- ]", " ", label.lower())).strip()
-    text = re.sub(r"^[а-яё]+ (?:и|или) ", "", text)  # "частичная или полная утрата": coordinated adjectives
-    return noun_group(text)[1] >= 0 or any(parses(word)[0].tag.POS in {"VERB", "PRTS"} for word in words)
-
-
-@dataclass(frozen=True)
-class Concept:
-    """What a label says, for rule 3: its head's class (pain words one class) and its content stems."""
-
-    head: str
-    stems: frozenset[str]
-    noun: str = ""  # the head noun's lemma (`head_lemma`): one per set, as before the concept rule
-    synonyms: frozenset[str] = frozenset()  # rule 7: the `symptom_variants.txt` groups the label is a wording of
-    organs: frozenset[str] = frozenset()  # rule 8: the organs (`ORGAN_WORDS`) the label names
-
-    def repeats(self, other: "Concept") -> bool:
-        """One head class, one synonym group, one label's head among the other's words, one label's content inside
-        the other's ("кровь в кале" in "примесь крови к каловым массам"), or two content words in common."""
-        if self.head == other.head or (self.noun and self.noun == other.noun) or self.synonyms & other.synonyms:
-            return True
-        if self.head in other.stems or other.head in self.stems:  # "вагинальный зуд" / "жжение, зуд, сухость"
-            return True
-        if not self.stems or not other.stems:
-            return False
-        return self.stems <= other.stems or other.stems <= self.stems or len(self.stems & other.stems) >= 2
-
-
-@lru_cache(maxsize=50_000)
-def concept(label: str) -> Concept:
-    """Rule 3's concept of a label: lemmas to derivational stems and link groups (`matching.concept`: кал /
-    каловый / стул), pain words to one class, filler words ("область", "ощущение") dropped; the head is the pain
-    class wherever a pain word is in the label ("жжение и дискомфорт в анальной зоне" is a pain)."""
-    from medsyn.builder.lemmas import STOPWORDS, TOKEN_RE, lemma
-    from medsyn.builder.matching import concept as word_concept
-
-    from medsyn.builder.label_text import respell
-
-    lemmas = [lemma(w) for w in TOKEN_RE.findall(re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", respell(label.lower())))]
-    stems = set()
-    pain = False
-    for lem in lemmas:
-        if lem in PAIN_LEMMAS:
-            pain = True
-            stems.add(PAIN)
-        elif lem not in STOPWORDS and lem not in FILLER_LEMMAS and len(lem) > 1:
-            stems.add(word_concept(lem))
-    head = head_lemma(respell(label))
-    # A pain noun anywhere ("жжение и дискомфорт в ...") or a pain adjective on a filler ("болезненные
-    # ощущения"); "болезненное мочеиспускание" is about urination.
-    pain = bool(set(lemmas) & PAIN_NOUNS) or (pain and head in FILLER_LEMMAS) or head in PAIN_LEMMAS
-    if not pain:
-        stems.discard(PAIN)
-    stems = frozenset(stems)
-    head_class = PAIN if pain else word_concept(head) if head else ""
-    groups = frozenset(name for name, members in _synonym_groups() if any(_says(stems, head_class, m) for m in members))
-    return Concept(head_class, stems, head, groups, organs(label))
-
-
-def _says(stems: frozenset[str], head: str, member: frozenset[str]) -> bool:
-    """Rule 7: a label says a wording when it holds all of the wording's content ("примеси крови в моче" says
-    "кровь в моче"); a one-word wording only when it is the label's whole content or head ("гематурия",
-    "шаткость при ходьбе")."""
-    return member <= stems if len(member) > 1 else member == stems or member == {head}
-
-
-@lru_cache(maxsize=1)
-def _synonym_groups() -> tuple[tuple[str, tuple[frozenset[str], ...]], ...]:
-    """Rule 7's groups: each `symptom_variants.txt` line, a label and its wordings, as content stems."""
-    from medsyn.builder.matching import default_variants
-
-    groups = []
-    for label, wordings in default_variants().items():
-        members = tuple({_stems(text) for text in (label, *wordings)} - {frozenset(), frozenset({PAIN})})
-        if len(members) > 1:
-            groups.append((label, members))
-    return tuple(groups)
-
-
-def _stems(text: str) -> frozenset[str]:
-    """Content stems of a wording, pain words one class (as in `concept`)."""
-    from medsyn.builder.lemmas import STOPWORDS, TOKEN_RE, lemma
-    from medsyn.builder.matching import concept as word_concept
-
-    stems = set()
-    for word in TOKEN_RE.findall(re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", text.lower())):
-        lem = lemma(word)
-        if lem in PAIN_LEMMAS:
-            stems.add(PAIN)
-        elif lem not in STOPWORDS and lem not in FILLER_LEMMAS and len(lem) > 1:
-            stems.add(word_concept(lem))
-    return frozenset(stems)
-
-
-@lru_cache(maxsize=1)
-def _wording_keys() -> frozenset[tuple[str, ...]]:
-    """Rule 5: the lemma keys of `symptom_variants.txt`'s labels and wordings."""
-    from medsyn.builder.matching import default_variants
-
-    return frozenset(_key(text) for label, wordings in default_variants().items() for text in (label, *wordings))
-
-
-def is_finding(label: str) -> bool:
-    """Rule 6: the label names a measurement, an examination or a lab substance, not a complaint."""
-    from medsyn.builder.lemmas import TOKEN_RE, lemma
-
-    words = TOKEN_RE.findall(label.lower())
-    return bool({lemma(w) for w in words} & FINDING_LEMMAS) or any(root in w for w in words for root in FINDING_ROOTS)
-
-
-def _in_context(label: str) -> bool:
-    """Rule 4: the label names a circumstance (`CONTEXT_LEMMAS`), not a complaint."""
-    from medsyn.builder.lemmas import lemmatize
-
-    return bool(set(lemmatize(label.lower())) & CONTEXT_LEMMAS)
-
-
-def _key(text: str) -> tuple[str, ...]:
-    from medsyn.builder.lemmas import label_key
-
-    return tuple(sorted(set(label_key(re.sub(r"\[[^\]]*\]", " ", text)))))
-
 
 @dataclass(frozen=True)
 class CodeCandidates:
@@ -344,7 +147,7 @@ class Coherence:
     def attested(self, label: str) -> bool:
         """Rule 5: the markup, real notes, a hand-written list or the hand-written wordings say the label; a pain
         in a place ("зубная боль") is said by patients whatever the source."""
-        return label in self.vouched or _key(label) in _wording_keys() or concept(label).head == PAIN
+        return label in self.vouched or lemma_key(label) in wording_keys() or concept(label).head == PAIN
 
     def block(self, code: str) -> str:
         """The innermost ICD-10 block of a code (K00-K14 for K02), or its chapter in a graph without blocks."""
@@ -402,14 +205,14 @@ class Coherence:
                 continue
             chapter, head = self._chapter(data["code"]), head_lemma(data["name"])
             if data["kind"] == "category":
-                self.name_lemmas[data["code"]] = set(_key(data["name"]))
+                self.name_lemmas[data["code"]] = set(lemma_key(data["name"]))
             first = data["name"].split(" ")[0].lower()
             if chapter != SYMPTOMS_CHAPTER and parses(first)[0].tag.POS == "NOUN":
                 self.named_heads.add(head_lemma(first))  # "Амблиопия вследствие анопсии", "Энкопрез ..."
             if chapter == SYMPTOMS_CHAPTER:
                 symptom_heads[head] += 1
             else:
-                self.diagnosis_keys.add(_key(data["name"]))
+                self.diagnosis_keys.add(lemma_key(data["name"]))
                 disease_heads[head] += 1
         self.complaint_heads = frozenset(head_lemma(label) for label in self.said)
         self.nosological_heads = frozenset(
@@ -446,7 +249,7 @@ class Coherence:
         if label in self.said:
             return False
         head = head_lemma(label)
-        return head in self.nosological_heads or (_key(label) in self.diagnosis_keys and head not in self.complaint_heads)
+        return head in self.nosological_heads or (lemma_key(label) in self.diagnosis_keys and head not in self.complaint_heads)
 
     @cached_property
     def _organ_index(self) -> dict[str, Counter]:
@@ -488,9 +291,9 @@ class Coherence:
         node = self.graph.symptom_node(code)
         listed = {g.nodes[v]["label"] for _, v, d in g.out_edges(node, data=True) if d.get("medsyn_list")}
         site = organs(self.graph.name(code))
-        fit = [_has_noun(label) and not self.names_disease(label) and not self.is_generic(label)
+        fit = [has_noun(label) and not self.names_disease(label) and not self.is_generic(label)
                and not is_finding(label) and not (site and organs(label) and not organs(label) & site)
-               and (label in listed or not (_in_context(label) or not self.attested(label)))
+               and (label in listed or not (is_circumstance(label) or not self.attested(label)))
                for label in labels]
         listed = self._in_system(code, [label for label, ok in zip(labels, fit) if ok and label in listed], site)
         allowed = [ok and label in listed for ok, label in zip(fit, labels)]

@@ -85,7 +85,7 @@ def said(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
     слуха и зрения"), items run together split (`label_text.split_run`: "жжение зуд сухость кожи
     гениталий" -> three, when each but the last is a label on its own), case slips repaired (`label_text.repair`); a split-off part whose head another phrase
     of the note already says goes ("зуд" next to "вагинальный зуд")."""
-    from medsyn.builder.coherence import head_lemma
+    from medsyn.builder.symptom_concepts import head_lemma
 
     out: list[tuple[str, str, bool]] = []
     for label, phrase in items:
@@ -166,7 +166,7 @@ def own_heads(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """A learnt wording that gives a symptom another symptom's head noun ("дизурия" said "боль при
     мочеиспускании" next to "боль низа спины") gives way to the label's own words; labels that share a head
     already ("головная боль", "боль в горле") keep their wordings."""
-    from medsyn.builder.coherence import head_lemma
+    from medsyn.builder.symptom_concepts import head_lemma
 
     label_heads = [head_lemma(label) for label, _ in items]
     out = []

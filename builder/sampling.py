@@ -18,7 +18,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from medsyn.builder.coherence import MIN_USABLE, Coherence, Concept
+from medsyn.builder.coherence import MIN_USABLE, Coherence
+from medsyn.builder.symptom_concepts import Concept
 from medsyn.builder.demographics import draw_demographics
 from medsyn.builder.mkg import KnowledgeGraph
 from medsyn.errors import MedsynError

@@ -58,7 +58,7 @@ def test_every_code_without_notes_still_draws_a_set(graph):
     ("высокая температура", "повышение температуры тела"),
 ])
 def test_one_concept_said_in_other_words_is_a_repeat(a, b):
-    from medsyn.builder.coherence import concept
+    from medsyn.builder.symptom_concepts import concept
 
     assert concept(a).repeats(concept(b)) and concept(b).repeats(concept(a))
 
@@ -69,7 +69,7 @@ def test_one_concept_said_in_other_words_is_a_repeat(a, b):
     ("болезненное мочеиспускание", "боли в нижней части спины или в боку"),
 ])
 def test_different_complaints_are_not_repeats(a, b):
-    from medsyn.builder.coherence import concept
+    from medsyn.builder.symptom_concepts import concept
 
     assert not concept(a).repeats(concept(b))
 
@@ -77,7 +77,7 @@ def test_different_complaints_are_not_repeats(a, b):
 def test_no_set_says_one_concept_twice(graph):
     """The judge's repeats came from hand-written lists (D12, C64, N64): now a set holds one label per concept
     (judged by the pairs above; "кровь в кале" after "примесь крови к каловым массам" failed this before)."""
-    from medsyn.builder.coherence import concept
+    from medsyn.builder.symptom_concepts import concept
 
     for code in ("D12", "C64", "N64", "N90", "I86"):
         for labels in _drawn(graph, code, n=300):
@@ -135,7 +135,7 @@ def test_findings_are_not_drawn_as_complaints(graph):
     """Rule 6: K83's own list gave "значительное повышение уровня билирубина в крови", D72's "признаки
     тендосиновита", N18's HSDN "альбуминурия", E07's HSDN "кома": what a lab or an examination finds, not what a
     patient says."""
-    from medsyn.builder.coherence import is_finding
+    from medsyn.builder.symptom_concepts import is_finding
 
     for label in ("значительное повышение уровня билирубина в крови", "признаки тендосиновита", "альбуминурия",
                   "гиперкальциурия", "пальпаторно мошонка увеличена", "обнаруживаются застойные диски зрительных нервов",
@@ -156,7 +156,7 @@ def test_findings_are_not_drawn_as_complaints(graph):
 def test_synonyms_with_no_shared_word_are_a_repeat(a, b):
     """Rule 7: wordings of one symptom in `symptom_variants.txt` ("эритроцитурия = кровь в моче | гематурия")
     are one concept, though they share no word (C67 drew "гематурия" beside "примеси крови в моче")."""
-    from medsyn.builder.coherence import concept
+    from medsyn.builder.symptom_concepts import concept
 
     assert concept(a).repeats(concept(b)) and concept(b).repeats(concept(a))
 

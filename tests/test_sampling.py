@@ -144,7 +144,8 @@ def _codes_without_notes(graph) -> list[str]:
 def test_codes_without_notes_draw_only_coherent_sets_one_per_head_noun(graph):
     """Every drawn label of a code without real notes passes `coherence.py`'s rules (a complaint of the code's
     body system), and no two share a head noun; before the rule K59 drew "энкопрез, радикулит, глухота"."""
-    from medsyn.builder.coherence import Coherence, head_lemma
+    from medsyn.builder.coherence import Coherence
+    from medsyn.builder.symptom_concepts import head_lemma
 
     rules = Coherence(graph)
     codes = _codes_without_notes(graph)

@@ -293,7 +293,7 @@ def test_complaints_prompt_template_asks_for_the_patients_words(graph):
 def test_no_label_or_head_noun_repeats_in_notes_of_a_sizeable_build(graph):
     """Across 1,500 template notes: no symptom phrase twice ("боли в шее, боли в шее"); codes without real notes
     never say two symptoms with the same head noun ("боли и непреодолимая боль")."""
-    from medsyn.builder.coherence import head_lemma
+    from medsyn.builder.symptom_concepts import head_lemma
     from medsyn.builder.template_notes import _Note
 
     for p in sample_priors(graph, 1500, seed=22):
@@ -481,7 +481,7 @@ def test_a_guessed_word_is_no_predicate_and_an_opener_copied_into_a_label_goes()
 def test_cut_conjunctions_misspellings_and_doubled_qualifiers_are_gone():
     """The judge's J34 "выделение слизи и/или гноя либо" (a conjunction left by a cut), Q24's "отдышка" beside
     "одышка" (a misspelling that is a dictionary word) and C18's "боли в животе постоянные постоянно"."""
-    from medsyn.builder.coherence import concept
+    from medsyn.builder.symptom_concepts import concept
 
     assert clean("выделение слизи и/или гноя либо") == "выделение слизи и/или гноя"
     assert clean("отдышка") == "одышка" and concept("отдышка").repeats(concept("одышка"))
