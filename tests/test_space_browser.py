@@ -39,8 +39,13 @@ def url(tmp_path_factory):
 def pick_gastritis(page) -> None:
     """Narrow the ~800 codes to the digestive chapter, then type part of the Russian name and pick K29: the list
     renders only its first options, so a code deep in the alphabet is reached as a person would, by chapter."""
+    from playwright.sync_api import expect
+
     page.get_by_label("Chapter").click()
     page.get_by_role("option", name=re.compile(r"^XI \(")).click()
+    # as a person would, wait for the page to show the chapter's first code before picking another: a pick made
+    # while the chapter change is still processing is overwritten by it (seen on a loaded machine)
+    expect(page.locator("#about")).to_contain_text("XI БОЛЕЗНИ ОРГАНОВ ПИЩЕВАРЕНИЯ", timeout=20_000)
     box = page.locator("#code input")
     box.click()
     box.fill("гастрит")
