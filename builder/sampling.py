@@ -19,9 +19,9 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from medsyn.builder.coherence import MIN_USABLE, Coherence
-from medsyn.builder.symptom_concepts import Concept
 from medsyn.builder.demographics import draw_demographics
 from medsyn.builder.mkg import KnowledgeGraph
+from medsyn.builder.symptom_concepts import Concept
 from medsyn.errors import MedsynError
 
 CODE_STRATEGIES = ("uniform", "frequency", "budget", "medsyn")
@@ -144,7 +144,8 @@ class PriorSampler:
                     allowed[first] = True
                 self._coherent[code] = (allowed, candidates.concepts)
         if len(self.skipped) < len(self.codes):  # too few usable labels for a note of their own (`coherence.py`)
-            self.codes = [code for code in self.codes if code not in set(self.skipped)]
+            skipped = set(self.skipped)
+            self.codes = [code for code in self.codes if code not in skipped]
         else:
             self.skipped = ()
         weights = np.array([self._code_weight(code) for code in self.codes], dtype=np.float64)
