@@ -60,6 +60,9 @@ patient. The rules below apply to such codes only; codes with real notes draw as
    adjectives: "ногтевой", "вагинальный", "мокрота"), a label naming only other organs is skipped; a label naming
    no organ ("общее недомогание") goes with any. For the same reason a label naming only organs other than those
    of the code's name ("глухота" for a retina disease, "носовое кровотечение" for a skin melanoma) is not drawn.
+9. Judged labels. A label a blind reviewer judged wrong for a code though MedSyn's own list gives it
+   (`builder/data/judged_labels.tsv`: "бледность" for H40 glaucoma, "увеличены паховые лимфоузлы" for N43
+   hydrocele) is not drawn for that code.
 A code whose lists leave fewer than `MIN_USABLE` labels after these rules, not counting rule 2c's last resort (the
 chapter's labels: "головная боль, судороги" for M95, a deformity), cannot make a plausible note of its own: the
 sampler leaves it out of a plan that names no codes (`PriorSampler.skipped`).
@@ -70,7 +73,9 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
+from importlib import resources
+from pathlib import Path
 
 from medsyn.builder.mkg import KnowledgeGraph
 from medsyn.builder.symptom_concepts import (
@@ -95,6 +100,20 @@ FLOOR_SHARE = 0.025  # ... of this share of a label's HSDN TF-IDF
 GENERIC_HEADED = 10  # a one-word label whose lemma heads at least this many labels is a bare generic head
 # Pain words are one concept (rule 3): "боль в пояснице" and "болезненные ощущения в поясничной области" repeat.
 MIN_USABLE = 2  # labels a code without notes must keep after the rules to be drawn in a plan that names no codes
+
+JUDGED_LABELS = Path(str(resources.files("medsyn.builder") / "data" / "judged_labels.tsv"))
+
+
+@cache
+def judged_labels() -> dict[str, frozenset[str]]:
+    """Rule 9: ICD-10 category -> the labels judged wrong for it."""
+    table: dict[str, set[str]] = defaultdict(set)
+    for line in JUDGED_LABELS.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            code, label, _why = line.split("\t")
+            table[code].add(label)
+    return {code: frozenset(labels) for code, labels in table.items()}
+
 
 @dataclass(frozen=True)
 class CodeCandidates:
@@ -291,7 +310,8 @@ class Coherence:
         node = self.graph.symptom_node(code)
         listed = {g.nodes[v]["label"] for _, v, d in g.out_edges(node, data=True) if d.get("medsyn_list")}
         site = organs(self.graph.name(code))
-        fit = [has_noun(label) and not self.names_disease(label) and not self.is_generic(label)
+        judged = judged_labels().get(code[:3], frozenset())
+        fit = [label not in judged and has_noun(label) and not self.names_disease(label) and not self.is_generic(label)
                and not is_finding(label) and not (site and organs(label) and not organs(label) & site)
                and (label in listed or not (is_circumstance(label) or not self.attested(label)))
                for label in labels]

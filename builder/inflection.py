@@ -179,14 +179,18 @@ def predicated(phrase: str) -> bool:
     start, end, head = noun_group(phrase)
     if end < 0:
         return False
-    for word in phrase.split(" ")[end:]:
-        bare = word.strip(",").lower()
+    words = phrase.split(" ")
+    for i in range(end, len(words)):
+        bare = words[i].strip(",").lower()
         if bare in RELATIVE:
             return False
         best = parses(bare)[0] if bare else None
-        if best is not None and _known(bare) and (
+        coordinated = (i > 0 and (words[i - 1] in {"и", "или"} or words[i - 1].endswith(","))
+                       and any(p.tag.POS == "NOUN" and "nomn" in p.tag for p in parses(bare)))
+        if best is not None and _known(bare) and not coordinated and (
             best.tag.POS in {"PRTS", "ADJS"} or (best.tag.POS == "VERB" and "indc" in best.tag)
-        ):  # a word pymorphy3 only guesses ("тендосиновита") is no predicate
+        ):  # a word pymorphy3 only guesses ("тендосиновита") is no predicate; nor a noun after "и" ("покраснение
+            # и отек вульвы": "отек" is read as the verb "отёк" first)
             return True
     return False
 

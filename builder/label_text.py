@@ -30,11 +30,16 @@ PLURAL_ABSTRACT = frozenset({"трудность", "сложность", "нер
 
 # Misspellings of MedSyn's lists that are dictionary words themselves, so no spelling check flags them ("отдышка",
 # a pause for breath, written for "одышка", shortness of breath, beside "одышка" in Q24's own list): word -> word.
-RESPELLINGS = {"отдышка": "одышка", "отдышки": "одышки", "отдышке": "одышке", "отдышку": "одышку",
+RESPELLINGS = {"мышечнымые": "мышечные",  # B00's MedSyn list ("мышечнымые боли")
+               "отдышка": "одышка", "отдышки": "одышки", "отдышке": "одышке", "отдышку": "одышку",
                "отдышкой": "одышкой",
                # a letter dropped in MedSyn's K83 list ("боль ... иррадиирущей в спину"): the participle's forms
                **{"иррадииру" + end: "иррадиирую" + end for end in
                   ("щий", "щая", "щее", "щие", "щего", "щей", "щему", "щую", "щим", "щими", "щих", "щем")}}
+# Misspellings of two words: "в низу живота" is "внизу" (an adverb of place, I86's MedSyn list).
+PHRASE_RESPELLINGS = {"в низу": "внизу"}
+# A cause written into a label: the mechanism a textbook gives, not what the patient says.
+CAUSE = re.compile(r",?\s+(?:из-за|вследствие|в результате)\s.*$", re.IGNORECASE)
 # Conjunctions a cut leaves at a label's end ("выделение слизи и/или гноя либо").
 TRAILING_CONJUNCTION = re.compile(r"(?:[\s,]+(?:и/или|и|или|либо|а|но))+$", re.IGNORECASE)
 
@@ -47,6 +52,8 @@ def respell(text: str) -> str:
         right = RESPELLINGS.get(word.lower(), word)
         return right[:1].upper() + right[1:] if word[:1].isupper() and right != word else right
 
+    for wrong, right in PHRASE_RESPELLINGS.items():
+        text = re.sub(rf"\b{wrong}\b", right, text)
     return re.sub(r"[А-Яа-яЁё]+", fix, text)
 
 
@@ -67,7 +74,8 @@ def drop_glosses(label: str) -> str:
     иррадиацией"), unless it holds a number (a range, "(37.1–38.0 °C)"); a dash gloss ("папулы – розовые
     узелковые уплотнения кожи", "изменение состава мочи: появляется кровь") is dropped when a nominative noun
     comes before it; an opener copied into a label ("жалобы на неприятный запах в носу") goes, and so does a
-    conjunction a cut left at the end ("выделение слизи и/или гноя либо"); known misspellings are put right
+    conjunction a cut left at the end ("выделение слизи и/или гноя либо"), and so does a cause ("потеря голоса из-за
+    сдавливания возвратного нерва"); known misspellings are put right
     (`RESPELLINGS`). A label that is all gloss keeps its words."""
 
     def bracket(match: re.Match) -> str:
@@ -80,6 +88,7 @@ def drop_glosses(label: str) -> str:
     left = re.split(r"\s[–—-]\s|:", text)[0]
     if any(p.tag.POS == "NOUN" and "nomn" in p.tag for w in left.split() for p in parses(w.lower().strip(",«»"))):
         text = left  # a term before a dash or colon, its gloss after ("гематурия – кровь в моче")
+    text = CAUSE.sub("", text)  # "потеря голоса из-за сдавливания возвратного нерва": the why is the doctor's
     text = re.sub(r"\s+", " ", text.replace('"', "")).strip(" ,")
     text = respell(TRAILING_CONJUNCTION.sub("", text))
     return text if re.search(r"[а-яёА-ЯЁ]", text) else re.sub(r"[()]", "", label).strip()

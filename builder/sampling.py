@@ -21,7 +21,7 @@ import numpy as np
 from medsyn.builder.coherence import MIN_USABLE, Coherence
 from medsyn.builder.demographics import draw_demographics
 from medsyn.builder.mkg import KnowledgeGraph
-from medsyn.builder.symptom_concepts import Concept
+from medsyn.builder.symptom_concepts import Concept, implied_sex
 from medsyn.errors import MedsynError
 
 CODE_STRATEGIES = ("uniform", "frequency", "budget", "medsyn")
@@ -215,7 +215,9 @@ class PriorSampler:
             code = self.codes[code_ix[row]]
             node = self._nodes[code]
             age_limits = (node["age_min"], node["age_max"]) if "age_min" in node else None
-            demo = draw_demographics(tuple(demo_u[row]), node.get("sex"), age_limits)
+            # a code of both sexes whose drawn symptoms name one sex's organs is that sex's ("зуд во влагалище")
+            sex = node.get("sex") or next(filter(None, (implied_sex(s.label) for s in chosen[row])), None)
+            demo = draw_demographics(tuple(demo_u[row]), sex, age_limits)
             priors.append(
                 Prior(
                     id=f"s{seed}-{int(i):07d}",

@@ -47,8 +47,22 @@ ORGAN_WORDS: dict[str, tuple[str, ...]] = {
     "стопа": ("стоп",),
     "кожа": ("кожа", "кожи", "коже", "кожу", "кожн"),
 }
+# Organs of one sex, by word beginnings: a label naming one fixes the patient's sex (B37 candidiasis drew
+# "зуд во влагалище" for a man of 90).
+SEX_WORDS: dict[str, tuple[str, ...]] = {
+    "female": ("влагалищ", "вагин", "вульв", "матк", "маточн", "менстру", "яичник", "половых губ"),
+    "male": ("яичк", "мошонк", "простат", "предстательн", "эрекц", "полового члена", "семенн"),
+}
 FINDING_ROOTS = ("альбумин", "протеин", "эритроцит", "лейкоцит", "гемоглобин", "кальци", "холестерин", "глобулин",
              "билирубин", "креатинин", "глюкоз", "гликеми", "мегали", "асцит")
+
+
+@lru_cache(maxsize=50_000)
+def implied_sex(text: str) -> str | None:
+    """The sex whose organs (`SEX_WORDS`) a label names, if one."""
+    low = " " + re.sub(r"[^а-я]+", " ", text.lower().replace("ё", "е"))
+    named = [sex for sex, starts in SEX_WORDS.items() if any(" " + s in low for s in starts)]
+    return named[0] if len(named) == 1 else None
 
 
 @lru_cache(maxsize=50_000)

@@ -32,6 +32,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from medsyn.builder.label_text import respell
 from medsyn.errors import MedsynError
 
 MAX_WORDS = 5
@@ -100,6 +101,9 @@ PLURAL_COMPLAINTS = frozenset(
 PLACE_ADVERBS = frozenset("внизу вверху справа слева сзади спереди".split())
 INDECLINABLE = frozenset({"ад"})  # "повышение ад": the lowered abbreviation АД
 TIME_WORDS = frozenset("течение день сутки неделя месяц год назад время час минута утро вечер ночь".split())
+# Verbs of the doctor's report, not of the complaint: "шеи отмечает головные боли" is the tail of "(боли в области)
+# шеи, отмечает головные боли", a note's sentence cut at the markup's span, not a wording of "боль в шее".
+REPORTING_VERBS = frozenset("отмечать жаловаться предъявлять указывать беспокоить".split())
 
 
 def as_complaint(phrase: str) -> str | None:
@@ -129,7 +133,8 @@ def as_complaint(phrase: str) -> str | None:
     if any({"VERB", "PRTS", "ADJS"} & _parses(w)[0].tag.grammemes for w in head):
         # a clause: a predicate and its nominative subject ("болит голова", "нос заложен")
         subject = any(p.tag.POS == "NOUN" and "nomn" in p.tag for w in head for p in _parses(w)[:2])
-        return phrase if subject else None
+        reported = any(_parses(w)[0].normal_form in REPORTING_VERBS for w in head)
+        return phrase if subject and not reported else None
     if len(head) == 1:
         noun = _nominative_noun(head[0])
         return None if noun is None else " ".join([noun, *words[1:]])
@@ -227,7 +232,7 @@ def extract_wordings(
         kept = []
         merged: Counter = Counter()
         for phrase, n in counts[label].items():
-            complaint = as_complaint(phrase) if phrase else None
+            complaint = as_complaint(respell(phrase)) if phrase else None  # "в низу живота" -> "внизу живота"
             if complaint is None:
                 continue
             shared = _content(complaint) & key

@@ -225,3 +225,19 @@ def test_a_multi_site_disease_is_one_site_per_note(graph):
         assert len(named) <= 1, labels
         seen |= named
     assert seen == set(sites)  # every site still drawn, one at a time
+
+
+def test_labels_judged_wrong_for_a_code_are_not_drawn(graph):
+    """Rule 9: MedSyn's own N43 (hydrocele) list gives only "увеличены паховые лимфоузлы" and "яичко не
+    прощупывается", H40 (glaucoma) "бледность"; a blind reviewer rejected every note with them. N43 is left with
+    no label, so a default plan skips it; H40 still draws, without pallor."""
+    from medsyn.builder.coherence import judged_labels
+    from medsyn.builder.sampling import PriorSampler
+
+    judged = judged_labels()
+    assert "бледность" in judged["H40"] and len(judged["N43"]) == 2
+    for code, labels in judged.items():
+        assert labels <= {link.label for link in graph.symptoms(code)}, code  # a stale line would judge nothing
+    h40 = {label for labels in _drawn(graph, "H40") for label in labels}
+    assert h40 and "бледность" not in h40
+    assert "N43" in PriorSampler(graph).skipped

@@ -193,3 +193,20 @@ def test_codes_with_real_notes_draw_as_before_but_for_list_only_diagnoses(graph)
     assert not {s.label for p in drawn if p.icd10_code == "G20" for s in p.symptoms} & plain
     real = {link.label for code in ("M54", "J06") for link in graph.symptoms(code) if link.notes > 0}
     assert any(s.label in real for p in drawn for s in p.symptoms)
+
+
+def test_symptoms_of_one_sex_organs_fix_the_patients_sex(graph):
+    """B37 candidiasis is a code of both sexes, but a man of 90 complained of "зуд во влагалище": a drawn label
+    naming a vagina (or a scrotum) makes the patient a woman (a man); other B37 notes keep both sexes."""
+    from medsyn.builder.symptom_concepts import implied_sex
+
+    assert implied_sex("ощущения зуда и раздражения во влагалище и вульве") == "female"
+    assert implied_sex("(боли в яичках)") == "male" and implied_sex("увеличение яичников") == "female"
+    assert implied_sex("боль внизу живота") is None
+    priors = sample_priors(graph, 400, 3, codes=["B37"])
+    sexes = Counter(p.sex for p in priors if not any(implied_sex(s.label) for s in p.symptoms))
+    assert set(sexes) == {"male", "female"}
+    for p in priors:
+        named = {implied_sex(s.label) for s in p.symptoms} - {None}
+        assert named <= {p.sex}, (p.sex, [s.label for s in p.symptoms])
+    assert any(implied_sex(s.label) for p in priors for s in p.symptoms)
