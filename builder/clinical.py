@@ -15,7 +15,9 @@ from functools import lru_cache
 # -- acuity: how long the illness has lasted ---------------------------------------------------------------------
 # (first code, last code, acuity) over 3-character codes; the first matching row wins, so specific rows come first.
 ACUITY_TABLE: tuple[tuple[str, str, str], ...] = (
+    ("B18", "B18", "chronic"),  # chronic viral hepatitis: an infection of years
     ("A00", "B99", "acute"),  # infections
+    ("I60", "I64", "subacute"),  # stroke: seen in outpatients weeks after it, not years
     ("H10", "H10", "acute"),  # conjunctivitis
     ("H60", "H67", "acute"),  # otitis externa / media
     ("J00", "J06", "acute"),  # acute upper respiratory infections

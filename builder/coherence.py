@@ -62,7 +62,7 @@ patient. The rules below apply to such codes only; codes with real notes draw as
    of the code's name ("глухота" for a retina disease, "носовое кровотечение" for a skin melanoma) is not drawn.
 9. Judged labels. A label a blind reviewer judged wrong for a code though MedSyn's own list gives it
    (`builder/data/judged_labels.tsv`: "бледность" for H40 glaucoma, "увеличены паховые лимфоузлы" for N43
-   hydrocele) is not drawn for that code.
+   hydrocele) is not drawn for that code; "*" judges all of a code's labels (N13: nausea and weakness only).
 A code whose lists leave fewer than `MIN_USABLE` labels after these rules, not counting rule 2c's last resort (the
 chapter's labels: "головная боль, судороги" for M95, a deformity), cannot make a plausible note of its own: the
 sampler leaves it out of a plan that names no codes (`PriorSampler.skipped`).
@@ -311,7 +311,7 @@ class Coherence:
         listed = {g.nodes[v]["label"] for _, v, d in g.out_edges(node, data=True) if d.get("medsyn_list")}
         site = organs(self.graph.name(code))
         judged = judged_labels().get(code[:3], frozenset())
-        fit = [label not in judged and has_noun(label) and not self.names_disease(label) and not self.is_generic(label)
+        fit = [label not in judged and "*" not in judged and has_noun(label) and not self.names_disease(label) and not self.is_generic(label)
                and not is_finding(label) and not (site and organs(label) and not organs(label) & site)
                and (label in listed or not (is_circumstance(label) or not self.attested(label)))
                for label in labels]

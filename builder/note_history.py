@@ -13,6 +13,9 @@ from medsyn.builder import clinical
 from medsyn.builder.demographics import MARITAL_RU
 from medsyn.builder.inflection import duration_acc, duration_gen, plural
 
+# "Disorders after medical procedures, not elsewhere classified" of each chapter: the patient was operated on.
+POST_PROCEDURAL = frozenset({"E89", "G97", "H59", "H95", "I97", "J95", "K91", "M96", "N99"})
+
 
 # Words that fit the patient's sex.
 SEX_WORDS = {
@@ -123,13 +126,14 @@ class NoteHistory:
         return rng.choice(options)
 
     def history(self) -> str:
+        operated = self.code[:3] in POST_PROCEDURAL  # K91 "after medical procedures" cannot deny operations
         return self.rng.choice(
             [
                 "Хронические заболевания отрицает.",
                 "Аллергоанамнез не отягощен.",
                 "Аллергические реакции отрицает.",
-                "Операций не было.",
-                "Травмы и операции отрицает.",
+                "В анамнезе оперативное лечение." if operated else "Операций не было.",
+                "Травмы отрицает." if operated else "Травмы и операции отрицает.",
                 "Наследственность не отягощена.",
             ]
         )

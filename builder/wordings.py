@@ -99,7 +99,8 @@ PLURAL_COMPLAINTS = frozenset(
 
 # Adverbs of place that open a complement as a preposition does ("боль внизу живота").
 PLACE_ADVERBS = frozenset("внизу вверху справа слева сзади спереди".split())
-INDECLINABLE = frozenset({"ад"})  # "повышение ад": the lowered abbreviation АД
+INDECLINABLE = frozenset({"ад"})
+PLACE_NOUNS = frozenset("области район районе зоне проекции".split())  # a place that needs its organ after it  # "повышение ад": the lowered abbreviation АД
 TIME_WORDS = frozenset("течение день сутки неделя месяц год назад время час минута утро вечер ночь".split())
 # Verbs of the doctor's report, not of the complaint: "шеи отмечает головные боли" is the tail of "(боли в области)
 # шеи, отмечает головные боли", a note's sentence cut at the markup's span, not a wording of "боль в шее".
@@ -123,6 +124,8 @@ def as_complaint(phrase: str) -> str | None:
         return None
     if any(_parses(w)[0].tag.POS in {"CONJ"} for w in words) or _parses(words[-1])[0].tag.POS == "PREP":
         return None
+    if len(words) >= 2 and words[-1] in PLACE_NOUNS and _parses(words[-2])[0].tag.POS == "PREP":
+        return None  # "отечность в области": the place is cut off
     head = []
     for word in words:
         if _parses(word)[0].tag.POS in {"PREP", "CONJ"} or (head and word in PLACE_ADVERBS):

@@ -171,9 +171,10 @@ def test_embedded_graph_coverage(graph, capsys):
     assert stats["lexicon"]["labels_raw"] > stats["lexicon"]["labels_merged"]
     sampler = PriorSampler(graph, SamplingConfig(code_strategy="uniform"))
     codes = {p.icd10_code for p in sampler.sample(50_000, 0)}
-    # a plan that names no codes draws every code but those too poor in complaints for a note (coherence.MIN_USABLE)
+    # a plan that names no codes draws every code but those too poor in complaints for a note (coherence.MIN_USABLE,
+    # judged_labels.tsv): 33 of the 122 codes without notes, fewer codes rather than wrong notes
     assert len(codes) >= 190 and codes == set(graph.codes_with_symptoms) - set(sampler.skipped)
-    assert len(sampler.skipped) <= 30 and all(not graph.node(code).get("n_notes") for code in sampler.skipped)
+    assert len(sampler.skipped) <= 35 and all(not graph.node(code).get("n_notes") for code in sampler.skipped)
 
 
 def test_real_notes_dominate_rumedtop3_codes(graph):

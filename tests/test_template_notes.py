@@ -170,11 +170,20 @@ def test_check_vitals_rejects_a_narrow_pulse_pressure():
 def test_duration_follows_acuity():
     assert clinical.acuity("J06.9") == "acute" and clinical.acuity("H65") == "acute"
     assert clinical.acuity("M17") == "chronic" and clinical.acuity("I10") == "chronic"
+    # blind reviewers: a cerebral infarction "в течение 12 лет", a chronic hepatitis of 8 days
+    assert clinical.acuity("I63") == "subacute" and clinical.acuity("B18") == "chronic"
     for seed in range(300):
         acute = duration_days(compose_note(prior(["кашель", "насморк"], code="J06"), seed, "anamnesis"))
         assert acute is not None and acute <= 28
         chronic = duration_days(compose_note(prior(["боль в коленном суставе"], code="M17", age=70), seed, "anamnesis"))
         assert chronic is not None and chronic >= 14
+
+
+def test_a_disorder_after_procedures_never_denies_operations():
+    """K91 is "after medical procedures": "Травмы и операции отрицает" contradicted the code itself."""
+    texts = [compose_note(prior(["сердцебиение", "потливость"], code="K91"), seed, "anamnesis") for seed in range(150)]
+    assert not any(re.search(r"операци\w* (не было|отрицает)|Операций не было", t) for t in texts)
+    assert any("В анамнезе оперативное лечение." in t for t in texts)
 
 
 def test_wording_fits_sex_and_age():
@@ -233,6 +242,7 @@ def test_wordings_extraction_keeps_short_standalone_phrases():
     assert as_complaint("височной") is None and as_complaint("лобной области") is None
     assert as_complaint("насморк сотжедяемым") is None  # typos are not learnt
     assert as_complaint("шеи отмечает головные боли") is None  # the doctor's verb: a sentence cut at a span
+    assert as_complaint("отечность в области") is None  # the organ after "в области" was cut off
 
 
 def test_wordings_keep_a_noun_with_its_genitive_complement():
