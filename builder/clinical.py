@@ -39,8 +39,16 @@ DURATIONS: dict[str, tuple[tuple[str, int, int, float], ...]] = {
     "subacute": (("day", 2, 14, 0.5), ("week", 1, 4, 0.5)),
     "chronic": (("week", 2, 6, 0.1), ("month", 1, 11, 0.45), ("year", 1, 15, 0.45)),
     "checkup": (("week", 1, 4, 0.3), ("month", 1, 6, 0.7)),
+    # a malignancy is found within months of its first complaints: a cancer "for 10 years" read as absurd to every
+    # blind reviewer
+    "malignant": (("week", 2, 8, 0.3), ("month", 1, 11, 0.7)),
 }
+MALIGNANT = (("C00", "C97"), ("D37", "D48"))  # malignant and uncertain neoplasms
 DAYS_PER_UNIT = {"day": 1, "week": 7, "month": 30, "year": 365}
+
+
+def is_malignant(code: str) -> bool:
+    return any(first <= code[:3].upper() <= last for first, last in MALIGNANT)
 
 
 def acuity(code: str) -> str:
@@ -160,7 +168,7 @@ def findings(code: str, labels: list[str], age: int, rng: random.Random) -> Find
     rhythm = next((s for s in ("tachycardia", "bradycardia", "fever") if s in found), "normal")
     pulse = _draw(rng, VITALS["pulse"][rhythm])
     breath = "dyspnoea" if "dyspnoea" in found else "normal"
-    unit, lo, hi = _duration_row(acuity(code), rng)
+    unit, lo, hi = _duration_row("malignant" if is_malignant(code) else acuity(code), rng)
     n = rng.randint(lo, hi)
     if unit == "year":  # nobody has been ill for longer than their adult life
         n = max(1, min(n, age - 17))

@@ -21,7 +21,7 @@ import numpy as np
 from medsyn.builder.coherence import MIN_USABLE, Coherence
 from medsyn.builder.demographics import draw_demographics
 from medsyn.builder.mkg import KnowledgeGraph
-from medsyn.builder.symptom_concepts import Concept, implied_sex
+from medsyn.builder.symptom_concepts import Concept, implied_ages, implied_sex
 from medsyn.errors import MedsynError
 
 CODE_STRATEGIES = ("uniform", "frequency", "budget", "medsyn")
@@ -217,6 +217,11 @@ class PriorSampler:
             age_limits = (node["age_min"], node["age_max"]) if "age_min" in node else None
             # a code of both sexes whose drawn symptoms name one sex's organs is that sex's ("зуд во влагалище")
             sex = node.get("sex") or next(filter(None, (implied_sex(s.label) for s in chosen[row])), None)
+            ages = [implied_ages(s.label) for s in chosen[row]]
+            if any(a != (0, 200) for a in ages):  # menstruation or the menopause: a woman of that age
+                lo, hi = age_limits or (0, 200)
+                lo, hi = max([lo] + [a[0] for a in ages]), min([hi] + [a[1] for a in ages])
+                age_limits = (lo, hi) if lo <= hi else age_limits
             demo = draw_demographics(tuple(demo_u[row]), sex, age_limits)
             priors.append(
                 Prior(

@@ -57,6 +57,24 @@ FINDING_ROOTS = ("альбумин", "протеин", "эритроцит", "л
              "билирубин", "креатинин", "глюкоз", "гликеми", "мегали", "асцит")
 
 
+# Words of a woman's age: menstruating (at most MENSTRUATING_MAX years) or past the menopause (at least MENOPAUSE_MIN);
+# an 86-year-old with "кровянистые выделения в периоды между менструациями" read as absurd.
+MENSTRUATING_WORDS = ("менструац", "месячн", "межменструальн", "менорраг", "метрорраг", "дисменор")
+MENOPAUSE_WORDS = ("менопауз", "постменопауз", "климакс")
+MENSTRUATING_MAX, MENOPAUSE_MIN = 52, 45
+
+
+@lru_cache(maxsize=50_000)
+def implied_ages(text: str) -> tuple[int, int]:
+    """The ages a label allows (0, 200 unless it speaks of menstruation or the menopause)."""
+    low = text.lower().replace("ё", "е")
+    if any(w in low for w in MENOPAUSE_WORDS):
+        return MENOPAUSE_MIN, 200
+    if any(w in low for w in MENSTRUATING_WORDS):
+        return 0, MENSTRUATING_MAX
+    return 0, 200
+
+
 @lru_cache(maxsize=50_000)
 def implied_sex(text: str) -> str | None:
     """The sex whose organs (`SEX_WORDS`) a label names, if one."""

@@ -210,3 +210,19 @@ def test_symptoms_of_one_sex_organs_fix_the_patients_sex(graph):
         named = {implied_sex(s.label) for s in p.symptoms} - {None}
         assert named <= {p.sex}, (p.sex, [s.label for s in p.symptoms])
     assert any(implied_sex(s.label) for p in priors for s in p.symptoms)
+
+
+def test_menstruation_and_menopause_fix_the_patients_age(graph):
+    """An 86-year-old with "кровянистые выделения в периоды между менструациями" read as absurd: a label about
+    menstruation keeps the woman at most 52, one about the menopause at least 45."""
+    from medsyn.builder.symptom_concepts import implied_ages
+
+    assert implied_ages("межменструальные кровянистые выделения") == (0, 52)
+    assert implied_ages("кровянистые выделения из половых путей после наступления менопаузы") == (45, 200)
+    priors = sample_priors(graph, 400, 5, codes=["C54"])
+    told = [p for p in priors if any(implied_ages(s.label) != (0, 200) for s in p.symptoms)]
+    assert told and any(p.age > 52 for p in priors)
+    for p in told:
+        for s in p.symptoms:
+            lo, hi = implied_ages(s.label)
+            assert lo <= p.age <= hi, (p.age, s.label)

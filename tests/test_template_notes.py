@@ -172,6 +172,11 @@ def test_duration_follows_acuity():
     assert clinical.acuity("M17") == "chronic" and clinical.acuity("I10") == "chronic"
     # blind reviewers: a cerebral infarction "в течение 12 лет", a chronic hepatitis of 8 days
     assert clinical.acuity("I63") == "subacute" and clinical.acuity("B18") == "chronic"
+    # and a cancer "в течение 10 лет", "обострения весной и осенью": found within months, never a relapsing course
+    for seed in range(200):
+        text = compose_note(prior(["слизь в кале", "урчание"], code="C18", age=60), seed, "anamnesis")
+        days = duration_days(text)
+        assert days is not None and days < 365 and "обострения" not in text, text
     for seed in range(300):
         acute = duration_days(compose_note(prior(["кашель", "насморк"], code="J06"), seed, "anamnesis"))
         assert acute is not None and acute <= 28
