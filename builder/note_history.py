@@ -38,6 +38,9 @@ def cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+PAROXYSMAL_WORDS = ("приступ", "пароксизм", "судорог", "обморок", "синкоп", "сердцебиен", "колик", "эпизод",
+                    "перебо", "головокруж")
+
 # What makes a chronic complaint worse ("Усиливается после еды"), by body system: "после еды" fits digestion, not an
 # eye or a nail. Every row is as long as the digestive one and a note draws a place, so the random stream is the
 # same whatever the code's row.
@@ -45,6 +48,10 @@ AGGRAVATION_DIGESTIVE = ("к вечеру", "по утрам", "при нагр�
 AGGRAVATION_GENERAL = ("к вечеру", "по утрам", "при нагрузке", "при нагрузке", "ночью")
 AGGRAVATION_BY_SYSTEM: tuple[tuple[str, str, tuple[str, ...]], ...] = (  # first code, last code, row
     ("K00", "K99", AGGRAVATION_DIGESTIVE),
+    # a nail does not get worse at night, a deformed foot does not at breakfast (blind reviewers' "absurd")
+    ("L60", "L62", ("при контакте с водой", "при контакте с бытовой химией", "при контакте с водой", "в холод",
+                    "при контакте с бытовой химией")),
+    ("Q65", "Q79", ("к вечеру", "при ходьбе", "при нагрузке", "при длительной ходьбе", "к вечеру")),
     ("H00", "H59", ("к вечеру", "по утрам", "при зрительной нагрузке", "при чтении", "при ярком свете")),
     ("L00", "L99", ("к вечеру", "ночью", "после стресса", "в тепле", "ночью")),
     ("M00", "M99", ("к вечеру", "по утрам", "при нагрузке", "при смене погоды", "ночью")),
@@ -69,6 +76,8 @@ class NoteHistory:
         self.age = int(prior.get("age") or 40)
         self.labels = labels
         self.acuity = clinical.acuity(self.code)
+        # "приступы стали чаще" only where the complaints come in attacks (not a nail's colour, a deformity)
+        self.paroxysmal = any(word in label.lower() for label in labels for word in PAROXYSMAL_WORDS)
         self.found = clinical.prior_findings(self.code, labels)
         self.f = clinical.findings(self.code, labels, self.age, rng)
 
@@ -121,7 +130,8 @@ class NoteHistory:
                 if not clinical.is_malignant(self.code) else "Ранее подобные жалобы не беспокоили.",
                 f"{cap(w['observed'])} у терапевта, постоянно лекарства не принимает.",
                 f"{cap(w['treated'])} амбулаторно, с временным эффектом.",
-                "Ухудшение за последнее время, " + rng.choice(["жалобы усилились.", "приступы стали чаще."]),
+                "Ухудшение за последнее время, " + rng.choice(
+                    ["жалобы усилились.", "приступы стали чаще." if self.paroxysmal else "жалобы усилились."]),
                 f"Регулярно не {'лечился' if self.sex == 'male' else 'лечилась'}.",
             ]
         return rng.choice(options)

@@ -208,7 +208,7 @@ class PriorSampler:
             k_lo = min(cfg.k_min, k_hi)
             ks = k_lo + np.minimum((k_u[rows] * (k_hi - k_lo + 1)).astype(int), k_hi - k_lo)
             for row, k, ranked in zip(rows, ks, order):
-                picked = ranked[:k] if coherent is None else _coherent_pick(ranked, k, *coherent)
+                picked = ranked[:k] if coherent is None else _coherent_pick(ranked, k, *coherent, labels)
                 chosen[row] = [SymptomDraw(labels[j], float(weights[j])) for j in picked]
         priors = []
         for row, i in enumerate(index):
@@ -239,15 +239,20 @@ class PriorSampler:
         return priors
 
 
-def _coherent_pick(ranked: np.ndarray, k: int, allowed: np.ndarray, concepts: tuple[Concept, ...] | None) -> list[int]:
+def _coherent_pick(ranked: np.ndarray, k: int, allowed: np.ndarray, concepts: tuple[Concept, ...] | None,
+                   labels: list[str]) -> list[int]:
     """The first k labels of the Gumbel order that the code may draw, none repeating a concept already picked
     (`coherence.py`, rule 3) nor naming only organs other than those of the first picked label that names one
     (rule 8): the same keys as an unrestricted draw, so the prior's own stream decides, and a draw of softmax(w/T)
     over the allowed labels."""
     picked: list[int] = []
     site: frozenset[str] = frozenset()
+    ages = (0, 200)  # a woman is not both menstruating and past the menopause (`implied_ages`)
     for j in ranked:
         if not allowed[j]:
+            continue
+        lo, hi = implied_ages(labels[j])
+        if max(lo, ages[0]) > min(hi, ages[1]):
             continue
         if concepts is not None:
             if any(concepts[j].repeats(concepts[i]) for i in picked):
@@ -255,6 +260,7 @@ def _coherent_pick(ranked: np.ndarray, k: int, allowed: np.ndarray, concepts: tu
             if site and concepts[j].organs and not concepts[j].organs & site:
                 continue
             site = site or concepts[j].organs
+        ages = (max(lo, ages[0]), min(hi, ages[1]))
         picked.append(int(j))
         if len(picked) == k:
             break

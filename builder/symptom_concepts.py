@@ -64,6 +64,10 @@ MENOPAUSE_WORDS = ("менопауз", "постменопауз", "климак
 MENSTRUATING_MAX, MENOPAUSE_MIN = 52, 45
 
 
+# Heads that say only that a symptom appeared or grew: the symptom is in the words after them.
+CHANGE_HEADS = frozenset({"появление", "наличие", "возникновение", "усиление"})
+
+
 @lru_cache(maxsize=50_000)
 def implied_ages(text: str) -> tuple[int, int]:
     """The ages a label allows (0, 200 unless it speaks of menstruation or the menopause)."""
@@ -175,15 +179,19 @@ def concept(label: str) -> Concept:
         stems.discard(PAIN)
     stems = frozenset(stems)
     head_class = PAIN if pain else word_concept(head) if head else ""
-    groups = frozenset(name for name, members in _synonym_groups() if any(_says(stems, head_class, m) for m in members))
+    groups = frozenset(name for name, members in _synonym_groups()
+                       if any(_says(stems, head_class, m, head in CHANGE_HEADS) for m in members))
     return Concept(head_class, stems, head, groups, organs(label))
 
 
-def _says(stems: frozenset[str], head: str, member: frozenset[str]) -> bool:
+def _says(stems: frozenset[str], head: str, member: frozenset[str], change_head: bool = False) -> bool:
     """Rule 7: a label says a wording when it holds all of the wording's content ("примеси крови в моче" says
     "кровь в моче"); a one-word wording only when it is the label's whole content or head ("гематурия",
-    "шаткость при ходьбе")."""
-    return member <= stems if len(member) > 1 else member == stems or member == {head}
+    "шаткость при ходьбе"), or when the head only says the symptom appeared ("появление обильных водянистых
+    белей" says "бели")."""
+    if len(member) > 1 or change_head:
+        return member <= stems
+    return member == stems or member == {head}
 
 
 @lru_cache(maxsize=1)

@@ -241,3 +241,13 @@ def test_labels_judged_wrong_for_a_code_are_not_drawn(graph):
     h40 = {label for labels in _drawn(graph, "H40") for label in labels}
     assert h40 and "бледность" not in h40
     assert {"N43", "N13"} <= set(PriorSampler(graph).skipped)  # "*": none of N13's labels
+
+
+def test_menstruation_and_the_menopause_are_never_drawn_together(graph):
+    """C53 drew "вагинальные кровотечения в менопаузе" with "увеличивается продолжительность и интенсивность
+    месячных": a woman is one or the other."""
+    from medsyn.builder.symptom_concepts import implied_ages
+
+    for labels in _drawn(graph, "C53", n=600) + _drawn(graph, "C54", n=600):
+        ages = [implied_ages(label) for label in labels]
+        assert max(a[0] for a in ages) <= min(a[1] for a in ages), labels

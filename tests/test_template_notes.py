@@ -184,6 +184,14 @@ def test_duration_follows_acuity():
         assert chronic is not None and chronic >= 14
 
 
+def test_attacks_and_worsening_fit_the_complaints():
+    """Round 83: "приступы стали чаще" for a nail's colour, "Усиливается ночью" for a nail plate."""
+    nails = [compose_note(prior(["изменение цвета ногтевой пластины"], code="L60"), seed) for seed in range(200)]
+    assert not any("приступы стали чаще" in t or re.search(r"Усиливается (ночью|к вечеру|по утрам)", t) for t in nails)
+    fits = [compose_note(prior(["приступы сердцебиения", "одышка"], code="I47"), seed) for seed in range(200)]
+    assert any("приступы стали чаще" in t for t in fits)
+
+
 def test_a_disorder_after_procedures_never_denies_operations():
     """K91 is "after medical procedures": "Травмы и операции отрицает" contradicted the code itself."""
     texts = [compose_note(prior(["сердцебиение", "потливость"], code="K91"), seed, "anamnesis") for seed in range(150)]
@@ -518,6 +526,7 @@ def test_cut_conjunctions_misspellings_and_doubled_qualifiers_are_gone():
     # round 53/59: "потерю голоса из-за сдавливания возвратного нерва" (a mechanism), B00's "мышечнымые боли"
     assert clean("потеря голоса из-за сдавливания возвратного нерва") == "потеря голоса"
     assert clean("мышечнымые боли") == "мышечные боли"
+    assert concept("лейкорея").repeats(concept("появление обильных водянистых белей"))  # "бели" after "появление"
     for seed in range(60):
         text = compose_note(prior(["постоянные боли в животе", "вздутие", "тошнота"], code="C18"), seed)
         assert not re.search(r"постоянные (периодически|по утрам|к вечеру|временами|постоянно)", text), text
