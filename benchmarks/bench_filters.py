@@ -14,9 +14,9 @@ import random
 import resource
 import time
 
-from medsyn.builder.dedup import near_duplicates
-from medsyn.builder.filters import FilterConfig, SymptomScorer, reject_reasons, score_note
-from medsyn.builder.mkg import load_graph
+from medsyn.builder.quality.dedup import near_duplicates
+from medsyn.builder.quality.filters import FilterConfig, SymptomScorer, reject_reasons, score_note
+from medsyn.builder.kg.graph import load_graph
 
 OPENINGS = [
     "Пациент{a} {age} лет обратил{a}ся с жалобами на {s}.",

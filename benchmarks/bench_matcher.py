@@ -7,7 +7,7 @@ joined with RuMedTop3 train and dev: a hit is the label found, not negated, in t
 over the whole markup lexicon (219 labels). Train and dev are reported separately; the matcher was tuned on train.
 
 New-match precision: every (note, label) pair the new matcher finds (not negated) and the old lemma matcher
-(`medsyn.builder.lemmas.SymptomMatcher`) does not, over all train + dev notes, is a new match; a seeded random
+(`medsyn.builder.text.mentions.LemmaMatcher`) does not, over all train + dev notes, is a new match; a seeded random
 sample of them was judged by hand (does the note say the patient has this symptom?). The verdicts live in
 `benchmarks/data/matcher_judgements.csv` (note id, label, a hash of the matched span, verdict; no note text), so the
 figure is recomputed here; sampled matches without a verdict are counted and can be shown with `--judge`.
@@ -127,9 +127,9 @@ def main() -> None:
     parser.add_argument("--judge-misses", type=int, default=0, help="print this many unjudged sampled misses a split")
     args = parser.parse_args()
 
-    from medsyn.builder.lemmas import SymptomMatcher as OldMatcher
-    from medsyn.builder import matching
-    from medsyn.builder.matching import SymptomMatcher
+    from medsyn.builder.text.mentions import LemmaMatcher as OldMatcher
+    from medsyn.builder.text import matching
+    from medsyn.builder.text.matching import SymptomMatcher
 
     notes, labels = load(args.data)
     lexicon = sorted(set(labels.values()))

@@ -36,8 +36,8 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.05, help="seconds the server waits before answering")
     args = parser.parse_args()
 
-    from medsyn.builder.backends.openai import OpenAIBackend
-    from medsyn.builder.backends import Request, SamplingParams
+    from medsyn.builder.generate.backends.openai import OpenAIBackend
+    from medsyn.builder.generate.backends import Request, SamplingParams
 
     server = subprocess.Popen(
         [sys.executable, "-m", "tests.fault_server", "--port", "0", "--latency", str(args.latency)],

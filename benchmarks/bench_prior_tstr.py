@@ -6,7 +6,7 @@
 The benchmark's TSTR setting, on its own (the other settings do not depend on the prior): a `template` corpus with
 as many notes as the real training file over the RuMedTop3 train codes (as `benchmark_tfidf.py --template` builds
 it), the TF-IDF classifier trained on the synthetic notes only, scored on RuMedTop3 dev. Prints accuracy and hit@3
-(mean over seeds). The evidence rule of `builder/mkg.py` was tuned on this figure (then with uniform codes, T 0.1).
+(mean over seeds). The evidence rule of `builder/kg/graph.py` was tuned on this figure (then with uniform codes, T 0.1).
 
 The corpus is built as one would build a stand-in for RuMedTop3's training set (tuned on dev, classifier seed 0,
 build seed 0):
@@ -50,13 +50,13 @@ def main() -> int:
     os.environ["HF_DATASETS_CACHE"] = tempfile.mkdtemp(prefix="medsyn-tstr-cache-")
     import numpy as np
 
-    from medsyn.builder.config import BuildConfig
-    from medsyn.builder.corpus import build_corpus
+    from medsyn.builder.corpus.config import BuildConfig
+    from medsyn.builder.corpus.build import build_corpus
     from medsyn.dataset_card.card import write_card
-    from medsyn.training.benchmark import (
+    from medsyn.training.benchmark.run import (
         K, TSTR, Setting, SourceOptions, load_metric, load_notes, load_synthetic, training_set,
     )
-    from medsyn.training.classifiers import make_classifier
+    from medsyn.training.benchmark.classifiers import make_classifier
 
     top3 = args.data / "rumedbench" / "RuMedTop3"
     real = load_notes(top3 / "train_v1.jsonl")

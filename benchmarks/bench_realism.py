@@ -46,10 +46,10 @@ def build(out: Path, n: int, extra: list[str]) -> tuple[list[dict], list[dict], 
 
 
 def synthetic_accuracy(data: Path, strategy: str, temperature: float, seeds: int, work: Path) -> tuple[float, float]:
-    from medsyn.training.benchmark import (
+    from medsyn.training.benchmark.run import (
         TSTR, Setting, SourceOptions, SyntheticCorpus, load_notes, load_synthetic, training_set,
     )
-    from medsyn.training.classifiers import TfidfLogReg
+    from medsyn.training.benchmark.classifiers import TfidfLogReg
 
     top3 = data / "rumedbench" / "RuMedTop3"
     real, dev = load_notes(top3 / "train_v1.jsonl"), load_notes(top3 / "dev_v1.jsonl")
@@ -84,7 +84,7 @@ def main() -> int:
           f"; reasons {dict(Counter(r for row in rows for r in row['reject_reasons']))}")
     shapes = Counter(row["prompt_template"] for row in rows)
     print(f"prompt templates: {dict(shapes)}")
-    from medsyn.builder.realism import realism  # the measures, shared with the tests
+    from medsyn.builder.generate.template.realism import realism  # the measures, shared with the tests
 
     report = realism(rows)
     print(f"most common sentence pattern: {100 * report['top_pattern_share']:.1f}% of notes (target <= 20%): "

@@ -15,8 +15,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    from medsyn.builder.mkg import load_graph
-    from medsyn.builder.sampling import PriorSampler
+    from medsyn.builder.kg.graph import load_graph
+    from medsyn.builder.generate.sampling import PriorSampler
 
     start = time.perf_counter()
     graph = load_graph()

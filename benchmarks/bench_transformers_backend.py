@@ -28,8 +28,8 @@ def main() -> None:
 
     import torch
 
-    from medsyn.builder.backends.transformers import TransformersBackend
-    from medsyn.builder.backends import Request, SamplingParams
+    from medsyn.builder.generate.backends.transformers import TransformersBackend
+    from medsyn.builder.generate.backends import Request, SamplingParams
 
     torch.set_num_threads(1)  # a fair, repeatable comparison on a shared machine
     with tempfile.TemporaryDirectory() as tmp:

@@ -94,8 +94,8 @@ def main() -> int:
     print(f"default TF-IDF benchmark ({len(results['settings'])} fits + hard-code fit + bootstrap): {elapsed:.1f} s "
           f"wall ({elapsed / 60:.2f} min; target < 10 min), {cpu:.1f} s CPU (all threads)")
 
-    from medsyn.training.classifiers import TfidfLogReg
-    from medsyn.training.metrics.icd_topk.icd_topk import score
+    from medsyn.training.benchmark.classifiers import TfidfLogReg
+    from medsyn.training.benchmark.metrics.icd_topk.icd_topk import score
 
     notes = [json.loads(line) for line in open(dev, encoding="utf-8")]
     alone = TfidfLogReg(seed=0).fit([n["symptoms"] for n in real], [n["code"] for n in real])

@@ -37,9 +37,9 @@ def main() -> int:
 
     import pyarrow.parquet as pq
 
-    from medsyn.builder.config import BuildConfig
-    from medsyn.builder.corpus import build_corpus
-    from medsyn.builder.mkg import load_graph
+    from medsyn.builder.corpus.config import BuildConfig
+    from medsyn.builder.corpus.build import build_corpus
+    from medsyn.builder.kg.graph import load_graph
 
     out = args.out or Path(tempfile.mkdtemp(prefix="medsyn-sample-")) / "corpus"
     # a fresh work dir: a cached note of an earlier generator would be resumed, not composed again

@@ -58,7 +58,7 @@ MEDSYN_BIBTEX = """@article{kumichev2024medsyn,
 
 def load_benchmark(results_dir: Path) -> dict:
     """results.json, its tables rendered exactly as results.md has them (in %), and per-setting seed spreads."""
-    from medsyn.training import benchmark_report
+    from medsyn.training.benchmark import report as benchmark_report
 
     path = results_dir / "results.json"
     if not path.is_file():
@@ -111,7 +111,7 @@ def load_benchmark(results_dir: Path) -> dict:
 
 def copy_benchmark(results_dir: Path, dataset_dir: Path) -> list[str]:
     """Copy results.json and the benchmark's PNGs into the folder so they upload with the version they describe."""
-    from medsyn.builder.provenance import public
+    from medsyn.builder.corpus.provenance import public
 
     target = dataset_dir / BENCHMARK_ASSETS
     target.mkdir(parents=True, exist_ok=True)
@@ -210,7 +210,7 @@ def _mkg_sources(build_info: dict) -> list[dict]:
     sources = (build_info.get("mkg") or {}).get("sources")
     if sources:
         return sources
-    from medsyn.builder.mkg import load_graph  # the embedded graph the build used when no --mkg was given
+    from medsyn.builder.kg.graph import load_graph  # the embedded graph the build used when no --mkg was given
 
     return load_graph().provenance.get("sources", [])
 
@@ -320,7 +320,7 @@ def render_card(
 
 def check_fingerprint(results_dir: Path, dataset_dir: Path, force: bool = False) -> None:
     """Results are evidence only for the corpus they were computed on: compare the fingerprint they record."""
-    from medsyn.builder.provenance import corpus_fingerprint
+    from medsyn.builder.corpus.provenance import corpus_fingerprint
 
     results = json.loads((results_dir / "results.json").read_text(encoding="utf-8"))
     recorded = (results.get("synthetic_source") or {}).get("fingerprint")

@@ -33,10 +33,10 @@ def shard_paths(dataset_dir: Path, pattern: str) -> list[Path]:
 
 
 def check_schema(path: Path) -> int:
-    """Compare one shard's columns and types with builder/schema.py and return its row count."""
+    """Compare one shard's columns and types with builder/corpus/schema.py and return its row count."""
     import pyarrow.parquet as pq
 
-    from medsyn.builder.schema import FEATURES
+    from medsyn.builder.corpus.schema import FEATURES
 
     try:
         parquet = pq.ParquetFile(path)
@@ -59,7 +59,7 @@ def check_schema(path: Path) -> int:
     problems.extend(wrong)
     if problems:
         raise MedsynError(
-            f"{path}: does not match the corpus schema (builder/schema.py): {'; '.join(problems)}; "
+            f"{path}: does not match the corpus schema (builder/corpus/schema.py): {'; '.join(problems)}; "
             "rebuild the folder with `medsyn build`"
         )
     return parquet.metadata.num_rows

@@ -14,7 +14,7 @@ import os
 
 import gradio as gr
 
-from medsyn.builder.prompts import SYMPTOM_TEMPLATES
+from medsyn.builder.generate.prompts import SYMPTOM_TEMPLATES
 from medsyn.errors import MedsynError
 from medsyn.space.config import SpaceConfig, load_config
 from medsyn.space.corpus import Corpus  # noqa: F401  (part of the app's API)

@@ -42,7 +42,7 @@ class SpaceConfig:
     timeout: float = option(120.0, "per-request timeout in seconds (openai)")
 
     def validate(self) -> None:
-        from medsyn.builder.backends import get_backend
+        from medsyn.builder.generate.backends import get_backend
 
         problems = []
         try:

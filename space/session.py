@@ -19,13 +19,13 @@ from pathlib import Path
 
 import gradio as gr
 
-from medsyn.builder.backends import SamplingParams, Streamer, count_tokens, open_streamer
-from medsyn.builder.corpus import complaint_labels
-from medsyn.builder.filters import FilterConfig, SymptomScorer, reject_reasons, score_note
-from medsyn.builder.matching import SymptomMatcher
-from medsyn.builder.mkg import KnowledgeGraph, load_graph
-from medsyn.builder.prompts import SYMPTOM_TEMPLATES, Prompt, PromptBuilder, PromptConfig
-from medsyn.builder.sampling import Prior, PriorSampler, SamplingConfig, SymptomDraw
+from medsyn.builder.generate.backends import SamplingParams, Streamer, count_tokens, open_streamer
+from medsyn.builder.corpus.build import complaint_labels
+from medsyn.builder.quality.filters import FilterConfig, SymptomScorer, reject_reasons, score_note
+from medsyn.builder.text.matching import SymptomMatcher
+from medsyn.builder.kg.graph import KnowledgeGraph, load_graph
+from medsyn.builder.generate.prompts import SYMPTOM_TEMPLATES, Prompt, PromptBuilder, PromptConfig
+from medsyn.builder.generate.sampling import Prior, PriorSampler, SamplingConfig, SymptomDraw
 from medsyn.errors import MedsynError
 from medsyn.space.config import SpaceConfig
 from medsyn.space.corpus import load_corpus
@@ -94,7 +94,7 @@ class Space:
         self.graph: KnowledgeGraph = load_graph(config.graph)
         examples = []
         if config.examples:
-            from medsyn.builder.sources import read_notes, refuse_held_out
+            from medsyn.builder.kg.sources import read_notes, refuse_held_out
 
             refuse_held_out(config.examples)
             examples = read_notes(config.examples)

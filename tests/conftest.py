@@ -27,7 +27,7 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session")
 def graph():
-    from medsyn.builder.mkg import load_graph
+    from medsyn.builder.kg.graph import load_graph
 
     return load_graph()
 

@@ -62,8 +62,8 @@ def make_corpus(out: Path, n: int = 60, seed: int = 0, variant: str = "a", shard
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from medsyn.builder.mkg import load_graph
-    from medsyn.builder.schema import FEATURES
+    from medsyn.builder.kg.graph import load_graph
+    from medsyn.builder.corpus.schema import FEATURES
 
     graph = load_graph()
     rng = random.Random(seed)
@@ -105,10 +105,10 @@ def make_results(out: Path, seeds: tuple[int, ...] = (0, 1, 2), corpus: Path | N
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from medsyn.training import benchmark_report
-    from medsyn.training.benchmark import notes_saved, tstr_per_code
-    from medsyn.training.benchmark_stats import METRICS, Run, bootstrap_summary
-    from medsyn.training.metrics.icd_topk.icd_topk import score
+    from medsyn.training.benchmark import report as benchmark_report
+    from medsyn.training.benchmark.run import notes_saved, tstr_per_code
+    from medsyn.training.benchmark.stats import METRICS, Run, bootstrap_summary
+    from medsyn.training.benchmark.metrics.icd_topk.icd_topk import score
 
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(7)
@@ -150,7 +150,7 @@ def make_results(out: Path, seeds: tuple[int, ...] = (0, 1, 2), corpus: Path | N
         "intervals": "95% BCa bootstrap over evaluation notes (scipy.stats.bootstrap), paired across settings",
     }
     if corpus is not None:
-        from medsyn.builder.provenance import corpus_fingerprint
+        from medsyn.builder.corpus.provenance import corpus_fingerprint
 
         results["synthetic_source"]["fingerprint"] = corpus_fingerprint(corpus)
     (out / "results.json").write_text(json.dumps(results), encoding="utf-8")

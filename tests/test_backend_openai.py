@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from medsyn.builder.backends.openai import OpenAIBackend, backoff_delay, retry_after_seconds
-from medsyn.builder.backends import Request, SamplingParams
+from medsyn.builder.generate.backends.openai import OpenAIBackend, backoff_delay, retry_after_seconds
+from medsyn.builder.generate.backends import Request, SamplingParams
 from medsyn.errors import MedsynError
 from tests.fault_server import (
     BAD_REQUEST,
@@ -174,7 +174,7 @@ def test_a_refusal_is_sent_once_and_carries_the_servers_own_words_and_what_to_ch
 
 
 def test_the_servers_words_are_read_from_every_common_error_body():
-    from medsyn.builder.backends.openai_errors import retryable, server_message
+    from medsyn.builder.generate.backends.openai_errors import retryable, server_message
 
     assert server_message({"error": {"message": "Incorrect API key", "type": "invalid_request_error"}}) == \
         "Incorrect API key"
@@ -215,7 +215,7 @@ def test_a_server_error_that_persists_names_the_servers_words_and_is_not_a_refus
 
 
 def test_the_streamer_shows_the_servers_own_words():
-    from medsyn.builder.backends.openai_stream import OpenAIStreamer
+    from medsyn.builder.generate.backends.openai_stream import OpenAIStreamer
 
     request = make_requests(1)[0]
     with FaultServer(script=[TOO_LONG]) as server:

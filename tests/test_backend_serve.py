@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from medsyn.builder.backends.openai import OpenAIBackend
-from medsyn.builder.backends import Request, SamplingParams
+from medsyn.builder.generate.backends.openai import OpenAIBackend
+from medsyn.builder.generate.backends import Request, SamplingParams
 from medsyn.errors import MedsynError
 from tests.tiny_models import CONTEXT, make_tokenizer, served_tiny_llama
 
@@ -100,10 +100,10 @@ def test_the_served_model_takes_every_prompt_medsyn_sends_with_room_to_spare(gra
     """The served build must test generation, not the server's 400 for a prompt over the tiny model's context (with
     512 positions a 525-token prompt did, issue 22): the longest prompt of every template, a style example of the
     longest kept length included, fits in half the context."""
-    from medsyn.builder.config import BuildConfig
-    from medsyn.builder.corpus import plan
-    from medsyn.builder.prompts import TEMPLATES, PromptConfig
-    from medsyn.builder.sources import Note
+    from medsyn.builder.corpus.config import BuildConfig
+    from medsyn.builder.corpus.build import plan
+    from medsyn.builder.generate.prompts import TEMPLATES, PromptConfig
+    from medsyn.builder.kg.sources import Note
 
     codes = ["M54", "J06", "I10", "K29"]
     # Real Russian words the tokenizer was not trained on, as long as an example may be after clipping.

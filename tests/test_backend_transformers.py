@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from medsyn.builder.backends.transformers import TransformersBackend
-from medsyn.builder.prompts import alpaca_prompt
-from medsyn.builder.backends import Request, SamplingParams
+from medsyn.builder.generate.backends.transformers import TransformersBackend
+from medsyn.builder.generate.prompts import alpaca_prompt
+from medsyn.builder.generate.backends import Request, SamplingParams
 from medsyn.errors import MedsynError
 from tests.tiny_models import make_tiny_llama
 
@@ -181,7 +181,7 @@ def test_missing_model_or_adapter_path_fails_before_loading(chat_model, tmp_path
 def test_uncached_hub_id_offline_is_a_clear_error(tmp_path):
     """HF_HUB_OFFLINE is read when huggingface_hub is imported, hence a fresh interpreter."""
     code = (
-        "from medsyn.builder.backends.transformers import TransformersBackend\n"
+        "from medsyn.builder.generate.backends.transformers import TransformersBackend\n"
         "from medsyn.errors import MedsynError\n"
         "try:\n"
         "    TransformersBackend('medsyn-test/not-a-model')\n"

@@ -291,7 +291,7 @@ def _strings(value) -> list[str]:
 
 
 def test_published_files_name_no_local_path(tmp_path, monkeypatch):
-    from medsyn.builder.mkg import embedded_path
+    from medsyn.builder.kg.graph import embedded_path
 
     monkeypatch.chdir(tmp_path)
     graph = tmp_path / "private" / "graphs" / "mkg.json.gz"

@@ -32,8 +32,8 @@ def make_synthetic_corpus(
     """
     import datasets
 
-    from medsyn.builder.mkg import load_graph
-    from medsyn.builder.schema import FEATURES
+    from medsyn.builder.kg.graph import load_graph
+    from medsyn.builder.corpus.schema import FEATURES
 
     graph = load_graph()
     rng = random.Random(seed)
@@ -100,7 +100,7 @@ def rumedtop3_subset(out_dir: Path, codes: list[str] = SUBSET_CODES, cap: int = 
 
 def toy_notes(codes: list[str], per_code: int, seed: int) -> list[dict]:
     """Small "real-format" notes made from MKG labels, for the fast bad-input tests that need no shared data."""
-    from medsyn.builder.mkg import load_graph
+    from medsyn.builder.kg.graph import load_graph
 
     graph, rng = load_graph(), random.Random(seed)
     notes = []
@@ -141,7 +141,7 @@ def reduced_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("reduced")
     train, dev = rumedtop3_subset(root)
     corpus = root / "corpus"  # the real builder with the template backend: the no-LLM baseline
-    from medsyn.builder.mkg import load_graph
+    from medsyn.builder.kg.graph import load_graph
     from medsyn.cli import main as medsyn_main
 
     graph = load_graph()  # H10, R51: not in RuMedTop3 (H10 has MedSyn's symptoms, but no real notes)
@@ -221,7 +221,7 @@ def test_every_reported_interval_contains_its_point_estimate(reduced_run):
 
 
 def test_subsamples_are_stratified_nested_and_seeded():
-    from medsyn.training.benchmark import Note, subsample
+    from medsyn.training.benchmark.run import Note, subsample
 
     counts = {"A": 1, "B": 3, "C": 10, "D": 41}
     real = [Note(f"{code}{i}", f"text {code} {i}", code) for code, n in counts.items() for i in range(n)]
@@ -236,7 +236,7 @@ def test_subsamples_are_stratified_nested_and_seeded():
 
 
 def test_real_notes_saved_interpolates_the_real_only_curve():
-    from medsyn.training.benchmark_stats import real_notes_saved
+    from medsyn.training.benchmark.stats import real_notes_saved
 
     curve = {0.1: 0.30, 0.25: 0.40, 0.5: 0.46, 1.0: 0.50}
     rows = real_notes_saved(curve, {0.1: 0.43, 0.25: 0.39, 1.0: 0.52}, n_real=1000)
@@ -326,7 +326,7 @@ def random_predictions(rng, codes, n, k=3):
 
 
 def test_metric_module_loads_by_path_and_scores():
-    from medsyn.training.benchmark import load_metric
+    from medsyn.training.benchmark.run import load_metric
 
     metric = load_metric()
     scores = metric.compute(predictions=[["M54", "G44", "J06"], ["J06"], [], ["I11", "M54"]],
@@ -341,8 +341,8 @@ def test_metric_module_loads_by_path_and_scores():
 
 
 def test_bootstrap_full_sample_equals_the_metric():
-    from medsyn.training.benchmark_stats import Scorer
-    from medsyn.training.metrics.icd_topk.icd_topk import score
+    from medsyn.training.benchmark.stats import Scorer
+    from medsyn.training.benchmark.metrics.icd_topk.icd_topk import score
 
     metrics = ("accuracy", "hit@3", "macro_f1", "hard_codes_accuracy", "rare_codes_accuracy")
 
@@ -368,7 +368,7 @@ def test_bootstrap_full_sample_equals_the_metric():
 
 
 def test_bootstrap_difference_of_a_setting_with_itself_is_zero_and_interval_covers_the_mean():
-    from medsyn.training.benchmark import Run, bootstrap_summary
+    from medsyn.training.benchmark.run import Run, bootstrap_summary
 
     rng = np.random.default_rng(1)
     codes = np.array(["A01", "B02", "C03"])
@@ -385,14 +385,14 @@ def test_bootstrap_difference_of_a_setting_with_itself_is_zero_and_interval_cove
 
 
 def test_upsample_plan_adds_to_the_rarest_codes_up_to_the_median():
-    from medsyn.training.benchmark import upsample_plan
+    from medsyn.training.benchmark.run import upsample_plan
 
     codes = ["A"] * 2 + ["B"] * 5 + ["C"] * 10 + ["D"] * 20 + ["E"] * 40
     assert upsample_plan(codes, 0.25) == {"A": 8, "B": 5}
 
 
 def test_training_sets_are_seeded_and_sized(tmp_path):
-    from medsyn.training.benchmark import Note, SyntheticCorpus, Setting, training_set
+    from medsyn.training.benchmark.run import Note, SyntheticCorpus, Setting, training_set
 
     real = [Note(str(i), f"real {i}", "AB"[i % 2]) for i in range(40)]
     synthetic = SyntheticCorpus([f"syn {i}" for i in range(100)], ["ABC"[i % 3] for i in range(100)], {})
@@ -411,7 +411,7 @@ def test_training_sets_are_seeded_and_sized(tmp_path):
 
 
 def test_tfidf_classifier_is_reproducible_and_ranks_top_k():
-    from medsyn.training.classifiers import TfidfLogReg
+    from medsyn.training.benchmark.classifiers import TfidfLogReg
 
     notes = toy_notes(["M54", "J06", "K29", "E11"], per_code=12, seed=0)
     texts, codes = [n["symptoms"] for n in notes], [n["code"] for n in notes]
@@ -427,8 +427,8 @@ def test_shared_ngram_counts_give_the_features_of_a_vectorizer_fitted_on_the_tra
     only)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from medsyn.training.classifiers import TfidfLogReg
-    from medsyn.training.ngram_features import NgramCounts
+    from medsyn.training.benchmark.classifiers import TfidfLogReg
+    from medsyn.training.benchmark.features import NgramCounts
 
     notes = toy_notes(["M54", "J06", "K29", "E11"], per_code=12, seed=0)
     others = toy_notes(["I11", "N30", "J06"], per_code=10, seed=1)  # in the union, not in this training set
@@ -457,7 +457,7 @@ def test_shared_ngram_counts_give_the_features_of_a_vectorizer_fitted_on_the_tra
 
 
 def test_tfidf_epochs_fix_the_sgd_passes_or_run_to_the_tolerance():
-    from medsyn.training.classifiers import TfidfLogReg
+    from medsyn.training.benchmark.classifiers import TfidfLogReg
 
     notes = toy_notes(["M54", "J06", "K29"], per_code=10, seed=0)
     texts, codes = [n["symptoms"] for n in notes], [n["code"] for n in notes]
@@ -523,7 +523,7 @@ def test_ratios_past_the_corpus_size_are_one_setting_not_two(toy_inputs, monkeyp
 
 
 def test_a_ratio_that_rounds_to_no_synthetic_note_is_real_under_another_name():
-    from medsyn.training.benchmark import fit_to_corpus, settings_for
+    from medsyn.training.benchmark.run import fit_to_corpus, settings_for
 
     settings, use = fit_to_corpus(settings_for([0.001, 0.5], [0.5, 1]), 36, 60)
     assert [x["name"] for x in use["left_out"]] == ["real+synthetic@0.001"]
@@ -608,7 +608,7 @@ def test_card_reports_the_benchmark_of_the_built_corpus(reduced_run, tmp_path):
     import shutil
 
     from medsyn.dataset_card.card import write_card
-    from medsyn.training.benchmark_report import diff_cell, results_table, saved_table
+    from medsyn.training.benchmark.report import diff_cell, results_table, saved_table
 
     out, results, _, _ = reduced_run
     corpus = tmp_path / "corpus"

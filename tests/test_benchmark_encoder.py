@@ -54,7 +54,7 @@ def tiny_bert(tmp_path_factory, notes):
 
 
 def test_encoder_fine_tunes_and_ranks_codes(tiny_bert, notes):
-    from medsyn.training.classifiers import EncoderClassifier
+    from medsyn.training.benchmark.classifiers import EncoderClassifier
 
     texts, codes = [n["symptoms"] for n in notes], [n["code"] for n in notes]
     model = EncoderClassifier(tiny_bert, seed=0, epochs=30, batch_size=8, learning_rate=3e-3, max_length=64)

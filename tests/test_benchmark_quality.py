@@ -16,8 +16,8 @@ def read(split: str) -> list[dict]:
 
 
 def test_tfidf_real_only_reaches_the_reference_on_dev():
-    from medsyn.training.classifiers import TfidfLogReg
-    from medsyn.training.metrics.icd_topk.icd_topk import score
+    from medsyn.training.benchmark.classifiers import TfidfLogReg
+    from medsyn.training.benchmark.metrics.icd_topk.icd_topk import score
 
     train, dev = read("train"), read("dev")
     model = TfidfLogReg(seed=0).fit([n["symptoms"] for n in train], [n["code"] for n in train])

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from medsyn.builder.schema import FEATURES
+from medsyn.builder.corpus.schema import FEATURES
 from medsyn.cli import main
 from tests.fault_server import (EMPTY, HANG, INVALID, MALFORMED, NO_CHOICES, OK, RATE_LIMIT, RESET, SERVER_ERROR,
                                 TOO_LONG, TOO_LONG_DETAIL, UNAVAILABLE, FaultServer)
@@ -66,7 +66,7 @@ def test_corpus_loads_with_documented_features(template_corpus):
 def test_codes_left_out_of_the_plan_are_named_in_build_info_and_the_summary(template_corpus, graph, tmp_path, capsys):
     """Codes without notes too poor in complaints for a note (`PriorSampler.skipped`) are not drawn; the corpus
     says which, so that a user missing a code learns why and that `--codes` draws it anyway."""
-    from medsyn.builder.sampling import PriorSampler
+    from medsyn.builder.generate.sampling import PriorSampler
 
     skipped = PriorSampler(graph).skipped
     info = json.loads((template_corpus / "build_info.json").read_text(encoding="utf-8"))
@@ -88,8 +88,8 @@ def test_same_seed_same_corpus(template_corpus, tmp_path):
 def test_the_corpus_is_the_same_for_any_number_of_processes(template_corpus, tmp_path, monkeypatch):
     """Template notes and scores computed in worker processes (pools forced on for 120 notes) give, byte for byte,
     the rows one process gives; and the pools really ran."""
-    from medsyn.builder import parallel
-    from medsyn.builder.backends import template
+    from medsyn.builder.quality import parallel
+    from medsyn.builder.generate.backends import template
 
     pools = []
     real_pool = parallel.process_pool

@@ -99,7 +99,7 @@ def test_train_builds_trl_configs_without_deprecation_warnings(tmp_path):
 
 
 def test_prompts_help_lists_the_builders_templates(capsys):
-    from medsyn.builder.prompts import SYMPTOM_TEMPLATES
+    from medsyn.builder.generate.prompts import SYMPTOM_TEMPLATES
 
     with pytest.raises(SystemExit):
         main(["prompts", "--help"])

@@ -1,4 +1,4 @@
-"""Which symptoms a code without real notes draws (`builder/coherence.py`): the block, not the chapter, is the body
+"""Which symptoms a code without real notes draws (`builder/kg/coherence.py`): the block, not the chapter, is the body
 system; no concept said twice; no bare generic head. The labels named here are the blind judge's "no" verdicts
 on template notes (wrong-for-code, repeat, other)."""
 
@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from medsyn.builder.coherence import Coherence
-from medsyn.builder.sampling import sample_priors
+from medsyn.builder.kg.coherence import Coherence
+from medsyn.builder.generate.sampling import sample_priors
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def test_every_code_without_notes_still_draws_a_set(graph):
     ("высокая температура", "повышение температуры тела"),
 ])
 def test_one_concept_said_in_other_words_is_a_repeat(a, b):
-    from medsyn.builder.symptom_concepts import concept
+    from medsyn.builder.text.symptom_concepts import concept
 
     assert concept(a).repeats(concept(b)) and concept(b).repeats(concept(a))
 
@@ -69,7 +69,7 @@ def test_one_concept_said_in_other_words_is_a_repeat(a, b):
     ("болезненное мочеиспускание", "боли в нижней части спины или в боку"),
 ])
 def test_different_complaints_are_not_repeats(a, b):
-    from medsyn.builder.symptom_concepts import concept
+    from medsyn.builder.text.symptom_concepts import concept
 
     assert not concept(a).repeats(concept(b))
 
@@ -77,7 +77,7 @@ def test_different_complaints_are_not_repeats(a, b):
 def test_no_set_says_one_concept_twice(graph):
     """The judge's repeats came from hand-written lists (D12, C64, N64): now a set holds one label per concept
     (judged by the pairs above; "кровь в кале" after "примесь крови к каловым массам" failed this before)."""
-    from medsyn.builder.symptom_concepts import concept
+    from medsyn.builder.text.symptom_concepts import concept
 
     for code in ("D12", "C64", "N64", "N90", "I86"):
         for labels in _drawn(graph, code, n=300):
@@ -121,7 +121,7 @@ def test_hsdn_labels_are_drawn_only_when_some_source_says_them(graph, rules):
     for code in ("H26", "H27", "H52", "H04", "H50", "H60", "H66", "E34", "N18"):
         drawn = {label for labels in _drawn(graph, code, n=200) for label in labels}
         assert not drawn & noise, (code, drawn & noise)
-    from medsyn.builder.sampling import PriorSampler
+    from medsyn.builder.generate.sampling import PriorSampler
 
     skipped = set(PriorSampler(graph).skipped)  # named, these draw a last resort (`sampling.py`)
     for code in set(_without_notes(graph)) - skipped:
@@ -135,7 +135,7 @@ def test_findings_are_not_drawn_as_complaints(graph):
     """Rule 6: K83's own list gave "значительное повышение уровня билирубина в крови", D72's "признаки
     тендосиновита", N18's HSDN "альбуминурия", E07's HSDN "кома": what a lab or an examination finds, not what a
     patient says."""
-    from medsyn.builder.symptom_concepts import is_finding
+    from medsyn.builder.text.symptom_concepts import is_finding
 
     for label in ("значительное повышение уровня билирубина в крови", "признаки тендосиновита", "альбуминурия",
                   "гиперкальциурия", "пальпаторно мошонка увеличена", "обнаруживаются застойные диски зрительных нервов",
@@ -156,7 +156,7 @@ def test_findings_are_not_drawn_as_complaints(graph):
 def test_synonyms_with_no_shared_word_are_a_repeat(a, b):
     """Rule 7: wordings of one symptom in `symptom_variants.txt` ("эритроцитурия = кровь в моче | гематурия")
     are one concept, though they share no word (C67 drew "гематурия" beside "примеси крови в моче")."""
-    from medsyn.builder.symptom_concepts import concept
+    from medsyn.builder.text.symptom_concepts import concept
 
     assert concept(a).repeats(concept(b)) and concept(b).repeats(concept(a))
 
@@ -165,8 +165,8 @@ def test_codes_too_poor_in_complaints_are_left_out_of_a_default_plan(graph, rule
     """A code without notes keeping fewer than `MIN_USABLE` labels made one-complaint notes ("Жалобы на зуд" for
     an abscess): a plan that names no codes skips it and says so; a plan that names it still draws it; codes with
     real notes are never skipped."""
-    from medsyn.builder.coherence import MIN_USABLE
-    from medsyn.builder.sampling import PriorSampler, SamplingConfig
+    from medsyn.builder.kg.coherence import MIN_USABLE
+    from medsyn.builder.generate.sampling import PriorSampler, SamplingConfig
 
     sampler = PriorSampler(graph)
     assert sampler.skipped and set(sampler.skipped) <= set(_without_notes(graph))
@@ -231,8 +231,8 @@ def test_labels_judged_wrong_for_a_code_are_not_drawn(graph):
     """Rule 9: MedSyn's own N43 (hydrocele) list gives only "увеличены паховые лимфоузлы" and "яичко не
     прощупывается", H40 (glaucoma) "бледность"; a blind reviewer rejected every note with them. N43 is left with
     no label, so a default plan skips it; H40 still draws, without pallor."""
-    from medsyn.builder.coherence import judged_labels
-    from medsyn.builder.sampling import PriorSampler
+    from medsyn.builder.kg.coherence import judged_labels
+    from medsyn.builder.generate.sampling import PriorSampler
 
     judged = judged_labels()
     assert "бледность" in judged["H40"] and len(judged["N43"]) == 2
@@ -246,7 +246,7 @@ def test_labels_judged_wrong_for_a_code_are_not_drawn(graph):
 def test_menstruation_and_the_menopause_are_never_drawn_together(graph):
     """C53 drew "вагинальные кровотечения в менопаузе" with "увеличивается продолжительность и интенсивность
     месячных": a woman is one or the other."""
-    from medsyn.builder.symptom_concepts import implied_ages
+    from medsyn.builder.text.symptom_concepts import implied_ages
 
     for labels in _drawn(graph, "C53", n=600) + _drawn(graph, "C54", n=600):
         ages = [implied_ages(label) for label in labels]

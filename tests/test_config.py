@@ -28,7 +28,7 @@ def parsers():
     """(argv prefix, parser) for every command and action: the parser that `main` builds for it."""
     from medsyn.commands import benchmark, card, ift, mkg, prompts, push, sample, space, train
     from medsyn.commands import build as build_cmd
-    from medsyn.builder.config import PromptOptions, SamplingOptions
+    from medsyn.builder.corpus.config import PromptOptions, SamplingOptions
     from medsyn.space.config import SpaceConfig
 
     yield ["sample"], ConfigParser([SamplingOptions, sample.SampleOutput], prog="medsyn sample")
@@ -178,7 +178,7 @@ def test_train_takes_any_sft_and_model_config_field(tmp_path):
 
 TOY_BACKEND = textwrap.dedent(
     """
-    from medsyn.builder.backends import BackendSpec, Result
+    from medsyn.builder.generate.backends import BackendSpec, Result
 
     class Toy:
         name = "toy"
@@ -261,7 +261,7 @@ def test_no_module_over_450_lines():
     assert long == []
 
 
-@pytest.mark.parametrize("module", ["medsyn.space.app", "medsyn.builder.filters", "medsyn.builder.backends"])
+@pytest.mark.parametrize("module", ["medsyn.space.app", "medsyn.builder.quality.filters", "medsyn.builder.generate.backends"])
 def test_importing_changes_no_environment(module):
     code = (f"import os; before = dict(os.environ); import {module}; "
             "print(sorted(set(os.environ.items()) ^ set(before.items())))")

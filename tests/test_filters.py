@@ -1,4 +1,4 @@
-"""Scores, verdicts and near-duplicate removal of generated notes (builder/filters.py).
+"""Scores, verdicts and near-duplicate removal of generated notes (builder/quality/filters.py).
 
 All note texts here are written for the tests; none comes from a real patient.
 """
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from medsyn.builder.filters import (
+from medsyn.builder.quality.filters import (
     COPYING,
     LEAKAGE,
     LOW_SYMPTOM_RECALL,
@@ -23,8 +23,8 @@ from medsyn.builder.filters import (
     reject_reasons,
     score_note,
 )
-from medsyn.builder.dedup import near_duplicates
-from medsyn.builder.lemmas import mentions_diagnosis, name_variants
+from medsyn.builder.quality.dedup import near_duplicates
+from medsyn.builder.text.diagnosis_names import mentions_diagnosis, name_variants
 from medsyn.errors import MedsynError
 
 NECK = "боль в шейном отделе позвоночника"
@@ -243,7 +243,7 @@ def test_band_candidates_are_those_of_datasketch_minhash_lsh():
     datasketch's MinHashLSH, with the same bands and rows, would return for it."""
     from datasketch import MinHash, MinHashLSH
 
-    from medsyn.builder import dedup
+    from medsyn.builder.quality import dedup
 
     texts = corpus(60, seed=5)
     texts += [edit(texts[i], changes, seed=i) for i, changes in [(1, 1), (2, 3), (3, 8), (4, 15), (5, 25)]]
@@ -307,7 +307,7 @@ def test_dedup_maps_later_notes_to_earlier_kept_ones(picks):
 
 
 def test_bertscore_with_a_local_model(tmp_path, monkeypatch):
-    from medsyn.builder.filters import bertscore
+    from medsyn.builder.quality.filters import bertscore
     from tests.tiny_models import make_tiny_llama
 
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
@@ -324,7 +324,7 @@ def test_bertscore_with_a_local_model(tmp_path, monkeypatch):
 def test_leakage_counts_only_name_parts_that_name_a_diagnosis():
     """Calibrated on MedSyn's GPT-3.5 notes (issue 16): a comma part that is a site continues the name's head, a
     generic head alone, a name the prompt spelt out and a real complaint word of the code are not leaks."""
-    from medsyn.builder.lemmas import leaking_variants, name_variants
+    from medsyn.builder.text.diagnosis_names import leaking_variants, name_variants
 
     variants = name_variants("Доброкачественное новообразование ободочной кишки, прямой кишки")
     assert "прямой кишки" not in variants and "доброкачественное новообразование прямой кишки" in variants

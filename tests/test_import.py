@@ -10,8 +10,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from medsyn.builder.importing import resolve_code
-from medsyn.builder.schema import FEATURES
+from medsyn.builder.corpus.importing import resolve_code
+from medsyn.builder.corpus.schema import FEATURES
 from medsyn.cli import main
 from tests.hub_emulator import hub  # noqa: F401  (the fixture)
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from medsyn.builder import filters
-from medsyn.builder.filters import SymptomScorer, score_note
-from medsyn.builder.matching import SymptomMatcher, stem
-from medsyn.builder.typos import TypoIndex
+from medsyn.builder.quality import filters
+from medsyn.builder.quality.filters import SymptomScorer, score_note
+from medsyn.builder.text.matching import SymptomMatcher, stem
+from medsyn.builder.text.typos import TypoIndex
 
 # Each miss named in issue 12: (label, wording the old matcher did not find). The first five come from the
 # RuMedBench markup, the last three from MedSyn's GPT notes.
@@ -27,7 +27,7 @@ ISSUE_MISSES = [
 
 @pytest.mark.parametrize("label,text", ISSUE_MISSES)
 def test_every_miss_of_the_issue_is_found_now(label, text):
-    from medsyn.builder.lemmas import SymptomMatcher as LemmaMatcher
+    from medsyn.builder.text.mentions import LemmaMatcher
 
     assert label not in LemmaMatcher([label]).present(text)  # the old matcher's miss, still a miss there
     assert label in SymptomMatcher([label]).present(text)

@@ -1,10 +1,10 @@
-"""The matcher's grammar (`builder/syntax.py`): far modifiers, negation scope, clause ends, elided words, and the
+"""The matcher's grammar (`builder/text/syntax.py`): far modifiers, negation scope, clause ends, elided words, and the
 typos and wordings added while tuning recall on the RuMedTop3 train markup. Texts are written here, not taken
 from the data."""
 
 import pytest
 
-from medsyn.builder.matching import SymptomMatcher
+from medsyn.builder.text.matching import SymptomMatcher
 
 
 def test_a_far_adjective_counts_where_it_agrees_with_the_head():

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from medsyn.builder.lexicon import build_lexicon, is_typo_of, normalise
-from medsyn.builder.mkg import MkgSources, build_graph, load_graph, save_graph
-from medsyn.builder.sampling import PriorSampler, SamplingConfig
+from medsyn.builder.kg.lexicon import build_lexicon, is_typo_of, normalise
+from medsyn.builder.kg.graph import MkgSources, build_graph, load_graph, save_graph
+from medsyn.builder.generate.sampling import PriorSampler, SamplingConfig
 from medsyn.cli import main
 from medsyn.errors import MedsynError
 
@@ -207,9 +207,9 @@ def test_every_drawn_symptom_is_linked_to_its_code(graph, seed, strategy, k_max)
 
 
 def test_example_family_falls_back_to_symptoms_for_codes_without_notes(graph):
-    from medsyn.builder.prompts import PromptBuilder, PromptConfig
-    from medsyn.builder.sampling import sample_priors
-    from medsyn.builder.sources import Note
+    from medsyn.builder.generate.prompts import PromptBuilder, PromptConfig
+    from medsyn.builder.generate.sampling import sample_priors
+    from medsyn.builder.kg.sources import Note
 
     notes = [Note("n1", "Беспокоят боли в шее при поворотах головы, хруст.", "M54")]
     builder = PromptBuilder(PromptConfig(families={"example": 1.0}), notes, graph)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from medsyn.builder.mkg import MkgSources, build_graph, embedded_path, load_graph, save_graph
+from medsyn.builder.kg.graph import MkgSources, build_graph, embedded_path, load_graph, save_graph
 from medsyn.cli import main
 from medsyn.errors import MedsynError
 
@@ -169,7 +169,7 @@ def test_load_rejects_foreign_files(tmp_path):
 def test_lexicon_typos_are_dropped_at_build(graph):
     """issue 22: "распиратоные звуки" (164 notes of a build said it) and other misspelt list labels without a
     correct twin are gone from the embedded graph; ICD-10 terms pymorphy3 does not know stay."""
-    from medsyn.builder.lexicon import build_lexicon
+    from medsyn.builder.kg.lexicon import build_lexicon
 
     labels = {link.label for code in graph.full_codes_with_symptoms for link in graph.symptoms(code)}
     assert not any("распиратон" in label or "сердцебаение" in label or "кашль" in label for label in labels)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from medsyn.builder import filters
-from medsyn.builder.names import add_person_names, person_names
+from medsyn.builder.quality import filters
+from medsyn.builder.quality.names import add_person_names, person_names
 
 JUDGED = Path(__file__).parent / "data" / "person_names_judged.json"
 

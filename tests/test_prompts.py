@@ -7,9 +7,9 @@ from collections import Counter
 
 import pytest
 
-from medsyn.builder.prompts import FAMILIES, HIDDEN_DIAGNOSIS_FAMILIES, SYMPTOM_TEMPLATES, PromptBuilder, PromptConfig
-from medsyn.builder.sampling import sample_priors
-from medsyn.builder.sources import read_notes
+from medsyn.builder.generate.prompts import FAMILIES, HIDDEN_DIAGNOSIS_FAMILIES, SYMPTOM_TEMPLATES, PromptBuilder, PromptConfig
+from medsyn.builder.generate.sampling import sample_priors
+from medsyn.builder.kg.sources import read_notes
 from medsyn.cli import main
 from medsyn.errors import MedsynError
 
@@ -35,7 +35,7 @@ def test_hidden_families_never_show_code_or_name(graph, examples):
 
 
 def test_examples_that_name_their_diagnosis_are_never_used(graph, examples):
-    from medsyn.builder.lemmas import mentions_diagnosis
+    from medsyn.builder.text.diagnosis_names import mentions_diagnosis
 
     builder = PromptBuilder(examples=examples, graph=graph)
     naming = [n for n in examples if mentions_diagnosis(n.text, n.code, graph.name(n.code))]

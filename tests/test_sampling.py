@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from medsyn.builder import demographics
-from medsyn.builder.demographics import draw_demographics
-from medsyn.builder.sampling import PriorSampler, SamplingConfig, j3, sample_priors, uniforms
+from medsyn.builder.generate import demographics
+from medsyn.builder.generate.demographics import draw_demographics
+from medsyn.builder.generate.sampling import PriorSampler, SamplingConfig, j3, sample_priors, uniforms
 from medsyn.cli import main
 from medsyn.errors import MedsynError
 
@@ -127,7 +127,7 @@ def test_prior_to_dict_is_asdict_and_round_trips(graph):
     """`to_dict` is written by hand for speed: it must stay what `asdict` gives, every field included."""
     from dataclasses import asdict
 
-    from medsyn.builder.sampling import Prior
+    from medsyn.builder.generate.sampling import Prior
 
     for prior in sample_priors(graph, 20, seed=3):
         assert prior.to_dict() == asdict(prior)
@@ -144,8 +144,8 @@ def _codes_without_notes(graph) -> list[str]:
 def test_codes_without_notes_draw_only_coherent_sets_one_per_head_noun(graph):
     """Every drawn label of a code without real notes passes `coherence.py`'s rules (a complaint of the code's
     body system), and no two share a head noun; before the rule K59 drew "энкопрез, радикулит, глухота"."""
-    from medsyn.builder.coherence import Coherence
-    from medsyn.builder.symptom_concepts import head_lemma
+    from medsyn.builder.kg.coherence import Coherence
+    from medsyn.builder.text.symptom_concepts import head_lemma
 
     rules = Coherence(graph)
     codes = _codes_without_notes(graph)
@@ -167,7 +167,7 @@ def test_no_diagnosis_name_is_drawn_as_a_complaint(graph):
     """Diagnosis names ("стенокардия", "острый коронарный синдром", "синдром хорнера", "ожирение") are found from
     the ICD-10 names and never drawn for a code without real notes, while complaints named like an ICD-10 code
     ("запор", K59.0 Запор) stay."""
-    from medsyn.builder.coherence import Coherence
+    from medsyn.builder.kg.coherence import Coherence
 
     rules = Coherence(graph)
     for label in ("стенокардия", "нестабильная стенокардия", "синдром хорнера", "синдром корсакова", "ожирение",
@@ -183,7 +183,7 @@ def test_no_diagnosis_name_is_drawn_as_a_complaint(graph):
 def test_codes_with_real_notes_draw_as_before_but_for_list_only_diagnoses(graph):
     """Codes with real notes keep their draw (the same Gumbel order), only a list-only label that names a diagnosis
     is skipped: the quickstart's G20 note ended with "надъядерный паралич прогрессирующий"."""
-    from medsyn.builder.coherence import Coherence
+    from medsyn.builder.kg.coherence import Coherence
 
     rules = Coherence(graph)
     sampler = PriorSampler(graph, SamplingConfig(codes=("G20", "M54", "J06")))
@@ -198,7 +198,7 @@ def test_codes_with_real_notes_draw_as_before_but_for_list_only_diagnoses(graph)
 def test_symptoms_of_one_sex_organs_fix_the_patients_sex(graph):
     """B37 candidiasis is a code of both sexes, but a man of 90 complained of "зуд во влагалище": a drawn label
     naming a vagina (or a scrotum) makes the patient a woman (a man); other B37 notes keep both sexes."""
-    from medsyn.builder.symptom_concepts import implied_sex
+    from medsyn.builder.text.symptom_concepts import implied_sex
 
     assert implied_sex("ощущения зуда и раздражения во влагалище и вульве") == "female"
     assert implied_sex("(боли в яичках)") == "male" and implied_sex("увеличение яичников") == "female"
@@ -215,7 +215,7 @@ def test_symptoms_of_one_sex_organs_fix_the_patients_sex(graph):
 def test_menstruation_and_menopause_fix_the_patients_age(graph):
     """An 86-year-old with "кровянистые выделения в периоды между менструациями" read as absurd: a label about
     menstruation keeps the woman at most 52, one about the menopause at least 45."""
-    from medsyn.builder.symptom_concepts import implied_ages
+    from medsyn.builder.text.symptom_concepts import implied_ages
 
     assert implied_ages("межменструальные кровянистые выделения") == (0, 52)
     assert implied_ages("кровянистые выделения из половых путей после наступления менопаузы") == (45, 200)

@@ -78,7 +78,7 @@ def test_prompt_shows_the_edited_symptoms(app):
 
 
 def test_generate_streams_a_russian_note_with_verdicts_and_download(app):
-    from medsyn.builder.mkg import load_graph
+    from medsyn.builder.kg.graph import load_graph
 
     client, _ = app
     weights = {link.label: link.weight for link in load_graph().symptoms("M54")}

@@ -57,9 +57,9 @@ def tiny_model(tmp_path_factory) -> Path:
 
 
 def test_instruction_pairs_are_builder_prompts_for_real_notes(ift_dir, small_notes, top3):
-    from medsyn.builder.mkg import load_graph
-    from medsyn.builder.prompts import PromptBuilder
-    from medsyn.builder.sources import read_notes
+    from medsyn.builder.kg.graph import load_graph
+    from medsyn.builder.generate.prompts import PromptBuilder
+    from medsyn.builder.kg.sources import read_notes
     from medsyn.training.ift import check_no_leak, load_instruction_data, note_prior
 
     data = load_instruction_data(ift_dir)
@@ -129,8 +129,8 @@ def test_train_resume_merge_and_build(tmp_path, tiny_model, ift_dir):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    from medsyn.builder.config import BuildConfig
-    from medsyn.builder.corpus import build_corpus
+    from medsyn.builder.corpus.config import BuildConfig
+    from medsyn.builder.corpus.build import build_corpus
 
     adapter = tmp_path / "adapter"
     base = ["train", "--base-model", str(tiny_model), "--data", str(ift_dir), "--out", str(adapter), *TRAIN_FLAGS]

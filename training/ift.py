@@ -4,7 +4,7 @@ Each record pairs the prompt the builder would send for a prior with the note's 
 note as the answer, so a model tuned on it learns to turn exactly those prompts into notes. The symptoms of a note
 are its RuMedBench markup label plus every MKG symptom label of its code that the note mentions (not negated); a
 note with neither is left out. A real note has no demographics, so the prior gets demographics drawn the way the
-sampler draws them (`draw_demographics` on the counter-based uniforms of `builder/sampling.py`, seeded by `seed`
+sampler draws them (`draw_demographics` on the counter-based uniforms of `builder/generate/sampling.py`, seeded by `seed`
 and the note id): the prompt then has the shape the builder sends, and the demographics are reproducible.
 
 Families: `symptoms` (one of its templates, chosen per prior by the PromptBuilder) and `example` (another
@@ -31,12 +31,12 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from medsyn.builder.demographics import draw_demographics
-from medsyn.builder.matching import SymptomMatcher
-from medsyn.builder.mkg import KnowledgeGraph, load_graph
-from medsyn.builder.prompts import PromptBuilder, PromptConfig
-from medsyn.builder.sampling import Prior, SymptomDraw, uniforms
-from medsyn.builder.sources import Note, read_markup, read_notes, refuse_held_out
+from medsyn.builder.generate.demographics import draw_demographics
+from medsyn.builder.text.matching import SymptomMatcher
+from medsyn.builder.kg.graph import KnowledgeGraph, load_graph
+from medsyn.builder.generate.prompts import PromptBuilder, PromptConfig
+from medsyn.builder.generate.sampling import Prior, SymptomDraw, uniforms
+from medsyn.builder.kg.sources import Note, read_markup, read_notes, refuse_held_out
 from medsyn.errors import MedsynError
 from medsyn.io import atomic_dir, write_digest_named
 

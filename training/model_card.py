@@ -38,7 +38,7 @@ def hub_base_model(name: str) -> str | None:
 
 def public_training_info(info: dict, base_model: str | None) -> dict:
     """training_info.json as published: local paths reduced to names, the base model by its Hub id or null."""
-    from medsyn.builder.provenance import public
+    from medsyn.builder.corpus.provenance import public
 
     out = public(info)
     out["base_model"] = out["base_model_hub_id"] = base_model
@@ -74,7 +74,7 @@ def render_model_card(
     """The card text; `repo_id`/`version` (at push time) make the loading snippet name the published revision."""
     from huggingface_hub import ModelCard, ModelCardData
 
-    from medsyn.builder.provenance import public
+    from medsyn.builder.corpus.provenance import public
 
     config = info["config"]
     data = ModelCardData(

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from medsyn.builder.provenance import corpus_fingerprint
+from medsyn.builder.corpus.provenance import corpus_fingerprint
 from medsyn.errors import MedsynError
 
 log = logging.getLogger(__name__)

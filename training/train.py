@@ -183,7 +183,7 @@ def gradient_accumulation(config: TrainConfig, world_size: int) -> int:
 def for_tokenizer(dataset, tokenizer):
     """Keep conversational records for a tokenizer with a chat template; else render the prompt with
     `alpaca_prompt` and the completion as plain text, exactly as the transformers backend prompts at generation."""
-    from medsyn.builder.prompts import alpaca_prompt
+    from medsyn.builder.generate.prompts import alpaca_prompt
 
     keep = [c for c in REQUIRED_COLUMNS]
     dataset = dataset.select_columns(keep)

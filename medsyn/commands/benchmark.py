@@ -64,7 +64,7 @@ class BenchmarkOptions:
         return _numbers(self.real_fractions, "--real-fractions", "0.1 0.25 1")
 
     def validate(self) -> None:
-        from medsyn.training.benchmark_sets import check_fractions
+        from medsyn.training.benchmark.sets import check_fractions
 
         self.ratio_values()
         check_fractions(self.fraction_values())
@@ -92,7 +92,7 @@ def main(argv: list[str], prog: str = "medsyn benchmark") -> int:
     parser = ConfigParser([BenchmarkOptions], prog=prog, description=DESCRIPTION, maybe_paths=["synthetic"])
     (o,) = parser.parse(argv)
     from medsyn.io import prepare_output
-    from medsyn.training.benchmark import BenchmarkConfig, SourceOptions, run_benchmark  # torch, scikit-learn
+    from medsyn.training.benchmark.run import BenchmarkConfig, SourceOptions, run_benchmark  # torch, scikit-learn
 
     options = {}
     if o.classifier == "encoder":

@@ -1,6 +1,6 @@
 """`medsyn build`: the main job — sample, prompt, generate, filter, deduplicate, write a dataset folder + card.
 
-The settings are the groups of `builder/config.py` (sampling, prompts, generation, filters, output): every field is
+The settings are the groups of `builder/corpus/config.py` (sampling, prompts, generation, filters, output): every field is
 a flag and a `--config` YAML key; flags given on the command line win.
 """
 
@@ -16,14 +16,14 @@ DESCRIPTION = (
 
 
 def parser(prog: str = "medsyn build"):
-    from medsyn.builder.config import GROUPS
+    from medsyn.builder.corpus.config import GROUPS
     from medsyn.config import ConfigParser
 
     return ConfigParser(list(GROUPS.values()), prog=prog, description=DESCRIPTION)
 
 
 def parse(argv: list[str], prog: str = "medsyn build"):
-    from medsyn.builder.config import GROUPS, BuildConfig
+    from medsyn.builder.corpus.config import GROUPS, BuildConfig
 
     groups = parser(prog).parse(argv)
     config = BuildConfig(**dict(zip(GROUPS, groups)))
@@ -33,8 +33,8 @@ def parse(argv: list[str], prog: str = "medsyn build"):
 
 def main(argv: list[str], prog: str = "medsyn build") -> int:
     config = parse(argv, prog)
-    from medsyn.builder.coherence import MIN_USABLE
-    from medsyn.builder.corpus import build_corpus
+    from medsyn.builder.kg.coherence import MIN_USABLE
+    from medsyn.builder.corpus.build import build_corpus
     from medsyn.dataset_card.card import write_card
 
     out = config.output.out

@@ -1,7 +1,7 @@
 """`medsyn import`: bring notes generated elsewhere (an API batch job, MedSyn's GPT notes, a Hub dataset) into a
 corpus folder with medsyn's scores, verdicts, near-duplicate removal and card.
 
-The settings are `ImportConfig` (builder/importing.py: columns, provenance) and `FilterConfig` (the same filter
+The settings are `ImportConfig` (builder/corpus/importing.py: columns, provenance) and `FilterConfig` (the same filter
 flags as `medsyn build`): every field is a flag and a `--config` YAML key.
 """
 
@@ -31,8 +31,8 @@ class ImportIO:
 
 
 def parser(prog: str = "medsyn import"):
-    from medsyn.builder.filters import FilterConfig
-    from medsyn.builder.importing import ImportConfig
+    from medsyn.builder.quality.filters import FilterConfig
+    from medsyn.builder.corpus.importing import ImportConfig
     from medsyn.config import ConfigParser
 
     return ConfigParser([ImportIO, ImportConfig, FilterConfig], prog=prog, description=DESCRIPTION,
@@ -40,7 +40,7 @@ def parser(prog: str = "medsyn import"):
 
 
 def main(argv: list[str], prog: str = "medsyn import") -> int:
-    from medsyn.builder.importing import import_corpus
+    from medsyn.builder.corpus.importing import import_corpus
 
     io, config, filter_config = parser(prog).parse(argv)
     report = import_corpus(io.sources, io.out, config, filter_config, overwrite=io.overwrite, progress=not io.quiet)

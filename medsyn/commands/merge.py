@@ -26,7 +26,7 @@ class MergeOptions:
                                      "by ' + ')")
 
     def validate(self) -> None:
-        from medsyn.builder.filters import FilterConfig
+        from medsyn.builder.quality.filters import FilterConfig
 
         FilterConfig(dedup_threshold=self.dedup_threshold)
 
@@ -35,8 +35,8 @@ def main(argv: list[str], prog: str = "medsyn merge") -> int:
     from medsyn.config import ConfigParser
 
     (o,) = ConfigParser([MergeOptions], prog=prog, description=DESCRIPTION, positional="dirs").parse(argv)
-    from medsyn.builder.filters import FilterConfig
-    from medsyn.builder.merging import merge_corpora
+    from medsyn.builder.quality.filters import FilterConfig
+    from medsyn.builder.corpus.merging import merge_corpora
 
     report = merge_corpora(o.dirs, o.out, FilterConfig(dedup_threshold=o.dedup_threshold), overwrite=o.overwrite,
                            progress=not o.quiet, pretty_name=o.pretty_name)

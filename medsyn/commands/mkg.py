@@ -66,7 +66,7 @@ def _parse(dtype, argv: list[str], prog: str, description: str | None = None, po
 
 def run_build(argv: list[str], prog: str) -> int:
     args = _parse(MkgBuildOptions, argv, prog, BUILD_DESCRIPTION)
-    from medsyn.builder.mkg import MkgSources, build_graph, load_graph, save_graph
+    from medsyn.builder.kg.graph import MkgSources, build_graph, load_graph, save_graph
     from medsyn.io import check_output_file
 
     check_output_file(args.out)
@@ -93,7 +93,7 @@ def run_build(argv: list[str], prog: str) -> int:
 
 def run_stats(argv: list[str], prog: str) -> int:
     args = _parse(MkgStatsOptions, argv, prog)
-    from medsyn.builder.mkg import load_graph
+    from medsyn.builder.kg.graph import load_graph
 
     stats = load_graph(args.graph).stats()
     if args.json:
@@ -127,7 +127,7 @@ def run_show(argv: list[str], prog: str) -> int:
     args = _parse(MkgShowOptions, argv, prog, positional="code")
     from dataclasses import asdict
 
-    from medsyn.builder.mkg import load_graph
+    from medsyn.builder.kg.graph import load_graph
 
     graph = load_graph(args.graph)
     node = graph.node(args.code)

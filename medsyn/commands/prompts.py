@@ -13,7 +13,7 @@ HELP = "build chat prompts from priors"
 
 def description() -> str:
     """Read from the builder's templates, so that the help never counts them differently from the code."""
-    from medsyn.builder.prompts import SYMPTOM_TEMPLATES
+    from medsyn.builder.generate.prompts import SYMPTOM_TEMPLATES
 
     return (
         f"Build Russian chat prompts (OpenAI messages) from priors: 'symptoms' ({len(SYMPTOM_TEMPLATES)} templates: "
@@ -32,11 +32,11 @@ class PromptsIO:
 def main(argv: list[str], prog: str = "medsyn prompts") -> int:
     import json
 
-    from medsyn.builder.config import PromptOptions
-    from medsyn.builder.mkg import load_graph
-    from medsyn.builder.prompts import PromptBuilder
-    from medsyn.builder.sampling import Prior
-    from medsyn.builder.sources import read_notes, refuse_held_out
+    from medsyn.builder.corpus.config import PromptOptions
+    from medsyn.builder.kg.graph import load_graph
+    from medsyn.builder.generate.prompts import PromptBuilder
+    from medsyn.builder.generate.sampling import Prior
+    from medsyn.builder.kg.sources import read_notes, refuse_held_out
     from medsyn.config import ConfigParser
     from medsyn.errors import MedsynError
     from medsyn.io import check_output_file, read_jsonl, write_jsonl

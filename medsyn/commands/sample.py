@@ -30,9 +30,9 @@ class SampleOutput:
 def main(argv: list[str], prog: str = "medsyn sample") -> int:
     from tqdm.auto import tqdm
 
-    from medsyn.builder.config import SamplingOptions
-    from medsyn.builder.mkg import load_graph
-    from medsyn.builder.sampling import PriorSampler
+    from medsyn.builder.corpus.config import SamplingOptions
+    from medsyn.builder.kg.graph import load_graph
+    from medsyn.builder.generate.sampling import PriorSampler
     from medsyn.config import ConfigParser
     from medsyn.io import check_output_file, write_jsonl
 

@@ -1,0 +1,277 @@
+"""Sampling priors from the knowledge graph, the way MedSyn does it.
+
+A prior is what the LLM is told about one patient: an ICD-10 code, k of its symptoms drawn without replacement with
+p = softmax(weight / T), and demographics. Every random number of prior i comes from a counter-based stream keyed
+by (seed, i, draw), so prior i is the same whether it is sampled alone, in a batch of 7 or among 100,000; and the
+draws are vectorised per code, which keeps sampling fast enough for paper-scale corpora. A code without real notes
+draws only labels that belong together, one per concept (`builder/kg/coherence.py` states the rules), walking the
+same Gumbel order; codes with real notes draw as they always did, but for list-only labels that name a diagnosis.
+Unless the config names its codes, a code without notes that keeps fewer than `coherence.MIN_USABLE` labels is
+left out (`PriorSampler.skipped`): one or no attested complaint makes no note a clinician would accept.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from medsyn.builder.generate.demographics import draw_demographics
+from medsyn.builder.kg.coherence import MIN_USABLE, Coherence
+from medsyn.builder.kg.graph import KnowledgeGraph
+from medsyn.builder.text.symptom_concepts import Concept, implied_ages, implied_sex
+from medsyn.errors import MedsynError
+
+CODE_STRATEGIES = ("uniform", "frequency", "budget", "medsyn")
+
+
+@dataclass(frozen=True)
+class SymptomDraw:
+    label: str
+    weight: float
+
+
+@dataclass(frozen=True)
+class Prior:
+    """One sampled patient. Field names are the JSON-lines schema of `medsyn sample`."""
+
+    id: str
+    icd10_code: str
+    icd10_name: str
+    symptoms: list[SymptomDraw]
+    sex: str
+    age: int
+    marital_status: str
+    smoking: bool
+    seed: int
+
+    def to_dict(self) -> dict:
+        # By hand: `asdict` deep-copies field by field, and a paper-scale build calls this 41,185 times.
+        return {"id": self.id, "icd10_code": self.icd10_code, "icd10_name": self.icd10_name,
+                "symptoms": [{"label": s.label, "weight": s.weight} for s in self.symptoms], "sex": self.sex,
+                "age": self.age, "marital_status": self.marital_status, "smoking": self.smoking, "seed": self.seed}
+
+    @classmethod
+    def from_dict(cls, record: dict) -> "Prior":
+        fields = dict(record)
+        fields["symptoms"] = [SymptomDraw(s["label"], float(s["weight"])) for s in record["symptoms"]]
+        return cls(**{key: fields[key] for key in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    """How priors are drawn. `codes` restricts the codes (None: every code that has Russian symptoms)."""
+
+    code_strategy: str = "budget"
+    k_min: int = 3
+    k_max: int = 6
+    temperature: float = 0.1
+    codes: tuple[str, ...] | None = None
+    extra: dict = field(default_factory=dict)
+
+    def validate(self) -> None:
+        if self.code_strategy not in CODE_STRATEGIES:
+            raise MedsynError(f"code strategy {self.code_strategy!r} unknown; choose one of {', '.join(CODE_STRATEGIES)}")
+        if not 1 <= self.k_min <= self.k_max:
+            raise MedsynError(f"symptom counts need 1 <= k_min <= k_max, got k_min={self.k_min}, k_max={self.k_max}")
+        if not self.temperature > 0:
+            raise MedsynError(f"temperature must be > 0, got {self.temperature}")
+
+
+def j3(x: float) -> float:
+    """MedSyn's triple log damping: rare and frequent codes end up with similar budgets."""
+    return math.log1p(math.log1p(math.log1p(x)))
+
+
+# -- counter-based random numbers -------------------------------------------------------------------------------
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_STREAM = np.uint64(0xD1B54A32D192ED03)
+
+
+def _splitmix(x: np.ndarray) -> np.ndarray:
+    x = x + _GOLDEN
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def uniforms(seed: int, index: np.ndarray, streams: np.ndarray | int) -> np.ndarray:
+    """U[0, 1) for every (prior index, draw number) pair; broadcasts like `index[:, None], streams[None, :]`."""
+    with np.errstate(over="ignore"):
+        key = _splitmix(np.asarray(seed % 2**64, dtype=np.uint64) ^ np.uint64(0x5EED))
+        base = _splitmix(key + np.asarray(index, dtype=np.uint64) * _GOLDEN)
+        bits = _splitmix(base + np.asarray(streams, dtype=np.uint64) * _STREAM)
+    return (bits >> np.uint64(11)).astype(np.float64) * (1.0 / 2**53)
+
+
+# Draw numbers: 0 code, 1-4 demographics, 5 symptom count, 6.. symptom keys.
+_CODE, _DEMO, _K, _SYMPTOMS = 0, 1, 5, 6
+
+
+class PriorSampler:
+    """Draws priors for a graph and config; holds per-code arrays so that each batch is a few numpy calls."""
+
+    def __init__(self, graph: KnowledgeGraph, config: SamplingConfig | None = None):
+        self.graph = graph
+        self.config = config or SamplingConfig()
+        self.config.validate()
+        self.codes = self._codes()
+        self._labels, self._weights = {}, {}
+        # Codes whose draw is restricted (`coherence.py`): label mask and concepts (None: no repeat rule).
+        self._coherent: dict[str, tuple[np.ndarray, tuple[Concept, ...] | None]] = {}
+        coherence = Coherence(graph)
+        self.skipped: tuple[str, ...] = ()  # codes without notes left out of a plan that names no codes
+        for code in self.codes:
+            links = graph.symptoms(code)
+            self._labels[code] = [link.label for link in links]
+            self._weights[code] = np.array([link.weight for link in links], dtype=np.float64)
+            if graph.node(code[:3]).get("n_notes"):
+                # Real notes rule, but a list-only label that names a diagnosis is no complaint (G20 drew
+                # "надъядерный паралич прогрессирующий"); masking it keeps every other draw as it was.
+                keep = np.array([link.notes > 0 or not coherence.is_diagnosis(link.label) for link in links], dtype=bool)
+                if not keep.all():
+                    self._coherent[code] = (keep, None)
+            else:
+                candidates = coherence.candidates(code, self._labels[code])
+                allowed = np.array(candidates.allowed, dtype=bool)
+                if candidates.usable < MIN_USABLE and self.config.codes is None:
+                    self.skipped += (code,)
+                if not allowed.any():  # nothing vouched for: the heaviest label that is not a diagnosis, if any
+                    first = next((i for i, label in enumerate(self._labels[code])
+                                  if not coherence.is_diagnosis(label)), 0)
+                    allowed[first] = True
+                self._coherent[code] = (allowed, candidates.concepts)
+        if len(self.skipped) < len(self.codes):  # too few usable labels for a note of their own (`coherence.py`)
+            skipped = set(self.skipped)
+            self.codes = [code for code in self.codes if code not in skipped]
+        else:
+            self.skipped = ()
+        weights = np.array([self._code_weight(code) for code in self.codes], dtype=np.float64)
+        if self.config.code_strategy == "medsyn":  # codes MedSyn gives no probability: its smallest one
+            weights[weights <= 0] = weights[weights > 0].min() if (weights > 0).any() else 1.0
+        self._cumulative = np.cumsum(weights / weights.sum())
+        self._cumulative[-1] = 1.0
+        self._nodes = {code: graph.node(code) for code in self.codes}
+
+    def _codes(self) -> list[str]:
+        available = set(self.graph.codes_with_symptoms)
+        if self.config.codes is None:
+            return sorted(available)
+        codes = []
+        for raw in self.config.codes:
+            code = self.graph.node(raw)["code"]  # unknown code -> error with close matches
+            if code[:3] not in available:
+                raise MedsynError(
+                    f"ICD-10 code {code} ({self.graph.name(code)}) has no Russian symptoms in the graph, so no prior "
+                    f"can be drawn for it; codes with symptoms include {', '.join(sorted(available)[:12])}, ..."
+                )
+            codes.append(code)
+        return sorted(set(codes))
+
+    def _code_weight(self, code: str) -> float:
+        """Codes without real notes count as one note, so every strategy draws every code with symptoms."""
+        n_notes = max(self.graph.node(code[:3]).get("n_notes", 0), 1)
+        if self.config.code_strategy == "uniform":
+            return 1.0
+        if self.config.code_strategy == "frequency":
+            return float(n_notes)
+        if self.config.code_strategy == "medsyn":  # the paper's `probs`, renormalised over the drawable codes
+            return self.graph.medsyn_prob(code)
+        return max(j3(n_notes) * j3(len(self._labels[code])), 1e-6)
+
+    def sample(self, n: int, seed: int, start: int = 0, batch_size: int = 8192) -> Iterator[Prior]:
+        """Priors start .. start+n-1 of the stream for `seed`, in order."""
+        if n < 0:
+            raise MedsynError(f"number of priors must be >= 0, got {n}")
+        for lo in range(start, start + n, batch_size):
+            yield from self._batch(seed, np.arange(lo, min(lo + batch_size, start + n), dtype=np.uint64))
+
+    def _batch(self, seed: int, index: np.ndarray) -> list[Prior]:
+        cfg = self.config
+        code_ix = np.searchsorted(self._cumulative, uniforms(seed, index, _CODE), side="right")
+        demo_u = uniforms(seed, index[:, None], np.arange(_DEMO, _DEMO + 4)[None, :])
+        k_u = uniforms(seed, index, _K)
+        chosen: list[list[SymptomDraw]] = [[] for _ in index]
+        for c in np.unique(code_ix):
+            rows = np.flatnonzero(code_ix == c)
+            code = self.codes[c]
+            weights, labels = self._weights[code], self._labels[code]
+            n_sym = len(labels)
+            u = uniforms(seed, index[rows, None], np.arange(_SYMPTOMS, _SYMPTOMS + n_sym)[None, :])
+            # Gumbel top-k: the k largest of w/T + Gumbel noise are a draw without replacement from softmax(w/T).
+            keys = weights[None, :] / cfg.temperature - np.log(-np.log(np.clip(u, 1e-300, None)))
+            order = np.argsort(-keys, axis=1, kind="stable")
+            coherent = self._coherent.get(code)
+            k_hi = min(cfg.k_max, n_sym if coherent is None else int(coherent[0].sum()))
+            k_lo = min(cfg.k_min, k_hi)
+            ks = k_lo + np.minimum((k_u[rows] * (k_hi - k_lo + 1)).astype(int), k_hi - k_lo)
+            for row, k, ranked in zip(rows, ks, order):
+                picked = ranked[:k] if coherent is None else _coherent_pick(ranked, k, *coherent, labels)
+                chosen[row] = [SymptomDraw(labels[j], float(weights[j])) for j in picked]
+        priors = []
+        for row, i in enumerate(index):
+            code = self.codes[code_ix[row]]
+            node = self._nodes[code]
+            age_limits = (node["age_min"], node["age_max"]) if "age_min" in node else None
+            # a code of both sexes whose drawn symptoms name one sex's organs is that sex's ("зуд во влагалище")
+            sex = node.get("sex") or next(filter(None, (implied_sex(s.label) for s in chosen[row])), None)
+            ages = [implied_ages(s.label) for s in chosen[row]]
+            if any(a != (0, 200) for a in ages):  # menstruation or the menopause: a woman of that age
+                lo, hi = age_limits or (0, 200)
+                lo, hi = max([lo] + [a[0] for a in ages]), min([hi] + [a[1] for a in ages])
+                age_limits = (lo, hi) if lo <= hi else age_limits
+            demo = draw_demographics(tuple(demo_u[row]), sex, age_limits)
+            priors.append(
+                Prior(
+                    id=f"s{seed}-{int(i):07d}",
+                    icd10_code=code,
+                    icd10_name=node["name"],
+                    symptoms=chosen[row],
+                    sex=demo.sex,
+                    age=demo.age,
+                    marital_status=demo.marital_status,
+                    smoking=demo.smoking,
+                    seed=seed,
+                )
+            )
+        return priors
+
+
+def _coherent_pick(ranked: np.ndarray, k: int, allowed: np.ndarray, concepts: tuple[Concept, ...] | None,
+                   labels: list[str]) -> list[int]:
+    """The first k labels of the Gumbel order that the code may draw, none repeating a concept already picked
+    (`coherence.py`, rule 3) nor naming only organs other than those of the first picked label that names one
+    (rule 8): the same keys as an unrestricted draw, so the prior's own stream decides, and a draw of softmax(w/T)
+    over the allowed labels."""
+    picked: list[int] = []
+    site: frozenset[str] = frozenset()
+    ages = (0, 200)  # a woman is not both menstruating and past the menopause (`implied_ages`)
+    for j in ranked:
+        if not allowed[j]:
+            continue
+        lo, hi = implied_ages(labels[j])
+        if max(lo, ages[0]) > min(hi, ages[1]):
+            continue
+        if concepts is not None:
+            if any(concepts[j].repeats(concepts[i]) for i in picked):
+                continue
+            if site and concepts[j].organs and not concepts[j].organs & site:
+                continue
+            site = site or concepts[j].organs
+        ages = (max(lo, ages[0]), min(hi, ages[1]))
+        picked.append(int(j))
+        if len(picked) == k:
+            break
+    return picked
+
+
+def sample_priors(
+    graph: KnowledgeGraph, n: int, seed: int, config: SamplingConfig | None = None, codes: Sequence[str] | None = None
+) -> list[Prior]:
+    """Convenience for small draws: `n` priors for `seed` (optionally restricted to `codes`)."""
+    config = config or SamplingConfig()
+    if codes is not None:
+        config = SamplingConfig(**{**asdict(config), "codes": tuple(codes)})
+    return list(PriorSampler(graph, config).sample(n, seed))

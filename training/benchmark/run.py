@@ -1,0 +1,326 @@
+"""The ICD-10 benchmark: does adding synthetic notes to real training data make a code classifier better?
+
+Every setting (real only; real + synthetic at several ratios of the real size; TSTR, synthetic only; synthetic
+notes added only for the codes with the fewest real notes), at every share of the real training notes asked for,
+is trained with several seeds and scored on the same evaluation file. Differences to real-only come with paired
+bootstrap intervals over the evaluation notes, averaged over seeds, so that "synthetic helps" is a claim about the
+data and not about one lucky seed. "Hard codes" are the codes a real-only model gets worst on a dev split, chosen
+before the evaluation file is looked at; "rare codes" those with the fewest real training notes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from medsyn.builder.kg.sources import Note, read_notes
+from medsyn.errors import MedsynError
+from medsyn.io import atomic_dir, write_jsonl
+from medsyn.training.benchmark.sets import (  # noqa: F401  (re-exported: the benchmark's vocabulary)
+    TSTR, Setting, SyntheticCorpus, check_fractions, fit_to_corpus, rare_codes, settings_for, split_dev,
+    subsample, training_set, upsample_plan,
+)
+from medsyn.training.benchmark.stats import K, METRICS, Run, bootstrap_summary, real_notes_saved
+from medsyn.training.benchmark.classifiers import make_classifier
+from medsyn.training.synthetic_sources import cut_code, read_synthetic
+
+log = logging.getLogger(__name__)
+
+METRIC_PATH = Path(__file__).resolve().parent / "metrics" / "icd_topk" / "icd_topk.py"
+PREDICTION_FILE = "RuMedTop3.jsonl"  # the name RuMedBench's eval.py looks for in its --out_dir
+
+
+@dataclass
+class BenchmarkConfig:
+    train: Path
+    eval: Path
+    synthetic: Path | str | list
+    out: Path
+    dev: Path | None = None
+    seeds: int = 3
+    ratios: tuple[float, ...] = (0.25, 0.5, 1.0)
+    classifier: str = "tfidf-lr"
+    classifier_options: dict = field(default_factory=dict)
+    bootstrap: int = 1000
+    dev_fraction: float = 0.2
+    hard_quantile: float = 0.25
+    upsample_quantile: float = 0.25
+    overwrite: bool = False
+    sources: "SourceOptions" = field(default_factory=lambda: SourceOptions())
+    real_fractions: tuple[float, ...] = (1.0,)
+    rare_quantile: float = 0.25
+
+
+@dataclass
+class SourceOptions:
+    """How synthetic notes are read and matched to the real codes (flags --text-column ... --keep-unseen-codes)."""
+
+    text_column: str | None = None  # default: `text`, the column `medsyn build` writes
+    code_column: str | None = None  # default: `icd10_code`
+    split: str = "train"
+    code_level: int = 3  # ICD-10 characters compared (the dot not counted): 3 = category
+    keep_unseen_codes: bool = False  # keep synthetic notes whose code the real training file lacks
+
+
+# ---------------------------------------------------------------------------------------------------- inputs
+
+
+def load_notes(path: str | Path, code_level: int = 3) -> list[Note]:
+    """RuMedTop3-format notes (`{"idx", "symptoms", "code"}` per line), read by the one reader of the project,
+    codes cut to `code_level` characters."""
+    notes = [replace(note, code=cut_code(note.code, code_level)) for note in read_notes(path)]
+    if not notes:
+        raise MedsynError(f"{path}: no notes; expected RuMedTop3 JSON lines {{\"idx\", \"symptoms\", \"code\"}}")
+    return notes
+
+
+def load_synthetic(source, options: SourceOptions, real_codes: set[str]) -> SyntheticCorpus:
+    """Synthetic notes with codes cut to the real files' level; unless kept, notes of codes the real training file
+    lacks are dropped (a classifier would only learn extra classes that the evaluation never asks for)."""
+    if options.code_level < 1:
+        raise MedsynError(f"--code-level {options.code_level}: give the ICD-10 characters to compare, e.g. 3")
+    notes = read_synthetic(source, options.text_column, options.code_column, options.split)
+    codes = [cut_code(code, options.code_level) for code in notes.codes]
+    unseen = Counter(code for code in codes if code not in real_codes)
+    keep = [i for i, code in enumerate(codes) if options.keep_unseen_codes or code not in unseen]
+    info = dict(notes.source)
+    info["code_level"] = options.code_level
+    info["unseen_codes"] = {"n_notes": sum(unseen.values()), "n_codes": len(unseen), "codes": sorted(unseen),
+                            "dropped": not options.keep_unseen_codes}
+    if unseen and not options.keep_unseen_codes:
+        log.warning("synthetic notes: dropped %d of %d whose code (%d codes) is not in the real training file "
+                    "(--keep-unseen-codes keeps them)", sum(unseen.values()), len(codes), len(unseen))
+    if not keep:
+        raise MedsynError(f"{info['path']}: no synthetic note has a code of the real training file (codes cut to "
+                          f"{options.code_level} characters); is the corpus for another code set?")
+    texts, codes = [notes.texts[i] for i in keep], [codes[i] for i in keep]
+    info.update({"n_notes": len(texts), "n_codes": len(set(codes)),
+                 "notes_per_code": dict(sorted(Counter(codes).items()))})
+    return SyntheticCorpus(texts, codes, info)
+
+
+# ---------------------------------------------------------------------------------------------------- hard codes
+
+
+def choose_hard_codes(
+    real: list[Note], dev: list[Note] | None, config: BenchmarkConfig, metric, options: dict | None = None
+) -> tuple[list[str], dict]:
+    """Codes whose real-only dev accuracy is at or below the `hard_quantile` of per-code accuracies.
+
+    Only codes present both in the dev notes and in training are eligible: a code never seen in training is not
+    "hard", it is missing.
+    """
+    chosen_on = "dev" if dev is not None else f"{config.dev_fraction:g} of the training file (per code)"
+    fit_notes, dev_notes = (real, dev) if dev is not None else split_dev(real, config.dev_fraction)
+    if not dev_notes:
+        raise MedsynError("no notes to choose hard codes on; pass --dev or use a training file with repeated codes")
+    classifier = make_classifier(config.classifier, seed=0, options=options or config.classifier_options)
+    classifier.fit([n.text for n in fit_notes], [n.code for n in fit_notes])
+    predictions = classifier.predict_top_k([n.text for n in dev_notes], K)
+    per_code = metric.compute(predictions=predictions, references=[n.code for n in dev_notes], k=K)[
+        "per_code_accuracy"
+    ]
+    seen = {n.code for n in fit_notes}
+    eligible = {code: acc for code, acc in per_code.items() if code in seen}
+    threshold = float(np.quantile(list(eligible.values()), config.hard_quantile)) if eligible else 0.0
+    hard = sorted(code for code, acc in eligible.items() if acc <= threshold)
+    info = {
+        "chosen_on": chosen_on,
+        "path": str(config.dev) if dev is not None else str(config.train),
+        "n_notes": len(dev_notes),
+        "quantile": config.hard_quantile,
+        "threshold_accuracy": threshold,
+        "dev_accuracy": {code: eligible[code] for code in hard},
+    }
+    return hard, info
+
+
+
+# ---------------------------------------------------------------------------------------------------- the run
+
+
+def load_metric():
+    """The icd_topk metric through `evaluate`, by path, so it works offline and is the one shipped in the repo."""
+    import evaluate
+
+    return evaluate.load(str(METRIC_PATH), keep_in_memory=True)
+
+
+def unseen_codes(notes: list[Note], known: set[str]) -> dict:
+    missing = Counter(n.code for n in notes if n.code not in known)
+    return {"n_notes": sum(missing.values()), "n_codes": len(missing), "codes": sorted(missing)}
+
+
+def shared_options(config: BenchmarkConfig, texts: list[str]) -> dict:
+    """Classifier options with n-gram counts of every note computed once (TF-IDF); the encoder needs none."""
+    options = dict(config.classifier_options)
+    if config.classifier == "tfidf-lr":
+        from medsyn.training.benchmark.classifiers import TfidfLogReg
+        from medsyn.training.benchmark.features import NgramCounts
+
+        features = TfidfLogReg(**options)  # the analyzer and n-gram range the fits will ask for
+        log.info("counting character n-grams of %d distinct notes (once for all fits)", len(set(texts)))
+        options["counts"] = NgramCounts.fit(texts, features.analyzer, tuple(features.ngram_range))
+    return options
+
+
+def baselines(settings: list[Setting]) -> dict[str, str]:
+    """Each setting is compared with real-only at its own real fraction; TSTR with real-only at the largest."""
+    real = {s.real_fraction: s.key for s in settings if s.kind == "real"}
+    return {s.key: real[max(real) if s.kind == "tstr" else s.real_fraction] for s in settings if s.kind != "real"}
+
+
+def run_benchmark(config: BenchmarkConfig) -> dict:
+    """Run every setting x real fraction x seed, write RESULTS_DIR (results.json, results.md, plots, predictions)."""
+    from medsyn.training.benchmark import report as benchmark_report
+
+    if config.seeds < 1:
+        raise MedsynError(f"--seeds {config.seeds}: need at least one seed")
+    settings = settings_for(config.ratios, config.real_fractions)
+    level = config.sources.code_level
+    real = load_notes(config.train, level)
+    evaluation = load_notes(config.eval, level)
+    dev = load_notes(config.dev, level) if config.dev else None
+    real_codes = {n.code for n in real}
+    synthetic = load_synthetic(config.synthetic, config.sources, real_codes)
+    source = synthetic.source
+    source["real_codes_without_synthetic"] = sorted(real_codes - set(synthetic.codes))
+    settings, synthetic_use = fit_to_corpus(settings, len(synthetic.texts), len(real))
+    unseen = unseen_codes(evaluation, real_codes)
+    if unseen["n_notes"]:
+        log.warning("%s: %d notes have %d code(s) never seen in %s (always scored wrong): %s", config.eval,
+                    unseen["n_notes"], unseen["n_codes"], config.train, ", ".join(unseen["codes"]))
+    rare = rare_codes([n.code for n in real], config.rare_quantile)
+
+    with atomic_dir(config.out, overwrite=config.overwrite) as tmp:
+        metric = load_metric()
+        options = shared_options(config, [n.text for n in real + evaluation + (dev or [])] + synthetic.texts)
+        hard, hard_info = choose_hard_codes(real, dev, config, metric, options)
+        log.info("hard codes (%d, %s): %s", len(hard), hard_info["chosen_on"], ", ".join(hard))
+        references = [n.code for n in evaluation]
+        eval_texts = [n.text for n in evaluation]
+        entries, runs, plans = [], [], {}
+        jobs = [(seed, setting) for seed in range(config.seeds) for setting in settings]
+        for seed, setting in tqdm(jobs, desc=f"benchmark {config.classifier}", unit="fit"):
+            subset = subsample(real, setting.real_fraction, seed) if setting.kind != "tstr" else []
+            plan = upsample_plan([n.code for n in subset], config.upsample_quantile) if subset else {}
+            if setting.kind == "upsample":
+                plans[setting.real_fraction] = plan
+            texts, codes, n_synthetic = training_set(setting, subset, synthetic, seed, plan, len(real))
+            classifier = make_classifier(config.classifier, seed=seed, options=options)
+            classifier.fit(texts, codes)
+            predictions = classifier.predict_top_k(eval_texts, K)
+            trained = set(codes)
+            scores = metric.compute(predictions=predictions, references=references, k=K, hard_codes=hard,
+                                    rare_codes=rare)
+            folder = Path("predictions") / config.classifier / f"real{setting.real_fraction:g}" / setting.name
+            entries.append({
+                "name": setting.name,
+                "classifier": config.classifier,
+                "seed": seed,
+                "real_fraction": setting.real_fraction,
+                "synthetic_ratio": setting.ratio,
+                "n_train_real": len(texts) - n_synthetic,
+                "n_train_synthetic": n_synthetic,
+                "unseen_eval_notes": sum(code not in trained for code in references),
+                "metrics": {m: scores[m] for m in METRICS},
+                "per_code_accuracy": scores["per_code_accuracy"],
+                "predictions": f"{folder}/seed{seed}/{PREDICTION_FILE}",
+            })
+            runs.append(Run(setting.key, seed, predictions))
+            write_jsonl(tmp / folder / f"seed{seed}" / PREDICTION_FILE, (
+                {"idx": note.note_id, "code": note.code, "prediction": prediction}
+                for note, prediction in zip(evaluation, predictions)
+            ))
+        summary = bootstrap_summary(runs, references, set(hard), config.bootstrap, rare=set(rare),
+                                    baseline=baselines(settings))
+        results = results_record(config, settings, entries, summary, real, evaluation, synthetic, hard, hard_info,
+                                 rare, plans, unseen, synthetic_use)
+        with open(tmp / "results.json", "w", encoding="utf-8") as handle:
+            json.dump(results, handle, ensure_ascii=False, indent=2)
+        (tmp / "results.md").write_text(benchmark_report.markdown_report(results), encoding="utf-8")
+        benchmark_report.write_plots(results, tmp)
+    return results
+
+
+def results_record(config, settings, entries, summary, real, evaluation, synthetic, hard, hard_info, rare, plans,
+                   unseen, synthetic_use: dict | None = None) -> dict:
+    """Everything results.json holds (one place, so additions to it merge)."""
+    used: dict[tuple, int] = {}  # the most synthetic notes a setting trained on over the seeds (fixed but for upsample)
+    for e in entries:
+        key = (e["name"], e["real_fraction"])
+        used[key] = max(used.get(key, 0), e["n_train_synthetic"])
+    rows = [{"name": s.name, "classifier": config.classifier, "real_fraction": s.real_fraction,
+             "synthetic_ratio": s.ratio, "n_train_synthetic": used.get((s.name, s.real_fraction), 0),
+             "n_seeds": config.seeds, "metrics": summary[s.key]} for s in settings]
+    real_counts = Counter(n.code for n in real)
+    return {
+        "settings": entries,
+        "hard_codes": hard,
+        "rare_codes": rare,
+        "synthetic_source": synthetic.source,
+        "synthetic_use": synthetic_use or {},
+        "summary": rows,
+        "real_notes_saved": notes_saved(rows, len(real)),
+        "tstr_per_code": tstr_per_code(entries, real_counts, Counter(synthetic.codes),
+                                       Counter(n.code for n in evaluation)),
+        "hard_codes_selection": hard_info,
+        "rare_codes_selection": {"quantile": config.rare_quantile, "counted_on": str(config.train),
+                                 "max_real_notes": max((real_counts[c] for c in rare), default=0)},
+        "train": {"path": str(config.train), "n_notes": len(real), "notes_per_code": dict(sorted(real_counts.items()))},
+        "eval": {"path": str(config.eval), "n_notes": len(evaluation), "unseen_codes": unseen},
+        "upsample": {"quantile": config.upsample_quantile, "codes": plans.get(max(config.real_fractions), {}),
+                     "codes_by_real_fraction": {f"{f:g}": plan for f, plan in sorted(plans.items())}},
+        "intervals": "95% BCa bootstrap over evaluation notes (scipy.stats.bootstrap), paired across settings",
+        "config": _config_record(config),
+    }
+
+
+def notes_saved(rows: list[dict], n_real: int, metric: str = "accuracy") -> dict[str, list[dict]]:
+    """Per real+synthetic setting: real notes it is worth at each real fraction (needs two fractions or more)."""
+    curve = {r["real_fraction"]: r["metrics"][metric]["mean"] for r in rows if r["name"] == "real"}
+    if len(curve) < 2:
+        return {}
+    out = {}
+    for name in dict.fromkeys(r["name"] for r in rows if r["synthetic_ratio"] is not None or r["name"] == "upsample"):
+        mixed = {r["real_fraction"]: r["metrics"][metric]["mean"] for r in rows if r["name"] == name}
+        out[name] = real_notes_saved(curve, mixed, n_real)
+    return out
+
+
+def tstr_per_code(entries: list[dict], real_counts: Counter, synthetic_counts: Counter, eval_counts: Counter) -> list:
+    """Which codes the corpus describes well: TSTR accuracy per evaluation code beside real-only (full fraction)."""
+    def mean_per_code(name: str, fraction: float | None) -> dict[str, float]:
+        sums: dict[str, list[float]] = {}
+        for e in entries:
+            if e["name"] == name and (fraction is None or e["real_fraction"] == fraction):
+                for code, acc in e["per_code_accuracy"].items():
+                    sums.setdefault(code, []).append(acc)
+        return {code: float(np.mean(v)) for code, v in sums.items()}
+
+    tstr = mean_per_code(TSTR, None)
+    fractions = [e["real_fraction"] for e in entries if e["name"] == "real"]
+    real = mean_per_code("real", max(fractions)) if fractions else {}
+    rows = [{"code": code, "n_eval": eval_counts[code], "n_train_real": real_counts[code],
+             "n_synthetic": synthetic_counts[code], "tstr_accuracy": acc, "real_accuracy": real.get(code)}
+            for code, acc in tstr.items()]
+    return sorted(rows, key=lambda r: (-r["tstr_accuracy"], -r["n_eval"], r["code"]))
+
+
+def _config_record(config: BenchmarkConfig) -> dict:
+    def plain(value):
+        if isinstance(value, Path):
+            return str(value)
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        return value
+
+    return plain(asdict(config))
