@@ -20,7 +20,7 @@ from tests.corpus_factory import make_corpus, make_results
 from tests.hub_emulator import hub  # noqa: F401  (the fixture)
 
 REPO = "medsyn-org/medsyn-ru"
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def build_corpus(out: Path, variant: str, seed: int, shards: int = 1, results: Path | None = None) -> Path:

@@ -182,7 +182,7 @@ def test_semantic_symptom_recall_never_exceeds_one():
 
 
 def test_matcher_judgements_fixture_holds_no_note_text():
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "matcher_judgements.csv"
+    path = Path(__file__).resolve().parents[3] / "benchmarks" / "data" / "matcher_judgements.csv"
     with open(path, encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) >= 200

@@ -15,7 +15,7 @@ from medsyn.builder.generate.backends import Request, SamplingParams
 from medsyn.errors import MedsynError
 from tests.tiny_models import make_tiny_llama
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 SYSTEM = "Ты врач-терапевт. Напиши жалобы пациента."
 
 

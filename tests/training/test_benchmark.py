@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 RUMEDTOP3 = REPO.parent / "shared" / "data" / "rumedbench" / "RuMedTop3"
 # Twelve codes of mixed frequency for the reduced run (notes capped per code to keep it to seconds).
 SUBSET_CODES = ["M54", "J06", "I11", "K29", "G44", "N30", "L20", "E11", "H10", "M17", "J20", "R51"]

@@ -11,7 +11,7 @@ import pytest
 from medsyn.builder.quality import filters
 from medsyn.builder.quality.names import add_person_names, person_names
 
-JUDGED = Path(__file__).parent / "data" / "person_names_judged.json"
+JUDGED = Path(__file__).resolve().parents[2] / "data" / "person_names_judged.json"
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.test_benchmark import RUMEDTOP3
+from tests.training.test_benchmark import RUMEDTOP3
 
 
 def read(split: str) -> list[dict]:

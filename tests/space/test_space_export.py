@@ -23,7 +23,7 @@ from medsyn.cli import main as medsyn_main
 from medsyn.dataset_card.publish import push
 from medsyn.errors import MedsynError
 from tests.hub_emulator import hub  # noqa: F401  (the fixture)
-from tests.test_push import build_corpus, cli, client
+from tests.dataset_card.test_push import build_corpus, cli, client
 from tests.tiny_models import free_port
 
 pytest.importorskip("gradio_client")

@@ -179,7 +179,7 @@ def test_train_resume_merge_and_build(tmp_path, tiny_model, ift_dir):
 def test_pushed_adapter_of_a_local_base_names_no_local_path(tmp_path, tiny_model, ift_dir, hub):  # noqa: F811
     from huggingface_hub import ModelCard
 
-    from tests.test_push import cli
+    from tests.dataset_card.test_push import cli
 
     adapter = tmp_path / "adapter"
     assert main(["train", "--base-model", str(tiny_model), "--data", str(ift_dir), "--out", str(adapter), *TRAIN_FLAGS,

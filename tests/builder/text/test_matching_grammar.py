@@ -96,7 +96,7 @@ def test_miss_judgements_fixture_holds_verdicts_and_no_note_text():
     import re
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "matcher_miss_judgements.csv"
+    path = Path(__file__).resolve().parents[3] / "benchmarks" / "data" / "matcher_miss_judgements.csv"
     with open(path, encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     splits = [r["split"] for r in rows]

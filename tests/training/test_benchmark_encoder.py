@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.test_benchmark import cli, make_synthetic_corpus, toy_notes, write_notes
+from tests.training.test_benchmark import cli, make_synthetic_corpus, toy_notes, write_notes
 
 CODES = ["M54", "J06", "K29", "N30"]
 

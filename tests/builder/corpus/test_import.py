@@ -98,9 +98,9 @@ def test_importing_twice_gives_identical_folders(imported, medsyn_slice, tmp_pat
 
 
 def test_card_push_and_benchmark_accept_an_imported_corpus(imported, hub, tmp_path, monkeypatch):  # noqa: F811
-    from tests.test_benchmark import cli as benchmark_cli
-    from tests.test_benchmark import rumedtop3_subset
-    from tests.test_push import cli as push_cli
+    from tests.training.test_benchmark import cli as benchmark_cli
+    from tests.training.test_benchmark import rumedtop3_subset
+    from tests.dataset_card.test_push import cli as push_cli
 
     copy = tmp_path / "copy"
     shutil.copytree(imported, copy)
