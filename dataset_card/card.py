@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from medsyn.dataset_card import plots
+from medsyn.dataset_card.benchmark_tables import notes, results_table, saved_table, tstr_table
 from medsyn.dataset_card.stats import CorpusStats, collect_stats, read_build_info, read_table
 from medsyn.dataset_card.validate import DATA_GLOB, UNFILTERED_GLOB, shard_paths
 from medsyn.errors import MedsynError
@@ -58,8 +59,6 @@ MEDSYN_BIBTEX = """@article{kumichev2024medsyn,
 
 def load_benchmark(results_dir: Path) -> dict:
     """results.json, its tables rendered exactly as results.md has them (in %), and per-setting seed spreads."""
-    from medsyn.training.benchmark import report as benchmark_report
-
     path = results_dir / "results.json"
     if not path.is_file():
         raise MedsynError(f"{path}: not found; pass the folder `medsyn benchmark --out` wrote")
@@ -67,10 +66,10 @@ def load_benchmark(results_dir: Path) -> dict:
         results = json.loads(path.read_text(encoding="utf-8"))
         settings, summary = results["settings"], results["summary"]
         tables = {
-            "results": benchmark_report.results_table(results),
-            "notes": benchmark_report.notes(results),
-            "saved": benchmark_report.saved_table(results),
-            "tstr": benchmark_report.tstr_table(results, limit=TSTR_ROWS),
+            "results": results_table(results),
+            "notes": notes(results),
+            "saved": saved_table(results),
+            "tstr": tstr_table(results, limit=TSTR_ROWS),
         }
     except (json.JSONDecodeError, KeyError, TypeError, IndexError) as err:
         raise MedsynError(f"{path}: not a benchmark results file ({type(err).__name__}: {err}); rerun "

@@ -26,14 +26,13 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from medsyn.errors import MedsynError
+from medsyn.hub_ids import REPO_ID, VERSION, is_loopback
 
 log = logging.getLogger(__name__)
 
 SETTINGS_FILE = "settings.yaml"
 APP_FILE = "app.py"
 TEMPLATE = Path(__file__).with_name("space_card.md")
-REPO_ID = re.compile(r"^(?!.*(--|\.\.))[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
-VERSION = re.compile(r"^v\d+\.\d+(\.\d+)?$")
 WHEEL_LINE = re.compile(r"^\./(medsyn-[^/\s]+\.whl)\s*$")
 # PyTorch's own index of CPU-only wheels. PyPI's Linux torch is the CUDA build (several GB of CUDA libraries that a
 # CPU Space downloads, installs and never uses); the Space builder's pip reads index options inside requirements.txt.
@@ -373,8 +372,6 @@ def export_space(
                 "the embedded knowledge graph and the symptoms/code prompt families)"
             )
     models = hub_models(settings)
-    from medsyn.dataset_card.publish import is_loopback
-
     if settings.get("base_url") and is_loopback(settings["base_url"]):
         log.warning(
             "base_url %s is a loopback address: on the Space it points at the Space itself, not at this machine; "

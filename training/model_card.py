@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from medsyn.errors import MedsynError
+from medsyn.hub_ids import REPO_ID
 
 NO_BASE = ("Base model: a local model folder, so this card names none; name its Hub id with `medsyn push ADAPTER_DIR "
            "--repo-id ORG/NAME --version vX.Y --base-model BASE_ORG/BASE_NAME`.")
@@ -23,8 +24,6 @@ def hub_base_model(name: str) -> str | None:
     """The Hub id under which a base model may be published: `name` itself when training loaded it from the Hub,
     ORG/NAME when it is a snapshot folder of the Hub cache (`models--ORG--NAME/snapshots/REV`); None for any other
     local folder, which has no public name."""
-    from medsyn.dataset_card.publish import REPO_ID
-
     path = Path(name).expanduser()
     if not path.exists():
         return name if REPO_ID.match(name) else None

@@ -45,7 +45,7 @@ def main(argv: list[str], prog: str = "medsyn push") -> int:
     import logging
 
     from medsyn.config import ConfigParser
-    from medsyn.dataset_card.publish import push
+    from medsyn.hub import push
 
     (options,) = ConfigParser([PushOptions], prog=prog, description=DESCRIPTION, positional="dir").parse(argv)
     for name in ("httpx", "httpx2"):  # one INFO line per request would bury what matters

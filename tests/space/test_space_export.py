@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from medsyn.cli import main as medsyn_main
-from medsyn.dataset_card.publish import push
+from medsyn.hub import push
 from medsyn.errors import MedsynError
 from tests.hub_emulator import hub  # noqa: F401  (the fixture)
 from tests.dataset_card.test_push import build_corpus, cli, client

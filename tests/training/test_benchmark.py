@@ -607,8 +607,8 @@ def test_card_reports_the_benchmark_of_the_built_corpus(reduced_run, tmp_path):
     """build -> benchmark -> card: the card's tables carry results.md's numbers (in %), intervals included."""
     import shutil
 
+    from medsyn.dataset_card.benchmark_tables import diff_cell, results_table, saved_table
     from medsyn.dataset_card.card import write_card
-    from medsyn.training.benchmark.report import diff_cell, results_table, saved_table
 
     out, results, _, _ = reduced_run
     corpus = tmp_path / "corpus"

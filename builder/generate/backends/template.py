@@ -10,8 +10,8 @@ import re
 from collections.abc import Iterable, Iterator
 
 from medsyn.builder.generate.backends.base import Request, Result, SamplingParams
-from medsyn.builder.quality.parallel import process_map, worker_count
 from medsyn.builder.generate.template.notes import compose_note
+from medsyn.pools import process_map, worker_count
 
 _WORD_RE = re.compile(r"\S+\s*")
 CHUNK = 256  # notes per hand-over to a worker: a note takes ~0.4 ms, pickling it a few microseconds

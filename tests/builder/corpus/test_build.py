@@ -88,22 +88,23 @@ def test_same_seed_same_corpus(template_corpus, tmp_path):
 def test_the_corpus_is_the_same_for_any_number_of_processes(template_corpus, tmp_path, monkeypatch):
     """Template notes and scores computed in worker processes (pools forced on for 120 notes) give, byte for byte,
     the rows one process gives; and the pools really ran."""
-    from medsyn.builder.quality import parallel
+    from medsyn import pools
     from medsyn.builder.generate.backends import template
+    from medsyn.builder.quality import parallel
 
-    pools = []
-    real_pool = parallel.process_pool
+    started = []
+    real_pool = pools.process_pool
 
     def counted(workers):
-        pools.append(workers)
+        started.append(workers)
         return real_pool(workers)
 
-    monkeypatch.setattr(parallel, "process_pool", counted)
+    monkeypatch.setattr(pools, "process_pool", counted)
     monkeypatch.setattr(parallel, "MIN_PARALLEL_NOTES", 10)
     monkeypatch.setattr(template, "CHUNK", 16)
     split = tmp_path / "split"
     assert main(["build", "--out", str(split), "--n", "120", "--seed", "3", "--workers", "2", "--quiet"]) == 0
-    assert pools == [2, 2]  # one pool composed the notes, one scored them and looked for near-duplicates
+    assert started == [2, 2]  # one pool composed the notes, one scored them and looked for near-duplicates
     assert _rows(split, "unfiltered") == _rows(template_corpus, "unfiltered")
     infos = [json.loads((folder / "build_info.json").read_text(encoding="utf-8")) for folder in (split, template_corpus)]
     for info in infos:

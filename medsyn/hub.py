@@ -1,9 +1,13 @@
-"""Publishing a corpus (dataset repo) or an adapter/model folder (model repo) as one tagged version on the Hub.
+"""Publishing a corpus (dataset repo), an adapter/model folder (model repo) or a Space folder as one tagged version
+on the Hub.
 
 The order is chosen so that a failure anywhere leaves the repo as it was: everything is validated locally first,
 the tag is checked before any upload, data and card go up in a single commit (a commit either lands whole or not
 at all), and the tag is put on exactly that commit. The token comes from huggingface_hub's own lookup (HF_TOKEN
 or the stored login) and is only ever handed to `HfApi`; it is never printed, logged or written.
+
+The publisher sits above what it publishes (the dataset card, the model card, the Space export): they never import
+it, so each of them can be used and tested without the Hub.
 """
 
 from __future__ import annotations
@@ -13,16 +17,19 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from ipaddress import ip_address
 from pathlib import Path
-from urllib.parse import urlsplit
 
+from medsyn.dataset_card.card import render_card
+from medsyn.dataset_card.stats import collect_stats, read_build_info
+from medsyn.dataset_card.validate import validate_folder
 from medsyn.errors import MedsynError
+from medsyn.hub_ids import REPO_ID, check_repo_id, check_version, is_loopback
+from medsyn.io import atomic_file
+from medsyn.space.export import hub_requirements, shipped_wheels, validate_space_folder
+from medsyn.training.model_card import NO_BASE, base_model_of, model_card_text, public_training_info
 
 log = logging.getLogger(__name__)
 
-REPO_ID = re.compile(r"^(?!.*(--|\.\.))[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
-VERSION = re.compile(r"^v\d+\.\d+(\.\d+)?$")
 DATASET_PARTS = ("data/", "unfiltered/", "assets/")  # what a corpus version consists of besides the two files below
 DATASET_FILES = ("README.md", "build_info.json")
 MODEL_MARKERS = ("adapter_config.json", "config.json")
@@ -37,30 +44,6 @@ class PushResult:
     commit_url: str
     tagged: bool
     pr_url: str | None = None
-
-
-def check_repo_id(repo_id: str) -> str:
-    if not REPO_ID.match(repo_id or ""):
-        raise MedsynError(
-            f"--repo-id {repo_id!r} is not ORG/NAME (letters, digits, '-', '_', '.'; one '/'), e.g. my-org/medsyn-ru"
-        )
-    return repo_id
-
-
-def check_version(version: str) -> str:
-    if not VERSION.match(version or ""):
-        raise MedsynError(f"--version {version!r} is not a version tag like v1.0 or v1.2.3")
-    return version
-
-
-def is_loopback(endpoint: str) -> bool:
-    host = urlsplit(endpoint).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def hub_token() -> str | None:
@@ -250,9 +233,6 @@ def push_dataset(
 ) -> PushResult:
     from huggingface_hub import DatasetCard, HfApi
 
-    from medsyn.dataset_card.card import render_card
-    from medsyn.dataset_card.stats import collect_stats, read_build_info
-    from medsyn.dataset_card.validate import validate_folder
 
     report = validate_folder(folder)
     token = hub_token()
@@ -294,8 +274,6 @@ def record_publication(folder: Path, info: dict, readme: str | None = None) -> N
     """Keep the published build_info.json (repo id, version history, demo Space) and card in the local folder too,
     so that the folder's README.md is the card of the version now on the Hub (not the unpublished one), `medsyn card`
     renders the real repo id and `medsyn space --export --dataset DIR` knows what to link to."""
-    from medsyn.io import atomic_file
-
     path = folder / "build_info.json"
     current = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     current.update({key: info[key] for key in ("repo_id", "versions", "space") if key in info})
@@ -315,7 +293,6 @@ def push_model(
     uploaded rewritten, with the base model as its Hub id or null."""
     from huggingface_hub import HfApi
 
-    from medsyn.training.model_card import NO_BASE, base_model_of, model_card_text, public_training_info
 
     files: dict[str, Path | bytes] = _files_under(folder, None)
     if not any(p.endswith((".safetensors", ".bin")) for p in files):
@@ -355,7 +332,6 @@ def push_space(
     """
     from huggingface_hub import HfApi, constants
 
-    from medsyn.space.export import hub_requirements, shipped_wheels, validate_space_folder
 
     meta = validate_space_folder(folder)
     files: dict[str, Path | bytes] = {
