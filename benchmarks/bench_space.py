@@ -66,14 +66,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5, help="measured generations per backend (median reported)")
     args = parser.parse_args()
-    from medsyn.space.config import SpaceConfig
+    from medsyn.space.config import GENERATION, SpaceConfig
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["HF_HOME"] = str(Path(tmp) / "hf")
         results = {"template": measure(SpaceConfig(), args.runs)}
         with served_tiny_llama(Path(tmp)) as (base_url, model):
             results["openai (transformers serve, tiny LLaMA, CPU)"] = measure(
-                SpaceConfig(backend="openai", model=model, base_url=base_url, max_new_tokens=64), args.runs
+                SpaceConfig(GENERATION.make(backend="openai", model=model, base_url=[base_url], max_new_tokens=64)),
+                args.runs
             )
     for backend, figures in results.items():
         print(f"{backend}:")

@@ -9,18 +9,23 @@ flags, and relative paths in a YAML file (fields typed `Path`) are resolved agai
 Checks live in the dataclasses (`__post_init__` or `validate()`), so a bad value fails before any work, with one
 line naming the setting and, for an unknown one, the closest known names. The parser is the standard library's
 (`medsyn.flags`), so reading flags imports no heavy library; a library's own settings (TRL's, for `medsyn train`)
-come in as stored `Flag`s and are turned into its classes by the command, after parsing.
+come in as stored `Flag`s (`Stored`) and the parser builds the library's classes from them once every setting has
+been checked. A group is one concern, declared once and reused wherever its settings appear: a command that takes
+only part of another command's group (the Space, of the build's generation settings) names that part (`Subset`).
+Whatever a command's groups are, `parse` returns them as typed objects, which the work takes as they are.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import json
 import typing
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from medsyn.errors import MedsynError
@@ -41,18 +46,60 @@ class ConfigError(MedsynError):
 
 @dataclass
 class Stored:
-    """Settings of a library read without importing it (its `Flag`s, stored); `parse` gives the values set, as a
-    dict, for the command to build the library's own class from once the flags are known to be right."""
+    """Settings of a library read without importing it (its `Flag`s, stored). `parse` runs `check` on every value
+    (the defaults filled in) before the library is imported, so that a missing setting fails in a fraction of a
+    second rather than after seconds of importing; then it builds `target` ("module:Class") from the values set,
+    after every other group has been checked too. Without a target `parse` gives the values set, as a dict."""
 
     name: str
     flags: list[Flag]
+    target: str | None = None
+    check: Callable[[SimpleNamespace], None] | None = None
+
+    def build(self, values: dict[str, Any]) -> Any:
+        if not self.target:
+            return values
+        module, _, name = self.target.partition(":")
+        cls = getattr(importlib.import_module(module), name)  # the library itself: only now, the flags being right
+        try:
+            return cls(**values)
+        except (TypeError, ValueError) as err:
+            raise ConfigError(str(err).splitlines()[0]) from None
+
+
+@dataclass
+class Subset:
+    """Some settings of a group that a command shares with another, with this command's own defaults and help:
+    the Space takes the build's generation settings that streaming uses (not batch sizes, retries or prices), and
+    two generations at a time, not 16. `parse` gives the whole group, its other settings at their defaults, and
+    leaves checking it to the command's config, which knows the limits of its own use (the Space's)."""
+
+    dtype: type
+    names: tuple[str, ...]
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    help: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def flags(self) -> list[Flag]:
+        known = {flag.dest: flag for flag in flags_of(self.dtype)}
+        flags = []
+        for name in self.names:
+            flag = dataclasses.replace(known[name], help=self.help.get(name, known[name].help))
+            if name in self.defaults:
+                flag.default = jsonable(self.defaults[name])
+            flags.append(flag)
+        return flags
+
+    def make(self, **values: Any) -> Any:
+        """The group with this command's defaults under `values`."""
+        return self.dtype(**{**self.defaults, **values})
 
 
 class ConfigParser(argparse.ArgumentParser):
-    """argparse over dataclasses (and `Stored` settings), with `--config FILE.yaml`, environment variables, and
-    one-line errors (ConfigError)."""
+    """argparse over dataclasses (and `Stored` and `Subset` settings), with `--config FILE.yaml`, environment
+    variables, and one-line errors (ConfigError)."""
 
-    def __init__(self, dataclass_types: Sequence[type | Stored], prog: str, description: str | None = None,
+    def __init__(self, dataclass_types: Sequence[type | Stored | Subset], prog: str, description: str | None = None,
                  positional: str | None = None, maybe_paths: Sequence[str] = (), **kwargs: Any):
         """`positional`: the setting a leading bare word sets (`medsyn push DIR` for `--dir DIR`); `maybe_paths`:
         settings that take a path or a name (a Hub id), resolved against a YAML file only where that path exists."""
@@ -65,7 +112,7 @@ class ConfigParser(argparse.ArgumentParser):
         if positional:
             self.usage = f"{prog} {positional.upper()} [options]  (or --{positional.replace('_', '-')} {positional.upper()})"
         flags = [flag for group in self.dataclass_types
-                 for flag in (group.flags if isinstance(group, Stored) else flags_of(group))]
+                 for flag in (group.flags if isinstance(group, (Stored, Subset)) else flags_of(group))]
         for flag in flags:
             flag.add_to(self)
         self.add_argument("--config", metavar="FILE.yaml", help=CONFIG_HELP)
@@ -176,20 +223,25 @@ class ConfigParser(argparse.ArgumentParser):
             hint = suggest(unknown[0].split("=", 1)[0], options) if unknown[0].startswith("--") else ""
             raise ConfigError(f"unrecognized argument(s): {' '.join(rest)}{hint}")
         outputs: list[Any] = []
-        for dtype in self.dataclass_types:
-            if isinstance(dtype, Stored):
-                outputs.append({f.dest: getattr(namespace, f.dest) for f in dtype.flags if hasattr(namespace, f.dest)})
+        for group in self.dataclass_types:
+            if isinstance(group, Stored):
+                values = {f.dest: getattr(namespace, f.dest) for f in group.flags if hasattr(namespace, f.dest)}
+                if group.check is not None:
+                    group.check(SimpleNamespace(**{**{f.dest: f.default for f in group.flags}, **values}))
+                outputs.append(values)
                 continue
-            values = {f.name: getattr(namespace, f.name) for f in dataclasses.fields(dtype)
-                      if f.init and hasattr(namespace, f.name)}
+            names = group.names if isinstance(group, Subset) else [f.name for f in dataclasses.fields(group) if f.init]
+            values = {name: getattr(namespace, name) for name in names if hasattr(namespace, name)}
             try:
-                obj = dtype(**values)
+                obj = group.make(**values) if isinstance(group, Subset) else group(**values)
             except (TypeError, ValueError) as err:
                 raise ConfigError(str(err).splitlines()[0]) from None
-            if hasattr(obj, "validate"):
+            if hasattr(obj, "validate") and not isinstance(group, Subset):
                 obj.validate()
             outputs.append(obj)
-        return tuple(outputs)
+        # A library's classes last, so that nothing waits on importing it only to fail on another setting.
+        return tuple(group.build(value) if isinstance(group, Stored) else value
+                     for group, value in zip(self.dataclass_types, outputs))
 
 
 def _pop_config(argv: list[str]) -> str:
@@ -203,11 +255,6 @@ def _pop_config(argv: list[str]) -> str:
             argv.pop(i)
             return argv.pop(i)
     raise AssertionError("no --config")
-
-
-def load(dtype: type, config: str | Path | None = None, environ: Mapping[str, str] | None = None):
-    """One dataclass from a YAML file and `MEDSYN_*` variables (the Space's way in), validated."""
-    return ConfigParser([dtype], prog=dtype.__name__).parse([], environ=environ, config=config)[0]
 
 
 def dispatch(argv: Sequence[str], prog: str, description: str, actions: Mapping[str, tuple[str, Any]]) -> int:

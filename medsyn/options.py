@@ -1,7 +1,7 @@
 """`option()`: a dataclass field that is also a documented setting (flag, YAML key, MEDSYN_* variable).
 
-Kept apart from `medsyn.config` (which imports transformers' argument parser) so that the stage configs
-(`FilterConfig`, `SamplingOptions`, ...) can declare their settings without that import.
+Kept apart from `medsyn.config` (the argument parser) so that the stage configs (`FilterConfig`, `SamplingConfig`,
+`GenerationOptions`, ...) declare their settings where the stage lives, without importing the parser.
 """
 
 from __future__ import annotations

@@ -167,7 +167,7 @@ def make_demo(config: SpaceConfig | None = None) -> gr.Blocks:
         return space.browse(code, verdict, min_recall)
 
     backend_line = f"**Backend:** `{space.streamer.name}` · **model:** `{space.streamer.model}` · " \
-                   f"**max new tokens:** {cfg.max_new_tokens}"
+                   f"**max new tokens:** {cfg.generation.max_new_tokens}"
     with gr.Blocks(title="MedSyn-ru: synthetic Russian clinical notes") as demo:
         gr.Markdown(
             "# MedSyn-ru: synthetic Russian clinical notes\n"
@@ -224,7 +224,7 @@ def make_demo(config: SpaceConfig | None = None) -> gr.Blocks:
                   api_name="prompt")
             generate.click(
                 on_generate, prompt_inputs, [note, marked, verdict, scores, download],
-                api_name="generate", concurrency_limit=cfg.concurrency, concurrency_id="generate",
+                api_name="generate", concurrency_limit=cfg.generation.concurrency, concurrency_id="generate",
             )
             gr.api(on_search, api_name="search")
         if space.corpus is not None:
@@ -240,7 +240,7 @@ def make_demo(config: SpaceConfig | None = None) -> gr.Blocks:
                                     column_widths=BROWSE_WIDTHS, max_height=1200)
                 gr.on([b_code.change, b_verdict.change, b_recall.release, demo.load], on_browse,
                       [b_code, b_verdict, b_recall], rows, api_name="browse")
-    demo.queue(default_concurrency_limit=cfg.concurrency, max_size=cfg.queue_size)
+    demo.queue(default_concurrency_limit=cfg.generation.concurrency, max_size=cfg.options.queue_size)
     _one_line_input_errors(demo)
     return demo
 

@@ -21,12 +21,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from medsyn.errors import MedsynError
 from medsyn.hub_ids import REPO_ID, VERSION, is_loopback
+from medsyn.space.config import SpaceConfig, space_settings
 
 log = logging.getLogger(__name__)
 
@@ -352,7 +353,6 @@ def export_space(
     `gpu`: the Space will run on GPU hardware, so torch is left to PyPI's CUDA build instead of pinned to the CPU one.
     """
     from medsyn.io import atomic_dir
-    from medsyn.space.config import SpaceConfig
 
     if Path(out).exists() and not overwrite:
         raise MedsynError(f"{out} already exists; pass --overwrite to replace it or choose another --export DIR")
@@ -377,11 +377,11 @@ def export_space(
             "base_url %s is a loopback address: on the Space it points at the Space itself, not at this machine; "
             "set MEDSYN_BASE_URL in the Space's variables to a server it can reach", settings["base_url"],
         )  # fmt: skip
-    defaults = SpaceConfig()
+    defaults = space_settings(SpaceConfig())
     # only what differs from the defaults: the file reads as the deployment's choices
     settings = {
-        f.name: settings[f.name] for f in fields(SpaceConfig)
-        if f.name in settings and (f.name == "backend" or getattr(defaults, f.name) != settings[f.name])
+        key: settings[key] for key in defaults
+        if key in settings and (key == "backend" or defaults[key] != settings[key])
     }  # fmt: skip
     requirement = check_vcs_url(vcs) if vcs else None
     root = None if requirement else source_root()

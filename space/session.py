@@ -19,7 +19,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from medsyn.builder.generate.backends import SamplingParams, Streamer, count_tokens, open_streamer
+from medsyn.builder.generate.backends import Streamer, count_tokens, open_streamer
 from medsyn.builder.corpus.build import complaint_labels
 from medsyn.builder.quality.filters import FilterConfig, SymptomScorer, reject_reasons, score_note
 from medsyn.builder.text.matching import SymptomMatcher
@@ -91,24 +91,26 @@ class Space:
     def __init__(self, config: SpaceConfig) -> None:
         config.validate()
         self.config = config
-        self.graph: KnowledgeGraph = load_graph(config.graph)
+        own = config.options
+        self.graph: KnowledgeGraph = load_graph(own.graph)
         examples = []
-        if config.examples:
+        if own.examples:
             from medsyn.builder.kg.sources import read_notes, refuse_held_out
 
-            refuse_held_out(config.examples)
-            examples = read_notes(config.examples)
+            refuse_held_out(own.examples)
+            examples = read_notes(own.examples)
         self.families = ["symptoms", "code"] + (["example"] if examples else [])
-        self.prompts = PromptBuilder(PromptConfig(families=dict.fromkeys(self.families, 1.0)), examples, self.graph)
+        self.prompts = PromptBuilder(PromptConfig(families=[f"{family}=1" for family in self.families]), examples,
+                                     self.graph)
         self.example_text = {note.note_id: note.text for note in examples}
         self.scorer = SymptomScorer()
-        self.streamer: Streamer = open_streamer(config)
-        self.corpus = load_corpus(config.dataset, config.dataset_version) if config.dataset else None
+        self.streamer: Streamer = open_streamer(config.generation)
+        self.corpus = load_corpus(own.dataset, own.dataset_version) if own.dataset else None
         # Every code with Russian symptoms: the categories the sampler draws and the full codes with their own lists.
         self.codes = sorted(set(self.graph.codes_with_symptoms) | set(self.graph.full_codes_with_symptoms))
         self.chapter_of = {code: self.graph.chapter(code) for code in self.codes}
         self.out_dir = Path(tempfile.mkdtemp(prefix="medsyn-space-"))
-        self.params = SamplingParams(config.temperature, config.top_p, config.max_new_tokens)
+        self.params = config.generation.params
 
     # -- codes --------------------------------------------------------------------------------------------------
     def code_choices(self, chapter: str = ALL) -> list[tuple[str, str]]:

@@ -310,7 +310,7 @@ def test_published_files_name_no_local_path(tmp_path, monkeypatch):
     record["train"]["path"] = str(tmp_path / "private" / "train.jsonl")
     record["eval"]["path"] = "../private/dev.jsonl"
     record["config"] = {"train": str(tmp_path / "private" / "train.jsonl"), "out": "results",
-                        "classifier_options": {"model_path": str(tmp_path / "private" / "rubert")}}
+                        "encoder": str(tmp_path / "private" / "rubert")}
     (results / "results.json").write_text(json.dumps(record), encoding="utf-8")
     assert main(["card", "--dataset", str(corpus), "--benchmark", str(results)]) == 0
 

@@ -10,14 +10,16 @@ import re
 import subprocess
 import sys
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
 from medsyn.cli import COMMANDS, command_module, main
-from medsyn.config import ConfigParser
+from medsyn.config import ConfigError, ConfigParser
 from medsyn.flags import to_bool
+from medsyn.options import option
 
 # Commands whose settings are read by one parser; mkg and ift pick an action first.
 ACTIONS = {"mkg": ["build", "stats", "show"], "ift": ["build"]}
@@ -28,17 +30,17 @@ def parsers():
     """(argv prefix, parser) for every command and action: the parser that `main` builds for it."""
     from medsyn.commands import benchmark, card, ift, mkg, prompts, push, sample, space, train
     from medsyn.commands import build as build_cmd
-    from medsyn.builder.corpus.config import PromptOptions, SamplingOptions
-    from medsyn.space.config import SpaceConfig
+    from medsyn.builder.generate.prompts import PromptConfig
+    from medsyn.builder.generate.sampling import SamplingConfig
 
-    yield ["sample"], ConfigParser([SamplingOptions, sample.SampleOutput], prog="medsyn sample")
-    yield ["prompts"], ConfigParser([prompts.PromptsIO, PromptOptions], prog="medsyn prompts")
+    yield ["sample"], ConfigParser([SamplingConfig, sample.SampleOutput], prog="medsyn sample")
+    yield ["prompts"], ConfigParser([prompts.PromptsIO, PromptConfig], prog="medsyn prompts")
     yield ["build"], build_cmd.parser()
-    yield ["benchmark"], ConfigParser([benchmark.BenchmarkOptions], prog="medsyn benchmark")
+    yield ["benchmark"], benchmark.parser()
     yield ["card"], ConfigParser([card.CardOptions], prog="medsyn card")
     yield ["push"], ConfigParser([push.PushOptions], prog="medsyn push")
     yield ["ift", "build"], ConfigParser([ift.IftBuildOptions], prog="medsyn ift build")
-    yield ["space"], ConfigParser([space.ServeOptions, SpaceConfig], prog="medsyn space")
+    yield ["space"], space.parser()
     yield ["mkg", "build"], ConfigParser([mkg.MkgBuildOptions], prog="medsyn mkg build")
     yield ["mkg", "stats"], ConfigParser([mkg.MkgStatsOptions], prog="medsyn mkg stats")
     yield ["mkg", "show"], ConfigParser([mkg.MkgShowOptions], prog="medsyn mkg show")
@@ -138,12 +140,54 @@ def test_yaml_paths_resolve_against_the_file_and_flags_win(tmp_path, monkeypatch
 
 
 def test_same_value_from_flag_yaml_and_environment():
-    from medsyn.space.config import SpaceConfig, load_config
+    from medsyn.space.config import load_config, parser
 
-    assert load_config(environ={"MEDSYN_TOP_P": "0.5"}).top_p == 0.5
-    parser = ConfigParser([SpaceConfig], prog="t")
-    (config,) = parser.parse(["--top-p", "0.25"], environ={"MEDSYN_TOP_P": "0.5"})
-    assert config.top_p == 0.25
+    assert load_config(environ={"MEDSYN_TOP_P": "0.5"}).generation.top_p == 0.5
+    generation, _ = parser("t").parse(["--top-p", "0.25"], environ={"MEDSYN_TOP_P": "0.5"})
+    assert generation.top_p == 0.25
+
+
+def test_a_stored_group_is_checked_before_its_library_loads_and_built_after_every_other_group():
+    """How `medsyn train` reads TRL's settings: `check` sees every value (defaults filled in) before the import,
+    and the library's class is built from the values set once the other groups have passed their checks."""
+    from types import SimpleNamespace
+
+    from medsyn.config import Stored
+    from medsyn.flags import Flag
+
+    seen = []
+    stored = Stored("Lib", [Flag("size", "int", default=3), Flag("name")], target="types:SimpleNamespace",
+                    check=seen.append)
+    parser = ConfigParser([Count, stored], prog="t")
+    _, built = parser.parse(["--name", "x"])
+    assert built == SimpleNamespace(name="x") and seen == [SimpleNamespace(size=3, name="x")]
+    with pytest.raises(ConfigError, match="n must be >= 1"):  # the other group fails first: nothing is built
+        parser.parse(["--n", "0", "--size", "4"])
+    assert len(seen) == 1
+
+
+def test_a_subset_takes_part_of_a_shared_group_with_the_commands_defaults():
+    from medsyn.builder.generate.backends import GenerationOptions
+    from medsyn.config import Subset
+
+    part = Subset(GenerationOptions, ("model", "concurrency"), defaults={"concurrency": 2},
+                  help={"model": "the served model"})
+    parser = ConfigParser([part], prog="t")
+    assert set(parser.settings) == {"model", "concurrency"}
+    assert "the served model" in parser.format_help() and "(default: 2)" in parser.format_help()
+    (options,) = parser.parse(["--model", "m"])
+    assert options == GenerationOptions(model="m", concurrency=2)
+    with pytest.raises(Exception, match="unrecognized.*--batch-size"):
+        parser.parse(["--batch-size", "4"])
+
+
+@dataclass
+class Count:
+    n: int = option(1, "how many")
+
+    def validate(self) -> None:
+        if self.n < 1:
+            raise ConfigError(f"n must be >= 1, got {self.n}")
 
 
 def test_train_flags_are_stored_for_the_installed_trl():
@@ -178,12 +222,15 @@ def test_train_takes_any_sft_and_model_config_field(tmp_path):
 
 TOY_BACKEND = textwrap.dedent(
     """
-    from medsyn.builder.generate.backends import BackendSpec, Result
+    from medsyn.builder.generate.backends import BackendSpec, GenerationOptions, Result
 
     class Toy:
         name = "toy"
 
         def __init__(self, options):
+            # the build and the Space both open a backend with the typed generation group
+            if not isinstance(options, GenerationOptions):
+                raise TypeError(f"the toy backend was opened with {type(options).__name__}, not GenerationOptions")
             self.model = f"toy-{options.model or 'plain'}"
 
         def generate(self, requests):

@@ -21,7 +21,7 @@ RUSSIAN_TEXT = [
 
 # Positions of the tiny model, so what `transformers serve` accepts as prompt plus answer. This byte-level BPE of
 # 600 tokens spends about 0.8 tokens per character of medsyn's Russian prompts: ~700 tokens for the longest
-# symptoms prompt, ~1,500 with a style example of `max_example_chars`. 512 turned real prompts away with HTTP 400
+# symptoms prompt, ~1,500 with a style example of `MAX_EXAMPLE_CHARS`. 512 turned real prompts away with HTTP 400
 # (issue 22); test_backend_serve checks the headroom.
 CONTEXT = 4096
 

@@ -159,7 +159,7 @@ def build_instruction_data(
     labels = {code: [link.label for link in graph.symptoms(code)] for code in codes}
     matchers = {code: SymptomMatcher(code_labels) for code, code_labels in labels.items()}
     shares = {"symptoms": 1.0 - example_share, "example": example_share}
-    config = PromptConfig(families={k: v for k, v in shares.items() if v > 0})
+    config = PromptConfig(families=[f"{family}={share}" for family, share in shares.items() if share > 0])
     # Style examples come from the same notes; the builder screens out notes that name their diagnosis.
     prompts = PromptBuilder(config, [note for note in notes if note.code[:3] in codes], graph)
 

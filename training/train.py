@@ -24,10 +24,14 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Literal
 
 from medsyn.errors import MedsynError
 from medsyn.options import option
+
+if TYPE_CHECKING:  # TRL's classes are built by the parser, after the flags are checked (`medsyn.config.Stored`)
+    from trl import ModelConfig, SFTConfig
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +68,8 @@ class TrainConfig:
     """`medsyn train`'s settings: medsyn's own, TRL's SFTConfig and ModelConfig (LoRA), as TRL's scripts take them."""
 
     args: TrainArgs
-    sft: Any  # trl.SFTConfig
-    model: Any  # trl.ModelConfig
+    sft: SFTConfig
+    model: ModelConfig
 
     def validate(self) -> None:
         self.args.validate()
@@ -81,7 +85,7 @@ class TrainConfig:
         return [targets] if isinstance(targets, str) else list(targets)
 
 
-def check_model(model: Any) -> None:
+def check_model(model: ModelConfig | SimpleNamespace) -> None:
     """The ModelConfig settings medsyn needs; `model` is a ModelConfig or, before TRL is imported, its values."""
     if not model.model_name_or_path:
         raise MedsynError("--model-name-or-path (--base-model) is required: a local model folder or a hub id")

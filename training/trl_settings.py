@@ -23,6 +23,7 @@ from medsyn.flags import KINDS, Flag, jsonable
 
 STORE = Path(__file__).resolve().parent / "configs" / "trl_flags.json"
 LIBRARIES = ("trl", "transformers")
+TARGETS = {"SFTConfig": "trl:SFTConfig", "ModelConfig": "trl:ModelConfig"}  # what the parser builds from the values
 
 
 def installed() -> dict[str, str]:
@@ -30,13 +31,15 @@ def installed() -> dict[str, str]:
 
 
 def trl_settings() -> list[Stored]:
-    """SFTConfig's and ModelConfig's flags: stored when they were stored for the installed versions, else derived."""
+    """SFTConfig's and ModelConfig's flags: stored when they were stored for the installed versions, else derived.
+    The parser builds TRL's own classes from them (`Stored.target`)."""
     try:
         stored = json.loads(STORE.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         stored = None
     if stored is not None and stored.get("versions") == installed():
-        return [Stored(name, [Flag(**flag) for flag in flags]) for name, flags in stored["settings"].items()]
+        return [Stored(name, [Flag(**flag) for flag in flags], TARGETS[name])
+                for name, flags in stored["settings"].items()]
     return derived()
 
 
@@ -45,7 +48,8 @@ def derived() -> list[Stored]:
     from transformers import HfArgumentParser
     from trl import ModelConfig, SFTConfig
 
-    return [Stored(cls.__name__, flags_of_parser(HfArgumentParser([cls]))) for cls in (SFTConfig, ModelConfig)]
+    return [Stored(cls.__name__, flags_of_parser(HfArgumentParser([cls])), TARGETS[cls.__name__])
+            for cls in (SFTConfig, ModelConfig)]
 
 
 def flags_of_parser(parser: argparse.ArgumentParser) -> list[Flag]:

@@ -70,8 +70,8 @@ class BuildReport:
 def plan(config: BuildConfig, graph: KnowledgeGraph, examples: list[Note], progress: bool = False,
          sampler: PriorSampler | None = None) -> list[Prompt]:
     """Every prompt of the build, in prior order (checks codes and families before anything is generated)."""
-    sampler = sampler or PriorSampler(graph, config.sampling.sampling_config())
-    builder = PromptBuilder(config.prompts.prompt_config(), examples, graph)
+    sampler = sampler or PriorSampler(graph, config.sampling)
+    builder = PromptBuilder(config.prompts, examples, graph)
     n = config.output.n
     priors = tqdm(sampler.sample(n, config.sampling.seed), total=n, desc="preparing prompts", unit="prompt",
                   disable=not progress)
@@ -98,7 +98,7 @@ def build_corpus(config: BuildConfig, progress: bool = True, finish: Callable[[P
         examples = read_notes(config.prompts.examples)
     elif config.prompts.family_shares().get("example", 0) > 0:
         say("no --examples given: the 'example' prompt family is skipped")
-    sampler = PriorSampler(graph, config.sampling.sampling_config())
+    sampler = PriorSampler(graph, config.sampling)
     if sampler.skipped:
         say("%d codes without real notes keep too few complaints for a note and are not drawn: %s",
             len(sampler.skipped), " ".join(sampler.skipped))

@@ -22,6 +22,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from medsyn.builder.generate.demographics import MARITAL_RU
@@ -29,6 +30,7 @@ from medsyn.builder.kg.graph import KnowledgeGraph
 from medsyn.builder.generate.sampling import Prior
 from medsyn.builder.kg.sources import Note
 from medsyn.errors import MedsynError
+from medsyn.options import option
 
 FAMILIES = ("symptoms", "example", "code")
 HIDDEN_DIAGNOSIS_FAMILIES = frozenset({"symptoms", "example"})
@@ -121,21 +123,51 @@ def _unit(key: str) -> float:
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big") / 2**64
 
 
+MAX_EXAMPLE_CHARS = 1200  # a style example is clipped to this: enough for its style, short enough for small contexts
+
+
+def _has_a_line(path: Path) -> bool:
+    """Whether a text file has a non-blank line (read up to the first one only)."""
+    with open(path, "rb") as handle:
+        return any(line.strip() for line in handle)
+
+
 @dataclass(frozen=True)
 class PromptConfig:
-    """Shares of the prompt families; `example` is skipped for codes without a usable example note."""
+    """How priors become prompts: the flags of `medsyn prompts` (and of `medsyn build`), and what the prompt builder
+    reads. Families come as FAMILY=SHARE words, as flags and YAML mappings give them; `example` is skipped for codes
+    without a usable example note."""
 
-    families: dict[str, float] = field(default_factory=lambda: {"symptoms": 0.6, "example": 0.3, "code": 0.1})
-    max_example_chars: int = 1200
+    examples: Path | None = option(None, "RuMedTop3-format training notes used as style examples (enables the "
+                                   "'example' family)")
+    families: list[str] = option(["symptoms=0.6", "example=0.3", "code=0.1"],
+                                 "prompt family shares as FAMILY=SHARE, e.g. symptoms=0.6 example=0.3 code=0.1")
+
+    def family_shares(self) -> dict[str, float]:
+        shares = {}
+        for item in self.families:
+            family, sep, share = str(item).partition("=")
+            try:
+                shares[family.strip()] = float(share) if sep else 1.0
+            except ValueError:
+                raise MedsynError(f"families {item!r}: expected FAMILY=SHARE with a number, e.g. symptoms=0.5") from None
+        return shares
 
     def validate(self) -> None:
-        unknown = sorted(set(self.families) - set(FAMILIES))
+        shares = self.family_shares()
+        unknown = sorted(set(shares) - set(FAMILIES))
         if unknown:
             close = difflib.get_close_matches(unknown[0], FAMILIES, n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
             raise MedsynError(f"unknown prompt family {unknown[0]!r}{hint}; choose from {', '.join(FAMILIES)}")
-        if any(share < 0 for share in self.families.values()) or sum(self.families.values()) <= 0:
-            raise MedsynError(f"prompt family shares must be >= 0 and not all 0, got {self.families}")
+        if any(share < 0 for share in shares.values()) or sum(shares.values()) <= 0:
+            raise MedsynError(f"prompt family shares must be >= 0 and not all 0, got {shares}")
+        if self.examples and not Path(self.examples).is_file():
+            raise MedsynError(f"examples file {self.examples} not found")
+        if self.examples and not _has_a_line(Path(self.examples)):
+            # Else the 'example' family would silently vanish from the corpus the user asked it for.
+            raise MedsynError(f"examples file {self.examples} holds no notes; give RuMedTop3-format notes (one JSON "
+                              "object per line with idx, symptoms, code) or leave out --examples")
 
 
 class PromptBuilder:
@@ -153,6 +185,7 @@ class PromptBuilder:
         adds a further condition (e.g. not the note a training pair is made of)."""
         self.config = config or PromptConfig()
         self.config.validate()
+        self.shares = self.config.family_shares()
         examples = list(examples)
         if examples and graph is None:
             raise ValueError("PromptBuilder needs the graph to screen style examples for diagnosis names")
@@ -199,7 +232,7 @@ class PromptBuilder:
         elif family == "example":
             template = "example"
             example = examples[int(_unit(prior.id + "/example") * len(examples))]
-            values["example"] = _clip(example.text, self.config.max_example_chars)
+            values["example"] = _clip(example.text, MAX_EXAMPLE_CHARS)
             system = SYSTEM_EXAMPLE
         else:
             template = "code"
@@ -224,7 +257,7 @@ class PromptBuilder:
     def _choose_family(self, prior: Prior) -> str:
         """With no example notes at all the `example` family is off; with some, a code that has none falls back
         to `symptoms` (see `build`), so that the other families keep their shares."""
-        shares = {f: s for f, s in self.config.families.items() if s > 0 and (f != "example" or self._examples)}
+        shares = {f: s for f, s in self.shares.items() if s > 0 and (f != "example" or self._examples)}
         if not shares:
             raise MedsynError(
                 f"no prompt family applies to code {prior.icd10_code}: only 'example' was enabled and no example "

@@ -13,18 +13,24 @@ left out (`PriorSampler.skipped`): one or no attested complaint makes no note a 
 from __future__ import annotations
 
 import math
+import typing
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
 from medsyn.builder.generate.demographics import draw_demographics
 from medsyn.builder.kg.coherence import MIN_USABLE, Coherence
+from medsyn.builder.kg.evidence import T0
 from medsyn.builder.kg.graph import KnowledgeGraph
 from medsyn.builder.text.symptom_concepts import Concept, implied_ages, implied_sex
 from medsyn.errors import MedsynError
+from medsyn.options import option
 
-CODE_STRATEGIES = ("uniform", "frequency", "budget", "medsyn")
+CodeStrategy = Literal["uniform", "frequency", "budget", "medsyn"]
+CODE_STRATEGIES: tuple[str, ...] = typing.get_args(CodeStrategy)
 
 
 @dataclass(frozen=True)
@@ -60,24 +66,41 @@ class Prior:
         return cls(**{key: fields[key] for key in cls.__dataclass_fields__})
 
 
+def split_codes(items: Sequence[str]) -> list[str]:
+    """`--codes M54,J06` as well as `--codes M54 J06` (and a mix of both)."""
+    return [code for item in items for code in item.replace(",", " ").split()]
+
+
 @dataclass(frozen=True)
 class SamplingConfig:
-    """How priors are drawn. `codes` restricts the codes (None: every code that has Russian symptoms)."""
+    """Which priors are drawn from the knowledge graph: the flags of `medsyn sample` (and of `medsyn build`), and
+    what the sampler reads. `codes` restricts the codes (None: every code that has Russian symptoms)."""
 
-    code_strategy: str = "budget"
-    k_min: int = 3
-    k_max: int = 6
-    temperature: float = 0.1
-    codes: tuple[str, ...] | None = None
-    extra: dict = field(default_factory=dict)
+    graph: Path | None = option(None, "knowledge graph file (default: the embedded graph)")
+    seed: int = option(0, "random seed of priors, prompts and generation")
+    codes: list[str] | None = option(None, "restrict to these ICD-10 codes (space or comma separated)")
+    code_strategy: CodeStrategy = option(
+        "budget", "how codes are picked among all codes with Russian symptoms: uniform, by real-note frequency, "
+        "MedSyn's J3(examples) x J3(symptoms) budget, or MedSyn's own code probabilities (medsyn)")
+    k_min: int = option(3, "fewest symptoms per prior")
+    k_max: int = option(6, "most symptoms per prior")
+    # The temperature the graph's evidence weights are made for (`evidence.T0`), so the default draw is theirs.
+    symptom_temperature: float = option(T0, "T of the symptom draw p = softmax(weight / T)")
+
+    @property
+    def chosen_codes(self) -> tuple[str, ...] | None:
+        """The codes asked for, commas split; None when none are (every code with Russian symptoms)."""
+        return tuple(split_codes(self.codes)) if self.codes else None
 
     def validate(self) -> None:
         if self.code_strategy not in CODE_STRATEGIES:
             raise MedsynError(f"code strategy {self.code_strategy!r} unknown; choose one of {', '.join(CODE_STRATEGIES)}")
         if not 1 <= self.k_min <= self.k_max:
             raise MedsynError(f"symptom counts need 1 <= k_min <= k_max, got k_min={self.k_min}, k_max={self.k_max}")
-        if not self.temperature > 0:
-            raise MedsynError(f"temperature must be > 0, got {self.temperature}")
+        if not self.symptom_temperature > 0:
+            raise MedsynError(f"symptom_temperature must be > 0, got {self.symptom_temperature}")
+        if self.graph and not Path(self.graph).is_file():
+            raise MedsynError(f"graph file {self.graph} not found")
 
 
 def j3(x: float) -> float:
@@ -136,7 +159,7 @@ class PriorSampler:
             else:
                 candidates = coherence.candidates(code, self._labels[code])
                 allowed = np.array(candidates.allowed, dtype=bool)
-                if candidates.usable < MIN_USABLE and self.config.codes is None:
+                if candidates.usable < MIN_USABLE and self.config.chosen_codes is None:
                     self.skipped += (code,)
                 if not allowed.any():  # nothing vouched for: the heaviest label that is not a diagnosis, if any
                     first = next((i for i, label in enumerate(self._labels[code])
@@ -157,10 +180,10 @@ class PriorSampler:
 
     def _codes(self) -> list[str]:
         available = set(self.graph.codes_with_symptoms)
-        if self.config.codes is None:
+        if self.config.chosen_codes is None:
             return sorted(available)
         codes = []
-        for raw in self.config.codes:
+        for raw in self.config.chosen_codes:
             code = self.graph.node(raw)["code"]  # unknown code -> error with close matches
             if code[:3] not in available:
                 raise MedsynError(
@@ -201,7 +224,7 @@ class PriorSampler:
             n_sym = len(labels)
             u = uniforms(seed, index[rows, None], np.arange(_SYMPTOMS, _SYMPTOMS + n_sym)[None, :])
             # Gumbel top-k: the k largest of w/T + Gumbel noise are a draw without replacement from softmax(w/T).
-            keys = weights[None, :] / cfg.temperature - np.log(-np.log(np.clip(u, 1e-300, None)))
+            keys = weights[None, :] / cfg.symptom_temperature - np.log(-np.log(np.clip(u, 1e-300, None)))
             order = np.argsort(-keys, axis=1, kind="stable")
             coherent = self._coherent.get(code)
             k_hi = min(cfg.k_max, n_sym if coherent is None else int(coherent[0].sum()))
@@ -273,5 +296,5 @@ def sample_priors(
     """Convenience for small draws: `n` priors for `seed` (optionally restricted to `codes`)."""
     config = config or SamplingConfig()
     if codes is not None:
-        config = SamplingConfig(**{**asdict(config), "codes": tuple(codes)})
+        config = replace(config, codes=list(codes))
     return list(PriorSampler(graph, config).sample(n, seed))

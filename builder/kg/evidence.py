@@ -41,7 +41,7 @@ from medsyn.builder.kg import sources
 from medsyn.builder.kg.lexicon import Lexicon
 from medsyn.builder.kg.medsyn_tables import MedsynRow
 
-T0 = 0.1  # the sampler's default temperature (sampling.SamplingConfig.temperature)
+T0 = 0.1  # the temperature these weights are made for: the sampler's default (SamplingConfig.symptom_temperature)
 PSEUDO_NOTES = 5.0
 LIST_SHARE = 0.7
 NEVER = -10.0  # the weight of knowledge-only edges when PSEUDO_NOTES is 0: drawn with probability ~e^-100

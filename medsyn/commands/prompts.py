@@ -32,24 +32,22 @@ class PromptsIO:
 def main(argv: list[str], prog: str = "medsyn prompts") -> int:
     import json
 
-    from medsyn.builder.corpus.config import PromptOptions
     from medsyn.builder.kg.graph import load_graph
-    from medsyn.builder.generate.prompts import PromptBuilder
+    from medsyn.builder.generate.prompts import PromptBuilder, PromptConfig
     from medsyn.builder.generate.sampling import Prior
     from medsyn.builder.kg.sources import read_notes, refuse_held_out
     from medsyn.config import ConfigParser
     from medsyn.errors import MedsynError
     from medsyn.io import check_output_file, read_jsonl, write_jsonl
 
-    io, options = ConfigParser([PromptsIO, PromptOptions], prog=prog, description=description()).parse(argv)
+    io, config = ConfigParser([PromptsIO, PromptConfig], prog=prog, description=description()).parse(argv)
     if io.out is not None:
         check_output_file(io.out)  # before any work: a file in the way, a read-only place
     graph = load_graph(io.graph)
-    config = options.prompt_config()
     examples = []
-    if options.examples:
-        refuse_held_out(options.examples)
-        examples = read_notes(options.examples)
+    if config.examples:
+        refuse_held_out(config.examples)
+        examples = read_notes(config.examples)
     builder = PromptBuilder(config, examples, graph)
     required = ("id", "icd10_code", "icd10_name", "symptoms", "sex", "age", "marital_status", "smoking", "seed")
     records = read_jsonl(io.priors, required=required)

@@ -30,16 +30,15 @@ class SampleOutput:
 def main(argv: list[str], prog: str = "medsyn sample") -> int:
     from tqdm.auto import tqdm
 
-    from medsyn.builder.corpus.config import SamplingOptions
     from medsyn.builder.kg.graph import load_graph
-    from medsyn.builder.generate.sampling import PriorSampler
+    from medsyn.builder.generate.sampling import PriorSampler, SamplingConfig
     from medsyn.config import ConfigParser
     from medsyn.io import check_output_file, write_jsonl
 
-    sampling, output = ConfigParser([SamplingOptions, SampleOutput], prog=prog, description=DESCRIPTION).parse(argv)
+    sampling, output = ConfigParser([SamplingConfig, SampleOutput], prog=prog, description=DESCRIPTION).parse(argv)
     if output.out is not None:
         check_output_file(output.out)  # before any work: a file in the way, a read-only place
-    sampler = PriorSampler(load_graph(sampling.graph), sampling.sampling_config())
+    sampler = PriorSampler(load_graph(sampling.graph), sampling)
     priors = (prior.to_dict() for prior in sampler.sample(output.n, sampling.seed))
     if output.out is None:
         for record in priors:

@@ -40,8 +40,14 @@ class ExportOptions:
     overwrite: bool = option(False, "export: replace an existing DIR")
 
 
+def parser(prog: str = "medsyn space"):
+    from medsyn.space.config import parser as space_parser
+
+    return space_parser(prog, (ServeOptions, ExportOptions), DESCRIPTION)
+
+
 def main(argv: list[str], prog: str = "medsyn space") -> int:
-    from medsyn.config import ConfigParser, _pop_config
+    from medsyn.config import _pop_config
     from medsyn.space.config import CONFIG_ENV, SpaceConfig
 
     argv = list(argv)
@@ -50,8 +56,9 @@ def main(argv: list[str], prog: str = "medsyn space") -> int:
         config_path = _pop_config(argv)
     if config_path and "--export" in " ".join(argv):
         _refuse_secret_keys(config_path)  # a key in the file is refused as a secret before it is called unknown
-    parser = ConfigParser([ServeOptions, ExportOptions, SpaceConfig], prog=prog, description=DESCRIPTION)
-    serve, export, config = parser.parse(argv, environ=os.environ, config=config_path)
+    serve, export, *groups = parser(prog).parse(argv, environ=os.environ, config=config_path)
+    config = SpaceConfig(*groups)
+    config.validate()
     if export.export is not None:
         return _export(export, config)
     for name in ("vcs", "gpu"):
@@ -85,12 +92,10 @@ def _refuse_secret_keys(config_path: str) -> None:
 
 def _export(options: ExportOptions, config) -> int:
     """The settings exactly as `medsyn space` reads them (file, MEDSYN_* variables, flags), written as a Space."""
-    import dataclasses
-
+    from medsyn.space.config import space_settings
     from medsyn.space.export import export_space, resolve_dataset
 
-    values = dataclasses.asdict(config)
-    values = {key: str(value) if isinstance(value, Path) else value for key, value in values.items()}
+    values = space_settings(config)
     dataset = resolve_dataset(values.get("dataset"), values.get("dataset_version"))
     if dataset is not None:
         values["dataset"] = dataset.repo_id

@@ -2,8 +2,9 @@
 
 Flags are those TRL's own scripts take (`SFTConfig` and `ModelConfig` fields, as `HfArgumentParser` makes them; read
 from training/configs/trl_flags.json, so that parsing imports neither TRL nor torch), plus medsyn's few own settings
-(`TrainArgs`): any SFTConfig or ModelConfig field is a flag and a `--config` YAML key. TRL's classes are built from
-the values once the flags are known to be right.
+(`TrainArgs`): any SFTConfig or ModelConfig field is a flag and a `--config` YAML key. The parser builds TRL's classes
+from the values once the flags are known to be right (`medsyn.config.Stored`), and returns them with `TrainArgs`,
+as every command's parser returns its groups.
 MedSyn's defaults come from training/configs/medsyn_defaults.yaml. Multi-GPU: run the same command under
 `accelerate launch --config_file training/configs/accelerate_8gpu.yaml -m medsyn.cli train ...`.
 """
@@ -11,6 +12,7 @@ MedSyn's defaults come from training/configs/medsyn_defaults.yaml. Multi-GPU: ru
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 HELP = "fine-tune a generator with LoRA (TRL SFTTrainer)"
@@ -36,10 +38,11 @@ RENAMED = {"activation_checkpointing": "gradient_checkpointing",
 
 def parser(prog: str = "medsyn train"):
     from medsyn.config import ConfigParser
-    from medsyn.training.train import TrainArgs
+    from medsyn.training.train import TrainArgs, check_model
     from medsyn.training.trl_settings import trl_settings
 
-    parsed = ConfigParser([TrainArgs, *trl_settings()], prog=prog, description=DESCRIPTION)
+    sft, model = trl_settings()
+    parsed = ConfigParser([TrainArgs, sft, replace(model, check=check_model)], prog=prog, description=DESCRIPTION)
     for name, dest in ALIASES.items():
         parsed.alias(name, dest)
     for new, old in RENAMED.items():
@@ -49,24 +52,9 @@ def parser(prog: str = "medsyn train"):
 
 
 def parse(argv: list[str], prog: str = "medsyn train"):
-    from types import SimpleNamespace
+    from medsyn.training.train import DEFAULTS, TrainConfig
 
-    from medsyn.config import ConfigError
-    from medsyn.training.train import DEFAULTS, TrainConfig, check_model
-
-    parsed = parser(prog)
-    args, sft, model = parsed.parse(argv, defaults=DEFAULTS)
-    model_flags = parsed.dataclass_types[-1].flags  # ModelConfig
-    check_model(SimpleNamespace(**{**{flag.dest: flag.default for flag in model_flags}, **model}))  # before TRL loads
-    from trl import ModelConfig, SFTConfig
-
-    built = []
-    for cls, values in ((SFTConfig, sft), (ModelConfig, model)):
-        try:
-            built.append(cls(**values))
-        except (TypeError, ValueError) as err:
-            raise ConfigError(str(err).splitlines()[0]) from None
-    config = TrainConfig(args, *built)
+    config = TrainConfig(*parser(prog).parse(argv, defaults=DEFAULTS))  # ModelConfig checked before TRL loads
     config.validate()
     return config
 

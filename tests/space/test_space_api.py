@@ -30,9 +30,9 @@ def app(tmp_path_factory):
     from gradio_client import Client
 
     from medsyn.space.app import make_demo
-    from medsyn.space.config import SpaceConfig
+    from medsyn.space.config import SpaceConfig, SpaceOptions
 
-    demo = make_demo(SpaceConfig(dataset=str(corpus)))
+    demo = make_demo(SpaceConfig(options=SpaceOptions(dataset=str(corpus))))
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:
@@ -243,7 +243,7 @@ def test_settings_come_from_yaml_then_environment(tmp_path):
     path = tmp_path / "space.yaml"
     path.write_text("max_new_tokens: 64\nconcurrency: 3\n")
     config = load_config(path, environ={"MEDSYN_MAX_NEW_TOKENS": "32"})
-    assert (config.max_new_tokens, config.concurrency) == (32, 3)
+    assert (config.generation.max_new_tokens, config.generation.concurrency) == (32, 3)
     path.write_text("bogus: 1\n")
     with pytest.raises(MedsynError, match="unknown key 'bogus'"):
         load_config(path, environ={})

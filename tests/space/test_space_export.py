@@ -228,7 +228,9 @@ def test_export_refuses_secrets_local_paths_and_moving_targets(tmp_path, capsys)
     from medsyn.space.config import load_config
 
     loaded = load_config(folder / "settings.yaml", {})
-    assert (loaded.backend, loaded.model, loaded.base_url) == ("openai", "medsyn-org/medsyn-ru-llama", "http://10.0.0.5:8000/v1")
+    generation = loaded.generation
+    assert (generation.backend, generation.model, generation.base_url) == ("openai", "medsyn-org/medsyn-ru-llama",
+                                                                          ["http://10.0.0.5:8000/v1"])
     assert "from medsyn.space.app import launch, make_demo" in (folder / "app.py").read_text()
 
 

@@ -79,7 +79,7 @@ def test_benchmark_runs_with_the_encoder(tiny_bert, notes, tmp_path, monkeypatch
     assert code == 0
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert {e["classifier"] for e in results["settings"]} == {"encoder"}
-    assert results["config"]["classifier_options"]["epochs"] == 1
+    assert results["config"]["epochs"] == 1
     for entry in results["settings"]:
         path = out / entry["predictions"]
         assert path.parts[-6:-3] == ("predictions", "encoder", f"real{entry['real_fraction']:g}")

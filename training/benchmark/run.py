@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +26,9 @@ from medsyn.training.benchmark.sets import (  # noqa: F401  (re-exported: the be
     TSTR, Setting, SyntheticCorpus, check_fractions, fit_to_corpus, rare_codes, settings_for, split_dev,
     subsample, training_set, upsample_plan,
 )
-from medsyn.training.benchmark.stats import K, METRICS, Run, bootstrap_summary, real_notes_saved
 from medsyn.training.benchmark.classifiers import make_classifier
+from medsyn.training.benchmark.config import BenchmarkConfig, SourceOptions
+from medsyn.training.benchmark.stats import K, METRICS, Run, bootstrap_summary, real_notes_saved
 from medsyn.training.synthetic_sources import cut_code, read_synthetic
 
 log = logging.getLogger(__name__)
@@ -36,36 +37,8 @@ METRIC_PATH = Path(__file__).resolve().parent / "metrics" / "icd_topk" / "icd_to
 PREDICTION_FILE = "RuMedTop3.jsonl"  # the name RuMedBench's eval.py looks for in its --out_dir
 
 
-@dataclass
-class BenchmarkConfig:
-    train: Path
-    eval: Path
-    synthetic: Path | str | list
-    out: Path
-    dev: Path | None = None
-    seeds: int = 3
-    ratios: tuple[float, ...] = (0.25, 0.5, 1.0)
-    classifier: str = "tfidf-lr"
-    classifier_options: dict = field(default_factory=dict)
-    bootstrap: int = 1000
-    dev_fraction: float = 0.2
-    hard_quantile: float = 0.25
-    upsample_quantile: float = 0.25
-    overwrite: bool = False
-    sources: "SourceOptions" = field(default_factory=lambda: SourceOptions())
-    real_fractions: tuple[float, ...] = (1.0,)
-    rare_quantile: float = 0.25
-
-
-@dataclass
-class SourceOptions:
-    """How synthetic notes are read and matched to the real codes (flags --text-column ... --keep-unseen-codes)."""
-
-    text_column: str | None = None  # default: `text`, the column `medsyn build` writes
-    code_column: str | None = None  # default: `icd10_code`
-    split: str = "train"
-    code_level: int = 3  # ICD-10 characters compared (the dot not counted): 3 = category
-    keep_unseen_codes: bool = False  # keep synthetic notes whose code the real training file lacks
+HARD_QUANTILE = 0.25  # hard codes: real-only dev accuracy at or below this quantile of the per-code accuracies
+UPSAMPLE_QUANTILE = 0.25  # the upsample setting adds synthetic notes to the codes at or below this count quantile
 
 
 # ---------------------------------------------------------------------------------------------------- inputs
@@ -83,9 +56,7 @@ def load_notes(path: str | Path, code_level: int = 3) -> list[Note]:
 def load_synthetic(source, options: SourceOptions, real_codes: set[str]) -> SyntheticCorpus:
     """Synthetic notes with codes cut to the real files' level; unless kept, notes of codes the real training file
     lacks are dropped (a classifier would only learn extra classes that the evaluation never asks for)."""
-    if options.code_level < 1:
-        raise MedsynError(f"--code-level {options.code_level}: give the ICD-10 characters to compare, e.g. 3")
-    notes = read_synthetic(source, options.text_column, options.code_column, options.split)
+    notes = read_synthetic(source, options.text_column, options.code_column)
     codes = [cut_code(code, options.code_level) for code in notes.codes]
     unseen = Counter(code for code in codes if code not in real_codes)
     keep = [i for i, code in enumerate(codes) if options.keep_unseen_codes or code not in unseen]
@@ -111,16 +82,18 @@ def load_synthetic(source, options: SourceOptions, real_codes: set[str]) -> Synt
 def choose_hard_codes(
     real: list[Note], dev: list[Note] | None, config: BenchmarkConfig, metric, options: dict | None = None
 ) -> tuple[list[str], dict]:
-    """Codes whose real-only dev accuracy is at or below the `hard_quantile` of per-code accuracies.
+    """Codes whose real-only dev accuracy is at or below the `HARD_QUANTILE` of per-code accuracies.
 
     Only codes present both in the dev notes and in training are eligible: a code never seen in training is not
     "hard", it is missing.
     """
-    chosen_on = "dev" if dev is not None else f"{config.dev_fraction:g} of the training file (per code)"
-    fit_notes, dev_notes = (real, dev) if dev is not None else split_dev(real, config.dev_fraction)
+    dev_fraction = config.design.dev_fraction
+    chosen_on = "dev" if dev is not None else f"{dev_fraction:g} of the training file (per code)"
+    fit_notes, dev_notes = (real, dev) if dev is not None else split_dev(real, dev_fraction)
     if not dev_notes:
         raise MedsynError("no notes to choose hard codes on; pass --dev or use a training file with repeated codes")
-    classifier = make_classifier(config.classifier, seed=0, options=options or config.classifier_options)
+    model = config.model
+    classifier = make_classifier(model.classifier, seed=0, options=options or model.settings())
     classifier.fit([n.text for n in fit_notes], [n.code for n in fit_notes])
     predictions = classifier.predict_top_k([n.text for n in dev_notes], K)
     per_code = metric.compute(predictions=predictions, references=[n.code for n in dev_notes], k=K)[
@@ -128,13 +101,13 @@ def choose_hard_codes(
     ]
     seen = {n.code for n in fit_notes}
     eligible = {code: acc for code, acc in per_code.items() if code in seen}
-    threshold = float(np.quantile(list(eligible.values()), config.hard_quantile)) if eligible else 0.0
+    threshold = float(np.quantile(list(eligible.values()), HARD_QUANTILE)) if eligible else 0.0
     hard = sorted(code for code, acc in eligible.items() if acc <= threshold)
     info = {
         "chosen_on": chosen_on,
-        "path": str(config.dev) if dev is not None else str(config.train),
+        "path": str(config.inputs.dev) if dev is not None else str(config.inputs.train),
         "n_notes": len(dev_notes),
-        "quantile": config.hard_quantile,
+        "quantile": HARD_QUANTILE,
         "threshold_accuracy": threshold,
         "dev_accuracy": {code: eligible[code] for code in hard},
     }
@@ -159,8 +132,8 @@ def unseen_codes(notes: list[Note], known: set[str]) -> dict:
 
 def shared_options(config: BenchmarkConfig, texts: list[str]) -> dict:
     """Classifier options with n-gram counts of every note computed once (TF-IDF); the encoder needs none."""
-    options = dict(config.classifier_options)
-    if config.classifier == "tfidf-lr":
+    options = config.model.settings()
+    if config.model.classifier == "tfidf-lr":
         from medsyn.training.benchmark.classifiers import TfidfLogReg
         from medsyn.training.benchmark.features import NgramCounts
 
@@ -180,25 +153,25 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
     """Run every setting x real fraction x seed, write RESULTS_DIR (results.json, results.md, plots, predictions)."""
     from medsyn.training.benchmark import report as benchmark_report
 
-    if config.seeds < 1:
-        raise MedsynError(f"--seeds {config.seeds}: need at least one seed")
-    settings = settings_for(config.ratios, config.real_fractions)
+    inputs, design, model = config.inputs, config.design, config.model
+    config.validate()
+    settings = settings_for(design.ratio_values(), design.fraction_values())
     level = config.sources.code_level
-    real = load_notes(config.train, level)
-    evaluation = load_notes(config.eval, level)
-    dev = load_notes(config.dev, level) if config.dev else None
+    real = load_notes(inputs.train, level)
+    evaluation = load_notes(inputs.eval, level)
+    dev = load_notes(inputs.dev, level) if inputs.dev else None
     real_codes = {n.code for n in real}
-    synthetic = load_synthetic(config.synthetic, config.sources, real_codes)
+    synthetic = load_synthetic(inputs.synthetic, config.sources, real_codes)
     source = synthetic.source
     source["real_codes_without_synthetic"] = sorted(real_codes - set(synthetic.codes))
     settings, synthetic_use = fit_to_corpus(settings, len(synthetic.texts), len(real))
     unseen = unseen_codes(evaluation, real_codes)
     if unseen["n_notes"]:
-        log.warning("%s: %d notes have %d code(s) never seen in %s (always scored wrong): %s", config.eval,
-                    unseen["n_notes"], unseen["n_codes"], config.train, ", ".join(unseen["codes"]))
-    rare = rare_codes([n.code for n in real], config.rare_quantile)
+        log.warning("%s: %d notes have %d code(s) never seen in %s (always scored wrong): %s", inputs.eval,
+                    unseen["n_notes"], unseen["n_codes"], inputs.train, ", ".join(unseen["codes"]))
+    rare = rare_codes([n.code for n in real], design.rare_quantile)
 
-    with atomic_dir(config.out, overwrite=config.overwrite) as tmp:
+    with atomic_dir(inputs.out, overwrite=inputs.overwrite) as tmp:
         metric = load_metric()
         options = shared_options(config, [n.text for n in real + evaluation + (dev or [])] + synthetic.texts)
         hard, hard_info = choose_hard_codes(real, dev, config, metric, options)
@@ -206,23 +179,23 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
         references = [n.code for n in evaluation]
         eval_texts = [n.text for n in evaluation]
         entries, runs, plans = [], [], {}
-        jobs = [(seed, setting) for seed in range(config.seeds) for setting in settings]
-        for seed, setting in tqdm(jobs, desc=f"benchmark {config.classifier}", unit="fit"):
+        jobs = [(seed, setting) for seed in range(design.seeds) for setting in settings]
+        for seed, setting in tqdm(jobs, desc=f"benchmark {model.classifier}", unit="fit"):
             subset = subsample(real, setting.real_fraction, seed) if setting.kind != "tstr" else []
-            plan = upsample_plan([n.code for n in subset], config.upsample_quantile) if subset else {}
+            plan = upsample_plan([n.code for n in subset], UPSAMPLE_QUANTILE) if subset else {}
             if setting.kind == "upsample":
                 plans[setting.real_fraction] = plan
             texts, codes, n_synthetic = training_set(setting, subset, synthetic, seed, plan, len(real))
-            classifier = make_classifier(config.classifier, seed=seed, options=options)
+            classifier = make_classifier(model.classifier, seed=seed, options=options)
             classifier.fit(texts, codes)
             predictions = classifier.predict_top_k(eval_texts, K)
             trained = set(codes)
             scores = metric.compute(predictions=predictions, references=references, k=K, hard_codes=hard,
                                     rare_codes=rare)
-            folder = Path("predictions") / config.classifier / f"real{setting.real_fraction:g}" / setting.name
+            folder = Path("predictions") / model.classifier / f"real{setting.real_fraction:g}" / setting.name
             entries.append({
                 "name": setting.name,
-                "classifier": config.classifier,
+                "classifier": model.classifier,
                 "seed": seed,
                 "real_fraction": setting.real_fraction,
                 "synthetic_ratio": setting.ratio,
@@ -238,7 +211,7 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
                 {"idx": note.note_id, "code": note.code, "prediction": prediction}
                 for note, prediction in zip(evaluation, predictions)
             ))
-        summary = bootstrap_summary(runs, references, set(hard), config.bootstrap, rare=set(rare),
+        summary = bootstrap_summary(runs, references, set(hard), design.bootstrap, rare=set(rare),
                                     baseline=baselines(settings))
         results = results_record(config, settings, entries, summary, real, evaluation, synthetic, hard, hard_info,
                                  rare, plans, unseen, synthetic_use)
@@ -256,9 +229,9 @@ def results_record(config, settings, entries, summary, real, evaluation, synthet
     for e in entries:
         key = (e["name"], e["real_fraction"])
         used[key] = max(used.get(key, 0), e["n_train_synthetic"])
-    rows = [{"name": s.name, "classifier": config.classifier, "real_fraction": s.real_fraction,
+    rows = [{"name": s.name, "classifier": config.model.classifier, "real_fraction": s.real_fraction,
              "synthetic_ratio": s.ratio, "n_train_synthetic": used.get((s.name, s.real_fraction), 0),
-             "n_seeds": config.seeds, "metrics": summary[s.key]} for s in settings]
+             "n_seeds": config.design.seeds, "metrics": summary[s.key]} for s in settings]
     real_counts = Counter(n.code for n in real)
     return {
         "settings": entries,
@@ -271,11 +244,12 @@ def results_record(config, settings, entries, summary, real, evaluation, synthet
         "tstr_per_code": tstr_per_code(entries, real_counts, Counter(synthetic.codes),
                                        Counter(n.code for n in evaluation)),
         "hard_codes_selection": hard_info,
-        "rare_codes_selection": {"quantile": config.rare_quantile, "counted_on": str(config.train),
+        "rare_codes_selection": {"quantile": config.design.rare_quantile, "counted_on": str(config.inputs.train),
                                  "max_real_notes": max((real_counts[c] for c in rare), default=0)},
-        "train": {"path": str(config.train), "n_notes": len(real), "notes_per_code": dict(sorted(real_counts.items()))},
-        "eval": {"path": str(config.eval), "n_notes": len(evaluation), "unseen_codes": unseen},
-        "upsample": {"quantile": config.upsample_quantile, "codes": plans.get(max(config.real_fractions), {}),
+        "train": {"path": str(config.inputs.train), "n_notes": len(real),
+                  "notes_per_code": dict(sorted(real_counts.items()))},
+        "eval": {"path": str(config.inputs.eval), "n_notes": len(evaluation), "unseen_codes": unseen},
+        "upsample": {"quantile": UPSAMPLE_QUANTILE, "codes": plans.get(max(config.design.fraction_values()), {}),
                      "codes_by_real_fraction": {f"{f:g}": plan for f, plan in sorted(plans.items())}},
         "intervals": "95% BCa bootstrap over evaluation notes (scipy.stats.bootstrap), paired across settings",
         "config": _config_record(config),
@@ -323,4 +297,4 @@ def _config_record(config: BenchmarkConfig) -> dict:
             return [plain(v) for v in value]
         return value
 
-    return plain(asdict(config))
+    return plain(config.flat())

@@ -17,6 +17,7 @@ import numpy as np
 
 from medsyn.builder.kg.sources import Note
 from medsyn.errors import MedsynError
+from medsyn.training.benchmark.config import check_fractions
 
 log = logging.getLogger(__name__)
 
@@ -106,15 +107,6 @@ def fit_to_corpus(settings: list[Setting], n_synthetic: int, n_real_full: int) -
     dropped = {x["name"] for x in left_out}
     return [s for s in settings if s.name not in dropped], {"n_notes": n_synthetic, "settings": use,
                                                              "left_out": left_out}
-
-
-def check_fractions(fractions: Sequence[float]) -> None:
-    if not fractions:
-        raise MedsynError("--real-fractions: give at least one fraction, e.g. 0.1,0.25,1")
-    for fraction in fractions:
-        if not 0 < fraction <= 1:
-            raise MedsynError(f"--real-fractions: {fraction:g} is outside (0, 1]; give shares of the real training "
-                              "notes such as 0.1,0.25,1")
 
 
 def stream(seed: int, purpose: str) -> np.random.Generator:

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
-
-from medsyn.errors import MedsynError
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -82,34 +80,3 @@ class Streamer(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class BackendSpec:
-    """What the registry knows of a backend: how to open it for a build and for streaming, and what it needs.
-
-    `open(options)` and `open_streamer(options)` receive the generation settings (`GenerationOptions` in a build,
-    `SpaceConfig` in the Space): `model`, `adapter`, `base_url` (a list in a build, one URL in the Space),
-    `timeout`, and for a build `concurrency`, `max_retries`, `batch_size`, the prices and `api_key_env`. A
-    third-party package registers a spec under the entry-point group `medsyn.backends`.
-    """
-
-    name: str
-    open: Callable[[Any], Backend]
-    open_streamer: Callable[[Any], Streamer] | None = None
-    needs_model: bool = False
-    needs_base_url: bool = False
-    takes_adapter: bool = False
-    description: str = ""
-    validate: Callable[[Any], None] | None = None  # further checks of the settings, before anything loads
-
-    def check(self, options: Any) -> None:
-        """The settings this backend needs are there (before anything loads or connects)."""
-        if self.needs_model and not getattr(options, "model", None):
-            raise MedsynError(f"the {self.name} backend needs --model")
-        if self.needs_base_url and not getattr(options, "base_url", None):
-            raise MedsynError(f"the {self.name} backend needs --base-url (e.g. http://127.0.0.1:8000/v1)")
-        if getattr(options, "adapter", None) and not self.takes_adapter:
-            raise MedsynError(f"--adapter does not apply to the {self.name} backend")
-        if self.validate is not None:
-            self.validate(options)

@@ -102,13 +102,13 @@ def test_the_served_model_takes_every_prompt_medsyn_sends_with_room_to_spare(gra
     longest kept length included, fits in half the context."""
     from medsyn.builder.corpus.config import BuildConfig
     from medsyn.builder.corpus.build import plan
-    from medsyn.builder.generate.prompts import TEMPLATES, PromptConfig
+    from medsyn.builder.generate.prompts import MAX_EXAMPLE_CHARS, TEMPLATES
     from medsyn.builder.kg.sources import Note
 
     codes = ["M54", "J06", "I10", "K29"]
     # Real Russian words the tokenizer was not trained on, as long as an example may be after clipping.
     words = ", ".join(dict.fromkeys(s.label for code in graph.codes_with_symptoms[:60] for s in graph.symptoms(code)))
-    assert len(words) > PromptConfig().max_example_chars
+    assert len(words) > MAX_EXAMPLE_CHARS
     examples = [Note(f"example-{code}", words, code) for code in codes]
     prompts = plan(BuildConfig.of(out="unused", n=2000), graph, []) + plan(
         BuildConfig.of(out="unused", n=100, codes=codes, families=["example=1"]), graph, examples)

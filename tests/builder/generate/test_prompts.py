@@ -73,7 +73,7 @@ def test_example_family_uses_a_train_note_of_the_same_code(graph, examples):
 
 
 def test_family_choice_is_deterministic_and_follows_shares(graph, examples):
-    builder = PromptBuilder(PromptConfig(families={"symptoms": 0.5, "example": 0.5}), examples, graph)
+    builder = PromptBuilder(PromptConfig(families=["symptoms=0.5", "example=0.5"]), examples, graph)
     with_notes = [code for code in graph.codes_with_symptoms if graph.node(code).get("n_notes")]
     priors = sample_priors(graph, 2000, 1, codes=with_notes)  # codes without notes fall back to symptoms
     first = [builder.build(p).id for p in priors]
@@ -89,7 +89,7 @@ def test_example_family_without_examples_is_skipped_or_refused(graph):
     with pytest.raises(MedsynError, match="no style example"):
         builder.build(prior, family="example")
     with pytest.raises(MedsynError, match="unknown prompt famil"):
-        PromptBuilder(PromptConfig(families={"poems": 1.0}))
+        PromptBuilder(PromptConfig(families=["poems=1"]))
 
 
 def test_cli_prompts_from_priors(tmp_path, shared_data, capsys):

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from medsyn.builder.generate import demographics
 from medsyn.builder.generate.demographics import draw_demographics
 from medsyn.builder.generate.sampling import PriorSampler, SamplingConfig, j3, sample_priors, uniforms
+from medsyn.builder.kg import evidence
 from medsyn.cli import main
 from medsyn.errors import MedsynError
 
@@ -65,9 +66,14 @@ def test_sex_specific_codes_never_get_the_other_sex(graph):
     assert set(by_code["N40"]) == {"male"} and set(by_code["N76"]) == {"female"}
 
 
+def test_the_default_temperature_is_the_one_the_evidence_weights_are_made_for():
+    # One constant, not a copy: the weights of codes without notes assume the draw runs at `evidence.T0`.
+    assert SamplingConfig().symptom_temperature is evidence.T0
+
+
 def test_first_symptom_follows_softmax_of_weights(graph):
     t = 0.1
-    priors = sample_priors(graph, 6000, 11, SamplingConfig(k_min=1, k_max=1, temperature=t), codes=["M54"])
+    priors = sample_priors(graph, 6000, 11, SamplingConfig(k_min=1, k_max=1, symptom_temperature=t), codes=["M54"])
     weights = {link.label: link.weight for link in graph.symptoms("M54")}
     logits = np.array(list(weights.values())) / t
     expected = dict(zip(weights, np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()))

@@ -212,7 +212,7 @@ def test_example_family_falls_back_to_symptoms_for_codes_without_notes(graph):
     from medsyn.builder.kg.sources import Note
 
     notes = [Note("n1", "Беспокоят боли в шее при поворотах головы, хруст.", "M54")]
-    builder = PromptBuilder(PromptConfig(families={"example": 1.0}), notes, graph)
+    builder = PromptBuilder(PromptConfig(families=["example=1"]), notes, graph)
     priors = sample_priors(graph, 30, 0, SamplingConfig(code_strategy="uniform"), codes=["M54", "K80"])
     families = {(p.icd10_code, builder.build(p).prompt_family, builder.build(p).fallback_from) for p in priors}
     assert families == {("M54", "example", None), ("K80", "symptoms", "example")}
