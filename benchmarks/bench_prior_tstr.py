@@ -66,7 +66,7 @@ def main() -> int:
     start = time.perf_counter()
     config = BuildConfig.of(out=corpus, n=len(real), seed=args.build_seed, graph=args.graph, codes=codes,
                             code_strategy=args.code_strategy, symptom_temperature=args.symptom_temperature)
-    build_corpus(config, progress=False, finish=write_card)  # the card's configs tell load_dataset the splits
+    build_corpus(config, progress=False, extra_files=write_card)  # the card's configs tell load_dataset the splits
     print(f"template corpus ({len(real)} notes over {len(codes)} codes, {args.code_strategy} codes, symptom T "
           f"{args.symptom_temperature}): {time.perf_counter() - start:.1f} s", flush=True)
     synthetic = load_synthetic(corpus, SourceOptions(), set(codes))

@@ -36,7 +36,7 @@ def cpu_seconds() -> float:
 
 def gpt_notes(data: Path, codes: set[str], n: int, out: Path) -> tuple[int, float]:
     """`n` GPT-3.5 notes with RuMedTop3 codes as JSON lines {response, desease_code}; returns (n, median words)."""
-    from medsyn.training.synthetic_sources import cut_code, read_synthetic
+    from medsyn.training.benchmark.run import cut_code, read_synthetic
 
     notes = read_synthetic([data / "medsyn_generated"], text_column="response", code_column="desease_code")
     pairs = [(t, c) for t, c in zip(notes.texts, notes.codes) if cut_code(c, 3) in codes]

@@ -140,7 +140,7 @@ def default_configs(dataset_dir: Path) -> list[dict]:
     """The `default` and `unfiltered` configs, each listing its shard files by name rather than by a glob.
 
     datasets hashes these entries (not the files) into its cache key for a local folder: shard names carry a digest
-    of their bytes (`builder.corpus.write_shards`), so a plain `load_dataset(FOLDER)` never returns the rows of
+    of their bytes (`builder/corpus/writer.py`, `write_shards`), so a plain `load_dataset(FOLDER)` never returns the rows of
     another corpus that once sat in a folder of the same name.
     """
     configs = []

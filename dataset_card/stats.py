@@ -8,7 +8,6 @@ here, with its path, before anything is rendered.
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -16,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from medsyn.builder.corpus.readers import read_build_info  # noqa: F401  (re-exported: the card reads it here)
 from medsyn.dataset_card.validate import DATA_GLOB, UNFILTERED_GLOB, shard_paths
 from medsyn.errors import MedsynError
-from medsyn.io import json_problem
 
 STAT_COLUMNS = [
     "id", "icd10_code", "icd10_name", "icd10_chapter", "generation_model", "backend", "prompt_family",
@@ -44,21 +43,6 @@ def read_table(dataset_dir: Path, pattern: str, columns: list[str] | None = None
             raise MedsynError(f"{path}: not a readable parquet file ({reason}); rebuild the corpus with "
                               "`medsyn build --overwrite`") from None
     return pa.concat_tables(tables)
-
-
-def read_build_info(dataset_dir: Path) -> dict:
-    path = dataset_dir / "build_info.json"
-    if not path.is_file():
-        return {}
-    try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise MedsynError(
-            f"{path}:{err.lineno}: not valid JSON ({json_problem(err)}); rebuild the folder or fix it"
-        ) from None
-    if not isinstance(info, dict):
-        raise MedsynError(f"{path}: expected a JSON object")
-    return info
 
 
 def spread(values: list[float]) -> dict[str, float] | None:

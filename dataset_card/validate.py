@@ -11,10 +11,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from medsyn.builder.corpus.writer import DATA_GLOB, UNFILTERED_GLOB, shard_paths  # noqa: F401  (re-exported)
 from medsyn.errors import MedsynError
 
-DATA_GLOB = "data/train-*.parquet"
-UNFILTERED_GLOB = "unfiltered/train-*.parquet"
 IMAGE_LINK = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)")
 
 
@@ -26,10 +25,6 @@ class FolderReport:
     generated: int
     shards: list[Path]
     images: list[str]
-
-
-def shard_paths(dataset_dir: Path, pattern: str) -> list[Path]:
-    return sorted(dataset_dir.glob(pattern))
 
 
 def check_schema(path: Path) -> int:

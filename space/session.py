@@ -20,7 +20,7 @@ from pathlib import Path
 import gradio as gr
 
 from medsyn.builder.generate.backends import Streamer, count_tokens, open_streamer
-from medsyn.builder.corpus.build import complaint_labels
+from medsyn.builder.corpus.pipeline import complaint_labels
 from medsyn.builder.quality.filters import FilterConfig, SymptomScorer, reject_reasons, score_note
 from medsyn.builder.text.matching import SymptomMatcher
 from medsyn.builder.kg.graph import KnowledgeGraph, load_graph

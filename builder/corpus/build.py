@@ -1,47 +1,37 @@
-"""Corpus assembly: priors -> prompts -> generations -> scores -> a Hub-layout dataset folder.
+"""Corpus assembly: priors -> prompts -> generations, then the pipeline's stages (`pipeline`: scores ->
+near-duplicates -> verdict) and the one folder writer (`writer`), as for `medsyn import` and `medsyn merge`.
 
-The folder is exactly what the Hub repo holds (README.md with `configs`, parquet shards), so
-`datasets.load_dataset(DIR)` reads a local build through the same code path as the published dataset.
-It is written into a temporary sibling and renamed into place: a crash never leaves a half-written corpus.
+Generation is the only step of its own: resumable through the store of finished generations (`store`, `run`).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import time
-import weakref
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from medsyn import __version__
-from medsyn.builder.quality import dedup, filters, names
-from medsyn.builder.generate.backends import Backend, Request, SamplingParams, open_backend
+from medsyn.builder.corpus import pipeline, writer
 from medsyn.builder.corpus.config import BuildConfig
-from medsyn.builder.kg.graph import KnowledgeGraph, load_graph
-from medsyn.builder.quality.parallel import build_pool, worker_count
-from medsyn.builder.generate.prompts import Prompt, PromptBuilder
-from medsyn.builder.corpus.run import RunSummary, failure_reason, request_key, request_seed, run_generations
-from medsyn.builder.generate.sampling import PriorSampler
-from medsyn.builder.quality.scoring import NoteToScore, score_notes
-from medsyn.builder.corpus.schema import FEATURES
-from medsyn.builder.kg.sources import Note, read_notes, refuse_held_out
-from medsyn.builder.corpus.store import GenerationStore
-from medsyn.errors import MedsynError
 from medsyn.builder.corpus.provenance import public
-from medsyn.io import atomic_dir, check_writable, prepare_output, write_digest_named
+from medsyn.builder.corpus.run import RunSummary, failure_reason, request_key, request_seed, run_generations
+from medsyn.builder.corpus.store import GenerationStore
+from medsyn.builder.generate.backends import Backend, Request, SamplingParams, open_backend
+from medsyn.builder.generate.prompts import Prompt, PromptBuilder
+from medsyn.builder.generate.sampling import PriorSampler
+from medsyn.builder.kg.graph import KnowledgeGraph, load_graph
+from medsyn.builder.kg.sources import Note, read_notes, refuse_held_out
+from medsyn.builder.quality import filters
+from medsyn.builder.quality.parallel import build_pool, worker_count
+from medsyn.errors import MedsynError
+from medsyn.io import check_writable
 
 log = logging.getLogger(__name__)
-
-# What a corpus folder held before medsyn wrote manifests: such a folder may still be replaced by --overwrite.
-LEGACY_CORPUS = ("build_info.json", ("README.md", "build_info.json", "data", "unfiltered", "assets"))
 
 
 @dataclass
@@ -78,13 +68,14 @@ def plan(config: BuildConfig, graph: KnowledgeGraph, examples: list[Note], progr
     return [builder.build(prior) for prior in priors]
 
 
-def build_corpus(config: BuildConfig, progress: bool = True, finish: Callable[[Path], None] | None = None) -> BuildReport:
-    """Write the corpus folder `config.output.out` (data, unfiltered scores, build_info.json; the card is the
-    caller's, through `finish(folder)`: `medsyn build` passes `dataset_card.card.write_card`)."""
+def build_corpus(config: BuildConfig, progress: bool = True,
+                 extra_files: Callable[[Path], object] | None = None) -> BuildReport:
+    """Write the corpus folder `config.output.out` (data, unfiltered scores, build_info.json). The card is the
+    command's: `extra_files(folder)` runs inside the folder before it appears (`writer.write_corpus`)."""
     out, overwrite = Path(config.output.out), config.output.overwrite
     config.validate()
     # Before any work: the output can be written (and replaced, if it is medsyn's), and so can the work dir.
-    prepare_output(out, overwrite, legacy=LEGACY_CORPUS)
+    writer.prepare(out, overwrite)
     work_dir = Path(config.output.work_dir) if config.output.work_dir else out.with_name(out.name + ".work")
     check_writable(work_dir / "generations.sqlite", "--work-dir")
     filter_config = config.filters
@@ -125,57 +116,37 @@ def build_corpus(config: BuildConfig, progress: bool = True, finish: Callable[[P
 
     done = [(prompt, request, results[request.key]) for prompt, request in zip(prompts, requests)
             if request.key in results and results[request.key].ok]
-    to_score = [
-        NoteToScore(result.text.strip(), tuple(s["label"] for s in prompt.prior["symptoms"]), prompt.icd10_code,
-                    prompt.prior["icd10_name"] or "",
-                    example_text.get(prompt.example_id) if prompt.example_id else None,
-                    complaint_labels(graph, prompt.icd10_code))
-        for prompt, request, result in done
-    ]
-    ids, texts = [prompt.prior_id for prompt, _, _ in done], [note.text for note in to_score]
-    with build_pool(worker_count(gen.workers), len(done)) as pool:
+    rows = [_row(prompt, request, result, graph, model, backend.name) for prompt, request, result in done]
+    ids, texts = [row["id"] for row in rows], [row["text"] for row in rows]
+    with build_pool(worker_count(gen.workers), len(rows)) as pool:
         if pool is not None:  # near-duplicates need only the texts: one process looks for them while others score
-            say("looking for near-duplicates among %d notes, alongside scoring", len(done))
-            duplicates_job = pool.submit(dedup.near_duplicates, ids, texts, filter_config)
-        scores = score_notes(to_score, pool, progress)
-        rows = [_row(prompt, request, result, note_scores, graph, model, backend.name, filter_config)
-                for (prompt, request, result), note_scores in zip(done, scores)]
-        _add_bertscore(rows, example_text, filter_config, progress)
-        names.add_person_names(rows, filter_config, progress)
+            say("looking for near-duplicates among %d notes, alongside scoring", len(rows))
+            duplicates_job = pool.submit(pipeline.find_near_duplicates, ids, texts, filter_config)
+        pipeline.score(rows, graph, filter_config, example_text, pool, progress)
+        pipeline.bertscore(rows, example_text, filter_config, progress)
+        pipeline.person_names(rows, filter_config, progress)
         if pool is not None:
-            duplicates = duplicates_job.result()
+            found = duplicates_job.result()
         else:
             say("looking for near-duplicates among %d notes", len(rows))
-            duplicates = dedup.near_duplicates(ids, texts, filter_config, progress)
-    for row in rows:
-        row["near_duplicate_of"] = duplicates.get(row["id"])
-        if row["near_duplicate_of"]:
-            row["reject_reasons"].append(filters.NEAR_DUPLICATE)
-        row["keep"] = not row["reject_reasons"]
+            found = pipeline.find_near_duplicates(ids, texts, filter_config, progress=progress)
+    pipeline.verdict(pipeline.mark_near_duplicates(rows, found))
 
-    if not any(row["keep"] for row in rows):
-        reasons = Counter(reason for row in rows for reason in row["reject_reasons"])
-        raise MedsynError(
-            f"all {len(rows)} generated notes were filtered out ("
-            + ", ".join(f"{reason} {count}" for reason, count in reasons.most_common())
-            + f"); nothing written. The generations are kept in {work_dir}: loosen the filters (e.g. "
-            "--min-symptom-recall 0.2) and rerun the same command, nothing is generated again"
-        )
-    report = BuildReport(out, summary, generated=len(rows), kept=sum(r["keep"] for r in rows),
-                         near_duplicates=len(duplicates), cost=sum(r.cost for r in results.values() if r.ok))
-    report.reject_reasons = Counter(reason for row in rows for reason in row["reject_reasons"])
+    counts = pipeline.count(rows)
+    if not counts.kept:
+        raise pipeline.nothing_kept(counts, "generated", f"The generations are kept in {work_dir}: loosen the filters "
+                                    "(e.g. --min-symptom-recall 0.2) and rerun the same command, nothing is generated "
+                                    "again")
+    report = BuildReport(out, summary, generated=counts.rows, kept=counts.kept, near_duplicates=counts.near_duplicates,
+                         cost=sum(r.cost for r in results.values() if r.ok))
+    report.reject_reasons = counts.reject_reasons
     # Disjoint counts: a note rejected by a quality filter and also a near-duplicate counts as filtered.
-    report.duplicates_only = sum(row["reject_reasons"] == [filters.NEAR_DUPLICATE] for row in rows)
+    report.duplicates_only = counts.duplicates_only
     report.example_fallbacks = sum(prompt.fallback_from == "example" for prompt in prompts)
     report.skipped_codes = sampler.skipped
     say("writing %d notes (%d kept) to %s", len(rows), report.kept, out)
-    with atomic_dir(out, overwrite=overwrite, legacy=LEGACY_CORPUS) as tmp:
-        write_shards(tmp / "data", [r for r in rows if r["keep"]], config.output.rows_per_shard)
-        write_shards(tmp / "unfiltered", rows, config.output.rows_per_shard)
-        info = build_info(config, report, backend, graph, filter_config, rows)
-        (tmp / "build_info.json").write_text(json.dumps(info, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        if finish is not None:
-            finish(tmp)  # e.g. the dataset card, written inside the temporary folder so it appears with the data
+    info = build_info(config, report, backend, graph, filter_config, rows)
+    writer.write_corpus(out, rows, info, config.output.rows_per_shard, overwrite, extra_files)
     return report
 
 
@@ -201,10 +172,9 @@ def _failed_message(missing: list, n: int, max_failure_rate: float, run: RunSumm
     return head + ": " + ". ".join(parts)
 
 
-def _row(prompt: Prompt, request: Request, result, scores: filters.NoteScores, graph: KnowledgeGraph, model: str,
-         backend: str, filter_config: filters.FilterConfig) -> dict:
+def _row(prompt: Prompt, request: Request, result, graph: KnowledgeGraph, model: str, backend: str) -> dict:
+    """A generated note's row before the pipeline's stages add its scores and verdict."""
     prior = prompt.prior
-    text = result.text.strip()
     return {
         "id": prompt.prior_id,
         "icd10_code": prompt.icd10_code,
@@ -217,69 +187,13 @@ def _row(prompt: Prompt, request: Request, result, scores: filters.NoteScores, g
         "messages": prompt.messages,
         "prior": {key: prior[key] for key in ("symptoms", "sex", "age", "marital_status", "smoking")},
         "example_id": prompt.example_id,
-        "text": text,
+        "text": result.text.strip(),
         "seed": request.seed,
         "prompt_tokens": result.prompt_tokens,
         "completion_tokens": result.completion_tokens,
-        "symptom_recall": scores.symptom_recall,
-        "matched_symptoms": scores.matched_symptoms,
-        "semantic_symptom_recall": scores.semantic_symptom_recall,
-        "leakage": scores.leakage,
-        "example_overlap": scores.example_overlap,
-        "example_longest_ngram": scores.example_longest_ngram,
-        "cyrillic_share": scores.cyrillic_share,
-        "n_words": scores.n_words,
-        "reject_reasons": filters.reject_reasons(scores, filter_config),
         "source": None,
         "source_code": None,
     }
-
-
-def complaint_labels(graph: KnowledgeGraph, code: str) -> tuple[str, ...]:
-    """The code's Russian MKG symptoms: the words real notes of the code use for complaints (see score_note).
-
-    Kept per graph (weakly, so a graph is not held alive): every note of a code asks, and walking the code's edges
-    was a fifth of a template build."""
-    per_graph = _COMPLAINTS.setdefault(graph, {})
-    if code not in per_graph:
-        per_graph[code] = tuple(link.label for link in graph.symptoms(code))
-    return per_graph[code]
-
-
-_COMPLAINTS: "weakref.WeakKeyDictionary[KnowledgeGraph, dict[str, tuple[str, ...]]]" = weakref.WeakKeyDictionary()
-
-
-def _add_bertscore(rows: list[dict], example_text: dict[str, str], config: filters.FilterConfig, progress: bool) -> None:
-    """BERTScore of each note against its style example, or the prompt's symptom list where there was none."""
-    if not config.bertscore_model:
-        for row in rows:
-            row.update(bertscore_precision=None, bertscore_recall=None, bertscore_f1=None)
-        return
-    references = [
-        example_text.get(row["example_id"]) if row["example_id"] else ", ".join(s["label"] for s in row["prior"]["symptoms"])
-        for row in rows
-    ]
-    scores = filters.bertscore([row["text"] for row in rows], references, config.bertscore_model, progress=progress)
-    for row, precision, recall, f1 in zip(rows, *scores):
-        row.update(bertscore_precision=precision, bertscore_recall=recall, bertscore_f1=f1)
-
-
-def write_shards(folder: Path, rows: list[dict], rows_per_shard: int, split: str = "train") -> list[Path]:
-    """`<split>-NNNNN-of-NNNNN-<digest>.parquet` shards with the declared features (at least one, possibly empty).
-
-    The digest of each shard's bytes is what keeps a user's plain `datasets.load_dataset(FOLDER)` on this folder's
-    rows (see `medsyn.io.write_digest_named`); the card lists the shards by name (`dataset_card.card.default_configs`).
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    schema = FEATURES.arrow_schema
-    n_shards = max(1, math.ceil(len(rows) / rows_per_shard))
-    paths = []
-    for i in range(n_shards):
-        chunk = rows[i * rows_per_shard : (i + 1) * rows_per_shard]
-        sink = pa.BufferOutputStream()
-        pq.write_table(pa.Table.from_pylist(chunk, schema=schema), sink)
-        paths.append(write_digest_named(folder, f"{split}-{i:05d}-of-{n_shards:05d}", sink.getvalue().to_pybytes()))
-    return paths
 
 
 def build_info(config: BuildConfig, report: BuildReport, backend: Backend, graph: KnowledgeGraph,

@@ -2,26 +2,24 @@
 across them and each row's `source` kept, so that the card can break the corpus down by source.
 
 Rows keep the scores and verdicts their own build or import gave them (the style examples behind `copying` are
-not in the folders, so the scores could not all be recomputed); only near-duplicates are looked for again, across
-every source, in the order the folders are given: of two near-identical notes the one from the earlier folder
-stays.
+not in the folders, so the scores could not all be recomputed); of the pipeline's stages (`pipeline`) only
+near-duplicates and the verdict run again, across every source, in the order the folders are given: of two
+near-identical notes the one from the earlier folder stays. The folder is written by the one writer (`writer`).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from medsyn import __version__
-from medsyn.builder.quality import dedup, filters
-from medsyn.builder.corpus.build import LEGACY_CORPUS, write_shards
+from medsyn.builder.corpus import pipeline, readers, writer
 from medsyn.builder.corpus.provenance import public
-from medsyn.builder.corpus.schema import FEATURES
+from medsyn.builder.quality import filters
 from medsyn.errors import MedsynError
-from medsyn.io import atomic_dir, prepare_output
 
 log = logging.getLogger(__name__)
 
@@ -47,45 +45,6 @@ class MergeReport:
     ids_prefixed: bool = False
 
 
-def read_corpus(path: Path) -> tuple[list[dict], dict]:
-    """Every row of a corpus folder (the `unfiltered` config, else the kept notes) and its build_info.
-
-    Folders written before a column existed (e.g. `person_names`) are read with that column null.
-    """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from medsyn.dataset_card.card import read_build_info
-    from medsyn.dataset_card.validate import DATA_GLOB, UNFILTERED_GLOB, shard_paths
-
-    if not path.is_dir():
-        raise MedsynError(f"{path}: not a folder; pass corpus folders written by `medsyn build` or `medsyn import`")
-    shards = shard_paths(path, UNFILTERED_GLOB) or shard_paths(path, DATA_GLOB)
-    if not shards:
-        raise MedsynError(f"{path}: no {UNFILTERED_GLOB} or {DATA_GLOB} shards; is this a corpus folder?")
-    schema = FEATURES.arrow_schema
-    rows: list[dict] = []
-    for shard in shards:
-        try:
-            table = pq.read_table(shard)
-        except Exception as err:  # pyarrow raises several types for damaged files
-            raise MedsynError(f"{shard}: not a readable parquet file ({err})") from None
-        extra = [name for name in table.column_names if name not in schema.names]
-        if extra:
-            raise MedsynError(f"{shard}: column(s) {', '.join(extra)} are not in the corpus schema (builder/corpus/schema.py)")
-        for name in schema.names:
-            if name not in table.column_names:
-                table = table.append_column(name, pa.nulls(table.num_rows, schema.field(name).type))
-        try:
-            table = table.select(schema.names).cast(schema)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
-            raise MedsynError(f"{shard}: does not match the corpus schema ({err})") from None
-        rows += table.to_pylist()
-    if not rows:
-        raise MedsynError(f"{path}: the corpus has no notes")
-    return rows, read_build_info(path)
-
-
 def _names(paths: list[Path], infos: list[dict]) -> list[str]:
     """A distinct name per folder: its import source name, else its folder name (numbered when repeated)."""
     base = [(info.get("import") or {}).get("source_name") or path.resolve().name for path, info in zip(paths, infos)]
@@ -101,7 +60,10 @@ def _names(paths: list[Path], infos: list[dict]) -> list[str]:
 def merge_corpora(
     folders: list[str | Path], out: str | Path, config: filters.FilterConfig | None = None,
     overwrite: bool = False, progress: bool = True, pretty_name: str | None = None,
+    extra_files: Callable[[Path], object] | None = None,
 ) -> MergeReport:  # fmt: skip
+    """Write the corpus folder `out` from the rows of `folders`. The card is the command's: `extra_files(folder)`
+    runs inside the folder before it appears (`writer.write_corpus`)."""
     out = Path(out)
     if len(folders) < 2:
         raise MedsynError("merge needs at least two corpus folders")
@@ -111,8 +73,8 @@ def merge_corpora(
         raise MedsynError("the same corpus folder is given twice; pass each folder once")
     if out.resolve() in {p.resolve() for p in paths}:
         raise MedsynError(f"--out {out} is one of the folders to merge; choose another --out")
-    prepare_output(out, overwrite, legacy=LEGACY_CORPUS)
-    read = [read_corpus(path) for path in paths]
+    writer.prepare(out, overwrite)
+    read = [readers.read_corpus(path) for path in paths]
     names = _names(paths, [info for _, info in read])
     sources = [MergeSource(path, name, rows, info) for path, name, (rows, info) in zip(paths, names, read)]
     report = MergeReport(out, sources)
@@ -132,37 +94,25 @@ def merge_corpora(
         log.warning("the same note id appears in more than one folder; ids are prefixed with their source name")
 
     # Rows already marked as near-duplicates by their own build stay as they are; the rest are compared across.
-    candidates = [row for row in rows if not row["near_duplicate_of"]]
-    duplicates = dedup.near_duplicates([r["id"] for r in candidates], [r["text"] for r in candidates], config, progress)
+    compared = {row["id"] for row in rows if not row["near_duplicate_of"]}
+    kept_before = {row["id"] for row in rows if row["keep"]}
+    pipeline.verdict(pipeline.near_duplicates(rows, config, progress=progress))
     source_of = {row["id"]: row["source"] for row in rows}
     by_source = {source.name: source for source in sources}
-    for row in candidates:
-        original = duplicates.get(row["id"])
-        if original is None:
-            continue
-        row["near_duplicate_of"] = original
-        if filters.NEAR_DUPLICATE not in row["reject_reasons"]:
-            row["reject_reasons"] = [*row["reject_reasons"], filters.NEAR_DUPLICATE]
-        if row["keep"] and source_of[original] != row["source"]:
+    for row in rows:
+        original = row["near_duplicate_of"]
+        if row["id"] in compared and original and row["id"] in kept_before and source_of[original] != row["source"]:
             report.cross_duplicates += 1
             if row["source"] in by_source:
                 by_source[row["source"]].cross_duplicates += 1
-        row["keep"] = False
     for source in sources:
         source.kept = sum(1 for row in source.rows if row["keep"])
-    report.rows = len(rows)
-    report.kept = sum(1 for row in rows if row["keep"])
+    counts = pipeline.count(rows)
+    report.rows, report.kept = counts.rows, counts.kept
     if not report.kept:
         raise MedsynError("the merged corpus has no kept notes; nothing written")
-
-    from medsyn.dataset_card.card import write_card
-
-    info = merge_build_info(report, config, rows, pretty_name)
-    with atomic_dir(out, overwrite=overwrite, legacy=LEGACY_CORPUS) as tmp:
-        write_shards(tmp / "data", [row for row in rows if row["keep"]], 20_000)
-        write_shards(tmp / "unfiltered", rows, 20_000)
-        (tmp / "build_info.json").write_text(json.dumps(info, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        write_card(tmp)
+    info = merge_build_info(report, config, rows, counts, pretty_name)
+    writer.write_corpus(out, rows, info, overwrite=overwrite, extra_files=extra_files)
     return report
 
 
@@ -171,7 +121,8 @@ def _common(values: list):
     return values[0] if values and all(v == values[0] for v in values) else None
 
 
-def merge_build_info(report: MergeReport, config: filters.FilterConfig, rows: list[dict], pretty_name: str | None) -> dict:
+def merge_build_info(report: MergeReport, config: filters.FilterConfig, rows: list[dict], counts: pipeline.Counts,
+                     pretty_name: str | None) -> dict:  # fmt: skip
     kept = [row for row in rows if row["keep"]]
     infos = [source.info for source in report.sources]
     models = Counter(row["generation_model"] for row in kept)
@@ -214,10 +165,9 @@ def merge_build_info(report: MergeReport, config: filters.FilterConfig, rows: li
             "failed": 0,
             "kept": report.kept,
             "filtered": report.rows - report.kept,
-            "near_duplicates": sum(1 for row in rows if row["near_duplicate_of"]),
+            "near_duplicates": counts.near_duplicates,
         },
-        "reject_reasons": dict(sorted(Counter(r for row in rows for r in row["reject_reasons"]).items(),
-                                      key=lambda kv: (-kv[1], kv[0]))),  # fmt: skip
+        "reject_reasons": dict(sorted(counts.reject_reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
         "pretty_name": pretty_name or " + ".join(source.name for source in report.sources),
         **({"license": license_} if license_ else {}),
     })

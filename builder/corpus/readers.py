@@ -1,8 +1,10 @@
-"""Reading notes generated elsewhere: files or folders of JSON arrays, JSON lines, parquet or CSV, or a Hub dataset.
+"""The one reader of corpora: notes generated elsewhere (files or folders of JSON arrays, JSON lines, parquet, CSV or
+TSV, or a Hub dataset) and corpus folders medsyn wrote. `medsyn import`, `medsyn merge` and the benchmark's
+`--synthetic` all read through it, so a source one of them takes, the others take too.
 
 Every record keeps where it came from (file and line, or row), so that a bad value can be reported where the user
 can open it, and so that a record without an id column still gets a stable id. Files of a folder are read in
-sorted path order: the same source always gives the same records in the same order.
+sorted path order, hidden ones left out: the same source always gives the same records in the same order.
 """
 
 from __future__ import annotations
@@ -10,15 +12,23 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from medsyn.builder.corpus.schema import FEATURES
+from medsyn.builder.corpus.writer import DATA_GLOB, UNFILTERED_GLOB, shard_paths
 from medsyn.errors import MedsynError, located
+from medsyn.io import json_problem
 
 EXTENSIONS = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".csv": "csv", ".tsv": "tsv"}
-HUB_ID = re.compile(r"^(?:hf://datasets/)?([\w.-]+/[\w.-]+)$")
+# A Hub dataset id, ORG/NAME (optionally as hf://datasets/ORG/NAME), where no such path exists.
+HUB_ID = re.compile(r"^(?:hf://datasets/)?([A-Za-z0-9][\w.-]*/[\w.-]+)$")
 
 
 @dataclass(frozen=True)
@@ -44,11 +54,12 @@ def expand(sources: list[str], hub_split: str = "train") -> list[SourceFile]:
     for src in sources:
         path = Path(src)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in EXTENSIONS)
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in EXTENSIONS
+                           and not any(part.startswith(".") for part in p.relative_to(path).parts))
             if not found:
                 raise MedsynError(
-                    f"{src}: no notes found (no {', '.join(sorted(EXTENSIONS))} file in the folder); pass files "
-                    "or folders of JSON arrays, JSON lines, parquet or CSV"
+                    f"{src}: no notes found (no {'/'.join(s[1:] for s in EXTENSIONS)} files in this folder); pass "
+                    "files or folders of JSON arrays, JSON lines, parquet, CSV or TSV"
                 )
             files += [SourceFile(p, f"{path.name}/{p.relative_to(path).as_posix()}", EXTENSIONS[p.suffix.lower()])
                       for p in found]  # fmt: skip
@@ -102,9 +113,18 @@ def _read_json(source: SourceFile) -> Iterator[Record]:
     try:
         data = json.loads(_text(source))
     except json.JSONDecodeError as err:
+        if err.msg == "Extra data":  # JSON lines saved as .json are common; anything else is broken
+            yield from _read_jsonl(source)
+            return
         raise located(source.path, err.lineno, f"not valid JSON ({err.msg}); expected a JSON array of objects") from None
-    if isinstance(data, dict) and len(data) == 1 and isinstance(next(iter(data.values())), list):
-        data = next(iter(data.values()))  # {"data": [...]}: a common wrapper
+    if isinstance(data, dict):
+        values = list(data.values())
+        if len(values) == 1 and isinstance(values[0], list) and all(isinstance(v, dict) for v in values[0]):
+            data = values[0]  # {"data": [...]}: a common wrapper
+        elif values and all(isinstance(v, list) for v in values) and len({len(v) for v in values}) == 1:
+            data = [dict(zip(data, row)) for row in zip(*values)]  # columns: {"text": [...], "code": [...]}
+        else:
+            data = [data]  # a single record
     if not isinstance(data, list):
         raise located(source.path, 1, f"expected a JSON array of objects, found a JSON {type(data).__name__}")
     for number, item in enumerate(data, 1):
@@ -127,8 +147,6 @@ def _read_jsonl(source: SourceFile) -> Iterator[Record]:
 
 
 def _read_parquet(source: SourceFile) -> Iterator[Record]:
-    import pyarrow.parquet as pq
-
     try:
         table = pq.read_table(source.path)
     except Exception as err:  # pyarrow raises several types for damaged files
@@ -157,8 +175,110 @@ def _read_hub(source: SourceFile) -> list[Record]:
     try:
         dataset = load_dataset(repo_id, split=split)
     except Exception as err:  # network, missing repo, missing split: all mean "cannot read this source"
+        if _offline():
+            raise MedsynError(f"{repo_id}: Hub dataset not in the local cache and HF_HUB_OFFLINE is set; load it once "
+                              "online (or unset HF_HUB_OFFLINE), or pass local files") from None
         raise MedsynError(
             f"{repo_id}: cannot load the Hub dataset's split {split!r} ({type(err).__name__}: {err}); check the id, "
-            "--hub-split and your access (HF_TOKEN)"
+            "the split and your access (HF_TOKEN)"
         ) from None
     return [Record(source.name, number, item) for number, item in enumerate(dataset, 1)]
+
+
+def _offline() -> bool:
+    return any(os.environ.get(name, "").upper() in {"1", "ON", "YES", "TRUE"}
+               for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------- medsyn corpus folders
+
+
+def is_corpus_folder(path: Path) -> bool:
+    """A folder `medsyn build`, `import` or `merge` wrote (a card and data/), read by its shards, not as loose files."""
+    return path.is_dir() and (path / "README.md").is_file() and (path / "data").is_dir()
+
+
+def read_build_info(folder: Path) -> dict:
+    """A corpus folder's build_info.json ({} where there is none)."""
+    path = folder / "build_info.json"
+    if not path.is_file():
+        return {}
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise MedsynError(
+            f"{path}:{err.lineno}: not valid JSON ({json_problem(err)}); rebuild the folder or fix it"
+        ) from None
+    if not isinstance(info, dict):
+        raise MedsynError(f"{path}: expected a JSON object")
+    return info
+
+
+def read_columns(folder: Path, pattern: str, columns: list[str]) -> dict[str, list]:
+    """Some columns of every shard of one config of a corpus folder, in shard order (no shard: empty lists)."""
+    found: dict[str, list] = {column: [] for column in columns}
+    for shard in shard_paths(folder, pattern):
+        try:
+            table = pq.read_table(shard, columns=columns)
+        except Exception as err:  # a damaged or foreign parquet file
+            raise MedsynError(f"{shard}: cannot read {' and '.join(columns)} ({err})") from None
+        for column in columns:
+            found[column] += table.column(column).to_pylist()
+    return found
+
+
+def column_names(folder: Path, pattern: str) -> list[str]:
+    """The columns of a config's first shard (those `read_columns` can be asked for)."""
+    shards = shard_paths(folder, pattern)
+    if not shards:
+        return []
+    try:
+        return pq.read_schema(shards[0]).names
+    except Exception as err:  # a damaged or foreign parquet file
+        raise MedsynError(f"{shards[0]}: not a readable parquet file ({err})") from None
+
+
+def read_against(folders: list[str | Path]) -> list[tuple[str, list[str], list[str]]]:
+    """(folder, ids, texts) of the kept notes of each existing corpus to deduplicate against
+    (`pipeline.near_duplicates`)."""
+    result = []
+    for folder in folders:
+        path = Path(folder)
+        if not (path.is_dir() and shard_paths(path, DATA_GLOB)):
+            raise MedsynError(f"--against {folder}: not a corpus folder (no {DATA_GLOB}); pass a `medsyn build` output")
+        notes = read_columns(path, DATA_GLOB, ["id", "text"])
+        result.append((folder, notes["id"], notes["text"]))
+    return result
+
+
+def read_corpus(path: Path) -> tuple[list[dict], dict]:
+    """Every row of a corpus folder (the `unfiltered` config, else the kept notes) and its build_info.
+
+    Folders written before a column existed (e.g. `person_names`) are read with that column null.
+    """
+    if not path.is_dir():
+        raise MedsynError(f"{path}: not a folder; pass corpus folders written by `medsyn build` or `medsyn import`")
+    shards = shard_paths(path, UNFILTERED_GLOB) or shard_paths(path, DATA_GLOB)
+    if not shards:
+        raise MedsynError(f"{path}: no {UNFILTERED_GLOB} or {DATA_GLOB} shards; is this a corpus folder?")
+    schema = FEATURES.arrow_schema
+    rows: list[dict] = []
+    for shard in shards:
+        try:
+            table = pq.read_table(shard)
+        except Exception as err:  # pyarrow raises several types for damaged files
+            raise MedsynError(f"{shard}: not a readable parquet file ({err})") from None
+        extra = [name for name in table.column_names if name not in schema.names]
+        if extra:
+            raise MedsynError(f"{shard}: column(s) {', '.join(extra)} are not in the corpus schema (builder/corpus/schema.py)")
+        for name in schema.names:
+            if name not in table.column_names:
+                table = table.append_column(name, pa.nulls(table.num_rows, schema.field(name).type))
+        try:
+            table = table.select(schema.names).cast(schema)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
+            raise MedsynError(f"{shard}: does not match the corpus schema ({err})") from None
+        rows += table.to_pylist()
+    if not rows:
+        raise MedsynError(f"{path}: the corpus has no notes")
+    return rows, read_build_info(path)

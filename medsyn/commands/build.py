@@ -38,7 +38,8 @@ def main(argv: list[str], prog: str = "medsyn build") -> int:
     from medsyn.dataset_card.card import write_card
 
     out = config.output.out
-    report = build_corpus(config, progress=not config.output.quiet, finish=write_card)
+    # The card is written inside the corpus's temporary folder, so that it appears together with the data.
+    report = build_corpus(config, progress=not config.output.quiet, extra_files=write_card)
     run_ = report.run
     # The result is what the command is for, so it goes to stdout; progress and log lines go to stderr.
     print(

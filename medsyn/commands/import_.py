@@ -1,7 +1,7 @@
 """`medsyn import`: bring notes generated elsewhere (an API batch job, MedSyn's GPT notes, a Hub dataset) into a
 corpus folder with medsyn's scores, verdicts, near-duplicate removal and card.
 
-The settings are `ImportConfig` (builder/corpus/importing.py: columns, provenance) and `FilterConfig` (the same filter
+The settings are `ImportConfig` (builder/corpus/config.py: columns, provenance) and `FilterConfig` (the same filter
 flags as `medsyn build`): every field is a flag and a `--config` YAML key.
 """
 
@@ -32,7 +32,7 @@ class ImportIO:
 
 def parser(prog: str = "medsyn import"):
     from medsyn.builder.quality.filters import FilterConfig
-    from medsyn.builder.corpus.importing import ImportConfig
+    from medsyn.builder.corpus.config import ImportConfig
     from medsyn.config import ConfigParser
 
     return ConfigParser([ImportIO, ImportConfig, FilterConfig], prog=prog, description=DESCRIPTION,
@@ -40,10 +40,13 @@ def parser(prog: str = "medsyn import"):
 
 
 def main(argv: list[str], prog: str = "medsyn import") -> int:
-    from medsyn.builder.corpus.importing import import_corpus
-
     io, config, filter_config = parser(prog).parse(argv)
-    report = import_corpus(io.sources, io.out, config, filter_config, overwrite=io.overwrite, progress=not io.quiet)
+    from medsyn.builder.corpus.importing import import_corpus  # pyarrow, datasets: not at `medsyn import --help`
+    from medsyn.dataset_card.card import write_card
+
+    # The card is written inside the corpus's temporary folder, so that it appears together with the data.
+    report = import_corpus(io.sources, io.out, config, filter_config, overwrite=io.overwrite, progress=not io.quiet,
+                           extra_files=write_card)
     codes = report.codes
     # The result is what the command is for, so it goes to stdout; progress and log lines go to stderr.
     print(

@@ -37,9 +37,11 @@ def main(argv: list[str], prog: str = "medsyn merge") -> int:
     (o,) = ConfigParser([MergeOptions], prog=prog, description=DESCRIPTION, positional="dirs").parse(argv)
     from medsyn.builder.quality.filters import FilterConfig
     from medsyn.builder.corpus.merging import merge_corpora
+    from medsyn.dataset_card.card import write_card
 
+    # The card is written inside the corpus's temporary folder, so that it appears together with the data.
     report = merge_corpora(o.dirs, o.out, FilterConfig(dedup_threshold=o.dedup_threshold), overwrite=o.overwrite,
-                           progress=not o.quiet, pretty_name=o.pretty_name)
+                           progress=not o.quiet, pretty_name=o.pretty_name, extra_files=write_card)
     print(f"merged {o.out}: {report.kept} notes kept of {report.rows}; {report.cross_duplicates} kept notes "
           "removed as near-duplicates of another source's")
     for source in report.sources:

@@ -561,7 +561,8 @@ def test_missing_or_unreadable_corpus_folder(toy_inputs, monkeypatch, capsys):
     assert "synthetic source not found" in capsys.readouterr().err
     (tmp_path / "bare").mkdir()
     assert cli(args + ["--synthetic", str(tmp_path / "bare")], monkeypatch) == 2
-    assert "no json/jsonl/parquet/csv files in this folder" in capsys.readouterr().err
+    # The one reader of foreign notes (builder/corpus/readers.py) says so for import and benchmark alike.
+    assert "no notes found (no json/jsonl/ndjson/parquet/csv/tsv files in this folder)" in capsys.readouterr().err
 
 
 def test_bad_notes_file_names_file_and_line(toy_inputs, monkeypatch, capsys):

@@ -171,7 +171,7 @@ def test_train_resume_merge_and_build(tmp_path, tiny_model, ift_dir):
                             min_symptom_recall=0.0, min_cyrillic_share=0.0, min_words=0)
     from medsyn.dataset_card.card import write_card
 
-    build_corpus(config, progress=False, finish=write_card)
+    build_corpus(config, progress=False, extra_files=write_card)
     rows = datasets.load_dataset(str(tmp_path / "corpus"), "unfiltered", split="train", cache_dir=str(tmp_path / "ds-cache"))
     assert len(rows) >= 1 and set(rows["generation_model"]) == {f"{tiny_model}+{adapter}"}
 

@@ -13,26 +13,30 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from medsyn.builder.corpus import readers
+from medsyn.builder.corpus.provenance import corpus_fingerprint
 from medsyn.builder.kg.sources import Note, read_notes
 from medsyn.errors import MedsynError
 from medsyn.io import atomic_dir, write_jsonl
 from medsyn.training.benchmark.sets import (  # noqa: F401  (re-exported: the benchmark's vocabulary)
-    TSTR, Setting, SyntheticCorpus, check_fractions, fit_to_corpus, rare_codes, settings_for, split_dev,
+    TSTR, Setting, SyntheticCorpus, check_fractions, cut_code, fit_to_corpus, rare_codes, settings_for, split_dev,
     subsample, training_set, upsample_plan,
 )
 from medsyn.training.benchmark.classifiers import make_classifier
 from medsyn.training.benchmark.config import BenchmarkConfig, SourceOptions
 from medsyn.training.benchmark.stats import K, METRICS, Run, bootstrap_summary, real_notes_saved
-from medsyn.training.synthetic_sources import cut_code, read_synthetic
 
 log = logging.getLogger(__name__)
 
+DEFAULT_TEXT_COLUMN, DEFAULT_CODE_COLUMN = "text", "icd10_code"  # the columns `medsyn build` writes
+DESCRIBED = ("backend", "generation_model")  # what medsyn corpora record about how their notes were written
 METRIC_PATH = Path(__file__).resolve().parent / "metrics" / "icd_topk" / "icd_topk.py"
 PREDICTION_FILE = "RuMedTop3.jsonl"  # the name RuMedBench's eval.py looks for in its --out_dir
 
@@ -51,6 +55,81 @@ def load_notes(path: str | Path, code_level: int = 3) -> list[Note]:
     if not notes:
         raise MedsynError(f"{path}: no notes; expected RuMedTop3 JSON lines {{\"idx\", \"symptoms\", \"code\"}}")
     return notes
+
+
+def _missing(where: object, columns: Iterable[str], wanted: Sequence[str]) -> MedsynError:
+    found = list(columns)
+    lacking = [c for c in wanted if c not in found]
+    return MedsynError(
+        f"{where}: no column {', '.join(repr(c) for c in lacking)} (columns found: {', '.join(found) or 'none'}); "
+        "name the note text and code columns with --text-column and --code-column"
+    )
+
+
+def _read_pairs(values: list, text_column: str, code_column: str, split: str) -> tuple[list[tuple], dict, dict]:
+    """(text, code) of every record of the sources, read by the project's one reader (`builder/corpus/readers.py`),
+    with what results.json says of the source: its kind, and what its notes record of how they were written."""
+    wanted = (text_column, code_column)
+    paths = [Path(v) for v in values]
+    if len(paths) == 1 and readers.is_corpus_folder(paths[0]):
+        folder, pattern = paths[0], f"data/{split}-*.parquet"
+        names = readers.column_names(folder, pattern)
+        if not names:
+            raise MedsynError(f"{folder}: the synthetic corpus has no notes (no {pattern}); build it first")
+        if text_column not in names or code_column not in names:
+            raise _missing(folder, names, wanted)
+        wanted_here = list(dict.fromkeys([*wanted, *(c for c in DESCRIBED if c in names)]))
+        columns = readers.read_columns(folder, pattern, wanted_here)
+        # `medsyn card --benchmark` checks the fingerprint against the corpus it publishes
+        info = readers.read_build_info(folder) if (folder / "build_info.json").is_file() else None
+        extra = {c: dict(Counter(columns[c]).most_common()) for c in DESCRIBED if c in names}
+        kind = {"kind": "medsyn build folder", "fingerprint": corpus_fingerprint(folder)}
+        return list(zip(columns[text_column], columns[code_column])), kind, {**extra, "build_info": info}
+    if len(values) == 1 and not paths[0].exists() and readers.HUB_ID.match(str(values[0])):
+        records = readers.read(readers.expand([str(values[0])], split)[0])
+        names = list(dict.fromkeys(key for record in records for key in record.values))
+        if records and (text_column not in names or code_column not in names):
+            raise _missing(values[0], names, wanted)
+        extra = {c: dict(Counter(r.values[c] for r in records).most_common()) for c in DESCRIBED if c in names}
+        return [(r.values[text_column], r.values[code_column]) for r in records], {"kind": "Hub dataset"}, extra
+    for path in paths:
+        if not path.exists():
+            raise MedsynError(f"{path}: synthetic source not found; pass a `medsyn build` folder, a Hub dataset id, "
+                              "or JSON/JSONL/parquet/CSV/TSV files")
+    files = readers.expand([str(path) for path in paths], split)
+    pairs = []
+    for source in files:
+        for record in readers.read(source):
+            if text_column not in record.values or code_column not in record.values:
+                raise _missing(f"{source.path} (record {record.line})", record.values.keys(), wanted)
+            pairs.append((record.values[text_column], record.values[code_column]))
+    return pairs, {"kind": "files", "n_files": len(files)}, {}
+
+
+def read_synthetic(sources: str | Path | Sequence[str | Path], text_column: str | None = None,
+                   code_column: str | None = None, split: str = "train") -> SyntheticCorpus:
+    """Texts and codes (as written, uncut) of every note with a non-empty text and code, and where they came from.
+
+    `sources`: one corpus folder medsyn wrote, one Hub dataset id (through `load_dataset`, from the cache when
+    offline), or data files and folders of them. Records whose text or code is empty are skipped and counted.
+    """
+    values = [sources] if isinstance(sources, (str, Path)) else list(sources)
+    if not values:
+        raise MedsynError("no synthetic source given; pass --synthetic")
+    text_column, code_column = text_column or DEFAULT_TEXT_COLUMN, code_column or DEFAULT_CODE_COLUMN
+    source: dict = {"path": ", ".join(str(v) for v in values), "text_column": text_column, "code_column": code_column}
+    pairs, kind, extra = _read_pairs(values, text_column, code_column, split)
+    source.update(kind)
+    kept = [(t, str(c).strip()) for t, c in pairs if isinstance(t, str) and t.strip() and c is not None
+            and str(c).strip()]
+    if len(kept) < len(pairs):
+        log.warning("%s: skipped %d notes with an empty text or code", source["path"], len(pairs) - len(kept))
+    if not kept:
+        raise MedsynError(f"{source['path']}: the synthetic corpus has no notes (columns {text_column!r}, "
+                          f"{code_column!r}); build it first or check the columns")
+    texts, codes = map(list, zip(*kept))
+    source.update({"n_read": len(pairs), "n_skipped_empty": len(pairs) - len(kept)}, **extra)
+    return SyntheticCorpus(texts, codes, source)
 
 
 def load_synthetic(source, options: SourceOptions, real_codes: set[str]) -> SyntheticCorpus:

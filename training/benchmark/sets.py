@@ -24,6 +24,13 @@ log = logging.getLogger(__name__)
 TSTR = "TSTR"  # train on synthetic, test on real
 
 
+def cut_code(code: str, level: int) -> str:
+    """An ICD-10 code at `level` characters not counting the dot: `M54.5` -> `M54` (3) or `M54.5` (4)."""
+    raw = code.strip().upper().replace(".", "")
+    cut = raw[:level]
+    return cut if len(cut) <= 3 else f"{cut[:3]}.{cut[3:]}"
+
+
 @dataclass
 class SyntheticCorpus:
     texts: list[str]
