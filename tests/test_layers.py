@@ -23,13 +23,6 @@ PYPROJECT = ROOT / "pyproject.toml"
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 ILLEGAL = re.compile(r"^-\s+(medsyn\.[\w.]+) -> (medsyn\.[\w.]+) \(l\.", re.MULTILINE)
 
-# builder/corpus/importing.py and merging.py still import the dataset card (write_card, validate's shard globs,
-# read_build_info): the pipeline branch of issue 23 takes the card out of them. Until it lands these contracts are
-# broken by those two modules only; after it, AWAITING_THE_PIPELINE becomes set() and every contract is kept.
-AWAITING_THE_PIPELINE = {"top-layers", "builder-alone", "no-cycles"}
-IMPORTERS_AWAITING_THE_PIPELINE = {"medsyn.builder.corpus.importing", "medsyn.builder.corpus.merging"}
-
-
 @dataclass
 class Lint:
     broken: set[str]  # contract ids
@@ -78,9 +71,7 @@ def layout(tmp_path_factory) -> Path:
 
 def test_the_import_contracts_are_kept(layout):
     result = lint(layout)
-    # Switch on after the pipeline branch lands: `assert not result.broken`.
-    assert result.broken == AWAITING_THE_PIPELINE, result.output
-    assert {importer for importer, _ in result.illegal} <= IMPORTERS_AWAITING_THE_PIPELINE, result.output
+    assert not result.broken and not result.illegal, result.output
 
 
 @pytest.mark.parametrize(
