@@ -152,7 +152,7 @@ def test_knowledge_distribution_uses_the_one_source_present_alone():
 
 
 def test_t0_is_the_samplers_default_temperature():
-    assert T0 == SamplingConfig().temperature
+    assert T0 == SamplingConfig().symptom_temperature
 
 
 def _noted_graph() -> nx.DiGraph:
