@@ -17,9 +17,14 @@ from typing import Any
 
 import numpy as np
 
+from medsyn.builder.corpus.provenance import corpus_fingerprint, public
+from medsyn.builder.corpus.readers import column_names
+from medsyn.builder.kg.graph import load_graph
+from medsyn.builder.quality.scorers import registry
 from medsyn.dataset_card import plots
 from medsyn.dataset_card.benchmark_tables import notes, results_table, saved_table, tstr_table
-from medsyn.dataset_card.stats import CorpusStats, collect_stats, read_build_info, read_table
+from medsyn.dataset_card.stats import CorpusStats, collect_stats, filter_table, read_build_info, read_table
+from medsyn.dataset_card.stats import scorer_fields
 from medsyn.dataset_card.validate import DATA_GLOB, UNFILTERED_GLOB, shard_paths
 from medsyn.errors import MedsynError
 from medsyn.io import atomic_file
@@ -110,8 +115,6 @@ def load_benchmark(results_dir: Path) -> dict:
 
 def copy_benchmark(results_dir: Path, dataset_dir: Path) -> list[str]:
     """Copy results.json and the benchmark's PNGs into the folder so they upload with the version they describe."""
-    from medsyn.builder.corpus.provenance import public
-
     target = dataset_dir / BENCHMARK_ASSETS
     target.mkdir(parents=True, exist_ok=True)
     results = json.loads((results_dir / "results.json").read_text(encoding="utf-8"))
@@ -209,9 +212,7 @@ def _mkg_sources(build_info: dict) -> list[dict]:
     sources = (build_info.get("mkg") or {}).get("sources")
     if sources:
         return sources
-    from medsyn.builder.kg.graph import load_graph  # the embedded graph the build used when no --mkg was given
-
-    return load_graph().provenance.get("sources", [])
+    return load_graph().provenance.get("sources", [])  # the embedded graph the build used when no --mkg was given
 
 
 def make_plots(dataset_dir: Path, stats: CorpusStats, benchmark: dict | None) -> dict[str, str]:
@@ -263,6 +264,7 @@ def render_card(
     dataset_dir = Path(dataset_dir)
     info = build_info if build_info is not None else read_build_info(dataset_dir)
     stats = stats or collect_stats(dataset_dir)
+    scorers = registry()  # the filter table and the Fields rows of plug-in scorers
     results = dataset_dir / BENCHMARK_ASSETS / "results.json"
     benchmark = load_benchmark(results.parent) if results.is_file() else None
     images = {
@@ -299,6 +301,9 @@ def render_card(
         info=info,
         summary=info.get("summary") or {},
         filters=info.get("filters") or {},
+        filter_rows=filter_table(info.get("filters") or {}, scorers),
+        scorer_fields=scorer_fields(column_names(dataset_dir, UNFILTERED_GLOB) or column_names(dataset_dir, DATA_GLOB),
+                                    scorers),
         dedup=info.get("dedup") or {},
         backend=info.get("backend") or {},
         mkg_sources=_mkg_sources(info),
@@ -319,8 +324,6 @@ def render_card(
 
 def check_fingerprint(results_dir: Path, dataset_dir: Path, force: bool = False) -> None:
     """Results are evidence only for the corpus they were computed on: compare the fingerprint they record."""
-    from medsyn.builder.corpus.provenance import corpus_fingerprint
-
     results = json.loads((results_dir / "results.json").read_text(encoding="utf-8"))
     recorded = (results.get("synthetic_source") or {}).get("fingerprint")
     actual = corpus_fingerprint(dataset_dir)

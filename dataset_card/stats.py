@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from medsyn.builder.corpus.readers import read_build_info  # noqa: F401  (re-exported: the card reads it here)
+from medsyn.builder.quality.scorers import BUILTIN, Scorer
 from medsyn.dataset_card.validate import DATA_GLOB, UNFILTERED_GLOB, shard_paths
 from medsyn.errors import MedsynError
 
@@ -28,9 +33,6 @@ STAT_COLUMNS = [
 
 def read_table(dataset_dir: Path, pattern: str, columns: list[str] | None = None):
     """All shards of one config as one pyarrow Table (None when the config has no shards)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     paths = shard_paths(dataset_dir, pattern)
     if not paths:
         return None
@@ -127,3 +129,28 @@ def collect_stats(dataset_dir: Path) -> CorpusStats:
         privacy_kept=_privacy(kept),
         example_row=first,
     )
+
+
+def filter_table(recorded: Mapping[str, Any], scorers: Sequence[Scorer]) -> list[tuple[str, str]]:
+    """The card's filters and thresholds: a row for each scorer whose settings the corpus records (build_info.json's
+    `filters`), in registry order, then one for each recorded setting no scorer here claims (a plug-in's, the card
+    being rendered where it is not installed)."""
+    rows = [row for scorer in scorers if (row := scorer.card_row(recorded)) is not None]
+    claimed = {setting.name for scorer in scorers for setting in scorer.settings}
+    return rows + [(f"`{key}`", str(value)) for key, value in recorded.items() if key not in claimed]
+
+
+def scorer_fields(columns: Iterable[str], scorers: Sequence[Scorer]) -> list[tuple[str, str]]:
+    """The card's Fields rows of the plug-in scorers whose columns the folder has (the built-in ones are written
+    out in the template): their columns, what they hold and the reasons they give."""
+    present, builtin = set(columns), {scorer.name for scorer in BUILTIN}
+    rows = []
+    for scorer in scorers:
+        if scorer.name in builtin or not any(column.name in present for column in scorer.columns):
+            continue
+        about = "; ".join(f"{column.name}: {column.about}" for column in scorer.columns if column.about)
+        reasons = ", ".join(f"`{rule.reason}`" for rule in scorer.rules)
+        rows.append((", ".join(f"`{column.name}`" for column in scorer.columns),
+                     f"{about or scorer.about or scorer.name} (scorer `{scorer.name}`"
+                     + (f"; a failing note is rejected as {reasons})" if reasons else ")")))
+    return rows

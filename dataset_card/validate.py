@@ -11,6 +11,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
+from medsyn.builder.corpus.schema import FEATURES, features
 from medsyn.builder.corpus.writer import DATA_GLOB, UNFILTERED_GLOB, shard_paths  # noqa: F401  (re-exported)
 from medsyn.errors import MedsynError
 
@@ -28,18 +31,17 @@ class FolderReport:
 
 
 def check_schema(path: Path) -> int:
-    """Compare one shard's columns and types with builder/corpus/schema.py and return its row count."""
-    import pyarrow.parquet as pq
+    """Compare one shard's columns and types with builder/corpus/schema.py and return its row count.
 
-    from medsyn.builder.corpus.schema import FEATURES
-
+    Every built-in column must be there; a registered scorer plug-in's may be missing (the corpus was built before
+    it was installed), and a column no registered scorer declares is refused."""
     try:
         parquet = pq.ParquetFile(path)
     except Exception as err:  # pyarrow raises several types for damaged files
         raise MedsynError(f"{path}: not a readable parquet file ({err}); rebuild it with `medsyn build`") from None
     schema = parquet.schema_arrow
-    expected = FEATURES.arrow_schema
-    missing = [name for name in expected.names if name not in schema.names]
+    expected = features().arrow_schema
+    missing = [name for name in FEATURES.arrow_schema.names if name not in schema.names]
     extra = [name for name in schema.names if name not in expected.names]
     wrong = [
         f"{name} is {schema.field(name).type}, expected {expected.field(name).type}"
@@ -50,7 +52,7 @@ def check_schema(path: Path) -> int:
     if missing:
         problems.append(f"missing column(s) {', '.join(missing)}")
     if extra:
-        problems.append(f"unexpected column(s) {', '.join(extra)}")
+        problems.append(f"unexpected column(s) {', '.join(extra)} (no registered scorer declares them)")
     problems.extend(wrong)
     if problems:
         raise MedsynError(

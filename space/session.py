@@ -20,8 +20,9 @@ from pathlib import Path
 import gradio as gr
 
 from medsyn.builder.generate.backends import Streamer, count_tokens, open_streamer
-from medsyn.builder.corpus.pipeline import complaint_labels
-from medsyn.builder.quality.filters import FilterConfig, SymptomScorer, reject_reasons, score_note
+from medsyn.builder.kg.sources import read_notes, refuse_held_out
+from medsyn.builder.quality.filters import SymptomScorer
+from medsyn.builder.quality.scorers import NONE, Context, Rule, filter_config_class, registry, score_batch, thresholds
 from medsyn.builder.text.matching import SymptomMatcher
 from medsyn.builder.kg.graph import KnowledgeGraph, load_graph
 from medsyn.builder.generate.prompts import SYMPTOM_TEMPLATES, Prompt, PromptBuilder, PromptConfig
@@ -39,7 +40,6 @@ MAX_SEED = 2**31 - 1
 SEARCH_LIMIT = 50
 BROWSE_ROWS = 200
 ALL = "all"
-FILTERS = FilterConfig()
 PREVIEW_CHARS = 160  # of a note in the browse table; the whole note is one click away in the download
 PASS, FAIL = "pass", "**fail**"  # words, not emoji: they render on machines without an emoji font
 
@@ -95,8 +95,6 @@ class Space:
         self.graph: KnowledgeGraph = load_graph(own.graph)
         examples = []
         if own.examples:
-            from medsyn.builder.kg.sources import read_notes, refuse_held_out
-
             refuse_held_out(own.examples)
             examples = read_notes(own.examples)
         self.families = ["symptoms", "code"] + (["example"] if examples else [])
@@ -104,6 +102,10 @@ class Space:
                                      self.graph)
         self.example_text = {note.note_id: note.text for note in examples}
         self.scorer = SymptomScorer()
+        # The build's filters at their defaults: every registered scorer, plug-ins included.
+        self.scorers = registry()
+        self.filters = filter_config_class(self.scorers)()
+        self.thresholds = thresholds(self.filters, self.scorers)
         self.streamer: Streamer = open_streamer(config.generation)
         self.corpus = load_corpus(own.dataset, own.dataset_version) if own.dataset else None
         # Every code with Russian symptoms: the categories the sampler draws and the full codes with their own lists.
@@ -198,31 +200,39 @@ class Space:
 
     # -- verdicts -----------------------------------------------------------------------------------------------
     def verdicts(self, text: str, prompt: Prompt, prior: Prior) -> tuple[list[tuple[str, str | None]], str, dict]:
+        """The note scored as a build scores it (every registered scorer, at the default thresholds): a table line
+        per check, and the scores with the verdict."""
         labels = [s.label for s in prior.symptoms]
-        example = self.example_text.get(prompt.example_id) if prompt.example_id else None
-        scores = score_note(text, labels, prior.icd10_code, prior.icd10_name, example, self.scorer,
-                            complaints=complaint_labels(self.graph, prior.icd10_code))  # as a build scores it
-        reasons = reject_reasons(scores, FILTERS)
-        highlighted = highlight(text, labels)
-        tick = {True: PASS, False: FAIL}
+        row = {"text": text, "icd10_code": prior.icd10_code, "icd10_name": prior.icd10_name,
+               "example_id": prompt.example_id, "prior": {"symptoms": [{"label": label} for label in labels]}}
+        context = Context(self.filters, self.graph, self.example_text, symptom_scorer=self.scorer)
+        (row,) = score_batch([row], context, self.scorers)
+        reasons = row["reject_reasons"]
         lines = [
             f"**Verdict: {'kept' if not reasons else 'rejected (' + ', '.join(reasons) + ')'}**",
             "",
             "| check | value | passes |",
             "|---|---|---|",
-            f"| symptom recall | {scores.symptom_recall:.2f} ({len(scores.matched_symptoms)}/{len(labels)}) | "
-            f"{tick[scores.symptom_recall >= FILTERS.min_symptom_recall]} |",
-            f"| diagnosis leakage | {'yes' if scores.leakage else 'no'} | {tick[not scores.leakage]} |",
-            f"| Cyrillic share (Russian) | {scores.cyrillic_share:.2f} | "
-            f"{tick[scores.cyrillic_share >= FILTERS.min_cyrillic_share]} |",
-            f"| length | {scores.n_words} words ({FILTERS.min_words}–{FILTERS.max_words}) | "
-            f"{tick[FILTERS.min_words <= scores.n_words <= FILTERS.max_words]} |",
+            *(self._check(rule, row) for scorer in self.scorers for rule in scorer.rules
+              if row.get(rule.column) is not None),
         ]
-        if example is not None:
-            lines.append(f"| longest span copied from the example | {scores.example_longest_ngram} words | "
-                         f"{tick[scores.example_longest_ngram <= FILTERS.max_example_longest_ngram]} |")
-        record = {**dataclasses.asdict(scores), "keep": not reasons, "reject_reasons": reasons}
-        return highlighted, "\n".join(lines), record
+        columns = [column.name for scorer in self.scorers for column in scorer.columns]
+        record = {**{name: row[name] for name in columns}, "keep": not reasons, "reject_reasons": reasons}
+        return highlight(text, labels), "\n".join(lines), record
+
+    def _check(self, rule: Rule, row: dict) -> str:
+        value = row[rule.column]
+        if isinstance(value, bool):
+            shown = "yes" if value else "no"
+        elif isinstance(value, float):
+            shown = f"{value:.2f}"
+        elif isinstance(value, list):
+            shown = ", ".join(value) or "none"
+        else:
+            shown = str(value)
+        limit = f" ({rule.shown(self.thresholds)})" if rule.keep != NONE else ""
+        passes = FAIL if rule.rejects(row, self.thresholds) else PASS
+        return f"| {rule.label or rule.reason} | {shown}{limit} | {passes} |"
 
     # -- generation ---------------------------------------------------------------------------------------------
     def generate(self, code, seed, symptoms, family, template) -> Iterator[tuple]:

@@ -124,7 +124,6 @@ def build_corpus(config: BuildConfig, progress: bool = True,
             duplicates_job = pool.submit(pipeline.find_near_duplicates, ids, texts, filter_config)
         pipeline.score(rows, graph, filter_config, example_text, pool, progress)
         pipeline.bertscore(rows, example_text, filter_config, progress)
-        pipeline.person_names(rows, filter_config, progress)
         if pool is not None:
             found = duplicates_job.result()
         else:

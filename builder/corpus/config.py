@@ -24,6 +24,7 @@ from medsyn.builder.generate.backends import GenerationOptions
 from medsyn.builder.generate.prompts import PromptConfig
 from medsyn.builder.generate.sampling import SamplingConfig
 from medsyn.builder.quality.filters import FilterConfig
+from medsyn.builder.quality.scorers import filter_config_class
 from medsyn.errors import MedsynError
 from medsyn.options import option
 
@@ -67,6 +68,26 @@ GROUPS = {"sampling": SamplingConfig, "prompts": PromptConfig, "generation": Gen
           "filters": FilterConfig, "output": OutputOptions}
 
 
+def groups() -> dict[str, type]:
+    """`GROUPS` with the filters' group extended by the registered scorers' settings (`filter_config_class`): what
+    `medsyn build` parses. Read when asked, so that importing this module loads no plug-in."""
+    found = {**GROUPS, "filters": filter_config_class()}
+    check_distinct(list(found.values()))
+    return found
+
+
+def check_distinct(dtypes: list[type]) -> None:
+    """No setting in two groups: a scorer plug-in's setting named like another flag (`n`, `out`) would make two
+    flags of one name."""
+    seen: dict[str, str] = {}
+    for dtype in dtypes:
+        for f in dataclasses.fields(dtype):
+            if f.name in seen and seen[f.name] != dtype.__name__:
+                raise MedsynError(f"the setting {f.name!r} of {dtype.__name__} is also one of {seen[f.name]}; a scorer "
+                                  "plug-in must name its settings apart from every flag")
+            seen.setdefault(f.name, dtype.__name__)
+
+
 @dataclass
 class BuildConfig:
     """Everything `medsyn build` needs, one group per stage of the flow."""
@@ -80,14 +101,15 @@ class BuildConfig:
     @classmethod
     def of(cls, **values: Any) -> "BuildConfig":
         """From flat settings (`BuildConfig.of(out=..., n=3, backend="template")`), as flags name them."""
-        groups: dict[str, dict[str, Any]] = {name: {} for name in GROUPS}
-        owner = {f.name: name for name, dtype in GROUPS.items() for f in dataclasses.fields(dtype)}
+        dtypes = groups()
+        values_of: dict[str, dict[str, Any]] = {name: {} for name in dtypes}
+        owner = {f.name: name for name, dtype in dtypes.items() for f in dataclasses.fields(dtype)}
         for key, value in values.items():
             if key not in owner:
                 close = difflib.get_close_matches(key, list(owner), n=1)
                 raise MedsynError(f"unknown build setting {key!r}" + (f" (did you mean {close[0]}?)" if close else ""))
-            groups[owner[key]][key] = value
-        return cls(**{name: GROUPS[name](**groups[name]) for name in GROUPS})
+            values_of[owner[key]][key] = value
+        return cls(**{name: dtypes[name](**values_of[name]) for name in dtypes})
 
     def flat(self) -> dict[str, Any]:
         """Every setting by its flag name, as `of` takes them."""

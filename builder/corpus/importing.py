@@ -179,7 +179,6 @@ def import_corpus(
     }
 
     pipeline.score(rows, graph, filter_config, progress=progress)
-    pipeline.person_names(rows, filter_config, progress)
     pipeline.verdict(pipeline.near_duplicates(rows, filter_config, against, progress))
     counts = pipeline.count(rows)
     report.imported, report.kept = counts.rows, counts.kept

@@ -1,28 +1,27 @@
 """The stages every corpus goes through, whoever wrote its notes: score -> near-duplicates -> verdict -> counts.
 
 `medsyn build` (notes it generated), `medsyn import` (notes generated elsewhere) and `medsyn merge` (rows of other
-corpora) run these same functions, and `writer.write_corpus` writes what they return; a new filter is added here
-once, not in each command. A stage takes a batch of rows (a list of dicts with the columns of `schema.FEATURES`)
-and returns it with its own columns filled. It reads nothing but its arguments (no command, no global state), so
-the per-note stages (`score`, `bertscore`, `person_names`, `verdict`) can run batch by batch on a distributed
-engine (Ray Data's `map_batches`); `near_duplicates` compares each note with every earlier one and so needs the
-whole corpus in one batch.
+corpora) run these same functions, and `writer.write_corpus` writes what they return. A filter is not added here:
+it is a scorer (`builder/quality/scorers.py`), and `score` runs every registered one. A stage takes a batch of rows
+(a list of dicts with the columns of `schema.features()`) and returns it with its own columns filled. It reads
+nothing but its arguments (no command, no global state), so the per-note stages (`score`, `bertscore`, `verdict`)
+can run batch by batch on a distributed engine (Ray Data's `map_batches`); `near_duplicates` compares each note
+with every earlier one and so needs the whole corpus in one batch.
 
-The order of the stages is the order of a row's `reject_reasons`: the filters' reasons, then `person_name`, then
-`near_duplicate`.
+The order of the stages is the order of a row's `reject_reasons`: the scorers' reasons, in the registry's order,
+then `near_duplicate`.
 """
 
 from __future__ import annotations
 
-import weakref
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
 from medsyn.builder.kg.graph import KnowledgeGraph
-from medsyn.builder.quality import dedup, filters, names
-from medsyn.builder.quality.scoring import NoteToScore, score_notes
+from medsyn.builder.quality import dedup, filters
+from medsyn.builder.quality.scorers import Context, Scorer, registry, score_batch, symptom_labels
 from medsyn.errors import MedsynError
 
 # A column of the pipeline's own, not of the schema (the writer leaves it out): whether `near_duplicates` found
@@ -33,57 +32,21 @@ Earlier = tuple[str, Sequence[str], Sequence[str]]
 _AGAINST = "\0against"  # prefix of an earlier corpus's note ids inside the search (no row id holds a NUL)
 
 
-def complaint_labels(graph: KnowledgeGraph, code: str) -> tuple[str, ...]:
-    """The code's Russian MKG symptoms: the words real notes of the code use for complaints (see score_note).
-
-    Kept per graph (weakly, so a graph is not held alive): every note of a code asks, and walking the code's edges
-    was a fifth of a template build."""
-    per_graph = _COMPLAINTS.setdefault(graph, {})
-    if code not in per_graph:
-        per_graph[code] = tuple(link.label for link in graph.symptoms(code))
-    return per_graph[code]
-
-
-_COMPLAINTS: "weakref.WeakKeyDictionary[KnowledgeGraph, dict[str, tuple[str, ...]]]" = weakref.WeakKeyDictionary()
-
-
-def _labels(row: dict) -> list[str] | None:
-    symptoms = row["prior"]["symptoms"]
-    return None if symptoms is None else [symptom["label"] for symptom in symptoms]
-
-
 def score(rows: list[dict], graph: KnowledgeGraph, config: filters.FilterConfig,
-          examples: Mapping[str, str] | None = None, pool: Executor | None = None,
-          progress: bool = False) -> list[dict]:
-    """Each note's quality scores against its prompt's symptoms, code and style example (`examples`: example id ->
-    text), and the reasons its scores fail `config`'s thresholds (`reject_reasons`).
+          examples: Mapping[str, str] | None = None, pool: Executor | None = None, progress: bool = False,
+          scorers: Sequence[Scorer] | None = None) -> list[dict]:
+    """Every scorer's columns (`scorers`, default: the registry's) and `reject_reasons`, the reasons a row fails
+    `config`'s thresholds for.
 
-    A row whose prior has no symptoms (an import without a symptoms column) gets null symptom scores: nothing was
-    asked, so nothing can be said to be missing. BERTScore is left null (`bertscore` fills it). With `pool` the
-    codes are scored over its processes (`scoring.score_notes`); the scores are the same either way."""
-    examples = examples or {}
-    notes = []
+    The built-in text filters score each note against its prompt's symptoms, code and style example (`examples`:
+    example id -> text); a row whose prior has no symptoms (an import without a symptoms column) gets null symptom
+    scores: nothing was asked, so nothing can be said to be missing. BERTScore is left null (`bertscore` fills
+    it). With `pool` the codes are scored over its processes (`quality.scoring.score_notes`); the scores are the same
+    either way."""
+    context = Context(config, graph, examples or {}, pool, progress)
+    score_batch(rows, context, registry() if scorers is None else scorers)
     for row in rows:
-        labels = _labels(row)
-        example = examples.get(row["example_id"]) if row["example_id"] else None
-        notes.append(NoteToScore(row["text"], tuple(labels or ()), row["icd10_code"], row["icd10_name"] or "",
-                                 example, complaint_labels(graph, row["icd10_code"])))
-    for row, scores in zip(rows, score_notes(notes, pool, progress)):
-        measured = row["prior"]["symptoms"] is not None
-        row.update(
-            symptom_recall=scores.symptom_recall if measured else None,
-            matched_symptoms=scores.matched_symptoms if measured else None,
-            semantic_symptom_recall=scores.semantic_symptom_recall if measured else None,
-            leakage=scores.leakage,
-            example_overlap=scores.example_overlap,
-            example_longest_ngram=scores.example_longest_ngram,
-            cyrillic_share=scores.cyrillic_share,
-            n_words=scores.n_words,
-            bertscore_precision=None,
-            bertscore_recall=None,
-            bertscore_f1=None,
-            reject_reasons=filters.reject_reasons(scores, config),
-        )
+        row.update(bertscore_precision=None, bertscore_recall=None, bertscore_f1=None)
     return rows
 
 
@@ -95,17 +58,11 @@ def bertscore(rows: list[dict], examples: Mapping[str, str], config: filters.Fil
         for row in rows:
             row.update(bertscore_precision=None, bertscore_recall=None, bertscore_f1=None)
         return rows
-    references = [examples.get(row["example_id"]) if row["example_id"] else ", ".join(_labels(row) or ())
+    references = [examples.get(row["example_id"]) if row["example_id"] else ", ".join(symptom_labels(row) or ())
                   for row in rows]  # fmt: skip
     scores = filters.bertscore([row["text"] for row in rows], references, config.bertscore_model, progress=progress)
     for row, precision, recall, f1 in zip(rows, *scores):
         row.update(bertscore_precision=precision, bertscore_recall=recall, bertscore_f1=f1)
-    return rows
-
-
-def person_names(rows: list[dict], config: filters.FilterConfig, progress: bool = False) -> list[dict]:
-    """The people each note names (`person_names`), and the `person_name` reason where it names one."""
-    names.add_person_names(rows, config, progress)
     return rows
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from medsyn.builder.corpus.schema import FEATURES
+from medsyn.builder.corpus.schema import features
 from medsyn.builder.corpus.writer import DATA_GLOB, UNFILTERED_GLOB, shard_paths
 from medsyn.errors import MedsynError, located
 from medsyn.io import json_problem
@@ -254,14 +254,15 @@ def read_against(folders: list[str | Path]) -> list[tuple[str, list[str], list[s
 def read_corpus(path: Path) -> tuple[list[dict], dict]:
     """Every row of a corpus folder (the `unfiltered` config, else the kept notes) and its build_info.
 
-    Folders written before a column existed (e.g. `person_names`) are read with that column null.
+    Folders written before a column existed (e.g. `person_names`, or a scorer plug-in's installed since) are read
+    with that column null.
     """
     if not path.is_dir():
         raise MedsynError(f"{path}: not a folder; pass corpus folders written by `medsyn build` or `medsyn import`")
     shards = shard_paths(path, UNFILTERED_GLOB) or shard_paths(path, DATA_GLOB)
     if not shards:
         raise MedsynError(f"{path}: no {UNFILTERED_GLOB} or {DATA_GLOB} shards; is this a corpus folder?")
-    schema = FEATURES.arrow_schema
+    schema = features().arrow_schema
     rows: list[dict] = []
     for shard in shards:
         try:
@@ -270,7 +271,9 @@ def read_corpus(path: Path) -> tuple[list[dict], dict]:
             raise MedsynError(f"{shard}: not a readable parquet file ({err})") from None
         extra = [name for name in table.column_names if name not in schema.names]
         if extra:
-            raise MedsynError(f"{shard}: column(s) {', '.join(extra)} are not in the corpus schema (builder/corpus/schema.py)")
+            raise MedsynError(f"{shard}: column(s) {', '.join(extra)} are not in the corpus schema "
+                              "(builder/corpus/schema.py) nor a registered scorer's; install the scorer plug-in that "
+                              "added them")
         for name in schema.names:
             if name not in table.column_names:
                 table = table.append_column(name, pa.nulls(table.num_rows, schema.field(name).type))

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from medsyn.builder.corpus.config import ROWS_PER_SHARD
-from medsyn.builder.corpus.schema import FEATURES
+from medsyn.builder.corpus.schema import features
 from medsyn.io import atomic_dir, prepare_output, write_digest_named
 
 # What a corpus folder held before medsyn wrote manifests: such a folder may still be replaced by --overwrite.
@@ -40,12 +40,13 @@ def write_shards(folder: Path, rows: list[dict], rows_per_shard: int = ROWS_PER_
                  split: str = "train") -> list[Path]:
     """`<split>-NNNNN-of-NNNNN-<digest>.parquet` shards with the declared features (at least one, possibly empty).
 
-    Only the schema's columns are written: a stage may carry columns of its own (`pipeline.against_duplicate`).
+    Only the schema's columns are written (the registered scorers' included): a stage may carry columns of its own
+    (`pipeline.against_duplicate`).
     The digest of each shard's bytes is what keeps a user's plain `datasets.load_dataset(FOLDER)` on this folder's
     rows (see `medsyn.io.write_digest_named`); the card's `configs` list the shards by name.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    schema = FEATURES.arrow_schema
+    schema = features().arrow_schema
     n_shards = max(1, math.ceil(len(rows) / rows_per_shard))
     paths = []
     for i in range(n_shards):

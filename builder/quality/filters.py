@@ -1,7 +1,9 @@
 """Quality scores and verdicts of generated notes (near-duplicates across a corpus: `builder/quality/dedup.py`).
 
 Every score is returned (and stored as a corpus column) separately from the verdict, so that users of the
-`unfiltered` config can re-threshold without re-generating. The build calls `score_note` once per note with one
+`unfiltered` config can re-threshold without re-generating. The pipeline runs these filters as registered scorers
+(`scorers.py`: their columns, reasons and thresholds); `reject_reasons` gives the same verdict on one note's
+`NoteScores`, for whoever scores notes outside a corpus (the generator evaluation, benchmarks). The build calls `score_note` once per note with one
 `SymptomScorer`, so everything that depends only on the code, its name or a symptom set is built once per build.
 
 Default thresholds were chosen against the real RuMedTop3 train notes (4,690 outpatient complaints; only counts
@@ -133,12 +135,17 @@ class FilterConfig:
             raise MedsynError("invalid filter settings: " + "; ".join(problems))
 
 
+_OWN_FIELDS = frozenset(f.name for f in fields(FilterConfig))
+
+
 def settings_record(config: FilterConfig) -> dict:
-    """The verdict thresholds and dedup settings as `build_info.json` records them (build and import alike)."""
+    """The verdict thresholds and dedup settings as `build_info.json` records them (build and import alike): the
+    built-in filters' settings, then any field a subclass adds (a scorer plug-in's, `scorers.filter_config_class`)."""
+    added = [f.name for f in fields(config) if f.name not in _OWN_FIELDS]
     return {
         "filters": {key: getattr(config, key) for key in ("min_symptom_recall", "max_example_longest_ngram",
                                                            "min_cyrillic_share", "min_words", "max_words",
-                                                           "detect_person_names")},
+                                                           "detect_person_names", *added)},
         "dedup": {"method": "minhash-lsh", "threshold": config.dedup_threshold, "num_perm": config.num_perm,
                   "shingle_size": config.shingle_size},
     }

@@ -8,6 +8,7 @@ start), so the split changes nothing in the corpus.
 
 from __future__ import annotations
 
+import weakref
 from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import Executor, as_completed
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 from tqdm.auto import tqdm
 
+from medsyn.builder.kg.graph import KnowledgeGraph
 from medsyn.builder.quality import filters
 
 
@@ -30,9 +32,24 @@ class NoteToScore:
     complaints: tuple[str, ...]  # the code's MKG symptoms: its matcher's lexicon (see `filters.score_note`)
 
 
-def score_notes(notes: Sequence[NoteToScore], pool: Executor | None = None,
-                progress: bool = False) -> list[filters.NoteScores]:
-    """`filters.score_note` of every note, in order; code by code over `pool`'s processes when one is given."""
+def complaint_labels(graph: KnowledgeGraph, code: str) -> tuple[str, ...]:
+    """The code's Russian MKG symptoms: the words real notes of the code use for complaints (see score_note).
+
+    Kept per graph (weakly, so a graph is not held alive): every note of a code asks, and walking the code's edges
+    was a fifth of a template build."""
+    per_graph = _COMPLAINTS.setdefault(graph, {})
+    if code not in per_graph:
+        per_graph[code] = tuple(link.label for link in graph.symptoms(code))
+    return per_graph[code]
+
+
+_COMPLAINTS: "weakref.WeakKeyDictionary[KnowledgeGraph, dict[str, tuple[str, ...]]]" = weakref.WeakKeyDictionary()
+
+
+def score_notes(notes: Sequence[NoteToScore], pool: Executor | None = None, progress: bool = False,
+                scorer: filters.SymptomScorer | None = None) -> list[filters.NoteScores]:
+    """`filters.score_note` of every note, in order; code by code over `pool`'s processes when one is given, else
+    in this process with `scorer` (one made for the call when none is given: the Space passes its own)."""
     by_code: dict[tuple[str, str], list[int]] = defaultdict(list)
     for i, note in enumerate(notes):
         by_code[(note.code, note.code_name)].append(i)
@@ -41,7 +58,7 @@ def score_notes(notes: Sequence[NoteToScore], pool: Executor | None = None,
     scores: list[filters.NoteScores | None] = [None] * len(notes)
     with tqdm(total=len(notes), desc="scoring notes", unit="note", disable=not progress) as bar:
         if pool is None:
-            scorer = filters.SymptomScorer()
+            scorer = scorer if scorer is not None else filters.SymptomScorer()
             for group in groups:
                 for i, result in zip(group, _score_group([notes[i] for i in group], scorer)):
                     scores[i] = result

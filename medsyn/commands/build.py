@@ -1,7 +1,8 @@
 """`medsyn build`: the main job — sample, prompt, generate, filter, deduplicate, write a dataset folder + card.
 
-The settings are the groups of `builder/corpus/config.py` (sampling, prompts, generation, filters, output): every field is
-a flag and a `--config` YAML key; flags given on the command line win.
+The settings are the groups of `builder/corpus/config.py` (sampling, prompts, generation, filters, output; the
+filters' group with the settings of every registered scorer): every field is a flag and a `--config` YAML key;
+flags given on the command line win.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ DESCRIPTION = (
 
 
 def parser(prog: str = "medsyn build"):
-    from medsyn.builder.corpus.config import GROUPS
+    from medsyn.builder.corpus.config import groups
     from medsyn.config import ConfigParser
 
-    return ConfigParser(list(GROUPS.values()), prog=prog, description=DESCRIPTION)
+    return ConfigParser(list(groups().values()), prog=prog, description=DESCRIPTION)
 
 
 def parse(argv: list[str], prog: str = "medsyn build"):

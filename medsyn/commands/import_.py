@@ -1,8 +1,9 @@
 """`medsyn import`: bring notes generated elsewhere (an API batch job, MedSyn's GPT notes, a Hub dataset) into a
 corpus folder with medsyn's scores, verdicts, near-duplicate removal and card.
 
-The settings are `ImportConfig` (builder/corpus/config.py: columns, provenance) and `FilterConfig` (the same filter
-flags as `medsyn build`): every field is a flag and a `--config` YAML key.
+The settings are `ImportConfig` (builder/corpus/config.py: columns, provenance) and `FilterConfig` with every
+registered scorer's settings (the same filter flags as `medsyn build`): every field is a flag and a `--config` YAML
+key.
 """
 
 from __future__ import annotations
@@ -31,12 +32,13 @@ class ImportIO:
 
 
 def parser(prog: str = "medsyn import"):
-    from medsyn.builder.quality.filters import FilterConfig
-    from medsyn.builder.corpus.config import ImportConfig
+    from medsyn.builder.corpus.config import ImportConfig, check_distinct
+    from medsyn.builder.quality.scorers import filter_config_class
     from medsyn.config import ConfigParser
 
-    return ConfigParser([ImportIO, ImportConfig, FilterConfig], prog=prog, description=DESCRIPTION,
-                        positional="sources", maybe_paths=["sources"])
+    dtypes = [ImportIO, ImportConfig, filter_config_class()]
+    check_distinct(dtypes)
+    return ConfigParser(dtypes, prog=prog, description=DESCRIPTION, positional="sources", maybe_paths=["sources"])
 
 
 def main(argv: list[str], prog: str = "medsyn import") -> int:

@@ -85,11 +85,11 @@ def test_the_verdict_follows_the_reasons_of_every_stage():
 
 
 def test_reasons_come_in_stage_order(graph):
-    """Filters, then person names, then near-duplicates: the order build and import have always stored."""
+    """The scorers' (the text filters', then person names'), then near-duplicates: the order build and import have
+    always stored."""
     rows = [row("c", BACK, "M54", symptoms=["боль в пояснице"]), row("n", NAMED, "M54", symptoms=["кашель"])]
     config = filters.FilterConfig()
     rows = pipeline.score(rows, graph, config)
-    rows = pipeline.person_names(rows, config)
     rows = pipeline.verdict(pipeline.near_duplicates(rows, config))
     assert rows[1]["person_names"] == ["Сергеев Иван Петрович"] and rows[1]["near_duplicate_of"] == "c"
     assert rows[1]["reject_reasons"] == [filters.LOW_SYMPTOM_RECALL, filters.PERSON_NAME, filters.NEAR_DUPLICATE]
