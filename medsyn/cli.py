@@ -1,8 +1,10 @@
 """The `medsyn` command: one entry point, one subcommand per step of the pipeline.
 
 Each subcommand lives in `medsyn/commands/<name>.py` with `HELP` (one line) and `main(argv, prog)`, which parses its
-own flags from typed dataclasses (see `medsyn/config.py`). Heavy libraries (torch, gradio) are imported inside the
-command, so `medsyn --help` and light commands stay fast.
+own flags from typed dataclasses (see `medsyn/config.py`). The table below names them with their one-line helps, so
+that `medsyn --help` imports no command and `medsyn COMMAND ...` imports that command's module alone: a command's
+module imports what its work needs at the top, and the libraries that make the work slow (torch, gradio) load where
+the work starts.
 """
 
 from __future__ import annotations
@@ -14,18 +16,34 @@ import keyword
 import logging
 import os
 import sys
+from types import ModuleType
 
 from medsyn import __version__
 from medsyn.errors import MedsynError
 
-# Order is the order of the pipeline: sources -> MKG -> priors -> prompts -> generations -> corpus -> card/Hub
-# (`import` and `merge` make corpora from notes generated elsewhere and from other corpora).
 USER_OS_ERRORS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENOTDIR, errno.EISDIR}
-COMMANDS = ["mkg", "sample", "prompts", "build", "import", "merge", "benchmark", "card", "push", "ift", "train", "space"]
+# Subcommand -> its one-line help (the module's `HELP`, which a test keeps equal). Order is the order of the pipeline:
+# sources -> MKG -> priors -> prompts -> generations -> corpus -> card/Hub (`import` and `merge` make corpora from
+# notes generated elsewhere and from other corpora).
+COMMANDS = {
+    "mkg": "build and inspect the Medical Knowledge Graph",
+    "sample": "sample priors as JSON lines",
+    "prompts": "build chat prompts from priors",
+    "build": "build a corpus dataset folder (the main job)",
+    "import": "import notes generated elsewhere into a scored, deduplicated corpus folder",
+    "merge": "combine corpus folders into one, with near-duplicates removed across them",
+    "benchmark": "ICD-10 classification benchmark: real vs real + synthetic notes",
+    "card": "write DIR/README.md (dataset card) and its plots from the corpus data",
+    "push": "publish a corpus, model or Space folder to the Hugging Face Hub as a tagged version",
+    "ift": "build instruction-tuning data from real training notes",
+    "train": "fine-tune a generator with LoRA (TRL SFTTrainer)",
+    "space": "run the Gradio demo locally, or export it as a Hugging Face Space folder",
+}
 
 
-def command_module(name: str):
-    """The module of a subcommand; `import` lives in commands/import_.py (a keyword cannot name a module)."""
+def command_module(name: str) -> ModuleType:
+    """The module of a subcommand, looked up by name when it is invoked; `import` lives in commands/import_.py (a
+    keyword cannot name a module)."""
     return importlib.import_module(f"medsyn.commands.{name}_" if keyword.iskeyword(name) else f"medsyn.commands.{name}")
 
 
@@ -38,8 +56,8 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"medsyn {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS:
-        subparsers.add_parser(name, help=command_module(name).HELP, add_help=False)
+    for name, help_ in COMMANDS.items():
+        subparsers.add_parser(name, help=help_, add_help=False)
     return parser
 
 

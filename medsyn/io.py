@@ -14,6 +14,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from medsyn.errors import MedsynError, located
 
 log = logging.getLogger(__name__)
@@ -280,8 +282,6 @@ def read_yaml(path: str | os.PathLike) -> dict[str, Any]:
 
     Errors name the file (and line, for syntax errors); which keys are allowed is the caller's business.
     """
-    import yaml
-
     path = Path(path)
     if not path.is_file():
         raise MedsynError(f"config file {path} not found")

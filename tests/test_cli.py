@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from medsyn.cli import COMMANDS, main
+from medsyn.cli import COMMANDS, command_module, main
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 
@@ -38,7 +38,7 @@ def test_version_and_entry_point():
 
 
 # The quick answers of the command line (help, a typo) must not wait on the libraries that do the work, nor print
-# their warnings before the one line that matters.
+# their warnings before the one line that matters; nor import the modules of the commands not asked for.
 HEAVY = ("torch", "transformers", "trl", "peft", "accelerate", "evaluate", "datasets", "gradio", "sklearn", "scipy",
          "matplotlib", "pandas", "pyarrow")
 ACTION = {"mkg": "build", "ift": "build"}  # commands that pick an action first: that action's flags
@@ -49,12 +49,13 @@ PROBE = (
     "    status = main(sys.argv[1:])\n"
     "except SystemExit as exit_:\n"
     "    status = exit_.code\n"
-    f"print(json.dumps({{'status': status, 'heavy': [m for m in {HEAVY!r} if m in sys.modules]}}))\n"
+    f"print(json.dumps({{'status': status, 'heavy': [m for m in {HEAVY!r} if m in sys.modules], "
+    "'commands': sorted(m for m in sys.modules if m.startswith('medsyn.commands.'))}))\n"
 )
 
 
 def run_probe(argv: list[str]) -> tuple[dict, str, str]:
-    """(exit status and heavy modules imported, stdout before that report, stderr) of `medsyn ARGV`."""
+    """(exit status, heavy and command modules imported, stdout before that report, stderr) of `medsyn ARGV`."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}  # warnings shown as a user sees them
     done = subprocess.run([sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, env=env, timeout=300)
     *out, report = done.stdout.rstrip("\n").split("\n")
@@ -65,24 +66,29 @@ def prefix(command: str) -> list[str]:
     return [command, ACTION[command]] if command in ACTION else [command]
 
 
+def modules(command: str) -> list[str]:
+    """The command modules `medsyn COMMAND ...` may import: its own."""
+    return [command_module(command).__name__] if command else []
+
+
 @pytest.mark.parametrize("command", ["", *COMMANDS])
 def test_help_answers_without_the_heavy_libraries(command):
     argv = [*prefix(command), "--help"] if command else ["--help"]
     report, out, err = run_probe(argv)
-    assert report == {"status": 0, "heavy": []} and err == ""
+    assert report == {"status": 0, "heavy": [], "commands": modules(command)} and err == ""
     assert out.startswith(f"usage: medsyn {' '.join(argv[:-1])}".rstrip())
 
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_an_argument_error_is_one_line_without_warnings_or_heavy_libraries(command):
     report, out, err = run_probe([*prefix(command), "--no-such-flag", "1"])
-    assert report == {"status": 2, "heavy": []} and out == ""
+    assert report == {"status": 2, "heavy": [], "commands": modules(command)} and out == ""
     assert err.count("\n") == 1 and err.startswith(f"medsyn {command}: error: ") and "Warning" not in err
 
 
 def test_train_refuses_its_settings_before_trl_loads_and_without_warnings(tmp_path):
     report, _, err = run_probe(["train", "--data", str(tmp_path / "d"), "--out", str(tmp_path / "o")])
-    assert report == {"status": 2, "heavy": []}
+    assert report == {"status": 2, "heavy": [], "commands": ["medsyn.commands.train"]}
     assert err.count("\n") == 1 and "Warning" not in err and "--base-model" in err
 
 

@@ -15,6 +15,10 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from medsyn.builder.generate.backends import Request, SamplingParams
+from medsyn.builder.generate.backends.transformers import TransformersBackend
+from medsyn.builder.quality import filters
+
 EVAL_FILE = "generator_eval.json"
 
 
@@ -25,10 +29,6 @@ def _mean(values: list[float]) -> float | None:
 def sample_scores(base_model: str, adapter: str | Path | None, records, n_samples: int, seed: int = 0,
                   max_new_tokens: int = 256, batch_size: int = 8) -> dict[str, Any]:
     """Generate one note for each of the first `n_samples` records and summarise the filter scores."""
-    from medsyn.builder.quality import filters
-    from medsyn.builder.generate.backends.transformers import TransformersBackend
-    from medsyn.builder.generate.backends import Request, SamplingParams
-
     rows = [records[i] for i in range(min(n_samples, len(records)))]
     if not rows:
         return {"n": 0}

@@ -20,6 +20,7 @@ file beside the notes file) is refused or dropped; `check_no_leak` re-checks a w
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import re
@@ -220,8 +221,6 @@ def write_splits(folder: Path, splits: dict[str, list[dict]]) -> None:
 
     A file is named by a digest of its bytes (`medsyn.io.write_digest_named`) and the README lists it by that name,
     so `medsyn train --data FOLDER` never trains on a cached copy of another folder of the same name."""
-    import io
-
     import datasets
 
     (folder / "data").mkdir(parents=True, exist_ok=True)

@@ -13,8 +13,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from medsyn.builder.corpus.provenance import public
 from medsyn.errors import MedsynError
 from medsyn.hub_ids import REPO_ID
+from medsyn.training.generator_eval import EVAL_FILE
 
 NO_BASE = ("Base model: a local model folder, so this card names none; name its Hub id with `medsyn push ADAPTER_DIR "
            "--repo-id ORG/NAME --version vX.Y --base-model BASE_ORG/BASE_NAME`.")
@@ -37,8 +39,6 @@ def hub_base_model(name: str) -> str | None:
 
 def public_training_info(info: dict, base_model: str | None) -> dict:
     """training_info.json as published: local paths reduced to names, the base model by its Hub id or null."""
-    from medsyn.builder.corpus.provenance import public
-
     out = public(info)
     out["base_model"] = out["base_model_hub_id"] = base_model
     config = out.get("config") or {}
@@ -72,8 +72,6 @@ def render_model_card(
 ) -> str:
     """The card text; `repo_id`/`version` (at push time) make the loading snippet name the published revision."""
     from huggingface_hub import ModelCard, ModelCardData
-
-    from medsyn.builder.corpus.provenance import public
 
     config = info["config"]
     data = ModelCardData(
@@ -172,8 +170,6 @@ def model_card_text(folder: Path, repo_id: str, version: str, base_model: str | 
     """A `medsyn train` folder's card rendered again for this repo and version; else the folder's own README if it
     has one (it must parse); else a short generated model card. Every one names the base model only as `base_model`."""
     from huggingface_hub import ModelCard, ModelCardData
-
-    from medsyn.training.generator_eval import EVAL_FILE
 
     info_path, readme = folder / "training_info.json", folder / "README.md"
     if info_path.is_file():

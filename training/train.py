@@ -27,8 +27,13 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Literal
 
+from medsyn.builder.generate.prompts import alpaca_prompt
 from medsyn.errors import MedsynError
+from medsyn.io import atomic_dir
 from medsyn.options import option
+from medsyn.training.generator_eval import evaluate_generator
+from medsyn.training.ift import HELDOUT_SPLIT, TRAIN_SPLIT, load_instruction_data
+from medsyn.training.model_card import hub_base_model, write_model_card
 
 if TYPE_CHECKING:  # TRL's classes are built by the parser, after the flags are checked (`medsyn.config.Stored`)
     from trl import ModelConfig, SFTConfig
@@ -112,8 +117,6 @@ def check_base_model(name: str) -> str:
 
 def load_data(path: str | Path):
     """The instruction data with its columns checked: `train` (and optional `heldout`) with prompt, completion."""
-    from medsyn.training.ift import HELDOUT_SPLIT, TRAIN_SPLIT, load_instruction_data
-
     data = load_instruction_data(path)
     if TRAIN_SPLIT not in data:
         raise MedsynError(f"--data {path}: no `{TRAIN_SPLIT}` split (found {', '.join(data) or 'none'}); "
@@ -187,8 +190,6 @@ def gradient_accumulation(config: TrainConfig, world_size: int) -> int:
 def for_tokenizer(dataset, tokenizer):
     """Keep conversational records for a tokenizer with a chat template; else render the prompt with
     `alpaca_prompt` and the completion as plain text, exactly as the transformers backend prompts at generation."""
-    from medsyn.builder.generate.prompts import alpaca_prompt
-
     keep = [c for c in REQUIRED_COLUMNS]
     dataset = dataset.select_columns(keep)
     if getattr(tokenizer, "chat_template", None):
@@ -289,8 +290,6 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
     from trl import SFTTrainer, get_peft_config
 
-    from medsyn.training.ift import HELDOUT_SPLIT, TRAIN_SPLIT
-
     set_seed(config.sft.seed)
     tokenizer = AutoTokenizer.from_pretrained(base)
     if tokenizer.pad_token is None:
@@ -322,10 +321,6 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     result = TrainResult(out, last, trainer.state.global_step, list(trainer.state.log_history), eval_loss)
     if not trainer.is_world_process_zero():
         return result
-
-    from medsyn.io import atomic_dir
-    from medsyn.training.generator_eval import evaluate_generator
-    from medsyn.training.model_card import hub_base_model, write_model_card
 
     info = {
         "base_model": config.base_model,
@@ -371,8 +366,6 @@ def merge_adapter(base_model: str, adapter: str | Path, out: str | Path, overwri
     """Base weights + LoRA folded in, saved as a plain model folder (no PEFT needed to load it)."""
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from medsyn.io import atomic_dir
 
     base = AutoModelForCausalLM.from_pretrained(base_model, dtype="auto")
     merged = PeftModel.from_pretrained(base, str(adapter)).merge_and_unload()

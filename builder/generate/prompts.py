@@ -29,6 +29,7 @@ from medsyn.builder.generate.demographics import MARITAL_RU
 from medsyn.builder.kg.graph import KnowledgeGraph
 from medsyn.builder.generate.sampling import Prior
 from medsyn.builder.kg.sources import Note
+from medsyn.builder.text.diagnosis_names import mentions_diagnosis
 from medsyn.errors import MedsynError
 from medsyn.options import option
 
@@ -190,8 +191,6 @@ class PromptBuilder:
         if examples and graph is None:
             raise ValueError("PromptBuilder needs the graph to screen style examples for diagnosis names")
         self._examples: dict[str, list[Note]] = defaultdict(list)
-        if examples:
-            from medsyn.builder.text.diagnosis_names import mentions_diagnosis
         for note in examples:
             code = note.code[:3]
             if mentions_diagnosis(note.text, code, graph.name(code)):

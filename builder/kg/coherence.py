@@ -78,6 +78,7 @@ from importlib import resources
 from pathlib import Path
 
 from medsyn.builder.kg.graph import KnowledgeGraph
+from medsyn.builder.text.morphology import TOKEN_RE, parses
 from medsyn.builder.text.symptom_concepts import (
     GENERIC_LEMMAS, PAIN, Concept, concept, has_noun, head_lemma, is_circumstance, is_finding, lemma_key, organs,
     wording_keys,
@@ -181,8 +182,6 @@ class Coherence:
     def is_generic(self, label: str) -> bool:
         """Rule 4: a one-word label that is only a generic head ("боль", "приступы"), one of the stoplist or heading
         `GENERIC_HEADED` labels or more, and that real notes' markup does not give alone."""
-        from medsyn.builder.text.morphology import TOKEN_RE
-
         if concept(label).stems <= {PAIN}:  # "болевые ощущения": pain and fillers, no place
             return True
         if len(TOKEN_RE.findall(label)) != 1:
@@ -193,8 +192,6 @@ class Coherence:
     def is_disease_word(self, label: str) -> bool:
         """Rule 1 for one-word labels of codes without notes: the word that opens a disease name outside chapter
         XVIII ("амблиопия", "энкопрез") and heads no complaint label is that disease, not a complaint."""
-        from medsyn.builder.text.morphology import TOKEN_RE
-
         words = TOKEN_RE.findall(label.lower())
         return len(words) == 1 and head_lemma(label) in self.named_heads - self.complaint_heads
 
@@ -211,8 +208,6 @@ class Coherence:
         return self.chapter[category]
 
     def _names(self) -> None:
-        from medsyn.builder.text.morphology import parses
-
         g = self.graph.graph
         disease_heads: Counter = Counter()
         symptom_heads: Counter = Counter()

@@ -40,6 +40,7 @@ import networkx as nx
 from medsyn.builder.kg import sources
 from medsyn.builder.kg.lexicon import Lexicon
 from medsyn.builder.kg.medsyn_tables import MedsynRow
+from medsyn.builder.text.morphology import label_key
 
 T0 = 0.1  # the temperature these weights are made for: the sampler's default (SamplingConfig.symptom_temperature)
 PSEUDO_NOTES = 5.0
@@ -123,8 +124,6 @@ def _roll_up(graph: nx.DiGraph) -> None:
 def drop_diagnosis_symptoms(graph: nx.DiGraph) -> int:
     """Remove symptoms that name their own code's diagnosis ("ожирение" for E66 Ожирение): a prompt built from
     them would give away the diagnosis that the `symptoms` and `example` families hide. Returns how many."""
-    from medsyn.builder.text.morphology import label_key
-
     keys: dict[str, set[str]] = {}
     drop = []
     for u, v, data in graph.edges(data=True):

@@ -44,6 +44,7 @@ from tqdm.auto import tqdm
 from medsyn.builder.kg import evidence, icd10, sources
 from medsyn.builder.kg.lexicon import build_lexicon
 from medsyn.builder.text.matching import SymptomMatcher
+from medsyn.builder.text.mentions import LemmaMatcher
 from medsyn.builder.kg.medsyn_tables import LATER, MAIN, read_medsyn_tables
 from medsyn.errors import MedsynError
 from medsyn.io import atomic_file
@@ -212,8 +213,6 @@ def _add_note_symptoms(
     labels by the paraphrase-aware matcher (`medsyn.builder.text.matching`), the knowledge lists' `extra_labels` by
     their lemmas only (`mentions.LemmaMatcher`, as the evidence rule was tuned): paraphrase matching of MedSyn's
     many near-synonyms ("болевые ощущения", "болезненные ощущения") would credit each of them with every "боль"."""
-    from medsyn.builder.text.mentions import LemmaMatcher
-
     by_id = {note.note_id: note for note in notes}
     markup_pairs = Counter((by_id[row.note_id].code[:3], row.symptom) for row in markup if row.note_id in by_id)
     markup_labels = sorted({label for _, label in markup_pairs})

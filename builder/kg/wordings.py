@@ -32,7 +32,11 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from medsyn.builder.kg import sources as src
+from medsyn.builder.kg.graph import load_graph
 from medsyn.builder.text.label_text import respell
+from medsyn.builder.text.mentions import LemmaMatcher
+from medsyn.builder.text.morphology import STOPWORDS, label_key, lemmatize, morph, parses
 from medsyn.errors import MedsynError
 
 MAX_WORDS = 5
@@ -76,15 +80,7 @@ def normalise(phrase: str) -> str:
     return LEADING_NOISE.sub("", phrase).strip(" ,.;:-")
 
 
-def _parses(word: str):
-    from medsyn.builder.text.morphology import parses
-
-    return parses(word)
-
-
 def _is_known(word: str) -> bool:
-    from medsyn.builder.text.morphology import morph
-
     return word.isdigit() or morph().word_is_known(word)
 
 
@@ -120,23 +116,23 @@ def as_complaint(phrase: str) -> str | None:
         return None
     if not all(re.fullmatch(r"[а-я]+(-[а-я]+)?", w) and _is_known(w) for w in words):
         return None
-    if any(_parses(w)[0].normal_form in TIME_WORDS for w in words):  # "кашель в течение месяца сухой"
+    if any(parses(w)[0].normal_form in TIME_WORDS for w in words):  # "кашель в течение месяца сухой"
         return None
-    if any(_parses(w)[0].tag.POS in {"CONJ"} for w in words) or _parses(words[-1])[0].tag.POS == "PREP":
+    if any(parses(w)[0].tag.POS in {"CONJ"} for w in words) or parses(words[-1])[0].tag.POS == "PREP":
         return None
-    if len(words) >= 2 and words[-1] in PLACE_NOUNS and _parses(words[-2])[0].tag.POS == "PREP":
+    if len(words) >= 2 and words[-1] in PLACE_NOUNS and parses(words[-2])[0].tag.POS == "PREP":
         return None  # "отечность в области": the place is cut off
     head = []
     for word in words:
-        if _parses(word)[0].tag.POS in {"PREP", "CONJ"} or (head and word in PLACE_ADVERBS):
+        if parses(word)[0].tag.POS in {"PREP", "CONJ"} or (head and word in PLACE_ADVERBS):
             break
         head.append(word)
     if not head:
         return None
-    if any({"VERB", "PRTS", "ADJS"} & _parses(w)[0].tag.grammemes for w in head):
+    if any({"VERB", "PRTS", "ADJS"} & parses(w)[0].tag.grammemes for w in head):
         # a clause: a predicate and its nominative subject ("болит голова", "нос заложен")
-        subject = any(p.tag.POS == "NOUN" and "nomn" in p.tag for w in head for p in _parses(w)[:2])
-        reported = any(_parses(w)[0].normal_form in REPORTING_VERBS for w in head)
+        subject = any(p.tag.POS == "NOUN" and "nomn" in p.tag for w in head for p in parses(w)[:2])
+        reported = any(parses(w)[0].normal_form in REPORTING_VERBS for w in head)
         return phrase if subject and not reported else None
     if len(head) == 1:
         noun = _nominative_noun(head[0])
@@ -151,8 +147,8 @@ def _nominative_noun(word: str) -> str | None:
     """`word` as the nominative head of a complaint: as it is when nominative ("боль", "боли" of the nouns
     patients put in the plural), in the nominative singular when it is an ambiguous genitive cut out of a longer
     phrase ("тяжести" of "чувство тяжести", "повышения" of "на фоне повышения давления"), else None."""
-    nouns = [p for p in _parses(word) if p.tag.POS == "NOUN"]
-    if not nouns or _parses(word)[0].tag.POS != "NOUN":
+    nouns = [p for p in parses(word) if p.tag.POS == "NOUN"]
+    if not nouns or parses(word)[0].tag.POS != "NOUN":
         return None
     if any("nomn" in p.tag and "sing" in p.tag for p in nouns):
         return word
@@ -171,11 +167,11 @@ def _with_complement(head: list[str]) -> str | None:
     "потеря сознания", "колебания артериального давления", "повышение АД" (an abbreviation that does not decline);
     a genitive head is put into the nominative as a lone noun is ("повышения цифр АД" -> "повышение цифр АД")."""
     noun, rest = _nominative_noun(head[0]), head[1:]
-    if noun is None or not rest or not any(p.tag.POS == "NOUN" for p in _parses(rest[-1])):
+    if noun is None or not rest or not any(p.tag.POS == "NOUN" for p in parses(rest[-1])):
         return None
     if all(w in INDECLINABLE or (
-        _parses(w)[0].normal_form not in PLURAL_COMPLAINTS  # "шеи боли": a complaint noun heads, never follows
-        and any(p.tag.POS in {"NOUN", "ADJF", "PRTF"} and "gent" in p.tag for p in _parses(w))
+        parses(w)[0].normal_form not in PLURAL_COMPLAINTS  # "шеи боли": a complaint noun heads, never follows
+        and any(p.tag.POS in {"NOUN", "ADJF", "PRTF"} and "gent" in p.tag for p in parses(w))
     ) for w in rest):
         return " ".join([noun, *rest])
     return None
@@ -183,7 +179,7 @@ def _with_complement(head: list[str]) -> str | None:
 
 def _agreeing_nominative(head: list[str]) -> bool:
     """Some nominative noun among `head` with every other word an adjective agreeing with it (or an adverb)."""
-    nouns = [[p for p in _parses(w) if p.tag.POS == "NOUN" and "nomn" in p.tag] for w in head]
+    nouns = [[p for p in parses(w) if p.tag.POS == "NOUN" and "nomn" in p.tag] for w in head]
     for noun in (p for options in nouns for p in options):
         number, gender = noun.tag.number, noun.tag.gender
         if all(
@@ -193,9 +189,9 @@ def _agreeing_nominative(head: list[str]) -> bool:
                 and "nomn" in p.tag
                 and p.tag.number == number
                 and (number == "plur" or p.tag.gender in {gender, None})
-                for p in _parses(w)
+                for p in parses(w)
             )
-            or _parses(w)[0].tag.POS in {"ADVB", "PRCL"}
+            or parses(w)[0].tag.POS in {"ADVB", "PRCL"}
             for w in head
         ):
             return True
@@ -203,8 +199,6 @@ def _agreeing_nominative(head: list[str]) -> bool:
 
 
 def _content(phrase: str) -> set[str]:
-    from medsyn.builder.text.morphology import STOPWORDS, lemmatize
-
     return {lem for lem in lemmatize(phrase) if lem not in STOPWORDS}
 
 
@@ -213,9 +207,6 @@ def extract_wordings(
 ) -> dict[str, list[tuple[str, int]]]:
     """label -> [(wording, count)] from training notes (`note_id -> text`) and markup rows
     (note_id, label, kept spans); only notes in `notes` are read, so held-out notes never contribute."""
-    from medsyn.builder.text.mentions import LemmaMatcher
-    from medsyn.builder.text.morphology import label_key
-
     labels = sorted(set(labels))
     counts: dict[str, Counter] = defaultdict(Counter)
     for note_id, label, keep in markup:
@@ -262,9 +253,6 @@ def _read_markup(path: Path) -> list[tuple[str, str, list[tuple[int, int]]]]:
 
 def build_table(sources: Path, graph_path: Path | None = None) -> dict:
     """The shipped table from a folder in the `shared/data` layout (train notes and markup only)."""
-    from medsyn.builder.kg import sources as src
-    from medsyn.builder.kg.graph import load_graph
-
     train = sources / "rumedbench" / "RuMedTop3" / "train_v1.jsonl"
     markup = sources / "rumedbench" / "raw" / "rec_markup.csv"
     for path in (train, markup):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from medsyn.builder.text.morphology import parses
+from medsyn.builder.text.morphology import label_key, morph, parses
 
 
 CONJUNCTIONS = frozenset({"и", "или", "либо"})
@@ -154,16 +154,12 @@ def slot_safe(phrase: str, case: str) -> bool:
     """Whether the lemma matcher reads the inflected phrase as the same lemmas ("слизистую" is lemmatised to the
     adjective, "слизистая" to the noun "слизистая"): where it does not, the note keeps the nominative, or the
     symptom-recall filter would miss a symptom that is there."""
-    from medsyn.builder.text.morphology import label_key
-
     if case != "nomn" and not takes_case(phrase):
         return False
     return label_key(inflect(phrase, case)) == label_key(phrase)
 
 
 def _known(word: str) -> bool:
-    from medsyn.builder.text.morphology import morph
-
     return morph().word_is_known(word)
 
 

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
-from medsyn.builder.text.morphology import parses
+from medsyn.builder.text.morphology import morph, parses
 
 OBLIQUE = frozenset({"gent", "datv", "ablt", "loct"})
 PREPOSITIONS = frozenset("в во на с со при по от до из за к ко у о об под над без для через около после".split())
@@ -95,8 +95,6 @@ def drop_glosses(label: str) -> str:
 
 
 def _known(word: str) -> bool:
-    from medsyn.builder.text.morphology import morph
-
     return morph().word_is_known(word)
 
 

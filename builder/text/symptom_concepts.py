@@ -9,6 +9,12 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from medsyn.builder.text.inflection import noun_group
+from medsyn.builder.text.label_text import respell
+from medsyn.builder.text.matching import concept as word_concept
+from medsyn.builder.text.matching import default_variants
+from medsyn.builder.text.morphology import STOPWORDS, TOKEN_RE, label_key, lemma, lemmatize, parses
+
 PAIN_LEMMAS = frozenset({"боль", "болезненный", "болевой", "болезненность", "дискомфорт", "болеть", "ломота"})
 PAIN_NOUNS = frozenset({"боль", "болезненность", "дискомфорт", "ломота"})
 # Bare generic heads that need a place or a qualifier, whatever their counts (rule 4's short stoplist).
@@ -100,9 +106,6 @@ def organs(text: str) -> frozenset[str]:
 def head_lemma(label: str) -> str:
     """The lemma of a label's head noun ("боль" of "непреодолимая боль", "боли в животе"); for a clause or a
     label without a nominative noun, its first content lemma."""
-    from medsyn.builder.text.inflection import noun_group
-    from medsyn.builder.text.morphology import STOPWORDS, lemma
-
     text = re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", label.lower())
     text = re.sub(r"\s+", " ", re.sub(r"[^а-яёa-z0-9\- ]", " ", text)).strip()
     if not text:
@@ -119,9 +122,6 @@ def has_noun(label: str) -> bool:
     """A complaint is a noun group ("боль в горле") or a clause ("возникают проблемы с голосом"): a fragment of a
     hand-written list ("продолжительные") or a slip in one ("выраженная одышкой", an adjective agreeing with no
     noun) is neither."""
-    from medsyn.builder.text.inflection import noun_group
-    from medsyn.builder.text.morphology import TOKEN_RE, parses
-
     words = TOKEN_RE.findall(label.lower())
     if not any(parses(word)[0].tag.POS == "NOUN" for word in words):
         return False
@@ -157,11 +157,6 @@ def concept(label: str) -> Concept:
     """Rule 3's concept of a label: lemmas to derivational stems and link groups (`matching.concept`: кал /
     каловый / стул), pain words to one class, filler words ("область", "ощущение") dropped; the head is the pain
     class wherever a pain word is in the label ("жжение и дискомфорт в анальной зоне" is a pain)."""
-    from medsyn.builder.text.morphology import STOPWORDS, TOKEN_RE, lemma
-    from medsyn.builder.text.matching import concept as word_concept
-
-    from medsyn.builder.text.label_text import respell
-
     lemmas = [lemma(w) for w in TOKEN_RE.findall(re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", respell(label.lower())))]
     stems = set()
     pain = False
@@ -197,8 +192,6 @@ def _says(stems: frozenset[str], head: str, member: frozenset[str], change_head:
 @lru_cache(maxsize=1)
 def _synonym_groups() -> tuple[tuple[str, tuple[frozenset[str], ...]], ...]:
     """Rule 7's groups: each `symptom_variants.txt` line, a label and its wordings, as content stems."""
-    from medsyn.builder.text.matching import default_variants
-
     groups = []
     for label, wordings in default_variants().items():
         members = tuple({_stems(text) for text in (label, *wordings)} - {frozenset(), frozenset({PAIN})})
@@ -209,9 +202,6 @@ def _synonym_groups() -> tuple[tuple[str, tuple[frozenset[str], ...]], ...]:
 
 def _stems(text: str) -> frozenset[str]:
     """Content stems of a wording, pain words one class (as in `concept`)."""
-    from medsyn.builder.text.morphology import STOPWORDS, TOKEN_RE, lemma
-    from medsyn.builder.text.matching import concept as word_concept
-
     stems = set()
     for word in TOKEN_RE.findall(re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", text.lower())):
         lem = lemma(word)
@@ -225,27 +215,19 @@ def _stems(text: str) -> frozenset[str]:
 @lru_cache(maxsize=1)
 def wording_keys() -> frozenset[tuple[str, ...]]:
     """Rule 5: the lemma keys of `symptom_variants.txt`'s labels and wordings."""
-    from medsyn.builder.text.matching import default_variants
-
     return frozenset(lemma_key(text) for label, wordings in default_variants().items() for text in (label, *wordings))
 
 
 def is_finding(label: str) -> bool:
     """Rule 6: the label names a measurement, an examination or a lab substance, not a complaint."""
-    from medsyn.builder.text.morphology import TOKEN_RE, lemma
-
     words = TOKEN_RE.findall(label.lower())
     return bool({lemma(w) for w in words} & FINDING_LEMMAS) or any(root in w for w in words for root in FINDING_ROOTS)
 
 
 def is_circumstance(label: str) -> bool:
     """Rule 4: the label names a circumstance (`CONTEXT_LEMMAS`), not a complaint."""
-    from medsyn.builder.text.morphology import lemmatize
-
     return bool(set(lemmatize(label.lower())) & CONTEXT_LEMMAS)
 
 
 def lemma_key(text: str) -> tuple[str, ...]:
-    from medsyn.builder.text.morphology import label_key
-
     return tuple(sorted(set(label_key(re.sub(r"\[[^\]]*\]", " ", text)))))

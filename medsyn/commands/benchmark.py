@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from medsyn.config import ConfigParser
 from medsyn.errors import MedsynError
+from medsyn.io import prepare_output
+from medsyn.training.benchmark.config import GROUPS, BenchmarkConfig
 
 HELP = "ICD-10 classification benchmark: real vs real + synthetic notes"
 DESCRIPTION = (
@@ -29,16 +32,11 @@ def check_shards(corpus: Path) -> None:
                               "`medsyn build --overwrite`") from None
 
 
-def parser(prog: str = "medsyn benchmark"):
-    from medsyn.config import ConfigParser
-    from medsyn.training.benchmark.config import GROUPS
-
+def parser(prog: str = "medsyn benchmark") -> ConfigParser:
     return ConfigParser(list(GROUPS.values()), prog=prog, description=DESCRIPTION, maybe_paths=["synthetic"])
 
 
-def parse(argv: list[str], prog: str = "medsyn benchmark"):
-    from medsyn.training.benchmark.config import BenchmarkConfig
-
+def parse(argv: list[str], prog: str = "medsyn benchmark") -> BenchmarkConfig:
     config = BenchmarkConfig(*parser(prog).parse(argv))
     config.validate()
     return config
@@ -46,8 +44,8 @@ def parse(argv: list[str], prog: str = "medsyn benchmark"):
 
 def main(argv: list[str], prog: str = "medsyn benchmark") -> int:
     config = parse(argv, prog)
-    from medsyn.io import prepare_output
-    from medsyn.training.benchmark.run import run_benchmark  # torch, scikit-learn
+    # Waits on builder/corpus/schema.py, which imports `datasets` at import (see WAITING in tests/test_layers.py).
+    from medsyn.training.benchmark.run import run_benchmark
 
     out = config.inputs.out
     prepare_output(out, config.inputs.overwrite)  # before hours of training, not after

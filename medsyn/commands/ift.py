@@ -6,7 +6,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from medsyn.config import ConfigParser, dispatch
+from medsyn.io import prepare_output
 from medsyn.options import option
+from medsyn.training.ift import build_instruction_data
 
 HELP = "build instruction-tuning data from real training notes"
 BUILD_DESCRIPTION = (
@@ -32,19 +35,12 @@ class IftBuildOptions:
 
 
 def main(argv: list[str], prog: str = "medsyn ift") -> int:
-    from medsyn.config import dispatch
-
     return dispatch(argv, prog, HELP, {"build": ("write prompt-completion pairs (train + heldout splits) as a "
                                                  "datasets folder", run_build)})
 
 
 def run_build(argv: list[str], prog: str) -> int:
-    from medsyn.config import ConfigParser
-
     (o,) = ConfigParser([IftBuildOptions], prog=prog, description=BUILD_DESCRIPTION).parse(argv)
-    from medsyn.io import prepare_output
-    from medsyn.training.ift import build_instruction_data
-
     prepare_output(o.out, o.overwrite)
     report = build_instruction_data(
         o.notes, o.markup, o.out, graph_path=o.graph, heldout_share=o.heldout_share, seed=o.seed,

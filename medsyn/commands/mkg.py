@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from medsyn.builder.kg.graph import MkgSources, build_graph, load_graph, save_graph
+from medsyn.config import ConfigParser, dispatch
+from medsyn.io import check_output_file
 from medsyn.options import option
 
 DEFAULT_SOURCES = "../shared/data"
@@ -49,8 +52,6 @@ class MkgShowOptions:
 
 
 def main(argv: list[str], prog: str = "medsyn mkg") -> int:
-    from medsyn.config import dispatch
-
     return dispatch(argv, prog, HELP, {
         "build": ("build the graph from source files", run_build),
         "stats": ("node/edge counts by type, codes with symptoms", run_stats),
@@ -59,16 +60,11 @@ def main(argv: list[str], prog: str = "medsyn mkg") -> int:
 
 
 def _parse(dtype, argv: list[str], prog: str, description: str | None = None, positional: str | None = None):
-    from medsyn.config import ConfigParser
-
     return ConfigParser([dtype], prog=prog, description=description, positional=positional).parse(argv)[0]
 
 
 def run_build(argv: list[str], prog: str) -> int:
     args = _parse(MkgBuildOptions, argv, prog, BUILD_DESCRIPTION)
-    from medsyn.builder.kg.graph import MkgSources, build_graph, load_graph, save_graph
-    from medsyn.io import check_output_file
-
     check_output_file(args.out)
 
     if args.icd10:
@@ -93,8 +89,6 @@ def run_build(argv: list[str], prog: str) -> int:
 
 def run_stats(argv: list[str], prog: str) -> int:
     args = _parse(MkgStatsOptions, argv, prog)
-    from medsyn.builder.kg.graph import load_graph
-
     stats = load_graph(args.graph).stats()
     if args.json:
         print(json.dumps(stats, ensure_ascii=False, indent=2))
@@ -125,10 +119,6 @@ def run_stats(argv: list[str], prog: str) -> int:
 
 def run_show(argv: list[str], prog: str) -> int:
     args = _parse(MkgShowOptions, argv, prog, positional="code")
-    from dataclasses import asdict
-
-    from medsyn.builder.kg.graph import load_graph
-
     graph = load_graph(args.graph)
     node = graph.node(args.code)
     symptoms = graph.symptoms(node["code"], lang=None if args.all_languages else "ru")[: args.top]

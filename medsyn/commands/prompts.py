@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from medsyn.builder.generate.prompts import SYMPTOM_TEMPLATES, PromptBuilder, PromptConfig
+from medsyn.builder.generate.sampling import Prior
+from medsyn.builder.kg.graph import load_graph
+from medsyn.builder.kg.sources import read_notes, refuse_held_out
+from medsyn.config import ConfigParser
+from medsyn.errors import MedsynError
+from medsyn.io import check_output_file, read_jsonl, write_jsonl
 from medsyn.options import option
 
 HELP = "build chat prompts from priors"
@@ -13,8 +21,6 @@ HELP = "build chat prompts from priors"
 
 def description() -> str:
     """Read from the builder's templates, so that the help never counts them differently from the code."""
-    from medsyn.builder.generate.prompts import SYMPTOM_TEMPLATES
-
     return (
         f"Build Russian chat prompts (OpenAI messages) from priors: 'symptoms' ({len(SYMPTOM_TEMPLATES)} templates: "
         f"{', '.join(SYMPTOM_TEMPLATES)}), 'example' (a real note of the same code as style example) and 'code' "
@@ -30,16 +36,6 @@ class PromptsIO:
 
 
 def main(argv: list[str], prog: str = "medsyn prompts") -> int:
-    import json
-
-    from medsyn.builder.kg.graph import load_graph
-    from medsyn.builder.generate.prompts import PromptBuilder, PromptConfig
-    from medsyn.builder.generate.sampling import Prior
-    from medsyn.builder.kg.sources import read_notes, refuse_held_out
-    from medsyn.config import ConfigParser
-    from medsyn.errors import MedsynError
-    from medsyn.io import check_output_file, read_jsonl, write_jsonl
-
     io, config = ConfigParser([PromptsIO, PromptConfig], prog=prog, description=description()).parse(argv)
     if io.out is not None:
         check_output_file(io.out)  # before any work: a file in the way, a read-only place

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from medsyn.config import ConfigParser
 from medsyn.errors import MedsynError
 from medsyn.options import option
 
@@ -42,12 +44,11 @@ class PushOptions:
 
 
 def main(argv: list[str], prog: str = "medsyn push") -> int:
-    import logging
-
-    from medsyn.config import ConfigParser
+    (options,) = ConfigParser([PushOptions], prog=prog, description=DESCRIPTION, positional="dir").parse(argv)
+    # Waits on dataset_card/plots.py (matplotlib) and builder/corpus/schema.py (datasets), which import those at
+    # import (see WAITING in tests/test_layers.py); until then after parsing, so --help stays light.
     from medsyn.hub import push
 
-    (options,) = ConfigParser([PushOptions], prog=prog, description=DESCRIPTION, positional="dir").parse(argv)
     for name in ("httpx", "httpx2"):  # one INFO line per request would bury what matters
         logging.getLogger(name).setLevel(logging.WARNING)
 

@@ -7,7 +7,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from tqdm.auto import tqdm
+
+from medsyn.builder.generate.sampling import PriorSampler, SamplingConfig
+from medsyn.builder.kg.graph import load_graph
+from medsyn.config import ConfigParser
 from medsyn.errors import MedsynError
+from medsyn.io import check_output_file, write_jsonl
 from medsyn.options import option
 
 HELP = "sample priors as JSON lines"
@@ -28,13 +34,6 @@ class SampleOutput:
 
 
 def main(argv: list[str], prog: str = "medsyn sample") -> int:
-    from tqdm.auto import tqdm
-
-    from medsyn.builder.kg.graph import load_graph
-    from medsyn.builder.generate.sampling import PriorSampler, SamplingConfig
-    from medsyn.config import ConfigParser
-    from medsyn.io import check_output_file, write_jsonl
-
     sampling, output = ConfigParser([SamplingConfig, SampleOutput], prog=prog, description=DESCRIPTION).parse(argv)
     if output.out is not None:
         check_output_file(output.out)  # before any work: a file in the way, a read-only place

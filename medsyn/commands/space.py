@@ -6,8 +6,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
+from medsyn.config import ConfigParser, _pop_config
 from medsyn.errors import MedsynError
 from medsyn.options import option
+from medsyn.space.config import CONFIG_ENV, SpaceConfig, space_settings
+from medsyn.space.config import parser as space_parser
+from medsyn.space.export import export_space, refuse_secrets, resolve_dataset
 
 HELP = "run the Gradio demo locally, or export it as a Hugging Face Space folder"
 DESCRIPTION = (
@@ -40,16 +46,11 @@ class ExportOptions:
     overwrite: bool = option(False, "export: replace an existing DIR")
 
 
-def parser(prog: str = "medsyn space"):
-    from medsyn.space.config import parser as space_parser
-
+def parser(prog: str = "medsyn space") -> ConfigParser:
     return space_parser(prog, (ServeOptions, ExportOptions), DESCRIPTION)
 
 
 def main(argv: list[str], prog: str = "medsyn space") -> int:
-    from medsyn.config import _pop_config
-    from medsyn.space.config import CONFIG_ENV, SpaceConfig
-
     argv = list(argv)
     config_path = os.environ.get(CONFIG_ENV) or None
     if "--config" in argv or any(a.startswith("--config=") for a in argv):
@@ -64,6 +65,8 @@ def main(argv: list[str], prog: str = "medsyn space") -> int:
     for name in ("vcs", "gpu"):
         if getattr(export, name):
             raise MedsynError(f"--{name} applies to --export DIR only")
+    # Waits on space/app.py and space/session.py, which import gradio at import (see WAITING in
+    # tests/test_layers.py); until then here, so that --help and --export do not load gradio.
     from medsyn.space.app import launch, make_demo
 
     demo = make_demo(config)
@@ -78,10 +81,6 @@ def main(argv: list[str], prog: str = "medsyn space") -> int:
 
 
 def _refuse_secret_keys(config_path: str) -> None:
-    import yaml
-
-    from medsyn.space.export import refuse_secrets
-
     try:
         raw = yaml.safe_load(Path(config_path).read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError, UnicodeDecodeError):
@@ -90,11 +89,8 @@ def _refuse_secret_keys(config_path: str) -> None:
         refuse_secrets(raw, str(config_path))
 
 
-def _export(options: ExportOptions, config) -> int:
+def _export(options: ExportOptions, config: SpaceConfig) -> int:
     """The settings exactly as `medsyn space` reads them (file, MEDSYN_* variables, flags), written as a Space."""
-    from medsyn.space.config import space_settings
-    from medsyn.space.export import export_space, resolve_dataset
-
     values = space_settings(config)
     dataset = resolve_dataset(values.get("dataset"), values.get("dataset_version"))
     if dataset is not None:

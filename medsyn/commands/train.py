@@ -15,6 +15,11 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from medsyn.config import ConfigParser
+from medsyn.io import prepare_output
+from medsyn.training.train import DEFAULTS, TrainArgs, TrainConfig, check_model, perplexity, train
+from medsyn.training.trl_settings import trl_settings
+
 HELP = "fine-tune a generator with LoRA (TRL SFTTrainer)"
 DESCRIPTION = (
     "Fine-tune a causal LM on `medsyn ift build` data with a LoRA adapter (loss on the answer only). Checks inputs "
@@ -36,11 +41,7 @@ RENAMED = {"activation_checkpointing": "gradient_checkpointing",
            "activation_checkpointing_kwargs": "gradient_checkpointing_kwargs"}
 
 
-def parser(prog: str = "medsyn train"):
-    from medsyn.config import ConfigParser
-    from medsyn.training.train import TrainArgs, check_model
-    from medsyn.training.trl_settings import trl_settings
-
+def parser(prog: str = "medsyn train") -> ConfigParser:
     sft, model = trl_settings()
     parsed = ConfigParser([TrainArgs, sft, replace(model, check=check_model)], prog=prog, description=DESCRIPTION)
     for name, dest in ALIASES.items():
@@ -51,9 +52,7 @@ def parser(prog: str = "medsyn train"):
     return parsed
 
 
-def parse(argv: list[str], prog: str = "medsyn train"):
-    from medsyn.training.train import DEFAULTS, TrainConfig
-
+def parse(argv: list[str], prog: str = "medsyn train") -> TrainConfig:
     config = TrainConfig(*parser(prog).parse(argv, defaults=DEFAULTS))  # ModelConfig checked before TRL loads
     config.validate()
     return config
@@ -61,9 +60,6 @@ def parse(argv: list[str], prog: str = "medsyn train"):
 
 def main(argv: list[str], prog: str = "medsyn train") -> int:
     config = parse(argv, prog)
-    from medsyn.io import prepare_output
-    from medsyn.training.train import perplexity, train
-
     out = Path(config.args.out)
     merge_out = (config.args.merged_out or out.with_name(out.name + "-merged")) if config.args.merge else None
     for folder, flag in ((out, "--out"), (merge_out, "--merged-out")):

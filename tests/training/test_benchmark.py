@@ -119,11 +119,10 @@ def one_error_line(err: str) -> str:
     return lines[0]
 
 
-def cli(argv: list[str], monkeypatch) -> int:
-    """`medsyn <argv>` through the real entry point (only the benchmark command registered)."""
+def cli(argv: list[str]) -> int:
+    """`medsyn <argv>` through the real entry point."""
     from medsyn import cli as medsyn_cli
 
-    monkeypatch.setattr(medsyn_cli, "COMMANDS", ["benchmark"])
     return medsyn_cli.main(argv)
 
 
@@ -150,8 +149,8 @@ def reduced_run(tmp_path_factory):
                         "--code-strategy", "uniform", "--quiet"]) == 0
     out = root / "results"
     code = cli(["benchmark", "--train", str(train), "--eval", str(dev), "--dev", str(dev), "--synthetic", str(corpus),
-                "--seeds", "2", "--ratios", "0.5,1", "--real-fractions", "0.5,1", "--bootstrap", "200", "--out", str(out)],
-               monkeypatch)
+                "--seeds", "2", "--ratios", "0.5,1", "--real-fractions", "0.5,1", "--bootstrap", "200",
+                "--out", str(out)])
     monkeypatch.undo()
     assert code == 0
     return out, json.loads((out / "results.json").read_text(encoding="utf-8")), train, dev
@@ -478,14 +477,14 @@ def toy_inputs(tmp_path):
     return tmp_path, train, evaluation, corpus
 
 
-def test_unseen_evaluation_codes_are_reported_not_fatal(toy_inputs, monkeypatch, caplog):
+def test_unseen_evaluation_codes_are_reported_not_fatal(toy_inputs, caplog):
     tmp_path, train, evaluation, corpus = toy_inputs
     extra = toy_notes(["L20", "H10"], 2, seed=2)
     with open(evaluation, "a", encoding="utf-8") as handle:
         handle.writelines(json.dumps(n, ensure_ascii=False) + "\n" for n in extra)
     out = tmp_path / "out"
     code = cli(["benchmark", "--train", str(train), "--eval", str(evaluation), "--synthetic", str(corpus),
-                "--seeds", "1", "--ratios", "1", "--bootstrap", "20", "--out", str(out)], monkeypatch)
+                "--seeds", "1", "--ratios", "1", "--bootstrap", "20", "--out", str(out)])
     assert code == 0
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert results["eval"]["unseen_codes"] == {"n_notes": 4, "n_codes": 2, "codes": ["H10", "L20"]}
@@ -495,13 +494,13 @@ def test_unseen_evaluation_codes_are_reported_not_fatal(toy_inputs, monkeypatch,
     assert results["hard_codes_selection"]["chosen_on"].endswith("of the training file (per code)")
 
 
-def test_ratios_past_the_corpus_size_are_one_setting_not_two(toy_inputs, monkeypatch, caplog):
+def test_ratios_past_the_corpus_size_are_one_setting_not_two(toy_inputs, caplog):
     """60 real notes, 36 synthetic: @1 and @2 would both train on all 36 (so would TSTR, which asks for 60).
     One warning says so before any fit, @2 is not run, and results.json and results.md give the notes each used."""
     tmp_path, train, evaluation, corpus = toy_inputs
     out = tmp_path / "out"
     assert cli(["benchmark", "--train", str(train), "--eval", str(evaluation), "--synthetic", str(corpus),
-                "--seeds", "2", "--ratios", "0.5,1,2", "--bootstrap", "20", "--out", str(out)], monkeypatch) == 0
+                "--seeds", "2", "--ratios", "0.5,1,2", "--bootstrap", "20", "--out", str(out)]) == 0
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     ran = {e["name"] for e in results["settings"]}
     assert ran == {"real", "real+synthetic@0.5", "real+synthetic@1", "TSTR", "upsample"}
@@ -532,75 +531,75 @@ def test_a_ratio_that_rounds_to_no_synthetic_note_is_real_under_another_name():
     assert len(settings) == 7  # real, @0.5 and upsample at both fractions; TSTR once
 
 
-def test_empty_synthetic_corpus_is_a_clear_error(toy_inputs, monkeypatch, capsys):
+def test_empty_synthetic_corpus_is_a_clear_error(toy_inputs, capsys):
     tmp_path, train, evaluation, _ = toy_inputs
     empty = make_synthetic_corpus(tmp_path / "empty", [], per_code=0)
     out = tmp_path / "out"
     code = cli(["benchmark", "--train", str(train), "--eval", str(evaluation), "--synthetic", str(empty),
-                "--out", str(out)], monkeypatch)
+                "--out", str(out)])
     assert code == 2
     err = capsys.readouterr().err
     assert "synthetic corpus has no notes" in err and str(empty) in err
     assert not out.exists()
 
 
-def test_corpus_without_icd10_code_is_a_clear_error(toy_inputs, monkeypatch, capsys):
+def test_corpus_without_icd10_code_is_a_clear_error(toy_inputs, capsys):
     tmp_path, train, evaluation, _ = toy_inputs
     corpus = make_synthetic_corpus(tmp_path / "nocode", ["M54"], per_code=3, drop_columns=("icd10_code",))
     code = cli(["benchmark", "--train", str(train), "--eval", str(evaluation), "--synthetic", str(corpus),
-                "--out", str(tmp_path / "out")], monkeypatch)
+                "--out", str(tmp_path / "out")])
     assert code == 2
     err = capsys.readouterr().err
     assert "no column 'icd10_code' (columns found: id," in one_error_line(err)
 
 
-def test_missing_or_unreadable_corpus_folder(toy_inputs, monkeypatch, capsys):
+def test_missing_or_unreadable_corpus_folder(toy_inputs, capsys):
     tmp_path, train, evaluation, _ = toy_inputs
     args = ["benchmark", "--train", str(train), "--eval", str(evaluation), "--out", str(tmp_path / "out")]
-    assert cli(args + ["--synthetic", str(tmp_path / "nowhere")], monkeypatch) == 2
+    assert cli(args + ["--synthetic", str(tmp_path / "nowhere")]) == 2
     assert "synthetic source not found" in capsys.readouterr().err
     (tmp_path / "bare").mkdir()
-    assert cli(args + ["--synthetic", str(tmp_path / "bare")], monkeypatch) == 2
+    assert cli(args + ["--synthetic", str(tmp_path / "bare")]) == 2
     # The one reader of foreign notes (builder/corpus/readers.py) says so for import and benchmark alike.
     assert "no notes found (no json/jsonl/ndjson/parquet/csv/tsv files in this folder)" in capsys.readouterr().err
 
 
-def test_bad_notes_file_names_file_and_line(toy_inputs, monkeypatch, capsys):
+def test_bad_notes_file_names_file_and_line(toy_inputs, capsys):
     tmp_path, train, _, corpus = toy_inputs
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"idx": "1", "symptoms": "боль", "code": "M54"}\n{"idx": "2", "symptoms": "боль"}\n',
                    encoding="utf-8")
     code = cli(["benchmark", "--train", str(train), "--eval", str(bad), "--synthetic", str(corpus),
-                "--out", str(tmp_path / "out")], monkeypatch)
+                "--out", str(tmp_path / "out")])
     assert code == 2
     assert f"{bad}:2: missing field(s) code" in capsys.readouterr().err
 
 
-def test_existing_out_is_refused_and_kept(toy_inputs, monkeypatch, capsys):
+def test_existing_out_is_refused_and_kept(toy_inputs, capsys):
     tmp_path, train, evaluation, corpus = toy_inputs
     out = tmp_path / "out"
     out.mkdir()
     (out / "keep.txt").write_text("x")
     code = cli(["benchmark", "--train", str(train), "--eval", str(evaluation), "--synthetic", str(corpus),
-                "--out", str(out)], monkeypatch)
+                "--out", str(out)])
     assert code == 2 and "--overwrite" in capsys.readouterr().err
     assert (out / "keep.txt").read_text() == "x"
 
 
-def test_config_file_mirrors_the_flags(toy_inputs, monkeypatch, capsys):
+def test_config_file_mirrors_the_flags(toy_inputs, capsys):
     tmp_path, train, evaluation, corpus = toy_inputs
     config = tmp_path / "bench.yaml"
     config.write_text(f"train: {train.name}\neval: {evaluation.name}\nsynthetic: corpus\nout: from-config\n"
                       "seeds: 1\nratios: [0.5]\nbootstrap: 10\n", encoding="utf-8")
-    assert cli(["benchmark", "--config", str(config), "--ratios", "1"], monkeypatch) == 0
+    assert cli(["benchmark", "--config", str(config), "--ratios", "1"]) == 0
     results = json.loads((tmp_path / "from-config" / "results.json").read_text(encoding="utf-8"))
     assert {e["name"] for e in results["settings"]} == {"real", "real+synthetic@1", "TSTR", "upsample"}
     assert results["config"]["bootstrap"] == 10
     config.write_text("train: a.jsonl\nbatch-size: 4\nlearnig-rate: 1\n", encoding="utf-8")
-    assert cli(["benchmark", "--config", str(config)], monkeypatch) == 2
+    assert cli(["benchmark", "--config", str(config)]) == 2
     assert "unknown key 'learnig_rate' (did you mean learning_rate?)" in capsys.readouterr().err
     config.write_text("train: a.jsonl\n", encoding="utf-8")
-    assert cli(["benchmark", "--config", str(config)], monkeypatch) == 2
+    assert cli(["benchmark", "--config", str(config)]) == 2
     assert "required: --eval, --synthetic, --out" in capsys.readouterr().err
 
 

@@ -68,14 +68,14 @@ def test_encoder_fine_tunes_and_ranks_codes(tiny_bert, notes):
     np.testing.assert_allclose(again.fit(texts, codes).scores(texts), model.scores(texts), atol=1e-4)
 
 
-def test_benchmark_runs_with_the_encoder(tiny_bert, notes, tmp_path, monkeypatch):
+def test_benchmark_runs_with_the_encoder(tiny_bert, notes, tmp_path):
     train = write_notes(tmp_path / "train.jsonl", notes)
     evaluation = write_notes(tmp_path / "eval.jsonl", toy_notes(CODES, per_code=3, seed=1))
     corpus = make_synthetic_corpus(tmp_path / "corpus", CODES, per_code=5)
     out = tmp_path / "out"
     code = cli(["benchmark", "--train", str(train), "--eval", str(evaluation), "--synthetic", str(corpus),
                 "--classifier", "encoder", "--encoder", str(tiny_bert), "--epochs", "1", "--batch-size", "16",
-                "--seeds", "1", "--ratios", "1", "--bootstrap", "20", "--out", str(out)], monkeypatch)
+                "--seeds", "1", "--ratios", "1", "--bootstrap", "20", "--out", str(out)])
     assert code == 0
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert {e["classifier"] for e in results["settings"]} == {"encoder"}
@@ -86,13 +86,13 @@ def test_benchmark_runs_with_the_encoder(tiny_bert, notes, tmp_path, monkeypatch
         assert len(path.read_text(encoding="utf-8").splitlines()) == 12
 
 
-def test_encoder_needs_a_local_model(tmp_path, notes, monkeypatch, capsys):
+def test_encoder_needs_a_local_model(tmp_path, notes, capsys):
     train = write_notes(tmp_path / "train.jsonl", notes)
     corpus = make_synthetic_corpus(tmp_path / "corpus", CODES, per_code=2)
     args = ["benchmark", "--train", str(train), "--eval", str(train), "--synthetic", str(corpus),
             "--classifier", "encoder", "--out", str(tmp_path / "out")]
-    assert cli(args, monkeypatch) == 2
+    assert cli(args) == 2
     assert "needs --encoder PATH" in capsys.readouterr().err
-    assert cli(args + ["--encoder", str(tmp_path / "missing")], monkeypatch) == 2
+    assert cli(args + ["--encoder", str(tmp_path / "missing")]) == 2
     assert "no config.json" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()

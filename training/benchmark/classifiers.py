@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol, Sequence
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from medsyn.errors import MedsynError
 from medsyn.training.benchmark.features import NgramCounts
@@ -153,7 +154,6 @@ class EncoderClassifier:
 
     def fit(self, texts: Sequence[str], codes: Sequence[str]) -> "EncoderClassifier":
         import torch
-        from tqdm.auto import tqdm
         from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
 
         path = Path(self.model_path)

@@ -29,7 +29,9 @@ from medsyn.training.benchmark.sets import (  # noqa: F401  (re-exported: the be
     TSTR, Setting, SyntheticCorpus, check_fractions, cut_code, fit_to_corpus, rare_codes, settings_for, split_dev,
     subsample, training_set, upsample_plan,
 )
-from medsyn.training.benchmark.classifiers import make_classifier
+from medsyn.training.benchmark import report as benchmark_report
+from medsyn.training.benchmark.classifiers import TfidfLogReg, make_classifier
+from medsyn.training.benchmark.features import NgramCounts
 from medsyn.training.benchmark.config import BenchmarkConfig, SourceOptions
 from medsyn.training.benchmark.stats import K, METRICS, Run, bootstrap_summary, real_notes_saved
 
@@ -213,9 +215,6 @@ def shared_options(config: BenchmarkConfig, texts: list[str]) -> dict:
     """Classifier options with n-gram counts of every note computed once (TF-IDF); the encoder needs none."""
     options = config.model.settings()
     if config.model.classifier == "tfidf-lr":
-        from medsyn.training.benchmark.classifiers import TfidfLogReg
-        from medsyn.training.benchmark.features import NgramCounts
-
         features = TfidfLogReg(**options)  # the analyzer and n-gram range the fits will ask for
         log.info("counting character n-grams of %d distinct notes (once for all fits)", len(set(texts)))
         options["counts"] = NgramCounts.fit(texts, features.analyzer, tuple(features.ngram_range))
@@ -230,8 +229,6 @@ def baselines(settings: list[Setting]) -> dict[str, str]:
 
 def run_benchmark(config: BenchmarkConfig) -> dict:
     """Run every setting x real fraction x seed, write RESULTS_DIR (results.json, results.md, plots, predictions)."""
-    from medsyn.training.benchmark import report as benchmark_report
-
     inputs, design, model = config.inputs, config.design, config.model
     config.validate()
     settings = settings_for(design.ratio_values(), design.fraction_values())

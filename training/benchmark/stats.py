@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from medsyn.training.benchmark.metrics.icd_topk.icd_topk import weighted_scores
+from medsyn.training.benchmark.metrics.icd_topk.topk_scores import weighted_scores
 
 K = 3  # RuMedTop3 scores the top 3 codes
 METRICS = ("accuracy", f"hit@{K}", "macro_f1", "hard_codes_accuracy", "rare_codes_accuracy")

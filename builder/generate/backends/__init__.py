@@ -24,6 +24,10 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from medsyn.builder.generate.backends.base import Backend, Request, Result, SamplingParams, Streamer
+from medsyn.builder.generate.backends.openai import OpenAIBackend
+from medsyn.builder.generate.backends.openai_stream import OpenAIStreamer
+from medsyn.builder.generate.backends.template import TemplateBackend
+from medsyn.builder.generate.backends.transformers import TransformersBackend
 from medsyn.errors import MedsynError
 from medsyn.options import option
 
@@ -111,14 +115,10 @@ class BackendSpec:
 
 
 def _open_template(options: GenerationOptions) -> Backend:
-    from medsyn.builder.generate.backends.template import TemplateBackend
-
     return TemplateBackend(options.workers)
 
 
 def _open_openai(options: GenerationOptions) -> Backend:
-    from medsyn.builder.generate.backends.openai import OpenAIBackend
-
     backend = OpenAIBackend(
         model=options.model, base_urls=list(options.base_url), api_key=os.environ.get(options.api_key_env),
         api_key_env=options.api_key_env, concurrency=options.concurrency, timeout=options.timeout,
@@ -130,15 +130,11 @@ def _open_openai(options: GenerationOptions) -> Backend:
 
 
 def _open_openai_streamer(options: GenerationOptions) -> Streamer:
-    from medsyn.builder.generate.backends.openai_stream import OpenAIStreamer
-
     return OpenAIStreamer(options.model, options.base_url[0], api_key=os.environ.get(options.api_key_env),
                           timeout=options.timeout)
 
 
 def _open_transformers(options: GenerationOptions) -> Backend:
-    from medsyn.builder.generate.backends.transformers import TransformersBackend
-
     return TransformersBackend(model=options.model, adapter=options.adapter, batch_size=options.batch_size)
 
 

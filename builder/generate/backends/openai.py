@@ -29,6 +29,8 @@ from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit
 
+import tenacity
+
 from medsyn.builder.generate.backends.base import Request, Result
 from medsyn.builder.generate.backends.openai_errors import error_message, retryable, what_to_change
 from medsyn.errors import MedsynError
@@ -345,8 +347,6 @@ class OpenAIBackend:
 
     async def _generate_one(self, request: Request) -> Result:
         """Retries (tenacity) of transient failures; each retry goes to another server where there is one."""
-        import tenacity
-
         index: int | None = None
         retrying = tenacity.AsyncRetrying(
             stop=tenacity.stop_after_attempt(self.max_retries + 1),

@@ -12,6 +12,8 @@ batch size on the same device give the same texts; with `batch_size=1` every not
 
 from __future__ import annotations
 
+import copy
+import gc
 import os
 import threading
 from collections.abc import Iterable, Iterator
@@ -145,8 +147,6 @@ class TransformersBackend:
             yield from self._generate_batch(batch)
 
     def _generate_batch(self, batch: list[Request]) -> list[Result]:
-        import copy
-
         import torch
         from transformers import LogitsProcessorList
 
@@ -187,8 +187,6 @@ class TransformersBackend:
     def stream_note(self, messages: list[dict[str, str]], prior: dict, template: str | None, seed: int,
                     params: SamplingParams) -> Iterator[str]:
         """The note's text as it grows (`TextIteratorStreamer` fed by `generate` in a thread); for the Space."""
-        import threading
-
         import torch
         from transformers import TextIteratorStreamer
 
@@ -224,8 +222,6 @@ class TransformersBackend:
 
     def close(self) -> None:
         """Drop the model so its memory can be reclaimed (the GPU cache too)."""
-        import gc
-
         import torch
 
         self.network = None  # type: ignore[assignment]

@@ -12,6 +12,8 @@ import random
 from dataclasses import dataclass
 from functools import lru_cache
 
+from medsyn.builder.text.morphology import lemmatize
+
 # -- acuity: how long the illness has lasted ---------------------------------------------------------------------
 # (first code, last code, acuity) over 3-character codes; the first matching row wins, so specific rows come first.
 ACUITY_TABLE: tuple[tuple[str, str, str], ...] = (
@@ -107,15 +109,11 @@ FEVER_LEMMAS = frozenset({"температура", "лихорадка", "ли�
 
 @lru_cache(maxsize=20_000)
 def says_fever(label: str) -> bool:
-    from medsyn.builder.text.morphology import lemmatize
-
     return bool(FEVER_LEMMAS & set(lemmatize(label.lower())))
 
 
 @lru_cache(maxsize=20_000)
 def symptom_findings(label: str) -> frozenset[str]:
-    from medsyn.builder.text.morphology import lemmatize
-
     lemmas = set(lemmatize(label))
     return frozenset(
         finding for finding, keys in SYMPTOM_FINDINGS.items() if any(set(key) <= lemmas for key in keys)

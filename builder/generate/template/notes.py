@@ -39,7 +39,7 @@ from medsyn.builder.text.inflection import (
 )
 from medsyn.builder.generate.template.clinical import says_fever
 from medsyn.builder.generate.template.history import NoteHistory, cap, comma_decimal
-from medsyn.builder.text.morphology import parses
+from medsyn.builder.text.morphology import parses, words
 
 # prompt template -> note shape; templates not listed (LLM-only ones such as `code`, `example`) draw a shape.
 SHAPES = {
@@ -202,8 +202,6 @@ class _Note(NoteHistory):
 
 def _words(text: str) -> int:
     """Words as the build's length filter counts them."""
-    from medsyn.builder.text.morphology import words
-
     return len(words(text))
 
 

@@ -12,8 +12,14 @@ import random
 from collections.abc import Callable
 from functools import lru_cache
 
+from medsyn.builder.kg.graph import load_graph
+from medsyn.builder.kg.lexicon import merge_key
+from medsyn.builder.kg.wordings import PLURAL_COMPLAINTS, load_wordings
 from medsyn.builder.text.inflection import governed, is_clause, natural_order, takes_case
 from medsyn.builder.text.label_text import PREPOSITIONS, coordinate_run, drop_glosses, genitive_first, repair, split_run
+from medsyn.builder.text.mentions import LemmaMatcher
+from medsyn.builder.text.morphology import parses
+from medsyn.builder.text.symptom_concepts import head_lemma
 
 LEARNT_WORDING_SHARE = 1.0  # a symptom is said in a learnt wording this often (when one exists), by frequency
 MIN_MATCHED_SHARE = 0.6  # share of the symptoms said in words the lemma matcher recognises (symptom-recall filter)
@@ -30,18 +36,12 @@ def clean(label: str) -> str:
 def recognised(label: str, phrase: str) -> bool:
     """Whether the lemma matcher finds `label` in `phrase` (the build's symptom-recall filter uses it); cached, as
     the same (label, wording) pairs recur across thousands of notes."""
-    from medsyn.builder.text.mentions import LemmaMatcher
-
     return label in LemmaMatcher([label]).present(phrase)
 
 
 def good_wordings(label: str, options: list[tuple[str, int]]) -> list[tuple[str, int]]:
     """Learnt wordings a note may use: prepositions govern their case ("из влагалище" is a slip of one real note),
     and a label's head noun is not said in the genitive ("зуда", "недержания мочи": cut out of longer phrases)."""
-    from medsyn.builder.text.morphology import parses
-
-    from medsyn.builder.kg.wordings import PLURAL_COMPLAINTS
-
     first = label.lower().split(" ")[0]
     noun = next((p for p in parses(first) if p.tag.POS == "NOUN"), None) if parses(first)[0].tag.POS == "NOUN" else None
 
@@ -64,16 +64,12 @@ def good_wordings(label: str, options: list[tuple[str, int]]) -> list[tuple[str,
 
 
 def _content_words(phrase: str) -> frozenset[str]:
-    from medsyn.builder.text.morphology import parses
-
     return frozenset(parses(w)[0].normal_form for w in phrase.lower().split() if w not in PREPOSITIONS)
 
 
 def _truncated(wording: str) -> bool:
     """A wording cut after an adjective whose noun was left out ("боли в области поясничного", "боль в области
     пояснично"): it ends in an adjective that is not a nominative predicate ("боль в животе тупая" is whole)."""
-    from medsyn.builder.text.morphology import parses
-
     words = wording.lower().split()
     last = parses(words[-1])[0]
     return bool(set(words[:-1]) & PREPOSITIONS) and (
@@ -85,8 +81,6 @@ def said(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
     слуха и зрения"), items run together split (`label_text.split_run`: "жжение зуд сухость кожи
     гениталий" -> three, when each but the last is a label on its own), case slips repaired (`label_text.repair`); a split-off part whose head another phrase
     of the note already says goes ("зуд" next to "вагинальный зуд")."""
-    from medsyn.builder.text.symptom_concepts import head_lemma
-
     out: list[tuple[str, str, bool]] = []
     for label, phrase in items:
         parts = split_run(coordinate_run(phrase, known_label))
@@ -102,16 +96,11 @@ def said(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
 @lru_cache(maxsize=1)
 def _known_keys() -> frozenset[tuple[str, ...]]:
     """The lemma keys of the embedded graph's symptom labels: the phrases the field's sources use."""
-    from medsyn.builder.kg.lexicon import merge_key
-    from medsyn.builder.kg.graph import load_graph
-
     graph = load_graph()
     return frozenset(merge_key(link.label) for code in graph.codes_with_symptoms for link in graph.symptoms(code))
 
 
 def known_label(phrase: str) -> bool:
-    from medsyn.builder.kg.lexicon import merge_key
-
     return merge_key(phrase) in _known_keys()
 
 
@@ -123,8 +112,6 @@ def label_phrase(label: str) -> str:
 def choose_phrases(raw: list[str], labels: list[str], rng: random.Random) -> list[str]:
     """One phrase per label: a learnt wording drawn by frequency where one is good, else the label; then enough of
     them in words the matcher recognises that the symptom-recall filter keeps the note."""
-    from medsyn.builder.kg.wordings import load_wordings
-
     wordings = load_wordings()
     phrases = []
     for original, label in zip(raw, labels):  # the table keeps labels as the graph writes them
@@ -166,8 +153,6 @@ def own_heads(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """A learnt wording that gives a symptom another symptom's head noun ("дизурия" said "боль при
     мочеиспускании" next to "боль низа спины") gives way to the label's own words; labels that share a head
     already ("головная боль", "боль в горле") keep their wordings."""
-    from medsyn.builder.text.symptom_concepts import head_lemma
-
     label_heads = [head_lemma(label) for label, _ in items]
     out = []
     for i, (label, phrase) in enumerate(items):

@@ -11,6 +11,11 @@ import re
 from collections import Counter
 from functools import lru_cache
 
+from medsyn.builder.generate.template import clinical
+from medsyn.builder.kg.graph import load_graph
+from medsyn.builder.kg.wordings import load_wordings
+from medsyn.builder.text.morphology import STOPWORDS, lemma, lemmatize
+
 VITAL_PATTERNS = {
     "temperature": re.compile(r"(?:температура(?: тела)?(?: до)?|\bt|\bТ тела)\s+(\d{2}[,.]\d)", re.IGNORECASE),
     "blood_pressure": re.compile(r"\b(\d{2,3})/(\d{2,3})\b"),
@@ -31,10 +36,6 @@ TOKEN = re.compile(r"[а-яёa-z]+|\d+|[^\sа-яёa-z\d]", re.IGNORECASE)
 
 @lru_cache(maxsize=1)
 def symptom_lemmas() -> frozenset[str]:
-    from medsyn.builder.text.morphology import STOPWORDS, lemmatize
-    from medsyn.builder.kg.graph import load_graph
-    from medsyn.builder.kg.wordings import load_wordings
-
     graph = load_graph()
     phrases = {link.label for code in graph.codes_with_symptoms for link in graph.symptoms(code)}
     for rows in load_wordings().values():
@@ -45,9 +46,6 @@ def symptom_lemmas() -> frozenset[str]:
 def note_symptom_lemmas(labels: list[str]) -> frozenset[str]:
     """The words a note's own symptoms may be said with (its labels and their learnt wordings): masking only those,
     not every word of a lexicon that MedSyn's lists made large, keeps the template's frame visible."""
-    from medsyn.builder.text.morphology import STOPWORDS, lemmatize
-    from medsyn.builder.kg.wordings import load_wordings
-
     wordings = load_wordings()
     phrases = set(labels) | {w for label in labels for w, _ in wordings.get(label, ())}
     return frozenset(lem for phrase in phrases for lem in lemmatize(phrase) if lem not in STOPWORDS)
@@ -56,8 +54,6 @@ def note_symptom_lemmas(labels: list[str]) -> frozenset[str]:
 def sentence_patterns(text: str, masked: set[str]) -> set[str]:
     """Each sentence with numbers -> 0 and symptom words -> * (runs of them, with the commas, prepositions and
     "и" between them, collapse into one *): what is left is the template's frame."""
-    from medsyn.builder.text.morphology import STOPWORDS, lemma
-
     patterns = set()
     for sentence in SENTENCE.findall(text.replace("рт. ст.", "рт ст")):
         out: list[str] = []
@@ -99,8 +95,6 @@ def duration_days(text: str) -> int | None:
 
 def realism(rows: list[dict]) -> dict:
     """The measures over notes given as corpus rows (`text`, `icd10_code`, `prior`)."""
-    from medsyn.builder.generate.template import clinical
-
     pattern_notes: Counter = Counter()
     fever = [0, 0]
     acute = [0, 0]

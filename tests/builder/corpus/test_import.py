@@ -97,7 +97,7 @@ def test_importing_twice_gives_identical_folders(imported, medsyn_slice, tmp_pat
     assert files_of(again) == files_of(imported)
 
 
-def test_card_push_and_benchmark_accept_an_imported_corpus(imported, hub, tmp_path, monkeypatch):  # noqa: F811
+def test_card_push_and_benchmark_accept_an_imported_corpus(imported, hub, tmp_path):  # noqa: F811
     from tests.training.test_benchmark import cli as benchmark_cli
     from tests.training.test_benchmark import rumedtop3_subset
     from tests.dataset_card.test_push import cli as push_cli
@@ -114,8 +114,7 @@ def test_card_push_and_benchmark_accept_an_imported_corpus(imported, hub, tmp_pa
     train, dev = rumedtop3_subset(tmp_path / "rumed", codes=["J06", "J00", "I11", "M54", "K29", "G44"], cap=30)
     results = tmp_path / "results"
     assert benchmark_cli(["benchmark", "--train", str(train), "--eval", str(dev), "--synthetic", str(imported),
-                          "--seeds", "1", "--ratios", "1", "--bootstrap", "50", "--out", str(results)],
-                         monkeypatch) == 0  # fmt: skip
+                          "--seeds", "1", "--ratios", "1", "--bootstrap", "50", "--out", str(results)]) == 0
     source = json.loads((results / "results.json").read_text(encoding="utf-8"))["synthetic_source"]
     assert source["generation_model"] == {"gpt-3.5-turbo": len(pq.read_table(imported / "data").column("id"))}
 
