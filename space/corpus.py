@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 from medsyn.errors import MedsynError
 
@@ -23,8 +24,6 @@ class Corpus:
 def load_corpus(source: str, revision: str | None = None) -> Corpus:
     """The `unfiltered` config of a corpus folder or Hub dataset (every note, kept or not), at `revision` for a Hub
     dataset: a deployed Space shows the version it links to, not whatever `main` has moved on to since."""
-    from pathlib import Path
-
     from datasets import load_dataset
 
     if revision and Path(source).is_dir():

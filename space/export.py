@@ -21,12 +21,18 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+import yaml
+
+import medsyn
 from medsyn.errors import MedsynError
 from medsyn.hub_ids import REPO_ID, VERSION, is_loopback
+from medsyn.io import atomic_dir
 from medsyn.space.config import SpaceConfig, space_settings
 
 log = logging.getLogger(__name__)
@@ -115,8 +121,6 @@ def check_vcs_url(url: str) -> str:
 
 def source_root() -> Path:
     """The checkout this medsyn runs from (a wheel is built from it), or a clear error for an installed medsyn."""
-    import medsyn
-
     root = Path(medsyn.__file__).resolve().parents[1]
     pyproject = root / "pyproject.toml"
     if not pyproject.is_file() or 'name = "medsyn"' not in pyproject.read_text(encoding="utf-8"):
@@ -129,8 +133,6 @@ def source_root() -> Path:
 
 
 def _source_files(root: Path) -> list[Path]:
-    import tomllib
-
     config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
     package_dirs = config.get("tool", {}).get("setuptools", {}).get("package-dir") or {"medsyn": "medsyn"}
     dirs = sorted(set(package_dirs.values()))
@@ -175,9 +177,7 @@ def build_wheel(root: Path, out_dir: Path) -> Path:
 def _has_modern_setuptools() -> bool:
     """setuptools >= 70.1 builds wheels by itself (no `wheel` package), so build isolation is not needed."""
     try:
-        from importlib.metadata import version
-
-        major, minor = (int(x) for x in version("setuptools").split(".")[:2])
+        major, minor = (int(x) for x in metadata.version("setuptools").split(".")[:2])
     except Exception:  # not installed, or an odd version string
         return False
     return (major, minor) >= (70, 1)
@@ -270,8 +270,6 @@ def hub_models(settings: dict) -> list[str]:
 
 
 def _settings_yaml(settings: dict) -> str:
-    import yaml
-
     header = (
         "# Space settings (the keys of `medsyn space --config`); MEDSYN_* variables of the Space override them.\n"
         "# Never put a key here: the openai backend reads OPENAI_API_KEY from the Space's secrets.\n"
@@ -284,9 +282,7 @@ def torch_requirement(gpu: bool) -> str:
     index; for GPU hardware nothing, and PyPI's default (CUDA) build comes in as medsyn's dependency."""
     if gpu:
         return ""
-    from importlib.metadata import version
-
-    public = version("torch").split("+", 1)[0]
+    public = metadata.version("torch").split("+", 1)[0]
     return (
         "# torch: the CPU-only build of the version this Space was exported with (PyPI's Linux torch is the CUDA build)\n"
         f"--extra-index-url {TORCH_CPU_INDEX}\n"
@@ -310,14 +306,12 @@ def _requirements(wheel: str | None, vcs: str | None, gpu: bool = False) -> str:
 def render_readme(
     *, title: str, settings: dict, dataset: DatasetLink | None, models: list[str], install: str, cpu_torch: bool = True
 ) -> str:
-    from importlib.metadata import version
-
     from huggingface_hub import SpaceCard, SpaceCardData
 
     data = SpaceCardData(
         title=title,
         sdk="gradio",
-        sdk_version=version("gradio"),  # the Space runs the gradio this export was made (and tested) with
+        sdk_version=metadata.version("gradio"),  # the Space runs the gradio this export was made (and tested) with
         python_version=f"{sys.version_info.major}.{sys.version_info.minor}",
         app_file=APP_FILE,
         license="apache-2.0",
@@ -352,8 +346,6 @@ def export_space(
 
     `gpu`: the Space will run on GPU hardware, so torch is left to PyPI's CUDA build instead of pinned to the CPU one.
     """
-    from medsyn.io import atomic_dir
-
     if Path(out).exists() and not overwrite:
         raise MedsynError(f"{out} already exists; pass --overwrite to replace it or choose another --export DIR")
     settings = {k: v for k, v in settings.items() if v is not None}
@@ -399,7 +391,6 @@ def export_space(
 
 def validate_space_folder(folder: Path) -> dict:
     """What `medsyn push --space` checks before any request: card, app file, settings, requirements, no secrets."""
-    import yaml
     from huggingface_hub import SpaceCard
 
     readme = folder / "README.md"

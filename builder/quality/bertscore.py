@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tqdm.auto import tqdm
+
 from medsyn.errors import MedsynError
 
 
@@ -16,7 +18,6 @@ def bertscore(
     which need corpus statistics or published per-model baselines.
     """
     import torch
-    from tqdm.auto import tqdm
     from transformers import AutoModel, AutoTokenizer
 
     if len(candidates) != len(references):

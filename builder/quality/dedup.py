@@ -12,6 +12,7 @@ import zlib
 from functools import lru_cache
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from medsyn.builder.quality.filters import FilterConfig
 from medsyn.builder.text.morphology import words
@@ -81,8 +82,6 @@ def near_duplicates(
     candidate pair is confirmed with the exact Jaccard similarity of the shingle sets, so the result does not
     depend on hash luck beyond LSH recall, and the same input always gives the same output.
     """
-    from tqdm.auto import tqdm
-
     if len(ids) != len(texts):
         raise ValueError(f"near_duplicates: {len(ids)} ids but {len(texts)} texts")
     if len(set(ids)) != len(ids):

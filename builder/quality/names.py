@@ -20,6 +20,8 @@ import re
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 
+from tqdm.auto import tqdm
+
 from medsyn.builder.quality import filters
 from medsyn.builder.text.morphology import lemma, morph, parses
 
@@ -119,8 +121,6 @@ _WORD = re.compile(r"[А-Яа-яЁё]+")
 
 def person_names(texts: Sequence[str], progress: bool = False) -> list[list[str]]:
     """For each text, the person names it contains (PER spans of the NER, eponyms removed), in order."""
-    from tqdm.auto import tqdm
-
     segments = [(i, offset, line) for i, text in enumerate(texts) for offset, line in _candidate_lines(text)]
     found: list[list[str]] = [[] for _ in texts]
     if not segments:

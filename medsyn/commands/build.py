@@ -7,6 +7,10 @@ flags given on the command line win.
 
 from __future__ import annotations
 
+from medsyn.builder.corpus.config import GROUPS, BuildConfig, groups
+from medsyn.builder.kg.coherence import MIN_USABLE
+from medsyn.config import ConfigParser
+
 HELP = "build a corpus dataset folder (the main job)"
 DESCRIPTION = (
     "Sample priors from the knowledge graph, build prompts, generate notes with a backend (template | openai | "
@@ -17,24 +21,19 @@ DESCRIPTION = (
 
 
 def parser(prog: str = "medsyn build"):
-    from medsyn.builder.corpus.config import groups
-    from medsyn.config import ConfigParser
-
     return ConfigParser(list(groups().values()), prog=prog, description=DESCRIPTION)
 
 
 def parse(argv: list[str], prog: str = "medsyn build"):
-    from medsyn.builder.corpus.config import GROUPS, BuildConfig
-
-    groups = parser(prog).parse(argv)
-    config = BuildConfig(**dict(zip(GROUPS, groups)))
+    values = parser(prog).parse(argv)
+    config = BuildConfig(**dict(zip(GROUPS, values)))
     config.validate()
     return config
 
 
 def main(argv: list[str], prog: str = "medsyn build") -> int:
     config = parse(argv, prog)
-    from medsyn.builder.kg.coherence import MIN_USABLE
+    # after parsing: writing a corpus loads pyarrow and datasets, which `--help` and a flag error do without
     from medsyn.builder.corpus.build import build_corpus
     from medsyn.dataset_card.card import write_card
 

@@ -12,6 +12,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from medsyn.builder.corpus.config import ImportConfig, check_distinct
+from medsyn.builder.quality.scorers import filter_config_class
+from medsyn.config import ConfigParser
 from medsyn.options import option
 
 HELP = "import notes generated elsewhere into a scored, deduplicated corpus folder"
@@ -32,10 +35,6 @@ class ImportIO:
 
 
 def parser(prog: str = "medsyn import"):
-    from medsyn.builder.corpus.config import ImportConfig, check_distinct
-    from medsyn.builder.quality.scorers import filter_config_class
-    from medsyn.config import ConfigParser
-
     dtypes = [ImportIO, ImportConfig, filter_config_class()]
     check_distinct(dtypes)
     return ConfigParser(dtypes, prog=prog, description=DESCRIPTION, positional="sources", maybe_paths=["sources"])

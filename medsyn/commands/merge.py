@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from medsyn.builder.quality.filters import FilterConfig
+from medsyn.config import ConfigParser
 from medsyn.options import option
 
 HELP = "combine corpus folders into one, with near-duplicates removed across them"
@@ -26,16 +28,12 @@ class MergeOptions:
                                      "by ' + ')")
 
     def validate(self) -> None:
-        from medsyn.builder.quality.filters import FilterConfig
-
         FilterConfig(dedup_threshold=self.dedup_threshold)
 
 
 def main(argv: list[str], prog: str = "medsyn merge") -> int:
-    from medsyn.config import ConfigParser
-
     (o,) = ConfigParser([MergeOptions], prog=prog, description=DESCRIPTION, positional="dirs").parse(argv)
-    from medsyn.builder.quality.filters import FilterConfig
+    # after parsing: writing a corpus loads pyarrow and datasets, the card matplotlib
     from medsyn.builder.corpus.merging import merge_corpora
     from medsyn.dataset_card.card import write_card
 
