@@ -10,18 +10,24 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-
-from medsyn.io import atomic_file  # noqa: E402
+from medsyn.io import atomic_file
 
 PNG_METADATA = {"Software": None}
 
 
+def _pyplot():
+    """matplotlib's pyplot on the Agg backend (no display), imported on first use: matplotlib costs a second to
+    import, and a command that writes no card (`medsyn build --help`) must not pay it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def _save(fig, path: Path) -> Path:
+    plt = _pyplot()
     fig.tight_layout()
     with atomic_file(path, "wb") as handle:
         fig.savefig(handle, format="png", dpi=100, metadata=PNG_METADATA)
@@ -31,6 +37,7 @@ def _save(fig, path: Path) -> Path:
 
 def bar_counts(counts: Mapping[str, int], path: Path, title: str, xlabel: str) -> Path:
     """Counts per category, largest first (notes per ICD-10 code or chapter)."""
+    plt = _pyplot()
     items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     width = max(6.0, min(24.0, 0.18 * len(items) + 2))
     fig, ax = plt.subplots(figsize=(width, 3.6))
@@ -45,6 +52,7 @@ def bar_counts(counts: Mapping[str, int], path: Path, title: str, xlabel: str) -
 
 
 def histogram(values: Sequence[float], path: Path, title: str, xlabel: str, bins: int = 30) -> Path:
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.4))
     ax.hist(list(values), bins=bins, color="#55a868", edgecolor="white")
     ax.set_title(title)
@@ -55,6 +63,7 @@ def histogram(values: Sequence[float], path: Path, title: str, xlabel: str, bins
 
 def benchmark_bars(rows: Sequence[Mapping], metric: str, path: Path) -> Path:
     """One bar per benchmark setting: the mean of `metric` over seeds with its standard deviation."""
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(max(6, 0.7 * len(rows)), 3.8))
     labels = [f"{r['name']}\n({r['classifier']})" for r in rows]
     ax.bar(

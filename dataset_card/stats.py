@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from medsyn.builder.corpus.readers import read_build_info  # noqa: F401  (re-exported: the card reads it here)
 from medsyn.builder.quality.scorers import BUILTIN, Scorer
@@ -33,6 +31,9 @@ STAT_COLUMNS = [
 
 def read_table(dataset_dir: Path, pattern: str, columns: list[str] | None = None):
     """All shards of one config as one pyarrow Table (None when the config has no shards)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     paths = shard_paths(dataset_dir, pattern)
     if not paths:
         return None

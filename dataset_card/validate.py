@@ -11,9 +11,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow.parquet as pq
-
-from medsyn.builder.corpus.schema import FEATURES, features
+from medsyn.builder.corpus.schema import features
+from medsyn.builder.quality.scorers import BUILTIN
 from medsyn.builder.corpus.writer import DATA_GLOB, UNFILTERED_GLOB, shard_paths  # noqa: F401  (re-exported)
 from medsyn.errors import MedsynError
 
@@ -35,13 +34,15 @@ def check_schema(path: Path) -> int:
 
     Every built-in column must be there; a registered scorer plug-in's may be missing (the corpus was built before
     it was installed), and a column no registered scorer declares is refused."""
+    import pyarrow.parquet as pq
+
     try:
         parquet = pq.ParquetFile(path)
     except Exception as err:  # pyarrow raises several types for damaged files
         raise MedsynError(f"{path}: not a readable parquet file ({err}); rebuild it with `medsyn build`") from None
     schema = parquet.schema_arrow
     expected = features().arrow_schema
-    missing = [name for name in FEATURES.arrow_schema.names if name not in schema.names]
+    missing = [name for name in features(BUILTIN).arrow_schema.names if name not in schema.names]
     extra = [name for name in schema.names if name not in expected.names]
     wrong = [
         f"{name} is {schema.field(name).type}, expected {expected.field(name).type}"

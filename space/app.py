@@ -12,8 +12,6 @@ import inspect
 import logging
 import os
 
-import gradio as gr
-
 from medsyn.builder.generate.prompts import SYMPTOM_TEMPLATES
 from medsyn.errors import MedsynError
 from medsyn.space.config import SpaceConfig, load_config
@@ -37,6 +35,8 @@ log = logging.getLogger("medsyn.space")
 
 def _user_error(fn_name: str, err: MedsynError) -> gr.Error:
     """A visitor's mistake: one log line (no traceback in the server log) and a message on the page."""
+    import gradio as gr
+
     log.warning("%s: %s", fn_name, err)
     return gr.Error(str(err), print_exception=False)
 
@@ -68,6 +68,8 @@ def _numeric_seed(number: gr.Number) -> None:
     """Let the seed's API input be any JSON value: a string that is not a number becomes a readable message, where
     Gradio's Number would fail inside its range check with a TypeError. (Wrapped on the instance: a gr.Number
     subclass would make Gradio write a .pyi stub next to this module.)"""
+    import gradio as gr
+
     preprocess = number.preprocess
 
     def checked(payload):
@@ -87,12 +89,16 @@ def _numeric_seed(number: gr.Number) -> None:
 def _one_line_input_errors(demo: gr.Blocks) -> None:
     """Gradio's own input checks (a number out of range, a value not among the choices) raise gr.Error, which
     Gradio logs with a traceback: a visitor's mistake, so one log line instead."""
+    import gradio as gr
+
     for block in demo.blocks.values():
         preprocess = getattr(block, "preprocess", None)
         if preprocess is None:
             continue
 
         def checked(payload, _preprocess=preprocess, _name=getattr(block, "label", None) or type(block).__name__):
+            import gradio as gr
+
             try:
                 return _preprocess(payload)
             except gr.Error as err:
@@ -105,6 +111,8 @@ def _one_line_input_errors(demo: gr.Blocks) -> None:
 
 def launch(demo: gr.Blocks, **kwargs):
     """`demo.launch` with the app's CSS (Gradio 6 takes it at launch, not in the Blocks constructor)."""
+    import gradio as gr
+
     return demo.launch(css=CSS, **kwargs)
 
 
@@ -121,6 +129,8 @@ def make_demo(config: SpaceConfig | None = None) -> gr.Blocks:
 
     A Space must run with no network access: gradio's analytics (read when the Blocks are made and launched) and
     Hub telemetry are off unless the environment says otherwise."""
+    import gradio as gr
+
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     space = Space(config or load_config())
@@ -148,6 +158,8 @@ def make_demo(config: SpaceConfig | None = None) -> gr.Blocks:
     def on_pick(code, seed, last):
         """The page's guard before sampling: a code or seed that cannot be used keeps the last good state on the
         page (header, symptoms, prompt, note all of one code) and says why; a new good pick clears the old note."""
+        import gradio as gr
+
         try:
             picked = [space.resolve_code(code), parse_seed(seed)]
         except MedsynError as err:
@@ -159,6 +171,8 @@ def make_demo(config: SpaceConfig | None = None) -> gr.Blocks:
         return "", picked, gr.skip(), "", [], "", None, None
 
     def on_chapter(chapter):
+        import gradio as gr
+
         choices = space.code_choices(chapter)
         return gr.Dropdown(choices=choices, value=choices[0][1] if choices else None)
 

@@ -30,6 +30,7 @@ from urllib.parse import quote, urlsplit
 import yaml
 
 import medsyn
+from medsyn.dataset_card.stats import read_build_info
 from medsyn.errors import MedsynError
 from medsyn.hub_ids import REPO_ID, VERSION, is_loopback
 from medsyn.io import atomic_dir
@@ -221,8 +222,6 @@ def resolve_dataset(value: str | None, version: str | None) -> DatasetLink | Non
         raise MedsynError(f"--dataset-version {version!r} is not a version tag like v1.0")
     folder = Path(value)
     if folder.is_dir():
-        from medsyn.dataset_card.stats import read_build_info
-
         info = read_build_info(folder)
         repo_id = info.get("repo_id")
         if not repo_id:

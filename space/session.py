@@ -17,8 +17,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import gradio as gr
-
 from medsyn.builder.generate.backends import Streamer, count_tokens, open_streamer
 from medsyn.builder.kg.sources import read_notes, refuse_held_out
 from medsyn.builder.quality.filters import SymptomScorer
@@ -236,6 +234,8 @@ class Space:
 
     # -- generation ---------------------------------------------------------------------------------------------
     def generate(self, code, seed, symptoms, family, template) -> Iterator[tuple]:
+        import gradio as gr
+
         prior = self.prior(code, seed, symptoms)
         prompt = self.prompt(prior, family, template)
         start = time.perf_counter()

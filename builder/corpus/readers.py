@@ -18,9 +18,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from medsyn.builder.corpus.schema import features
 from medsyn.builder.corpus.writer import DATA_GLOB, UNFILTERED_GLOB, shard_paths
 from medsyn.errors import MedsynError, located
@@ -147,6 +144,8 @@ def _read_jsonl(source: SourceFile) -> Iterator[Record]:
 
 
 def _read_parquet(source: SourceFile) -> Iterator[Record]:
+    import pyarrow.parquet as pq
+
     try:
         table = pq.read_table(source.path)
     except Exception as err:  # pyarrow raises several types for damaged files
@@ -216,6 +215,8 @@ def read_build_info(folder: Path) -> dict:
 
 def read_columns(folder: Path, pattern: str, columns: list[str]) -> dict[str, list]:
     """Some columns of every shard of one config of a corpus folder, in shard order (no shard: empty lists)."""
+    import pyarrow.parquet as pq
+
     found: dict[str, list] = {column: [] for column in columns}
     for shard in shard_paths(folder, pattern):
         try:
@@ -229,6 +230,8 @@ def read_columns(folder: Path, pattern: str, columns: list[str]) -> dict[str, li
 
 def column_names(folder: Path, pattern: str) -> list[str]:
     """The columns of a config's first shard (those `read_columns` can be asked for)."""
+    import pyarrow.parquet as pq
+
     shards = shard_paths(folder, pattern)
     if not shards:
         return []
@@ -257,6 +260,9 @@ def read_corpus(path: Path) -> tuple[list[dict], dict]:
     Folders written before a column existed (e.g. `person_names`, or a scorer plug-in's installed since) are read
     with that column null.
     """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     if not path.is_dir():
         raise MedsynError(f"{path}: not a folder; pass corpus folders written by `medsyn build` or `medsyn import`")
     shards = shard_paths(path, UNFILTERED_GLOB) or shard_paths(path, DATA_GLOB)

@@ -14,9 +14,6 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from medsyn.builder.corpus.config import ROWS_PER_SHARD
 from medsyn.builder.corpus.schema import features
 from medsyn.io import atomic_dir, prepare_output, write_digest_named
@@ -45,6 +42,9 @@ def write_shards(folder: Path, rows: list[dict], rows_per_shard: int = ROWS_PER_
     The digest of each shard's bytes is what keeps a user's plain `datasets.load_dataset(FOLDER)` on this folder's
     rows (see `medsyn.io.write_digest_named`); the card's `configs` list the shards by name.
     """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     folder.mkdir(parents=True, exist_ok=True)
     schema = features().arrow_schema
     n_shards = max(1, math.ceil(len(rows) / rows_per_shard))

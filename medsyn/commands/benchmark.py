@@ -8,6 +8,7 @@ from medsyn.config import ConfigParser
 from medsyn.errors import MedsynError
 from medsyn.io import prepare_output
 from medsyn.training.benchmark.config import GROUPS, BenchmarkConfig
+from medsyn.training.benchmark.run import run_benchmark
 
 HELP = "ICD-10 classification benchmark: real vs real + synthetic notes"
 DESCRIPTION = (
@@ -45,7 +46,6 @@ def parse(argv: list[str], prog: str = "medsyn benchmark") -> BenchmarkConfig:
 def main(argv: list[str], prog: str = "medsyn benchmark") -> int:
     config = parse(argv, prog)
     # Waits on builder/corpus/schema.py, which imports `datasets` at import (see WAITING in tests/test_layers.py).
-    from medsyn.training.benchmark.run import run_benchmark
 
     out = config.inputs.out
     prepare_output(out, config.inputs.overwrite)  # before hours of training, not after

@@ -7,9 +7,11 @@ flags given on the command line win.
 
 from __future__ import annotations
 
+from medsyn.builder.corpus.build import build_corpus
 from medsyn.builder.corpus.config import GROUPS, BuildConfig, groups
 from medsyn.builder.kg.coherence import MIN_USABLE
 from medsyn.config import ConfigParser
+from medsyn.dataset_card.card import write_card
 
 HELP = "build a corpus dataset folder (the main job)"
 DESCRIPTION = (
@@ -33,10 +35,6 @@ def parse(argv: list[str], prog: str = "medsyn build"):
 
 def main(argv: list[str], prog: str = "medsyn build") -> int:
     config = parse(argv, prog)
-    # after parsing: writing a corpus loads pyarrow and datasets, which `--help` and a flag error do without
-    from medsyn.builder.corpus.build import build_corpus
-    from medsyn.dataset_card.card import write_card
-
     out = config.output.out
     # The card is written inside the corpus's temporary folder, so that it appears together with the data.
     report = build_corpus(config, progress=not config.output.quiet, extra_files=write_card)

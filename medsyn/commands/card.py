@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from medsyn.config import ConfigParser
+from medsyn.dataset_card.card import write_card
 from medsyn.options import option
 
 HELP = "write DIR/README.md (dataset card) and its plots from the corpus data"
@@ -28,7 +29,6 @@ def main(argv: list[str], prog: str = "medsyn card") -> int:
     (options,) = ConfigParser([CardOptions], prog=prog, description=DESCRIPTION).parse(argv)
     # Waits on dataset_card/plots.py (matplotlib) and builder/corpus/schema.py (datasets), which import those at
     # import (see WAITING in tests/test_layers.py).
-    from medsyn.dataset_card.card import write_card
 
     readme = write_card(options.dataset, options.benchmark, force=options.force)
     print(f"wrote {readme}")

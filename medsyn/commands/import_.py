@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from medsyn.builder.corpus.config import ImportConfig, check_distinct
+from medsyn.builder.corpus.importing import import_corpus
 from medsyn.builder.quality.scorers import filter_config_class
 from medsyn.config import ConfigParser
+from medsyn.dataset_card.card import write_card
 from medsyn.options import option
 
 HELP = "import notes generated elsewhere into a scored, deduplicated corpus folder"
@@ -42,8 +44,6 @@ def parser(prog: str = "medsyn import"):
 
 def main(argv: list[str], prog: str = "medsyn import") -> int:
     io, config, filter_config = parser(prog).parse(argv)
-    from medsyn.builder.corpus.importing import import_corpus  # pyarrow, datasets: not at `medsyn import --help`
-    from medsyn.dataset_card.card import write_card
 
     # The card is written inside the corpus's temporary folder, so that it appears together with the data.
     report = import_corpus(io.sources, io.out, config, filter_config, overwrite=io.overwrite, progress=not io.quiet,

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from medsyn.builder.corpus.merging import merge_corpora
 from medsyn.builder.quality.filters import FilterConfig
 from medsyn.config import ConfigParser
+from medsyn.dataset_card.card import write_card
 from medsyn.options import option
 
 HELP = "combine corpus folders into one, with near-duplicates removed across them"
@@ -33,9 +35,6 @@ class MergeOptions:
 
 def main(argv: list[str], prog: str = "medsyn merge") -> int:
     (o,) = ConfigParser([MergeOptions], prog=prog, description=DESCRIPTION, positional="dirs").parse(argv)
-    # after parsing: writing a corpus loads pyarrow and datasets, the card matplotlib
-    from medsyn.builder.corpus.merging import merge_corpora
-    from medsyn.dataset_card.card import write_card
 
     # The card is written inside the corpus's temporary folder, so that it appears together with the data.
     report = merge_corpora(o.dirs, o.out, FilterConfig(dedup_threshold=o.dedup_threshold), overwrite=o.overwrite,

@@ -9,6 +9,7 @@ from typing import Literal
 
 from medsyn.config import ConfigParser
 from medsyn.errors import MedsynError
+from medsyn.hub import push
 from medsyn.options import option
 
 HELP = "publish a corpus, model or Space folder to the Hugging Face Hub as a tagged version"
@@ -47,7 +48,6 @@ def main(argv: list[str], prog: str = "medsyn push") -> int:
     (options,) = ConfigParser([PushOptions], prog=prog, description=DESCRIPTION, positional="dir").parse(argv)
     # Waits on dataset_card/plots.py (matplotlib) and builder/corpus/schema.py (datasets), which import those at
     # import (see WAITING in tests/test_layers.py); until then after parsing, so --help stays light.
-    from medsyn.hub import push
 
     for name in ("httpx", "httpx2"):  # one INFO line per request would bury what matters
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -11,6 +11,7 @@ import yaml
 from medsyn.config import ConfigParser, _pop_config
 from medsyn.errors import MedsynError
 from medsyn.options import option
+from medsyn.space.app import launch, make_demo
 from medsyn.space.config import CONFIG_ENV, SpaceConfig, space_settings
 from medsyn.space.config import parser as space_parser
 from medsyn.space.export import export_space, refuse_secrets, resolve_dataset
@@ -67,7 +68,6 @@ def main(argv: list[str], prog: str = "medsyn space") -> int:
             raise MedsynError(f"--{name} applies to --export DIR only")
     # Waits on space/app.py and space/session.py, which import gradio at import (see WAITING in
     # tests/test_layers.py); until then here, so that --help and --export do not load gradio.
-    from medsyn.space.app import launch, make_demo
 
     demo = make_demo(config)
     # quiet: Gradio's banner suggests `share=True`, which a command-line user cannot pass; say what matters here.
