@@ -143,7 +143,7 @@ class PriorSampler:
         self.codes = self._codes()
         self._labels, self._weights = {}, {}
         # Codes whose draw is restricted (`coherence.py`): label mask and concepts (None: no repeat rule).
-        self._coherent: dict[str, tuple[np.ndarray, tuple[Concept, ...] | None]] = {}
+        self._coherent: dict[str, tuple[np.ndarray, tuple[Concept, ...] | None, np.ndarray | None]] = {}
         coherence = Coherence(graph)
         self.skipped: tuple[str, ...] = ()  # codes without notes left out of a plan that names no codes
         for code in self.codes:
@@ -155,7 +155,7 @@ class PriorSampler:
                 # "надъядерный паралич прогрессирующий"); masking it keeps every other draw as it was.
                 keep = np.array([link.notes > 0 or not coherence.is_diagnosis(link.label) for link in links], dtype=bool)
                 if not keep.all():
-                    self._coherent[code] = (keep, None)
+                    self._coherent[code] = (keep, None, None)
             else:
                 candidates = coherence.candidates(code, self._labels[code])
                 allowed = np.array(candidates.allowed, dtype=bool)
@@ -165,7 +165,8 @@ class PriorSampler:
                     first = next((i for i, label in enumerate(self._labels[code])
                                   if not coherence.is_diagnosis(label)), 0)
                     allowed[first] = True
-                self._coherent[code] = (allowed, candidates.concepts)
+                anchors = np.array(candidates.anchors, dtype=bool) if candidates.anchors else None
+                self._coherent[code] = (allowed, candidates.concepts, anchors)
         if len(self.skipped) < len(self.codes):  # too few usable labels for a note of their own (`coherence.py`)
             skipped = set(self.skipped)
             self.codes = [code for code in self.codes if code not in skipped]
@@ -263,11 +264,15 @@ class PriorSampler:
 
 
 def _coherent_pick(ranked: np.ndarray, k: int, allowed: np.ndarray, concepts: tuple[Concept, ...] | None,
-                   labels: list[str]) -> list[int]:
+                   anchors: np.ndarray | None, labels: list[str]) -> list[int]:
     """The first k labels of the Gumbel order that the code may draw, none repeating a concept already picked
     (`coherence.py`, rule 3) nor naming only organs other than those of the first picked label that names one
-    (rule 8): the same keys as an unrestricted draw, so the prior's own stream decides, and a draw of softmax(w/T)
-    over the allowed labels."""
+    (rule 8), an anchor first where the code has anchors (rule 10; the lead complaint, and the site the others
+    keep to): the same keys as an unrestricted draw, so the prior's own stream decides, and a draw of
+    softmax(w/T) over the allowed labels."""
+    if anchors is not None:
+        lead = next(j for j in ranked if allowed[j] and anchors[j])
+        ranked = np.concatenate(([lead], ranked[ranked != lead]))
     picked: list[int] = []
     site: frozenset[str] = frozenset()
     ages = (0, 200)  # a woman is not both menstruating and past the menopause (`implied_ages`)

@@ -63,6 +63,10 @@ patient. The rules below apply to such codes only; codes with real notes draw as
 9. Judged labels. A label a blind reviewer judged wrong for a code though MedSyn's own list gives it
    (`builder/data/judged_labels.tsv`: "бледность" for H40 glaucoma, "увеличены паховые лимфоузлы" for N43
    hydrocele) is not drawn for that code; "*" judges all of a code's labels (N13: nausea and weakness only).
+10. Anchors. A code whose lists mix its own signs with complaints of any fever or malaise (B00 herpes: "специфическая
+   кожная сыпь ..." beside "головная боль", "головокружение", "лихорадочное состояние ...") gave notes that say
+   nothing of the disease ("other" to a blind reviewer). Its signs are marked "+" in `judged_labels.tsv`, and
+   every set it draws holds at least one of them.
 A code whose lists leave fewer than `MIN_USABLE` labels after these rules, not counting rule 2c's last resort (the
 chapter's labels: "головная боль, судороги" for M95, a deformity), cannot make a plausible note of its own: the
 sampler leaves it out of a plan that names no codes (`PriorSampler.skipped`).
@@ -108,21 +112,34 @@ JUDGED_LABELS = Path(str(resources.files("medsyn.builder") / "data" / "judged_la
 @cache
 def judged_labels() -> dict[str, frozenset[str]]:
     """Rule 9: ICD-10 category -> the labels judged wrong for it."""
+    return _judged_table(anchors=False)
+
+
+@cache
+def anchor_labels() -> dict[str, frozenset[str]]:
+    """Rule 10: ICD-10 category -> the labels one of which every set it draws holds."""
+    return _judged_table(anchors=True)
+
+
+def _judged_table(anchors: bool) -> dict[str, frozenset[str]]:
     table: dict[str, set[str]] = defaultdict(set)
     for line in JUDGED_LABELS.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
             code, label, _why = line.split("\t")
-            table[code].add(label)
+            if label.startswith("+") == anchors:
+                table[code].add(label.removeprefix("+"))
     return {code: frozenset(labels) for code, labels in table.items()}
 
 
 @dataclass(frozen=True)
 class CodeCandidates:
-    """What one code may draw: `allowed[i]` for its i-th label, and `concepts[i]`, that label's concept."""
+    """What one code may draw: `allowed[i]` for its i-th label, and `concepts[i]`, that label's concept; `anchors[i]`
+    when every set must hold one of the anchors (rule 10), else empty."""
 
     allowed: tuple[bool, ...]
     concepts: tuple[Concept, ...]
     usable: int = 0  # allowed labels but the chapter's last resort: what `MIN_USABLE` counts
+    anchors: tuple[bool, ...] = ()
 
 
 class Coherence:
@@ -332,4 +349,7 @@ class Coherence:
         if not any(allowed):  # nothing at all: the heaviest labels whose links concentrate in the chapter
             for i in [i for i, label in enumerate(labels) if fit[i] and self.in_system(label, system)][:MIN_SET]:
                 allowed[i] = True
-        return CodeCandidates(tuple(allowed), tuple(concept(label) for label in labels), usable)
+        marked = anchor_labels().get(code[:3], frozenset())
+        anchors = tuple(ok and label in marked for ok, label in zip(allowed, labels))
+        return CodeCandidates(tuple(allowed), tuple(concept(label) for label in labels), usable,
+                              anchors if any(anchors) else ())

@@ -283,6 +283,14 @@ def test_no_note_opens_with_a_bare_na():
         assert not text.startswith("На "), text
 
 
+def test_no_note_is_a_dashed_list_on_one_line():
+    """7% of real notes are a dashed list; on one line "- отрыжка - тошнота - утомляемость, на протяжении 9
+    месяцев" read as a list collapsed by mistake to every blind reviewer (three "grammar" verdicts in 100)."""
+    for seed in range(300):
+        text = compose_note(prior(["отрыжка", "тошнота", "утомляемость"], code="K76"), seed, "complaints")
+        assert not text.startswith("-") and " - " not in text, text
+
+
 def test_negating_phrases_go_last_and_bracketed_ranges_are_dropped():
     labels = ["общий осмотр без жалоб", "субфебрильная температура (37.1–38.0 °C)", "нарушения стула", "рвота"]
     for seed in range(40):
