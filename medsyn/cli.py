@@ -33,6 +33,7 @@ COMMANDS = {
     "import": "import notes generated elsewhere into a scored, deduplicated corpus folder",
     "merge": "combine corpus folders into one, with near-duplicates removed across them",
     "benchmark": "ICD-10 classification benchmark: real vs real + synthetic notes",
+    "budget": "synthetic notes per code, learnt from a benchmark's per-code gains",
     "card": "write DIR/README.md (dataset card) and its plots from the corpus data",
     "push": "publish a corpus, model or Space folder to the Hugging Face Hub as a tagged version",
     "ift": "build instruction-tuning data from real training notes",

@@ -106,6 +106,13 @@ CASES = [
     ("prompts-families", ["prompts", "--priors", "{w}/priors.jsonl", "--families", "symptoms=abc"], "symptoms=abc"),
     ("prompts-missing", ["prompts", "--priors", "{w}/nowhere.jsonl"], "file not found"),
     # benchmark, card, push
+    ("benchmark-no-synthetic", ["benchmark", "--train", "{w}/train.jsonl", "--eval", "{w}/eval.jsonl", "--out",
+                                "{w}/r"], "--synthetic SOURCE, or let the benchmark build them"),
+    ("benchmark-synthetic-weight", [*BENCH, "--out", "{w}/r", "--synthetic-weight", "0"], "give a positive weight"),
+    ("benchmark-code-budget-missing", [*BENCH, "--out", "{w}/r", "--code-budget", "{w}/nowhere.json"],
+     "nowhere.json: file not found"),
+    ("build-code-budget-not-json", [*BUILD, "--code-budget", "{w}/bad.yaml"], "not a budget file"),
+    ("budget-no-results", ["budget", "--benchmark", "{w}/foreign", "--out", "{w}/b.json"], "no results.json"),
     ("benchmark-out-under-a-file", [*BENCH, "--out", "{w}/afile/sub"], "afile is a file, not a folder"),
     ("benchmark-out-not-medsyn", [*BENCH, "--out", "{w}/foreign", "--overwrite"], "was not written by medsyn"),
     ("benchmark-ratios", [*BENCH, "--out", "{w}/res", "--ratios", "half"], "--ratios half: expected numbers"),

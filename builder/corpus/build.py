@@ -24,6 +24,8 @@ from medsyn.builder.corpus.store import GenerationStore
 from medsyn.builder.generate.backends import Backend, Request, SamplingParams, open_backend
 from medsyn.builder.generate.prompts import Prompt, PromptBuilder
 from medsyn.builder.generate.sampling import PriorSampler
+from medsyn.builder.generate.template import knowledge
+from medsyn.builder.kg.generator_tables import generator_notes
 from medsyn.builder.kg.graph import KnowledgeGraph, load_graph
 from medsyn.builder.kg.sources import Note, read_notes, refuse_held_out
 from medsyn.builder.quality import filters
@@ -83,6 +85,7 @@ def build_corpus(config: BuildConfig, progress: bool = True,
     say = log.info if progress else log.debug  # what happens between progress bars; --quiet silences it too
     say("loading the knowledge graph")
     graph = load_graph(config.sampling.graph)
+    knowledge.activate(config.sampling.graph, graph)  # the template's wordings and openers: this graph's
     examples: list[Note] = []
     if config.prompts.examples:
         refuse_held_out(config.prompts.examples)
@@ -99,10 +102,14 @@ def build_corpus(config: BuildConfig, progress: bool = True,
     backend = open_backend(gen)
     model = backend.model
     params = SamplingParams(gen.temperature, gen.top_p, gen.max_new_tokens)
+    # Template notes also depend on the tables learnt from the graph's notes: a resumed build with another graph's
+    # tables must not find this one's notes.
+    learnt = [f["sha256"] for f in graph.provenance.get("generator", {}).get("notes", [])]
+    key_model = f"{model}:{','.join(learnt)}" if backend.name == "template" and learnt else model
     requests = []
     for prompt in prompts:
         seed = request_seed(config.sampling.seed, prompt.prior_id)
-        key = request_key(prompt.messages, backend.name, model, gen.adapter, params, seed, prompt.prior)
+        key = request_key(prompt.messages, backend.name, key_model, gen.adapter, params, seed, prompt.prior)
         requests.append(Request(key, prompt.messages, seed, params, prompt.prior, prompt.prompt_template))
 
     with GenerationStore(work_dir / "generations.sqlite") as store:
@@ -222,6 +229,7 @@ def build_info(config: BuildConfig, report: BuildReport, backend: Backend, graph
         },
         "generation": {"temperature": gen.temperature, "top_p": gen.top_p, "max_new_tokens": gen.max_new_tokens},
         "mkg": {"path": str(sampling.graph) if sampling.graph else "embedded", "sources": graph.provenance["sources"]},
+        "generator_notes": generator_notes(graph),
         **filters.settings_record(filter_config),
         "summary": {
             "requested": output.n,

@@ -12,6 +12,7 @@ left out (`PriorSampler.skipped`): one or no attested complaint makes no note a 
 
 from __future__ import annotations
 
+import json
 import math
 import typing
 from collections.abc import Iterator, Sequence
@@ -86,6 +87,8 @@ class SamplingConfig:
     k_max: int = option(6, "most symptoms per prior")
     # The temperature the graph's evidence weights are made for (`evidence.T0`), so the default draw is theirs.
     symptom_temperature: float = option(T0, "T of the symptom draw p = softmax(weight / T)")
+    code_budget: Path | None = option(None, "budget.json of `medsyn budget`: codes drawn in proportion to its notes "
+                                      "per code, codes it gives none not drawn (replaces --code-strategy)")
 
     @property
     def chosen_codes(self) -> tuple[str, ...] | None:
@@ -101,6 +104,24 @@ class SamplingConfig:
             raise MedsynError(f"symptom_temperature must be > 0, got {self.symptom_temperature}")
         if self.graph and not Path(self.graph).is_file():
             raise MedsynError(f"graph file {self.graph} not found")
+        if self.code_budget is not None:
+            read_code_budget(self.code_budget)
+
+
+def read_code_budget(path: str | Path) -> dict[str, int]:
+    """code -> notes of a `medsyn budget` file (`{"codes": {code: notes}, ...}`); a bad file is one clear error."""
+    try:
+        codes = json.loads(Path(path).read_text(encoding="utf-8"))["codes"]
+        budget = {str(code).strip().upper(): int(n) for code, n in codes.items()}
+    except FileNotFoundError:
+        raise MedsynError(f"--code-budget {path}: file not found; write one with `medsyn budget --benchmark "
+                          "RESULTS_DIR --out budget.json`") from None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+        raise MedsynError(f"--code-budget {path}: not a budget file ({type(err).__name__}: {err}); expected "
+                          '{"codes": {"M54": 120, ...}} as `medsyn budget` writes it') from None
+    if any(n < 0 for n in budget.values()) or not any(budget.values()):
+        raise MedsynError(f"--code-budget {path}: notes per code must be >= 0, and some code must get notes")
+    return budget
 
 
 def j3(x: float) -> float:
@@ -172,6 +193,10 @@ class PriorSampler:
             self.codes = [code for code in self.codes if code not in skipped]
         else:
             self.skipped = ()
+        if self._budget is not None:  # codes the budget gives no notes are not drawn, even when named
+            self.codes = [code for code in self.codes if self._code_weight(code) > 0] or self.codes[:0]
+            if not self.codes:
+                raise MedsynError(f"--code-budget {self.config.code_budget}: gives none of these codes any notes")
         weights = np.array([self._code_weight(code) for code in self.codes], dtype=np.float64)
         if self.config.code_strategy == "medsyn":  # codes MedSyn gives no probability: its smallest one
             weights[weights <= 0] = weights[weights > 0].min() if (weights > 0).any() else 1.0
@@ -181,6 +206,11 @@ class PriorSampler:
 
     def _codes(self) -> list[str]:
         available = set(self.graph.codes_with_symptoms)
+        self._budget = read_code_budget(self.config.code_budget) if self.config.code_budget else None
+        if self._budget is not None:  # the budget's codes with notes, among those asked for
+            available = {c for c in available if self._budget.get(c, 0) > 0}
+            if self.config.chosen_codes is None:
+                return sorted(available)
         if self.config.chosen_codes is None:
             return sorted(available)
         codes = []
@@ -196,6 +226,8 @@ class PriorSampler:
 
     def _code_weight(self, code: str) -> float:
         """Codes without real notes count as one note, so every strategy draws every code with symptoms."""
+        if self._budget is not None:
+            return float(self._budget.get(code, self._budget.get(code[:3], 0)))
         n_notes = max(self.graph.node(code[:3]).get("n_notes", 0), 1)
         if self.config.code_strategy == "uniform":
             return 1.0

@@ -23,7 +23,9 @@ DESCRIPTION = (
 
 
 def parser(prog: str = "medsyn build"):
-    return ConfigParser(list(groups().values()), prog=prog, description=DESCRIPTION)
+    built = ConfigParser(list(groups().values()), prog=prog, description=DESCRIPTION)
+    built.alias("mkg", "graph")  # the graph of `medsyn mkg build`, e.g. one learnt from a subset of the notes
+    return built
 
 
 def parse(argv: list[str], prog: str = "medsyn build"):

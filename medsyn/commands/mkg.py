@@ -6,7 +6,8 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from medsyn.builder.kg.graph import MkgSources, build_graph, load_graph, save_graph
+from medsyn.builder.kg import generator_tables
+from medsyn.builder.kg.graph import MkgSources, load_graph, save_graph
 from medsyn.config import ConfigParser, dispatch
 from medsyn.io import check_output_file
 from medsyn.options import option
@@ -78,12 +79,17 @@ def run_build(argv: list[str], prog: str) -> int:
         src.notes = list(args.notes)
     if args.no_hsdn:
         src.hsdn = None
-    graph, provenance = build_graph(src)
+    graph, provenance = generator_tables.build(src)
     save_graph(graph, provenance, args.out)
     stats = load_graph(args.out).stats()
     print(f"wrote {args.out}: {sum(stats['nodes'].values())} nodes, {sum(stats['edges'].values())} edges, "
           f"{stats['codes_with_russian_symptoms']} categories and {stats['full_codes_with_russian_symptoms']} full "
           "codes with Russian symptoms")
+    if "generator" in provenance:
+        section = provenance["generator"]
+        print(f"generator tables learnt from {sum(f['count'] for f in section['notes'])} notes: "
+              f"{sum(map(len, section['wordings'].values()))} wordings of {len(section['wordings'])} labels, openers "
+              + ", ".join(f"{k} {v}" for k, v in section["openers"].items() if v))
     return 0
 
 

@@ -30,7 +30,8 @@ class Classifier(Protocol):
 
     name: str
 
-    def fit(self, texts: Sequence[str], codes: Sequence[str]) -> "Classifier": ...
+    def fit(self, texts: Sequence[str], codes: Sequence[str],
+            sample_weight: Sequence[float] | None = None) -> "Classifier": ...
 
     def predict_top_k(self, texts: Sequence[str], k: int = 3) -> list[list[str]]: ...
 
@@ -77,7 +78,9 @@ class TfidfLogReg:
     tfidf: Any = field(default=None, init=False, repr=False)
     model: Any = field(default=None, init=False, repr=False)
 
-    def fit(self, texts: Sequence[str], codes: Sequence[str]) -> "TfidfLogReg":
+    def fit(self, texts: Sequence[str], codes: Sequence[str],
+            sample_weight: Sequence[float] | None = None) -> "TfidfLogReg":
+        """`sample_weight`: each note's weight in the loss (a synthetic note may count less than a real one)."""
         from sklearn.feature_extraction.text import TfidfTransformer
         from sklearn.linear_model import SGDClassifier
 
@@ -97,7 +100,7 @@ class TfidfLogReg:
         stop = {"max_iter": self.epochs, "tol": None} if self.epochs else {}
         self.model = SGDClassifier(
             loss="log_loss", alpha=self.alpha, average=True, random_state=self.seed, n_jobs=self.n_jobs, **stop
-        ).fit(features, list(codes))
+        ).fit(features, list(codes), sample_weight=None if sample_weight is None else np.asarray(sample_weight))
         return self
 
     @property
@@ -152,7 +155,8 @@ class EncoderClassifier:
             accepted = inspect.signature(self.model.forward).parameters
             yield idx, {key: value for key, value in encoded.items() if key in accepted}
 
-    def fit(self, texts: Sequence[str], codes: Sequence[str]) -> "EncoderClassifier":
+    def fit(self, texts: Sequence[str], codes: Sequence[str],
+            sample_weight: Sequence[float] | None = None) -> "EncoderClassifier":
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
 
@@ -181,6 +185,7 @@ class EncoderClassifier:
         self.model.config.pad_token_id = self.tokenizer.pad_token_id
         texts = list(texts)
         targets = torch.tensor([label[c] for c in codes])
+        weights = torch.ones(len(texts)) if sample_weight is None else torch.tensor(list(sample_weight), dtype=torch.float)
         steps = self.epochs * math.ceil(len(texts) / self.batch_size)
         optimizer = torch.optim.AdamW(self.model.parameters(), lr=self.learning_rate, weight_decay=0.01)
         schedule = get_linear_schedule_with_warmup(optimizer, int(0.1 * steps), steps)
@@ -193,7 +198,10 @@ class EncoderClassifier:
                 for idx, batch in self._batches(texts, order):
                     batch = {key: value.to(device) for key, value in batch.items()}
                     with autocast:
-                        loss = self.model(**batch, labels=targets[idx].to(device)).loss
+                        logits = self.model(**batch).logits.float()
+                    each = torch.nn.functional.cross_entropy(logits, targets[idx].to(device), reduction="none")
+                    weight = weights[idx].to(device)
+                    loss = (each * weight).sum() / weight.sum()  # weighted mean: plain cross-entropy at weight 1
                     loss.backward()
                     torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
                     optimizer.step()

@@ -41,10 +41,10 @@ class BenchmarkInputs:
 
     train: Path = option(help="real training notes, RuMedTop3 JSON lines {idx, symptoms, code}")
     eval: Path = option(help="evaluation notes in the same format")
-    synthetic: list[str] = option(help="synthetic notes: a `medsyn build --out` folder, a Hub dataset id "
-                                  "(load_dataset; from the cache when offline), or JSON/JSONL/parquet/CSV files or "
-                                  "folders")
     out: Path = option(help="results folder to create")
+    synthetic: list[str] = option([], "synthetic notes: a `medsyn build --out` folder, a Hub dataset id "
+                                  "(load_dataset; from the cache when offline), or JSON/JSONL/parquet/CSV files or "
+                                  "folders (not with --generate)")
     dev: Path | None = option(None, "dev notes to choose the hard codes on (default: a per-code split of --train)")
     overwrite: bool = option(False, "replace an existing --out")
 
@@ -58,10 +58,38 @@ class SourceOptions:
     code_level: int = option(3, "ICD-10 characters compared, dot not counted (3: M54.5 -> M54)")
     keep_unseen_codes: bool = option(False, "keep synthetic notes whose code is absent from --train (default: drop "
                                      "and count them)")
+    code_budget: Path | None = option(None, "budget.json of `medsyn budget`: keep at most this many synthetic notes "
+                                      "per code (seeded choice; codes it leaves out get none)")
 
     def validate(self) -> None:
         if self.code_level < 1:
             raise MedsynError(f"--code-level {self.code_level}: give the ICD-10 characters to compare, e.g. 3")
+        if self.code_budget is not None and not Path(self.code_budget).is_file():
+            raise MedsynError(f"--code-budget {self.code_budget}: file not found; write one with `medsyn budget "
+                              "--benchmark RESULTS_DIR --out budget.json`")
+
+
+@dataclass
+class GenerateOptions:
+    """Synthetic notes built by the benchmark itself, per real fraction, from that fraction's own real notes."""
+
+    generate: Literal["template"] | None = option(None, "build the synthetic notes per real fraction and seed: the "
+                                                  "graph, wordings and openers learnt from that fraction's real "
+                                                  "notes only, then `medsyn build` with this backend")
+    generate_n: int | None = option(None, "notes per generated corpus (default: as many as --train has)")
+    generate_config: Path | None = option(None, "build settings YAML for the generated corpora (`medsyn build "
+                                          "--config`; default: the build defaults; codes: --train's)")
+    knowledge_sources: Path = option(Path("../shared/data"), "folder in the shared/data layout with the "
+                                     "knowledge-only sources (МКБ-10, MedSyn's tables, HSDN, the symptom markup)")
+
+    def validate(self) -> None:
+        if self.generate_n is not None and self.generate_n < 1:
+            raise MedsynError(f"--generate-n {self.generate_n}: give a positive number of notes, e.g. 4690")
+        if self.generate_config is not None and not Path(self.generate_config).is_file():
+            raise MedsynError(f"--generate-config {self.generate_config}: file not found; give a build settings YAML")
+        if self.generate and not (Path(self.knowledge_sources) / "mkb10_nsi").is_dir():
+            raise MedsynError(f"--knowledge-sources {self.knowledge_sources}: no mkb10_nsi/ folder; give the "
+                              "shared/data folder")
 
 
 @dataclass
@@ -102,6 +130,8 @@ class ClassifierOptions:
     batch_size: int = option(32, "encoder batch size")
     learning_rate: float = option(5e-5, "encoder learning rate")
     max_length: int = option(256, "encoder max tokens per note")
+    synthetic_weight: float = option(1.0, "weight of a synthetic note in the fit (a real note weighs 1; TSTR, "
+                                     "synthetic only, is unweighted)")
 
     def settings(self) -> dict[str, Any]:
         """The classifier's own settings (`classifiers.make_classifier`): the encoder's, none for TF-IDF."""
@@ -111,11 +141,14 @@ class ClassifierOptions:
                 "learning_rate": self.learning_rate, "max_length": self.max_length}
 
     def validate(self) -> None:
+        if not self.synthetic_weight > 0:
+            raise MedsynError(f"--synthetic-weight {self.synthetic_weight:g}: give a positive weight, e.g. 0.5")
         if self.classifier == "encoder" and self.encoder is None:
             raise MedsynError("--classifier encoder needs --encoder PATH (a local model directory)")
 
 
-GROUPS = {"inputs": BenchmarkInputs, "sources": SourceOptions, "design": DesignOptions, "model": ClassifierOptions}
+GROUPS = {"inputs": BenchmarkInputs, "sources": SourceOptions, "design": DesignOptions, "model": ClassifierOptions,
+          "generation": GenerateOptions}
 
 
 @dataclass
@@ -126,12 +159,16 @@ class BenchmarkConfig:
     sources: SourceOptions = dataclasses.field(default_factory=SourceOptions)
     design: DesignOptions = dataclasses.field(default_factory=DesignOptions)
     model: ClassifierOptions = dataclasses.field(default_factory=ClassifierOptions)
+    generation: GenerateOptions = dataclasses.field(default_factory=GenerateOptions)
 
     def flat(self) -> dict[str, Any]:
         """Every setting by its flag name: the `config` of results.json, the flags that rerun it."""
         return {key: value for name in GROUPS for key, value in dataclasses.asdict(getattr(self, name)).items()}
 
     def validate(self) -> None:
+        if bool(self.inputs.synthetic) == bool(self.generation.generate):
+            raise MedsynError("give the synthetic notes with --synthetic SOURCE, or let the benchmark build them "
+                              "with --generate template (one of the two)")
         for name in GROUPS:
             group = getattr(self, name)
             if hasattr(group, "validate"):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -27,8 +28,10 @@ from medsyn.errors import MedsynError
 from medsyn.io import atomic_dir, write_jsonl
 from medsyn.training.benchmark.sets import (  # noqa: F401  (re-exported: the benchmark's vocabulary)
     TSTR, Setting, SyntheticCorpus, check_fractions, cut_code, fit_to_corpus, rare_codes, settings_for, split_dev,
-    subsample, training_set, upsample_plan,
+    stream, subsample, training_set, upsample_plan,
 )
+from medsyn.training.benchmark.budget import read_budget
+from medsyn.training.benchmark.generate import corpus_key, generate_corpora
 from medsyn.training.benchmark import report as benchmark_report
 from medsyn.training.benchmark.classifiers import TfidfLogReg, make_classifier
 from medsyn.training.benchmark.features import NgramCounts
@@ -237,9 +240,16 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
     evaluation = load_notes(inputs.eval, level)
     dev = load_notes(inputs.dev, level) if inputs.dev else None
     real_codes = {n.code for n in real}
-    synthetic = load_synthetic(inputs.synthetic, config.sources, real_codes)
+    work = tempfile.TemporaryDirectory(prefix="medsyn-generate-")
+    corpora = synthetic_corpora(config, real, real_codes, Path(work.name))
+    largest = max(design.fraction_values())
+    synthetic = corpus_for(corpora, largest, 0)  # what results.json describes; TSTR trains on it
     source = synthetic.source
     source["real_codes_without_synthetic"] = sorted(real_codes - set(synthetic.codes))
+    if config.generation.generate:
+        source["generated"] = [{"real_fraction": key[0], "seed": key[1], **{k: c.source.get(k) for k in (
+            "fingerprint", "n_notes", "n_codes")}, "generator_notes": (c.source.get("build_info") or {}).get(
+            "generator_notes")} for key, c in sorted(corpora.items())]
     settings, synthetic_use = fit_to_corpus(settings, len(synthetic.texts), len(real))
     unseen = unseen_codes(evaluation, real_codes)
     if unseen["n_notes"]:
@@ -249,7 +259,8 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
 
     with atomic_dir(inputs.out, overwrite=inputs.overwrite) as tmp:
         metric = load_metric()
-        options = shared_options(config, [n.text for n in real + evaluation + (dev or [])] + synthetic.texts)
+        options = shared_options(config, [n.text for n in real + evaluation + (dev or [])]
+                                 + [text for corpus in corpora.values() for text in corpus.texts])
         hard, hard_info = choose_hard_codes(real, dev, config, metric, options)
         log.info("hard codes (%d, %s): %s", len(hard), hard_info["chosen_on"], ", ".join(hard))
         references = [n.code for n in evaluation]
@@ -261,9 +272,12 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
             plan = upsample_plan([n.code for n in subset], UPSAMPLE_QUANTILE) if subset else {}
             if setting.kind == "upsample":
                 plans[setting.real_fraction] = plan
-            texts, codes, n_synthetic = training_set(setting, subset, synthetic, seed, plan, len(real))
+            corpus = corpus_for(corpora, largest if setting.kind == "tstr" else setting.real_fraction, seed)
+            texts, codes, n_synthetic = training_set(setting, subset, corpus, seed, plan, len(real))
             classifier = make_classifier(model.classifier, seed=seed, options=options)
-            classifier.fit(texts, codes)
+            weight = model.synthetic_weight if setting.kind != "tstr" and n_synthetic else 1.0
+            weights = None if weight == 1 else [1.0] * (len(texts) - n_synthetic) + [weight] * n_synthetic
+            classifier.fit(texts, codes, sample_weight=weights)
             predictions = classifier.predict_top_k(eval_texts, K)
             trained = set(codes)
             scores = metric.compute(predictions=predictions, references=references, k=K, hard_codes=hard,
@@ -295,7 +309,42 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
             json.dump(results, handle, ensure_ascii=False, indent=2)
         (tmp / "results.md").write_text(benchmark_report.markdown_report(results), encoding="utf-8")
         benchmark_report.write_plots(results, tmp)
+    work.cleanup()
     return results
+
+
+def synthetic_corpora(config: BenchmarkConfig, real: list[Note], real_codes: set[str],
+                      work: Path) -> dict[tuple[float, int] | None, SyntheticCorpus]:
+    """The synthetic notes of every (real fraction, seed): one given corpus for all (key None), or with --generate
+    one built from each fraction's own real notes (`generate.py`); --code-budget keeps at most its count per code."""
+    budget = read_budget(config.sources.code_budget) if config.sources.code_budget else None
+    if not config.generation.generate:
+        given = {None: load_synthetic(config.inputs.synthetic, config.sources, real_codes)}
+    else:
+        options = replace(config.sources, text_column=None, code_column=None)
+        given = {key: load_synthetic(folder, options, real_codes)
+                 for key, folder in generate_corpora(config, real, work).items()}
+    return {key: apply_budget(corpus, budget, config.sources.code_budget) if budget else corpus
+            for key, corpus in given.items()}
+
+
+def corpus_for(corpora: dict, fraction: float, seed: int) -> SyntheticCorpus:
+    return corpora[None] if None in corpora else corpora[corpus_key(fraction, seed)]
+
+
+def apply_budget(corpus: SyntheticCorpus, budget: dict[str, int], path) -> SyntheticCorpus:
+    """At most `budget[code]` notes of each code (a seeded choice, the same for every seed), none of other codes."""
+    by_code: dict[str, list[int]] = {}
+    for i, code in enumerate(corpus.codes):
+        by_code.setdefault(code, []).append(i)
+    keep = sorted(i for code, members in by_code.items()
+                  for i in stream(0, f"budget/{code}").permutation(members)[: budget.get(code, 0)].tolist())
+    if not keep:
+        raise MedsynError(f"--code-budget {path}: leaves no synthetic note (its codes: "
+                          f"{', '.join(sorted(budget)[:5]) or 'none'}); is it for this corpus's codes?")
+    source = {**corpus.source, "code_budget": {"path": str(path), "n_before": len(corpus.texts), "n_after": len(keep)},
+              "n_notes": len(keep), "notes_per_code": dict(sorted(Counter(corpus.codes[i] for i in keep).items()))}
+    return SyntheticCorpus([corpus.texts[i] for i in keep], [corpus.codes[i] for i in keep], source)
 
 
 def results_record(config, settings, entries, summary, real, evaluation, synthetic, hard, hard_info, rare, plans,

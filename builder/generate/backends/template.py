@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Iterator
 
 from medsyn.builder.generate.backends.base import Request, Result, SamplingParams
+from medsyn.builder.generate.template import knowledge
 from medsyn.builder.generate.template.notes import compose_note
 from medsyn.pools import process_map, worker_count
 
@@ -29,7 +30,8 @@ class TemplateBackend:
 
     def generate(self, requests: Iterable[Request]) -> Iterator[Result]:
         requests = list(requests)
-        jobs = [(r.prior, r.seed, r.template) for r in requests if r.prior and r.prior.get("symptoms")]
+        graph = knowledge.active_path()  # a spawned worker learns which graph's tables to read from the job
+        jobs = [(r.prior, r.seed, r.template, graph) for r in requests if r.prior and r.prior.get("symptoms")]
         texts = process_map(_compose, jobs, self.workers, CHUNK)
         for request in requests:
             if not request.prior:
@@ -53,5 +55,8 @@ class TemplateBackend:
         pass
 
 
-def _compose(job: tuple[dict, int, str | None]) -> str:
-    return compose_note(*job)
+def _compose(job: tuple[dict, int, str | None, str | None]) -> str:
+    prior, seed, template, graph = job
+    if knowledge.active_path() != graph:
+        knowledge.activate(graph)
+    return compose_note(prior, seed, template)

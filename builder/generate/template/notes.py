@@ -25,6 +25,7 @@ from __future__ import annotations
 import random
 import re
 
+from medsyn.builder.generate.template import knowledge
 from medsyn.builder.generate.template.phrases import choose_phrases, clean, distinct, group_first, own_heads, said
 from medsyn.builder.text.inflection import (
     duration_acc,
@@ -49,6 +50,9 @@ SHAPES = {
     "patient": "anamnesis",
     "investigations": "record",
 }
+# The opener names of `generator_tables.OPENERS` (and "bare"), in the order of the complaints-only table below.
+PATIENT_OPENERS = ("bare", "complaints_on", "dash", "complaints_colon", "complains", "came", "bother", "persist",
+                   "during", "notes")
 DRAWN_SHAPES = (("complaints", 0.5), ("anamnesis", 0.3), ("record", 0.2))
 MIN_WORDS = 15  # the build's length filter (`FilterConfig.min_words`); a complaint note is padded up to it
 NEGATION_WORDS = frozenset({"без", "не", "нет", "отсутствие"})
@@ -146,6 +150,11 @@ class _Note(NoteHistory):
             (f"В течение {duration_gen(self.f.duration_unit, self.f.duration)} {verb} ", "nomn", 0.06),
             (f"{cap(w['patient'])} отмечает ", "accs", 0.03),
         ]
+        learnt = knowledge.current().openers
+        if learnt is not None:  # the opener counts of the notes the build's graph learnt from
+            patient = [(opener, case, learnt.get(name, 0)) for name, (opener, case, _) in zip(PATIENT_OPENERS, patient)]
+            if not any(row[2] for row in patient):
+                patient = [("", "nomn", 1)]
         table = patient if style == "patient" else doctor
         opener, case, _ = rng.choices(table, [row[2] for row in table])[0]
         if opener not in {"", "Жалобы: "}:

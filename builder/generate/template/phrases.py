@@ -12,9 +12,9 @@ import random
 from collections.abc import Callable
 from functools import lru_cache
 
-from medsyn.builder.kg.graph import load_graph
+from medsyn.builder.generate.template import knowledge
 from medsyn.builder.kg.lexicon import merge_key
-from medsyn.builder.kg.wordings import PLURAL_COMPLAINTS, load_wordings
+from medsyn.builder.kg.wordings import PLURAL_COMPLAINTS
 from medsyn.builder.text.inflection import governed, is_clause, natural_order, takes_case
 from medsyn.builder.text.label_text import PREPOSITIONS, coordinate_run, drop_glosses, genitive_first, repair, split_run
 from medsyn.builder.text.mentions import LemmaMatcher
@@ -93,15 +93,9 @@ def said(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
             if not (part and heads[i] in heads[:i] + heads[i + 1:])]
 
 
-@lru_cache(maxsize=1)
-def _known_keys() -> frozenset[tuple[str, ...]]:
-    """The lemma keys of the embedded graph's symptom labels: the phrases the field's sources use."""
-    graph = load_graph()
-    return frozenset(merge_key(link.label) for code in graph.codes_with_symptoms for link in graph.symptoms(code))
-
-
 def known_label(phrase: str) -> bool:
-    return merge_key(phrase) in _known_keys()
+    """Whether the phrase is a symptom label of the build's graph: the phrases the field's sources use."""
+    return merge_key(phrase) in knowledge.current().known_keys
 
 
 def label_phrase(label: str) -> str:
@@ -112,7 +106,7 @@ def label_phrase(label: str) -> str:
 def choose_phrases(raw: list[str], labels: list[str], rng: random.Random) -> list[str]:
     """One phrase per label: a learnt wording drawn by frequency where one is good, else the label; then enough of
     them in words the matcher recognises that the symptom-recall filter keeps the note."""
-    wordings = load_wordings()
+    wordings = knowledge.current().wordings
     phrases = []
     for original, label in zip(raw, labels):  # the table keeps labels as the graph writes them
         options = good_wordings(label, wordings.get(original) or wordings.get(label) or wordings.get(label.lower()) or [])
