@@ -51,8 +51,9 @@ SHAPES = {
     "investigations": "record",
 }
 # The opener names of `generator_tables.OPENERS` (and "bare"), in the order of the complaints-only table below.
-PATIENT_OPENERS = ("bare", "complaints_on", "dash", "complaints_colon", "complains", "came", "bother", "persist",
-                   "during", "notes")
+# A dashed list's share goes to the bare list (the table below says why).
+PATIENT_OPENERS = ("bare", "complaints_on", "complaints_colon", "complains", "came", "bother", "persist", "during",
+                   "notes")
 DRAWN_SHAPES = (("complaints", 0.5), ("anamnesis", 0.3), ("record", 0.2))
 MIN_WORDS = 15  # the build's length filter (`FilterConfig.min_words`); a complaint note is padded up to it
 NEGATION_WORDS = frozenset({"без", "не", "нет", "отсутствие"})
@@ -152,6 +153,7 @@ class _Note(NoteHistory):
         ]
         learnt = knowledge.current().openers
         if learnt is not None:  # the opener counts of the notes the build's graph learnt from
+            learnt = {**learnt, "bare": learnt.get("bare", 0) + learnt.get("dash", 0)}
             patient = [(opener, case, learnt.get(name, 0)) for name, (opener, case, _) in zip(PATIENT_OPENERS, patient)]
             if not any(row[2] for row in patient):
                 patient = [("", "nomn", 1)]

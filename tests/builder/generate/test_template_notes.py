@@ -291,6 +291,26 @@ def test_no_note_is_a_dashed_list_on_one_line():
         assert not text.startswith("-") and " - " not in text, text
 
 
+@pytest.mark.parametrize("counts, opens", [
+    ({"complaints_colon": 5}, "Жалобы: "),
+    ({"notes": 5}, "Пациент"),
+    ({"dash": 5}, ""),  # a dashed list's share goes to the bare list
+])
+def test_learnt_opener_counts_pick_their_own_opener(counts, opens, monkeypatch):
+    """A graph learnt from a subset of notes carries its notes' opener counts (`generator_tables.learn_openers`);
+    each count must weigh its own opener, the names and the table in one order."""
+    from medsyn.builder.generate.template import knowledge
+
+    base = knowledge.tables(None)
+    monkeypatch.setitem(knowledge._loaded, "learnt", knowledge.GeneratorTables(base.wordings, counts, base.known_keys))
+    monkeypatch.setattr(knowledge, "_active", "learnt")
+    texts = [compose_note(prior(["одышка", "тахикардия"], code="I48"), seed, "complaints") for seed in range(40)]
+    if opens:
+        assert all(t.startswith(opens) for t in texts), texts[:3]
+    else:
+        assert all(t.split()[0].strip(",").lower() in {"одышка", "тахикардия"} for t in texts), texts[:3]
+
+
 def test_negating_phrases_go_last_and_bracketed_ranges_are_dropped():
     labels = ["общий осмотр без жалоб", "субфебрильная температура (37.1–38.0 °C)", "нарушения стула", "рвота"]
     for seed in range(40):
