@@ -19,6 +19,7 @@ from medsyn import __version__
 from medsyn.builder.corpus import pipeline, writer
 from medsyn.builder.corpus.config import BuildConfig
 from medsyn.builder.corpus.provenance import public
+from medsyn.builder.corpus.real import real_notes_for_build
 from medsyn.builder.corpus.run import RunSummary, failure_reason, request_key, request_seed, run_generations
 from medsyn.builder.corpus.store import GenerationStore
 from medsyn.builder.generate.backends import Backend, Request, SamplingParams, open_backend
@@ -94,6 +95,10 @@ def build_corpus(config: BuildConfig, progress: bool = True,
         say("%d codes without real notes keep too few complaints for a note and are not drawn: %s",
             len(sampler.skipped), " ".join(sampler.skipped))
     prompts = plan(config, graph, examples, progress, sampler)
+    real, real_record = real_notes_for_build(filter_config.real_notes, graph, config.prompts.examples)
+    if real is None:
+        say("real notes the generator learnt from not found (%s): copies of real notes are not checked; pass "
+            "--real-notes FILES", ", ".join(real_record["missing"]) or "none recorded")
     example_text = {note.note_id: note.text for note in examples}
 
     backend = open_backend(gen)
@@ -122,7 +127,7 @@ def build_corpus(config: BuildConfig, progress: bool = True,
         if pool is not None:  # near-duplicates need only the texts: one process looks for them while others score
             say("looking for near-duplicates among %d notes, alongside scoring", len(rows))
             duplicates_job = pool.submit(pipeline.find_near_duplicates, ids, texts, filter_config)
-        pipeline.score(rows, graph, filter_config, example_text, pool, progress)
+        pipeline.score(rows, graph, filter_config, example_text, pool, progress, real=real)
         pipeline.bertscore(rows, example_text, filter_config, progress)
         if pool is not None:
             found = duplicates_job.result()
@@ -145,6 +150,7 @@ def build_corpus(config: BuildConfig, progress: bool = True,
     report.skipped_codes = sampler.skipped
     say("writing %d notes (%d kept) to %s", len(rows), report.kept, out)
     info = build_info(config, report, backend, graph, filter_config, rows)
+    info["real_notes"] = public(real_record)
     writer.write_corpus(out, rows, info, config.output.rows_per_shard, overwrite, extra_files)
     return report
 

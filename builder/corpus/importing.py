@@ -20,6 +20,7 @@ from medsyn import __version__
 from medsyn.builder.corpus import pipeline, readers, writer
 from medsyn.builder.corpus.config import PRESETS, ImportConfig  # noqa: F401  (PRESETS re-exported)
 from medsyn.builder.corpus.provenance import public
+from medsyn.builder.corpus.real import read_real_notes
 from medsyn.builder.corpus.values import MARITAL, SEX, SMOKING, age, choice, is_null, messages, resolve_code
 from medsyn.builder.corpus.values import symptom_labels
 from medsyn.builder.kg.graph import KnowledgeGraph, load_graph
@@ -178,7 +179,9 @@ def import_corpus(
         "unknown": dict(sorted(unknown.items())),
     }
 
-    pipeline.score(rows, graph, filter_config, progress=progress)
+    # An import knows no generator's training notes: copies are checked against --real-notes only.
+    real = read_real_notes(filter_config.real_notes) if filter_config.real_notes else None
+    pipeline.score(rows, graph, filter_config, progress=progress, real=real)
     pipeline.verdict(pipeline.near_duplicates(rows, filter_config, against, progress))
     counts = pipeline.count(rows)
     report.imported, report.kept = counts.rows, counts.kept
@@ -189,6 +192,8 @@ def import_corpus(
                                     "Loosen the filters (e.g. --min-symptom-recall 0.2) to keep some")
     files_info = [{"name": f.name, "kind": f.kind} for f in files]
     info = import_build_info(config, report, filter_config, rows, source, files, files_info, against, graph)
+    info["real_notes"] = {"checked": real is not None, "given": real is not None,
+                          "sources": real.sources if real else [], "missing": []}
     writer.write_corpus(out, rows, info, config.rows_per_shard, overwrite, extra_files)
     return report
 
