@@ -1,0 +1,121 @@
+"""`medsyn audit`: every note of a corpus folder against real notes (copies, personal data), and the corpus against
+a holdout of real notes (DCR, membership inference), written as audit.json and notes.parquet.
+
+The per-note checks are the scorers' (`real_copies`, `pii`) with the corpus's own thresholds (its build_info.json
+`filters`, else the defaults), so the audit of a built corpus agrees with its `copies_real` column when run against
+the same real notes. Corpus figures are over the kept notes (what is published); notes.parquet has every note.
+The audit passes when no kept note copies a real note or holds personal data and, with a holdout, when the share
+of notes closer to training than to holdout notes and the membership AUC stay under their limits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from medsyn.builder.corpus import readers
+from medsyn.builder.corpus.provenance import corpus_fingerprint, public
+from medsyn.builder.corpus.real import read_real_notes
+from medsyn.builder.corpus.writer import DATA_GLOB, UNFILTERED_GLOB, shard_paths
+from medsyn.builder.quality import filters, pii, privacy
+from medsyn.errors import MedsynError
+from medsyn.io import atomic_dir
+from medsyn.options import option
+
+NOTE_COLUMNS = ("id", "closest_real_id", "dcr", "longest_shared_ngram", "copies_real", "pii", "keep")
+
+
+@dataclass(frozen=True)
+class AuditLimits:
+    """What a corpus must stay under to pass (and `push` to publish it without `--force`).
+
+    - `max_closer_share` 0.6: SDMetrics reads about half as no memorisation; 0.6 leaves room for the sampling
+      noise of a few hundred holdout notes while a generator that memorised lies far above.
+    - `max_membership_auc` 0.6: 0.5 is a coin toss; 0.6 is a weak attack, which the interval then says.
+    """
+
+    max_closer_share: float = option(0.6, "most share of kept notes closer to training than to holdout notes")
+    max_membership_auc: float = option(0.6, "highest distance-based membership-inference AUC")
+
+
+def read_corpus_notes(folder: Path) -> dict[str, list]:
+    if not readers.is_corpus_folder(folder):
+        raise MedsynError(f"{folder}: not a corpus folder (no README.md and data/); pass a `medsyn build` or "
+                          "`medsyn import` output")
+    pattern = UNFILTERED_GLOB if shard_paths(folder, UNFILTERED_GLOB) else DATA_GLOB
+    notes = readers.read_columns(folder, pattern, ["id", "text", "keep"])
+    if not notes["id"]:
+        raise MedsynError(f"{folder}: the corpus has no notes")
+    return notes
+
+
+def audit(corpus: Path, real: Sequence[str], holdout: Sequence[str], out: Path, limits: AuditLimits,
+          overwrite: bool = False, seed: int = 0) -> dict:
+    """Write `out`/audit.json and `out`/notes.parquet; return audit.json's content."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    notes = read_corpus_notes(Path(corpus))
+    info = readers.read_build_info(Path(corpus))
+    recorded = info.get("filters", {})
+    config = filters.FilterConfig(
+        max_real_shared_words=recorded.get("max_real_shared_words", filters.FilterConfig.max_real_shared_words),
+        min_real_distance=recorded.get("min_real_distance", filters.FilterConfig.min_real_distance))
+    train = read_real_notes(real, "--real")
+    held = read_real_notes(holdout, "--holdout") if holdout else None
+    closest, distance = train.closest(notes["text"])
+    longest = train.longest_shared(notes["text"])
+    found = pii.find_all(notes["text"])
+    copies = [bool(n > config.max_real_shared_words or d <= config.min_real_distance)
+              for n, d in zip(longest, distance)]  # fmt: skip
+    kept = [i for i, keep in enumerate(notes["keep"]) if keep]
+    result = {
+        "corpus": Path(corpus).name,
+        "fingerprint": corpus_fingerprint(corpus) if shard_paths(Path(corpus), DATA_GLOB) else None,
+        "notes": len(notes["id"]),
+        "kept": len(kept),
+        "real": train.sources,
+        "holdout": held.sources if held else [],
+        "generator_notes": info.get("generator_notes") or info.get("real_notes", {}).get("sources", []),
+        "thresholds": {"max_real_shared_words": config.max_real_shared_words,
+                       "min_real_distance": config.min_real_distance, **asdict(limits)},
+        "dcr_train_all": privacy.distribution(distance),
+        "copies_real": {"all": sum(copies), "kept": sum(copies[i] for i in kept)},
+        "pii": {"all": sum(bool(f) for f in found), "kept": sum(bool(found[i]) for i in kept)},
+        "longest_shared_ngram_max": int(longest.max()) if len(longest) else 0,
+    }
+    if held is not None:
+        result["holdout_figures"] = privacy.holdout_figures([notes["text"][i] for i in kept], train.texts,
+                                                            held.texts, seed)
+    result["failures"] = failures(result)
+    result["passed"] = not result["failures"]
+    table = pa.table({"id": notes["id"], "closest_real_id": closest, "dcr": pa.array(distance, pa.float32()),
+                      "longest_shared_ngram": pa.array(longest, pa.int32()), "copies_real": copies,
+                      "pii": pa.array(found, pa.list_(pa.string())), "keep": notes["keep"]})  # fmt: skip
+    with atomic_dir(out, overwrite) as folder:
+        (folder / "audit.json").write_text(json.dumps(public(result), ensure_ascii=False, indent=1) + "\n",
+                                           encoding="utf-8")
+        pq.write_table(table, folder / "notes.parquet")
+    return result
+
+
+def failures(result: dict) -> list[str]:
+    """Why a corpus fails its audit, one phrase each (empty: it passes)."""
+    limits = result["thresholds"]
+    found = []
+    if result["copies_real"]["kept"]:
+        found.append(f"{result['copies_real']['kept']} kept notes copy a real note")
+    if result["pii"]["kept"]:
+        found.append(f"{result['pii']['kept']} kept notes hold personal data")
+    figures = result.get("holdout_figures")
+    if figures:
+        share = figures["closer_to_train"]["share"]
+        if share > limits["max_closer_share"]:
+            found.append(f"{share:.1%} of kept notes are closer to training than to holdout notes "
+                         f"(limit {limits['max_closer_share']:.0%})")
+        value = figures["membership_auc"]["auc"]
+        if value > limits["max_membership_auc"]:
+            found.append(f"membership-inference AUC {value:.3f} (limit {limits['max_membership_auc']})")
+    return found
