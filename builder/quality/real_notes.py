@@ -51,6 +51,22 @@ def nearest(queries, index) -> tuple[np.ndarray, np.ndarray]:
     return best, np.clip(1.0 - similarity, 0.0, 1.0).astype(np.float32)
 
 
+def nearest_k(queries, index, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each query row, its `k` closest index rows by cosine (nearest first) and their distances."""
+    k = min(k, index.shape[0])
+    transposed = index.T.tocsr()
+    rows = np.empty((queries.shape[0], k), np.int64)
+    distances = np.empty((queries.shape[0], k), np.float32)
+    for start in range(0, queries.shape[0], _CHUNK):
+        block = (queries[start : start + _CHUNK] @ transposed).toarray()
+        top = np.argpartition(-block, k - 1, axis=1)[:, :k]
+        order = np.argsort(-np.take_along_axis(block, top, axis=1), axis=1, kind="stable")
+        top = np.take_along_axis(top, order, axis=1)
+        rows[start : start + len(block)] = top
+        distances[start : start + len(block)] = 1.0 - np.take_along_axis(block, top, axis=1)
+    return rows, np.clip(distances, 0.0, 1.0)
+
+
 @dataclass
 class RealNotes:
     """Real notes (ids and texts) with what comparing a corpus to them needs, made once per corpus: the TF-IDF
