@@ -21,7 +21,7 @@ from medsyn.builder.corpus.real import read_real_notes
 from medsyn.builder.corpus.writer import DATA_GLOB, UNFILTERED_GLOB, shard_paths
 from medsyn.builder.quality import filters, pii, privacy
 from medsyn.errors import MedsynError
-from medsyn.io import atomic_dir
+from medsyn.io import atomic_dir, prepare_output
 from medsyn.options import option
 
 NOTE_COLUMNS = ("id", "closest_real_id", "dcr", "longest_shared_ngram", "copies_real", "pii", "keep")
@@ -57,6 +57,7 @@ def audit(corpus: Path, real: Sequence[str], holdout: Sequence[str], out: Path, 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    prepare_output(out, overwrite)  # before any work, not after it
     notes = read_corpus_notes(Path(corpus))
     info = readers.read_build_info(Path(corpus))
     recorded = info.get("filters", {})

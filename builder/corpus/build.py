@@ -6,6 +6,7 @@ Generation is the only step of its own: resumable through the store of finished 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections import Counter
@@ -80,6 +81,8 @@ def build_corpus(config: BuildConfig, progress: bool = True,
     work_dir = Path(config.output.work_dir) if config.output.work_dir else out.with_name(out.name + ".work")
     check_writable(work_dir / "generations.sqlite", "--work-dir")
     filter_config = config.filters
+    if filter_config.judge_model and not filter_config.judge_cache:
+        filter_config = dataclasses.replace(filter_config, judge_cache=str(work_dir / "judge.sqlite"))
     gen = config.generation
     say = log.info if progress else log.debug  # what happens between progress bars; --quiet silences it too
     say("loading the knowledge graph")
@@ -123,11 +126,12 @@ def build_corpus(config: BuildConfig, progress: bool = True,
             if request.key in results and results[request.key].ok]
     rows = [_row(prompt, request, result, graph, model, backend.name) for prompt, request, result in done]
     ids, texts = [row["id"] for row in rows], [row["text"] for row in rows]
+    records: dict = {}
     with build_pool(worker_count(gen.workers), len(rows)) as pool:
         if pool is not None:  # near-duplicates need only the texts: one process looks for them while others score
             say("looking for near-duplicates among %d notes, alongside scoring", len(rows))
             duplicates_job = pool.submit(pipeline.find_near_duplicates, ids, texts, filter_config)
-        pipeline.score(rows, graph, filter_config, example_text, pool, progress, real=real)
+        pipeline.score(rows, graph, filter_config, example_text, pool, progress, real=real, records=records)
         pipeline.bertscore(rows, example_text, filter_config, progress)
         if pool is not None:
             found = duplicates_job.result()
@@ -151,6 +155,8 @@ def build_corpus(config: BuildConfig, progress: bool = True,
     say("writing %d notes (%d kept) to %s", len(rows), report.kept, out)
     info = build_info(config, report, backend, graph, filter_config, rows)
     info["real_notes"] = public(real_record)
+    if "judge" in records:
+        info["judge"] = records["judge"]
     writer.write_corpus(out, rows, info, config.output.rows_per_shard, overwrite, extra_files)
     return report
 
@@ -246,5 +252,5 @@ def build_info(config: BuildConfig, report: BuildReport, backend: Backend, graph
         # The settings to rebuild it (API key variable, server addresses and process count are the builder's own
         # business: the corpus is the same for any number of processes).
         "config": {key: str(value) if isinstance(value, Path) else value for key, value in config.flat().items()
-                   if key not in ("api_key_env", "base_url", "workers")},
+                   if key not in ("api_key_env", "base_url", "workers", "judge_base_url", "judge_api_key_env")},
     })

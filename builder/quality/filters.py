@@ -106,6 +106,14 @@ class FilterConfig:
     min_real_distance: float = option(0.35, "least TF-IDF cosine distance of a kept note to the closest real note")
     detect_pii: bool = option(True, "find phone numbers, e-mail, birth dates, document numbers and addresses and "
                               "reject such notes (pii)")
+    judge_model: str | None = option(None, "an LLM judge (off by default): the model that scores each note's "
+                                     "plausibility, agreement with its prior and Russian fluency (openai backend)")
+    judge_base_url: list[str] = option([], "OpenAI-compatible server(s) of the judge, e.g. http://127.0.0.1:8000/v1")
+    judge_api_key_env: str = option("OPENAI_API_KEY", "variable holding the judge server's API key")
+    judge_price_per_1k_input: float = option(0.0, "judge: price per 1,000 prompt tokens (build_info.json's cost)")
+    judge_price_per_1k_output: float = option(0.0, "judge: price per 1,000 completion tokens")
+    judge_cache: str | None = option(None, "SQLite file of the judge's answers, so a rerun pays nothing (default: "
+                                     "judge.sqlite in the work dir)")
 
     @classmethod
     def from_mapping(cls, values: dict | None) -> "FilterConfig":
@@ -150,6 +158,8 @@ class FilterConfig:
             problems.append(f"max_example_longest_ngram must be >= 0, got {self.max_example_longest_ngram}")
         if not 0.0 <= self.min_real_distance <= 1.0:
             problems.append(f"min_real_distance must be in [0, 1], got {self.min_real_distance}")
+        if self.judge_model is not None and not self.judge_base_url:
+            problems.append("judge_model needs judge_base_url (--judge-base-url http://HOST:PORT/v1)")
         if self.max_real_shared_words < 0:
             problems.append(f"max_real_shared_words must be >= 0, got {self.max_real_shared_words}")
         if self.num_perm < 16:

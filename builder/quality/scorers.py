@@ -32,7 +32,7 @@ from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 from medsyn.builder.kg.graph import KnowledgeGraph
-from medsyn.builder.quality import filters, names, pii
+from medsyn.builder.quality import filters, judge, names, pii
 from medsyn.builder.quality.real_notes import RealNotes
 from medsyn.builder.quality.scoring import NoteToScore, complaint_labels, score_notes
 from medsyn.errors import MedsynError
@@ -137,6 +137,7 @@ class Context:
     progress: bool = False
     symptom_scorer: filters.SymptomScorer | None = None
     real: RealNotes | None = None  # the real notes the generator learnt from, where known (`real_copies`)
+    records: dict = field(default_factory=dict)  # what scorers report of the whole run (build_info.json: `judge`)
     _measured: tuple[list[dict] | None, list[filters.NoteScores]] = field(default=(None, []), init=False, repr=False)
 
     def measure(self, rows: list[dict]) -> list[filters.NoteScores]:
@@ -340,6 +341,17 @@ def _pii(rows: list[dict], context: Context) -> list[dict]:
     return [{"pii": found} for found in pii.find_all([row["text"] for row in rows])]
 
 
+def _judge(rows: list[dict], context: Context) -> list[dict]:
+    config = context.config
+    if not config.judge_model:
+        return [{} for _ in rows]
+    values, usage = judge.judge(rows, config.judge_model, config.judge_base_url,
+                                config.judge_cache or "judge.sqlite", config.judge_api_key_env,
+                                config.judge_price_per_1k_input, config.judge_price_per_1k_output)
+    context.records["judge"] = dataclasses.asdict(usage)
+    return values
+
+
 BUILTIN: tuple[Scorer, ...] = (
     Scorer("symptoms", (Column("symptom_recall", "float32", about="share of the prompt's symptoms the note mentions, "
                                                                   "not negated"),
@@ -386,4 +398,11 @@ BUILTIN: tuple[Scorer, ...] = (
            _pii, (Rule(filters.PII, "pii", NONE, label="personal data"),), (_own("detect_pii"),),
            "personal data (phone, e-mail, birth date, document numbers, address)",
            lambda recorded: "none allowed" if recorded["detect_pii"] else "not checked"),
+    # A score, never a verdict; null unless --judge-model is given.
+    Scorer("judge", tuple(Column(f"judge_{name}", "int32", about=f"LLM judge: {about} (1-5)") for name, about in
+                          (("plausibility", "clinical plausibility"),
+                           ("agreement", "agreement with the prior's code, symptoms, sex and age"),
+                           ("fluency", "Russian fluency"))) + (Column("judge_reason", "string",
+                                                                      about="LLM judge: its short reason"),),
+           _judge, about="LLM judge (scores only)"),
 )
