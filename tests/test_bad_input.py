@@ -88,7 +88,7 @@ CASES = [
     ("examples-missing", [*BUILD, "--examples", "{w}/nowhere.jsonl"], "not found"),
     ("config-missing", [*BUILD, "--config", "{w}/nowhere.yaml"], "nowhere.yaml not found"),
     ("config-unknown-key", [*BUILD, "--config", "{w}/bad.yaml"], "unknown key 'bakend' (did you mean backend?)"),
-    ("real-notes-missing", [*BUILD, "--real-notes", "{w}/nowhere.jsonl"], "nowhere.jsonl: no such file or folder"),
+    ("real-missing", [*BUILD, "--real", "{w}/nowhere.jsonl"], "nowhere.jsonl: no such file or folder"),
     ("real-distance-out-of-range", [*BUILD, "--min-real-distance", "2"], "min_real_distance must be in [0, 1]"),
     # build: where it writes
     ("out-under-a-file", ["build", "--quiet", "--out", "{w}/afile/sub"], "afile is a file, not a folder"),

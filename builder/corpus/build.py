@@ -98,10 +98,10 @@ def build_corpus(config: BuildConfig, progress: bool = True,
         say("%d codes without real notes keep too few complaints for a note and are not drawn: %s",
             len(sampler.skipped), " ".join(sampler.skipped))
     prompts = plan(config, graph, examples, progress, sampler)
-    real, real_record = real_notes_for_build(filter_config.real_notes, graph, config.prompts.examples)
+    real, real_record = real_notes_for_build(filter_config.real, graph, config.prompts.examples)
     if real is None:
         say("real notes the generator learnt from not found (%s): copies of real notes are not checked; pass "
-            "--real-notes FILES", ", ".join(real_record["missing"]) or "none recorded")
+            "--real FILES", ", ".join(real_record["missing"]) or "none recorded")
     example_text = {note.note_id: note.text for note in examples}
 
     backend = open_backend(gen)

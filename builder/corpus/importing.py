@@ -180,8 +180,8 @@ def import_corpus(
         "unknown": dict(sorted(unknown.items())),
     }
 
-    # An import knows no generator's training notes: copies are checked against --real-notes only.
-    real = read_real_notes(filter_config.real_notes) if filter_config.real_notes else None
+    # An import knows no generator's training notes: copies are checked against --real only.
+    real = read_real_notes(filter_config.real) if filter_config.real else None
     if filter_config.judge_model and not filter_config.judge_cache:
         cache = out.with_name(out.name + ".work") / "judge.sqlite"
         filter_config = dataclasses.replace(filter_config, judge_cache=str(cache))

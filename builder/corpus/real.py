@@ -4,7 +4,7 @@ A build knows what real notes its generator saw: the knowledge graph's provenanc
 symptom weights (and the template's wordings) came from, by file name and SHA-256, and `--examples` is the file
 whose complaints went into prompts. The check is on by default: the examples file is read, and the graph's notes
 are looked for beside it and in the `shared/data` layout `medsyn mkg build` reads (`../shared/data`), accepted only
-with the recorded SHA-256. `--real-notes FILES` names them instead. Where none is found the copy columns stay null
+with the recorded SHA-256. `--real FILES` names them instead. Where none is found the copy columns stay null
 and build_info.json says which files were missing, so a card never claims a check that did not run.
 
 Files are RuMedTop3 JSON lines (`idx`, `symptoms`, `code`), corpus folders (`id`, `text`), or any file `import`
@@ -28,7 +28,7 @@ TEXT_COLUMNS = ("symptoms", "text")  # RuMedTop3's, then a corpus's or any file'
 ID_COLUMNS = ("idx", "id")
 
 
-def read_real_notes(paths: Sequence[str | Path], flag: str = "--real-notes") -> RealNotes:
+def read_real_notes(paths: Sequence[str | Path], flag: str = "--real") -> RealNotes:
     """Every note of these files and folders, with each file's name, SHA-256 and note count."""
     ids: list[str] = []
     texts: list[str] = []
@@ -88,7 +88,7 @@ def generator_sources(graph: KnowledgeGraph, examples: str | Path | None) -> tup
 
 def real_notes_for_build(real_notes: Sequence[str], graph: KnowledgeGraph,
                          examples: str | Path | None) -> tuple[RealNotes | None, dict]:
-    """The real notes to check a build against (`--real-notes`, else what the generator learnt from) and what
+    """The real notes to check a build against (`--real`, else what the generator learnt from) and what
     build_info.json records of them: each file's name, SHA-256 and count, and the files not found."""
     if real_notes:
         notes = read_real_notes(real_notes)

@@ -81,9 +81,9 @@ class FilterConfig:
       against dev: 9 words flag every splice (10 missed 7% of them, the 10-word notes); distances 0.25 / 0.3 /
       0.35 flag 96.7 / 98.7 / 98.7% of the edited copies and 0 / 0.01 / 0.07% of the template notes. 0.35, not
       0.3: on the train notes of `tests/builder/corpus/test_audit.py` 0.3 flagged 38 of 40 edited copies, the
-      test's bound (seen there, so that test is no longer blind to the choice between the two). `real_notes` names the real notes (RuMedTop3
-      JSON lines or any file `import` reads); without them the notes the graph and the examples came from are
-      looked for (`builder/corpus/real.py`), and with none found the columns stay null.
+      test's bound (seen there, so that test is no longer blind to the choice between the two). `real` (`--real`)
+      names the real notes (RuMedTop3 JSON lines or any file `import` reads); without them the notes the graph and
+      the examples came from are looked for (`builder/corpus/real.py`), and with none found the columns stay null.
     - `detect_pii` true: phone numbers, e-mail, birth dates, СНИЛС, полис ОМС, passport numbers and addresses
       (`builder/quality/pii.py`) reject a note (`pii`).
     """
@@ -100,7 +100,7 @@ class FilterConfig:
     minhash_seed: int = option(1, "seed of the MinHash permutations")
     detect_person_names: bool = option(True, "find people's names with natasha's NER and reject such notes "
                                        "(person_name); --detect-person-names false skips the model")
-    real_notes: list[str] = option([], "real notes to check copies against (RuMedTop3 JSON lines or any file import "
+    real: list[str] = option([], "real notes to check copies against (RuMedTop3 JSON lines or any file import "
                                    "reads; default: the training notes the graph and examples came from, if found)")
     max_real_shared_words: int = option(9, "longest word run a kept note may share with a real note")
     min_real_distance: float = option(0.35, "least TF-IDF cosine distance of a kept note to the closest real note")

@@ -383,7 +383,7 @@ BUILTIN: tuple[Scorer, ...] = (
            _person_names, (Rule(filters.PERSON_NAME, "person_names", NONE, label="people's names"),),
            (_own("detect_person_names"),), "people's names (natasha NER, medical eponyms excepted)",
            lambda recorded: "none allowed" if recorded["detect_person_names"] else "not checked"),
-    # Null where no real notes are known (an import without --real-notes, the graph's notes not found).
+    # Null where no real notes are known (an import without --real, the graph's notes not found).
     Scorer("real_copies",
            (Column("closest_real_id", "string", about="the real note the generator learnt from closest to this one"),
             Column("dcr", "float32", about="distance to the closest real note (character 3-gram TF-IDF cosine)"),

@@ -344,7 +344,7 @@ def test_a_note_that_copies_a_real_note_is_rejected_and_build_info_names_the_rea
     real.write_text(json.dumps({"idx": "real-1", "symptoms": kept[0]["text"], "code": kept[0]["icd10_code"]},
                                ensure_ascii=False) + "\n", encoding="utf-8")
     out = tmp_path / "corpus"
-    assert main(["build", "--out", str(out), "--n", "120", "--seed", "3", "--quiet", "--real-notes", str(real)]) == 0
+    assert main(["build", "--out", str(out), "--n", "120", "--seed", "3", "--quiet", "--real", str(real)]) == 0
     rows = {row["id"]: row for row in _rows(out, "unfiltered")}
     copy = rows[kept[0]["id"]]
     assert copy["copies_real"] and copy["closest_real_id"] == "real-1" and copy["dcr"] < 1e-6
