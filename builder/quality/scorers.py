@@ -43,6 +43,7 @@ DTYPES = ("bool", "int32", "int64", "float32", "float64", "string")  # `datasets
 AT_LEAST, AT_MOST, NONE = "at_least", "at_most", "none"  # how a kept row's value compares (`Rule.keep`)
 SETTING_TYPES = {bool: "true or false", int: "a whole number", float: "a number"}
 _FILTER_FIELDS = {f.name: f for f in dataclasses.fields(filters.FilterConfig)}
+REAL_CHUNK = 4096  # notes compared with the real notes at a time
 
 
 @dataclass(frozen=True)
@@ -326,13 +327,15 @@ def _person_names(rows: list[dict], context: Context) -> list[dict]:
 def _real_copies(rows: list[dict], context: Context) -> list[dict]:
     if context.real is None or not len(context.real):
         return [{} for _ in rows]
-    texts = [row["text"] for row in rows]
-    closest, distance = context.real.closest(texts)
-    longest = context.real.longest_shared(texts)
-    config = context.config
-    return [{"closest_real_id": id_, "dcr": float(d), "longest_shared_ngram": int(n),
-             "copies_real": bool(n > config.max_real_shared_words or d <= config.min_real_distance)}
-            for id_, d, n in zip(closest, distance, longest)]  # fmt: skip
+    config, found = context.config, []
+    for start in range(0, len(rows), REAL_CHUNK):  # a chunk at a time: a corpus's vectors and words at once cost GBs
+        texts = [row["text"] for row in rows[start : start + REAL_CHUNK]]
+        closest, distance = context.real.closest(texts)
+        longest = context.real.longest_shared(texts)
+        found += [{"closest_real_id": id_, "dcr": float(d), "longest_shared_ngram": int(n),
+                   "copies_real": bool(n > config.max_real_shared_words or d <= config.min_real_distance)}
+                  for id_, d, n in zip(closest, distance, longest)]  # fmt: skip
+    return found
 
 
 def _pii(rows: list[dict], context: Context) -> list[dict]:

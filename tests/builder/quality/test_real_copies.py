@@ -76,3 +76,13 @@ def test_real_notes_are_read_from_rumedtop3_lines_and_from_text_files(tmp_path):
     notes = read_real_notes([rumed, other])
     assert notes.ids == ["q0", "q1", "notes.csv#2"] and notes.texts == REAL[:3]
     assert [(s["file"], s["count"]) for s in notes.sources] == [("train.jsonl", 2), ("notes.csv", 1)]
+
+
+def test_chunks_of_a_corpus_get_the_scores_of_the_whole(monkeypatch):
+    from medsyn.builder.quality import scorers
+
+    real = RealNotes(["a", "b", "c", "d"], REAL)
+    texts = [REAL[3], SYNTHETIC, "Пациент обратился впервые. " + REAL[0], REAL[1][:40]]
+    whole = _score(texts, real)
+    monkeypatch.setattr(scorers, "REAL_CHUNK", 1)
+    assert _score(texts, real) == whole
