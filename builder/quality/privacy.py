@@ -67,7 +67,7 @@ def holdout_figures(synthetic: Sequence[str], train: Sequence[str], holdout: Seq
     size = min(len(train), len(holdout))
     train_sample = rng.choice(len(train), size, replace=False) if len(train) > size else np.arange(len(train))
     holdout_sample = rng.choice(len(holdout), size, replace=False) if len(holdout) > size else np.arange(len(holdout))
-    fitted = vectorizer().fit([*train, *holdout])
+    fitted = vectorizer(len(train) + len(holdout)).fit([*train, *holdout])
     s = fitted.transform(synthetic)
     t = fitted.transform([train[i] for i in train_sample])
     h = fitted.transform([holdout[i] for i in holdout_sample])

@@ -27,12 +27,15 @@ def word_tokens(text: str) -> list[str]:
     return _WORD.findall(text.lower().replace("ё", "е"))
 
 
-def vectorizer():
-    """Character 3-grams inside word boundaries, sublinear TF, IDF of the real notes."""
+def vectorizer(n_notes: int):
+    """Character 3-grams inside word boundaries, sublinear TF, IDF of the real notes. Of `n_notes` real notes
+    (200 or more), 3-grams in over 5% of them are left out: they carry little IDF weight, and their long postings
+    were two thirds of the sparse product (41,185 template notes against RuMedTop3 train: 6.3 s -> 2.1 s, the 1st
+    percentile of the DCR 0.382 -> 0.388, the share of notes within 0.35 of a real one 0.64% -> 0.63%)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     return TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 3), lowercase=True, sublinear_tf=True,
-                           dtype=np.float32)  # fmt: skip
+                           dtype=np.float32, max_df=0.05 if n_notes >= 200 else 1.0)  # fmt: skip
 
 
 def nearest(queries, index) -> tuple[np.ndarray, np.ndarray]:
@@ -84,7 +87,7 @@ class RealNotes:
     def vectors(self):
         """(the fitted vectorizer, the real notes' matrix)."""
         if self._vectors is None:
-            fitted = vectorizer()
+            fitted = vectorizer(len(self.texts))
             matrix = fitted.fit_transform(self.texts)
             self._vectors = (fitted, matrix)
         return self._vectors
