@@ -4,8 +4,10 @@ a holdout of real notes (DCR, membership inference), written as audit.json and n
 The per-note checks are the scorers' (`real_copies`, `pii`) with the corpus's own thresholds (its build_info.json
 `filters`, else the defaults), so the audit of a built corpus agrees with its `copies_real` column when run against
 the same real notes. Corpus figures are over the kept notes (what is published); notes.parquet has every note.
-The audit passes when no kept note copies a real note or holds personal data and, with a holdout, when the share
-of notes closer to training than to holdout notes and the membership AUC stay under their limits.
+The audit passes when no kept note copies a real note or holds personal data and, with a holdout, unless the share
+of notes closer to training than to holdout notes or the membership AUC is over its limit by the evidence: the
+lower end of its 95% interval (a holdout of 538 RuMedTop3 dev notes put one default template corpus at 0.63,
+interval 0.50-0.67, where all 848 gave 0.49, 0.44-0.56).
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ NOTE_COLUMNS = ("id", "closest_real_id", "dcr", "longest_shared_ngram", "copies_
 class AuditLimits:
     """What a corpus must stay under to pass (and `push` to publish it without `--force`).
 
-    - `max_closer_share` 0.6: SDMetrics reads about half as no memorisation; 0.6 leaves room for the sampling
+    - `max_closer_share` 0.6 (against the lower end of the 95% interval): SDMetrics reads about half as no
+      memorisation; 0.6 leaves room for the sampling
       noise of a few hundred holdout notes while a generator that memorised lies far above.
     - `max_membership_auc` 0.6: 0.5 is a coin toss; 0.6 is a weak attack, which the interval then says.
     """
@@ -111,12 +114,13 @@ def failures(result: dict) -> list[str]:
     if result["pii"]["kept"]:
         found.append(f"{result['pii']['kept']} kept notes hold personal data")
     figures = result.get("holdout_figures")
-    if figures:
-        share = figures["closer_to_train"]["share"]
-        if share > limits["max_closer_share"]:
-            found.append(f"{share:.1%} of kept notes are closer to training than to holdout notes "
-                         f"(limit {limits['max_closer_share']:.0%})")
-        value = figures["membership_auc"]["auc"]
-        if value > limits["max_membership_auc"]:
-            found.append(f"membership-inference AUC {value:.3f} (limit {limits['max_membership_auc']})")
+    if figures:  # over a limit by the evidence: the interval's lower end, not a point a small holdout moves
+        share = figures["closer_to_train"]
+        if share["ci95"][0] > limits["max_closer_share"]:
+            found.append(f"{share['share']:.1%} of kept notes are closer to training than to holdout notes (95% CI "
+                         f"from {share['ci95'][0]:.1%}; limit {limits['max_closer_share']:.0%})")
+        auc = figures["membership_auc"]
+        if auc["ci95"][0] > limits["max_membership_auc"]:
+            found.append(f"membership-inference AUC {auc['auc']:.3f} (95% CI from {auc['ci95'][0]:.3f}; limit "
+                         f"{limits['max_membership_auc']})")
     return found

@@ -89,3 +89,17 @@ def test_real_notes_that_are_not_there_are_one_line(tmp_path, capsys):
     assert main(["audit", str(corpus), "--real", str(tmp_path / "missing.jsonl"), "--out", str(tmp_path / "a")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "missing.jsonl" in err[0] and not (tmp_path / "a").exists()
+
+
+def test_a_figure_fails_the_audit_only_when_its_interval_lies_over_the_limit():
+    from medsyn.builder.corpus.audit import failures
+
+    def result(share, low, auc, auc_low):
+        return {"thresholds": {"max_closer_share": 0.6, "max_membership_auc": 0.6},
+                "copies_real": {"kept": 0}, "pii": {"kept": 0},
+                "holdout_figures": {"closer_to_train": {"share": share, "ci95": [low, 0.9]},
+                                    "membership_auc": {"auc": auc, "ci95": [auc_low, 0.9]}}}
+
+    assert failures(result(0.63, 0.50, 0.62, 0.55)) == []
+    found = failures(result(0.70, 0.65, 0.80, 0.75))
+    assert len(found) == 2 and "closer to training" in found[0] and "membership-inference AUC 0.800" in found[1]
