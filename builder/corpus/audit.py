@@ -34,8 +34,8 @@ class AuditLimits:
     """What a corpus must stay under to pass (and `push` to publish it without `--force`).
 
     - `max_closer_share` 0.6 (against the lower end of the 95% interval): SDMetrics reads about half as no
-      memorisation; 0.6 leaves room for the sampling
-      noise of a few hundred holdout notes while a generator that memorised lies far above.
+      memorisation; 0.6 leaves room for the noise of a few hundred holdout notes, while a generator that
+      memorised lies far above (copies of the training notes: over 0.9, `tests/builder/quality/test_privacy.py`).
     - `max_membership_auc` 0.6: 0.5 is a coin toss; 0.6 is a weak attack, which the interval then says.
     """
 
