@@ -21,7 +21,7 @@ from medsyn.builder.corpus.provenance import corpus_fingerprint, public
 from medsyn.builder.corpus.readers import column_names
 from medsyn.builder.kg.graph import load_graph
 from medsyn.builder.quality.scorers import registry
-from medsyn.dataset_card import plots
+from medsyn.dataset_card import plots, privacy
 from medsyn.dataset_card.benchmark_tables import notes, results_table, saved_table, tstr_table
 from medsyn.dataset_card.stats import CorpusStats, collect_stats, filter_table, read_build_info, read_table
 from medsyn.dataset_card.stats import scorer_fields
@@ -311,6 +311,7 @@ def render_card(
         images=images,
         extra_images=extra_images,
         benchmark=benchmark,
+        privacy=privacy.section(dataset_dir, info, stats.reject_reasons),
         tstr_rows=TSTR_ROWS,
         versions=versions,
         percentiles=PERCENTILES,
@@ -338,13 +339,16 @@ def check_fingerprint(results_dir: Path, dataset_dir: Path, force: bool = False)
                       "or pass --force to publish it anyway")
 
 
-def write_card(dataset_dir: str | Path, benchmark_dir: str | Path | None = None, force: bool = False) -> Path:
+def write_card(dataset_dir: str | Path, benchmark_dir: str | Path | None = None, force: bool = False,
+               audit_dir: str | Path | None = None) -> Path:
     """Rewrite DIR/README.md (and the plots under DIR/assets) from the folder's data; return the README path.
 
-    Benchmark results are refused unless they were computed on this very corpus (or `force`)."""
+    Benchmark results and audits are refused unless they were computed on this very corpus (or `force`)."""
     dataset_dir = Path(dataset_dir)
     if not dataset_dir.is_dir():
         raise MedsynError(f"{dataset_dir}: not a folder; pass the folder `medsyn build --out` wrote")
+    if audit_dir is not None:
+        privacy.add_audit(Path(audit_dir), dataset_dir, force)
     stats = collect_stats(dataset_dir)
     benchmark = None
     if benchmark_dir is not None:

@@ -32,6 +32,7 @@ COMMANDS = {
     "build": "build a corpus dataset folder (the main job)",
     "import": "import notes generated elsewhere into a scored, deduplicated corpus folder",
     "merge": "combine corpus folders into one, with near-duplicates removed across them",
+    "audit": "audit a corpus against real notes: copies, personal data, DCR and membership inference against a holdout",
     "benchmark": "ICD-10 classification benchmark: real vs real + synthetic notes",
     "budget": "synthetic notes per code, learnt from a benchmark's per-code gains",
     "card": "write DIR/README.md (dataset card) and its plots from the corpus data",

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from medsyn.dataset_card.card import render_card
+from medsyn.dataset_card.privacy import audit_failures
 from medsyn.dataset_card.stats import collect_stats, read_build_info
 from medsyn.dataset_card.validate import validate_folder
 from medsyn.errors import MedsynError
@@ -373,6 +374,7 @@ def push(
     repo_type: str | None = None,
     demo: str | None = None,
     base_model: str | None = None,
+    force: bool = False,
 ) -> PushResult:
     """Validate everything locally, then publish the folder as `version` of `repo_id`.
 
@@ -409,4 +411,9 @@ def push(
         return push_space(folder, repo_id, version, create_pr=create_pr, private=private)
     if kind == "model":
         return push_model(folder, repo_id, version, create_pr=create_pr, private=private, base_model=base_model)
+    failures = audit_failures(folder)
+    if failures and not force:
+        raise MedsynError(f"{folder}: its audit failed ({'; '.join(failures)}); fix the corpus (rebuild with the "
+                          "default filters), audit it again and `medsyn card --audit`, or pass --force to publish it "
+                          "anyway; nothing was uploaded")
     return push_dataset(folder, repo_id, version, create_pr=create_pr, private=private, notes=notes, demo=demo)

@@ -88,6 +88,8 @@ CASES = [
     ("examples-missing", [*BUILD, "--examples", "{w}/nowhere.jsonl"], "not found"),
     ("config-missing", [*BUILD, "--config", "{w}/nowhere.yaml"], "nowhere.yaml not found"),
     ("config-unknown-key", [*BUILD, "--config", "{w}/bad.yaml"], "unknown key 'bakend' (did you mean backend?)"),
+    ("real-missing", [*BUILD, "--real", "{w}/nowhere.jsonl"], "nowhere.jsonl: no such file or folder"),
+    ("real-distance-out-of-range", [*BUILD, "--min-real-distance", "2"], "min_real_distance must be in [0, 1]"),
     # build: where it writes
     ("out-under-a-file", ["build", "--quiet", "--out", "{w}/afile/sub"], "afile is a file, not a folder"),
     ("out-is-a-file", ["build", "--quiet", "--out", "{w}/afile", "--overwrite"], "exists and is not a folder"),
@@ -105,6 +107,14 @@ CASES = [
     ("prompts-control-character", ["prompts", "--priors", "{w}/control.jsonl"], "Invalid control character at column"),
     ("prompts-families", ["prompts", "--priors", "{w}/priors.jsonl", "--families", "symptoms=abc"], "symptoms=abc"),
     ("prompts-missing", ["prompts", "--priors", "{w}/nowhere.jsonl"], "file not found"),
+    # audit
+    ("audit-real-missing", ["audit", "{w}/corpus", "--real", "{w}/nowhere.jsonl", "--out", "{w}/audit"],
+     "nowhere.jsonl: no such file or folder"),
+    ("audit-not-a-corpus", ["audit", "{w}/foreign", "--real", "{w}/train.jsonl", "--out", "{w}/audit"],
+     "not a corpus folder"),
+    ("audit-out-not-medsyn", ["audit", "{w}/corpus", "--real", "{w}/train.jsonl", "--out", "{w}/foreign",
+                              "--overwrite"], "was not written by medsyn"),
+    ("card-audit-missing", ["card", "--dataset", "{w}/corpus", "--audit", "{w}/foreign"], "no audit.json"),
     # benchmark, card, push
     ("benchmark-no-synthetic", ["benchmark", "--train", "{w}/train.jsonl", "--eval", "{w}/eval.jsonl", "--out",
                                 "{w}/r"], "--synthetic SOURCE, or let the benchmark build them"),

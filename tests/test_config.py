@@ -49,6 +49,10 @@ def parsers():
     from medsyn.commands.merge import MergeOptions
 
     yield ["merge"], ConfigParser([MergeOptions], prog="medsyn merge")
+    from medsyn.builder.corpus.audit import AuditLimits
+    from medsyn.commands.audit import AuditOptions
+
+    yield ["audit"], ConfigParser([AuditOptions, AuditLimits], prog="medsyn audit")
 
 
 ALL_PARSERS = list(parsers())

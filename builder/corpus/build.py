@@ -6,6 +6,7 @@ Generation is the only step of its own: resumable through the store of finished 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections import Counter
@@ -19,6 +20,7 @@ from medsyn import __version__
 from medsyn.builder.corpus import pipeline, writer
 from medsyn.builder.corpus.config import BuildConfig
 from medsyn.builder.corpus.provenance import public
+from medsyn.builder.corpus.real import real_notes_for_build
 from medsyn.builder.corpus.run import RunSummary, failure_reason, request_key, request_seed, run_generations
 from medsyn.builder.corpus.store import GenerationStore
 from medsyn.builder.generate.backends import Backend, Request, SamplingParams, open_backend
@@ -81,6 +83,8 @@ def build_corpus(config: BuildConfig, progress: bool = True,
     work_dir = Path(config.output.work_dir) if config.output.work_dir else out.with_name(out.name + ".work")
     check_writable(work_dir / "generations.sqlite", "--work-dir")
     filter_config = config.filters
+    if filter_config.judge_model and not filter_config.judge_cache:
+        filter_config = dataclasses.replace(filter_config, judge_cache=str(work_dir / "judge.sqlite"))
     gen = config.generation
     say = log.info if progress else log.debug  # what happens between progress bars; --quiet silences it too
     say("loading the knowledge graph")
@@ -97,6 +101,10 @@ def build_corpus(config: BuildConfig, progress: bool = True,
         say("%d codes without real notes keep too few complaints for a note and are not drawn: %s",
             len(sampler.skipped), " ".join(sampler.skipped))
     prompts = plan(config, graph, examples, progress, sampler)
+    real, real_record = real_notes_for_build(filter_config.real, graph, config.prompts.examples)
+    if real is None:
+        say("real notes the generator learnt from not found (%s): copies of real notes are not checked; pass "
+            "--real FILES", ", ".join(real_record["missing"]) or "none recorded")
     example_text = {note.note_id: note.text for note in examples}
 
     backend = open_backend(gen)
@@ -125,11 +133,12 @@ def build_corpus(config: BuildConfig, progress: bool = True,
             if request.key in results and results[request.key].ok]
     rows = [_row(prompt, request, result, graph, model, backend.name) for prompt, request, result in done]
     ids, texts = [row["id"] for row in rows], [row["text"] for row in rows]
+    records: dict = {}
     with build_pool(worker_count(gen.workers), len(rows)) as pool:
         if pool is not None:  # near-duplicates need only the texts: one process looks for them while others score
             say("looking for near-duplicates among %d notes, alongside scoring", len(rows))
             duplicates_job = pool.submit(pipeline.find_near_duplicates, ids, texts, filter_config)
-        pipeline.score(rows, graph, filter_config, example_text, pool, progress)
+        pipeline.score(rows, graph, filter_config, example_text, pool, progress, real=real, records=records)
         pipeline.bertscore(rows, example_text, filter_config, progress)
         if pool is not None:
             found = duplicates_job.result()
@@ -152,6 +161,9 @@ def build_corpus(config: BuildConfig, progress: bool = True,
     report.skipped_codes = sampler.skipped
     say("writing %d notes (%d kept) to %s", len(rows), report.kept, out)
     info = build_info(config, report, backend, graph, filter_config, rows)
+    info["real_notes"] = public(real_record)
+    if "judge" in records:
+        info["judge"] = records["judge"]
     writer.write_corpus(out, rows, info, config.output.rows_per_shard, overwrite, extra_files)
     return report
 
@@ -248,5 +260,5 @@ def build_info(config: BuildConfig, report: BuildReport, backend: Backend, graph
         # The settings to rebuild it (API key variable, server addresses and process count are the builder's own
         # business: the corpus is the same for any number of processes).
         "config": {key: str(value) if isinstance(value, Path) else value for key, value in config.flat().items()
-                   if key not in ("api_key_env", "base_url", "workers")},
+                   if key not in ("api_key_env", "base_url", "workers", "judge_base_url", "judge_api_key_env")},
     })

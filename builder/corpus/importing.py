@@ -8,6 +8,7 @@ source twice gives byte-identical folders.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from medsyn import __version__
 from medsyn.builder.corpus import pipeline, readers, writer
 from medsyn.builder.corpus.config import PRESETS, ImportConfig  # noqa: F401  (PRESETS re-exported)
 from medsyn.builder.corpus.provenance import public
+from medsyn.builder.corpus.real import read_real_notes
 from medsyn.builder.corpus.values import MARITAL, SEX, SMOKING, age, choice, is_null, messages, resolve_code
 from medsyn.builder.corpus.values import symptom_labels
 from medsyn.builder.kg.graph import KnowledgeGraph, load_graph
@@ -178,7 +180,13 @@ def import_corpus(
         "unknown": dict(sorted(unknown.items())),
     }
 
-    pipeline.score(rows, graph, filter_config, progress=progress)
+    # An import knows no generator's training notes: copies are checked against --real only.
+    real = read_real_notes(filter_config.real) if filter_config.real else None
+    if filter_config.judge_model and not filter_config.judge_cache:
+        cache = out.with_name(out.name + ".work") / "judge.sqlite"
+        filter_config = dataclasses.replace(filter_config, judge_cache=str(cache))
+    records: dict = {}
+    pipeline.score(rows, graph, filter_config, progress=progress, real=real, records=records)
     pipeline.verdict(pipeline.near_duplicates(rows, filter_config, against, progress))
     counts = pipeline.count(rows)
     report.imported, report.kept = counts.rows, counts.kept
@@ -189,6 +197,10 @@ def import_corpus(
                                     "Loosen the filters (e.g. --min-symptom-recall 0.2) to keep some")
     files_info = [{"name": f.name, "kind": f.kind} for f in files]
     info = import_build_info(config, report, filter_config, rows, source, files, files_info, against, graph)
+    if "judge" in records:
+        info["judge"] = records["judge"]
+    info["real_notes"] = {"checked": real is not None, "given": real is not None,
+                          "sources": real.sources if real else [], "missing": []}
     writer.write_corpus(out, rows, info, config.rows_per_shard, overwrite, extra_files)
     return report
 

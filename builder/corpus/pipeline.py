@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from medsyn.builder.kg.graph import KnowledgeGraph
 from medsyn.builder.quality import dedup, filters
+from medsyn.builder.quality.real_notes import RealNotes
 from medsyn.builder.quality.scorers import Context, Scorer, registry, score_batch, symptom_labels
 from medsyn.errors import MedsynError
 
@@ -34,7 +35,8 @@ _AGAINST = "\0against"  # prefix of an earlier corpus's note ids inside the sear
 
 def score(rows: list[dict], graph: KnowledgeGraph, config: filters.FilterConfig,
           examples: Mapping[str, str] | None = None, pool: Executor | None = None, progress: bool = False,
-          scorers: Sequence[Scorer] | None = None) -> list[dict]:
+          scorers: Sequence[Scorer] | None = None, real: RealNotes | None = None,
+          records: dict | None = None) -> list[dict]:
     """Every scorer's columns (`scorers`, default: the registry's) and `reject_reasons`, the reasons a row fails
     `config`'s thresholds for.
 
@@ -42,8 +44,10 @@ def score(rows: list[dict], graph: KnowledgeGraph, config: filters.FilterConfig,
     example id -> text); a row whose prior has no symptoms (an import without a symptoms column) gets null symptom
     scores: nothing was asked, so nothing can be said to be missing. BERTScore is left null (`bertscore` fills
     it). With `pool` the codes are scored over its processes (`quality.scoring.score_notes`); the scores are the same
-    either way."""
-    context = Context(config, graph, examples or {}, pool, progress)
+    either way. `real`: the real notes the generator learnt from (copies of them are rejected); None leaves the
+    `real_copies` columns null. `records` receives what scorers report of the run (the judge's usage)."""
+    context = Context(config, graph, examples or {}, pool, progress, real=real,
+                      records=records if records is not None else {})
     score_batch(rows, context, registry() if scorers is None else scorers)
     for row in rows:
         row.update(bertscore_precision=None, bertscore_recall=None, bertscore_f1=None)

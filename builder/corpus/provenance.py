@@ -20,7 +20,7 @@ KEPT_SHARDS = "data/train-*.parquet"
 # Keys whose string values are local paths in build_info.json and results.json (and benchmark configs).
 # (`model` and `adapter` may be hub ids, ORG/NAME: only absolute or ./ ../ paths of those are reduced.)
 PATH_KEYS = {"path", "graph", "examples", "train", "eval", "dev", "synthetic", "out", "encoder", "model_path",
-             "work_dir", "bertscore_model"}
+             "work_dir", "bertscore_model", "real_notes", "real", "holdout", "judge_cache"}
 
 
 def corpus_fingerprint(folder: str | os.PathLike) -> str:

@@ -36,9 +36,12 @@ COPYING = "copying"
 NOT_RUSSIAN = "not_russian"
 TOO_SHORT = "too_short"
 TOO_LONG = "too_long"
+COPIES_REAL = "copies_real"  # a near or partial copy of a real note the generator learnt from (`real_notes.py`)
+PII = "pii"  # personal data: phone, e-mail, birth date, document number, address (`pii.py`)
 PERSON_NAME = "person_name"  # given by the build to notes in which `names.person_names` finds a person's name
 NEAR_DUPLICATE = "near_duplicate"  # given by the build to notes that `near_duplicates` maps to an earlier one
-REASONS = (LOW_SYMPTOM_RECALL, LEAKAGE, COPYING, NOT_RUSSIAN, TOO_SHORT, TOO_LONG, PERSON_NAME, NEAR_DUPLICATE)
+REASONS = (LOW_SYMPTOM_RECALL, LEAKAGE, COPYING, NOT_RUSSIAN, TOO_SHORT, TOO_LONG, PERSON_NAME, COPIES_REAL, PII,
+           NEAR_DUPLICATE)
 
 # `example_overlap` counts word n-grams of this size: a 5-word span shared with the example is already rare by
 # chance (see `max_example_longest_ngram`), so the share approximates "how much of the note was copied".
@@ -71,6 +74,17 @@ class FilterConfig:
     - `bertscore_model`: a local encoder directory; when set the build also reports BERTScore (`bertscore`).
     - `detect_person_names` true: look for people's names with natasha's NER (`builder/quality/names.py`); a note naming
       a person is rejected (`person_name`). False leaves the `person_names` column null and skips the model.
+    - `max_real_shared_words` 9, `min_real_distance` 0.35: a note sharing a run of more than 9 words with a real
+      note the generator learnt from, or whose character 3-gram TF-IDF cosine distance to one is at most 0.35, is
+      a copy (`copies_real`). Chosen on RuMedTop3 *dev* notes (300 of 10+ words) planted into a 41,185-note
+      template corpus (exact copies, 10% of the words changed, a note spliced into a template note) and audited
+      against dev: 9 words flag every splice (10 missed 6% of them, the 10-word notes); distances 0.25 / 0.3 /
+      0.35 flag 92.7 / 95.7 / 98.0% of the edited copies and 0.02 / 0.08 / 0.2% of the template notes, so 0.35.
+      The test on *train* notes is `tests/builder/corpus/test_audit.py`. `real` (`--real`)
+      names the real notes (RuMedTop3 JSON lines or any file `import` reads); without them the notes the graph and
+      the examples came from are looked for (`builder/corpus/real.py`), and with none found the columns stay null.
+    - `detect_pii` true: phone numbers, e-mail, birth dates, СНИЛС, полис ОМС, passport numbers and addresses
+      (`builder/quality/pii.py`) reject a note (`pii`).
     """
 
     min_symptom_recall: float = option(0.5, "share of the prompt's symptoms a note must mention (not negated)")
@@ -85,6 +99,20 @@ class FilterConfig:
     minhash_seed: int = option(1, "seed of the MinHash permutations")
     detect_person_names: bool = option(True, "find people's names with natasha's NER and reject such notes "
                                        "(person_name); --detect-person-names false skips the model")
+    real: list[str] = option([], "real notes to check copies against (RuMedTop3 JSON lines or any file import "
+                                   "reads; default: the training notes the graph and examples came from, if found)")
+    max_real_shared_words: int = option(9, "longest word run a kept note may share with a real note")
+    min_real_distance: float = option(0.35, "least TF-IDF cosine distance of a kept note to the closest real note")
+    detect_pii: bool = option(True, "find phone numbers, e-mail, birth dates, document numbers and addresses and "
+                              "reject such notes (pii)")
+    judge_model: str | None = option(None, "an LLM judge (off by default): the model that scores each note's "
+                                     "plausibility, agreement with its prior and Russian fluency (openai backend)")
+    judge_base_url: list[str] = option([], "OpenAI-compatible server(s) of the judge, e.g. http://127.0.0.1:8000/v1")
+    judge_api_key_env: str = option("OPENAI_API_KEY", "variable holding the judge server's API key")
+    judge_price_per_1k_input: float = option(0.0, "judge: price per 1,000 prompt tokens (build_info.json's cost)")
+    judge_price_per_1k_output: float = option(0.0, "judge: price per 1,000 completion tokens")
+    judge_cache: str | None = option(None, "SQLite file of the judge's answers, so a rerun pays nothing (default: "
+                                     "judge.sqlite in the work dir)")
 
     @classmethod
     def from_mapping(cls, values: dict | None) -> "FilterConfig":
@@ -127,6 +155,12 @@ class FilterConfig:
             problems.append(f"need 0 <= min_words <= max_words, got {self.min_words} and {self.max_words}")
         if self.max_example_longest_ngram < 0:
             problems.append(f"max_example_longest_ngram must be >= 0, got {self.max_example_longest_ngram}")
+        if not 0.0 <= self.min_real_distance <= 1.0:
+            problems.append(f"min_real_distance must be in [0, 1], got {self.min_real_distance}")
+        if self.judge_model is not None and not self.judge_base_url:
+            problems.append("judge_model needs judge_base_url (--judge-base-url http://HOST:PORT/v1)")
+        if self.max_real_shared_words < 0:
+            problems.append(f"max_real_shared_words must be >= 0, got {self.max_real_shared_words}")
         if self.num_perm < 16:
             problems.append(f"num_perm must be at least 16, got {self.num_perm}")
         if self.shingle_size < 1:
@@ -145,7 +179,8 @@ def settings_record(config: FilterConfig) -> dict:
     return {
         "filters": {key: getattr(config, key) for key in ("min_symptom_recall", "max_example_longest_ngram",
                                                            "min_cyrillic_share", "min_words", "max_words",
-                                                           "detect_person_names", *added)},
+                                                           "detect_person_names", "max_real_shared_words",
+                                                           "min_real_distance", "detect_pii", *added)},
         "dedup": {"method": "minhash-lsh", "threshold": config.dedup_threshold, "num_perm": config.num_perm,
                   "shingle_size": config.shingle_size},
     }

@@ -32,7 +32,8 @@ from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 from medsyn.builder.kg.graph import KnowledgeGraph
-from medsyn.builder.quality import filters, names
+from medsyn.builder.quality import filters, judge, names, pii
+from medsyn.builder.quality.real_notes import RealNotes
 from medsyn.builder.quality.scoring import NoteToScore, complaint_labels, score_notes
 from medsyn.errors import MedsynError
 from medsyn.options import option
@@ -42,6 +43,7 @@ DTYPES = ("bool", "int32", "int64", "float32", "float64", "string")  # `datasets
 AT_LEAST, AT_MOST, NONE = "at_least", "at_most", "none"  # how a kept row's value compares (`Rule.keep`)
 SETTING_TYPES = {bool: "true or false", int: "a whole number", float: "a number"}
 _FILTER_FIELDS = {f.name: f for f in dataclasses.fields(filters.FilterConfig)}
+REAL_CHUNK = 4096  # notes compared with the real notes at a time
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,8 @@ class Context:
     pool: Executor | None = None
     progress: bool = False
     symptom_scorer: filters.SymptomScorer | None = None
+    real: RealNotes | None = None  # the real notes the generator learnt from, where known (`real_copies`)
+    records: dict = field(default_factory=dict)  # what scorers report of the whole run (build_info.json: `judge`)
     _measured: tuple[list[dict] | None, list[filters.NoteScores]] = field(default=(None, []), init=False, repr=False)
 
     def measure(self, rows: list[dict]) -> list[filters.NoteScores]:
@@ -320,6 +324,37 @@ def _person_names(rows: list[dict], context: Context) -> list[dict]:
     return [{"person_names": found} for found in names.person_names([row["text"] for row in rows], context.progress)]
 
 
+def _real_copies(rows: list[dict], context: Context) -> list[dict]:
+    if context.real is None or not len(context.real):
+        return [{} for _ in rows]
+    config, found = context.config, []
+    for start in range(0, len(rows), REAL_CHUNK):  # a chunk at a time: a corpus's vectors and words at once cost GBs
+        texts = [row["text"] for row in rows[start : start + REAL_CHUNK]]
+        closest, distance = context.real.closest(texts)
+        longest = context.real.longest_shared(texts)
+        found += [{"closest_real_id": id_, "dcr": float(d), "longest_shared_ngram": int(n),
+                   "copies_real": bool(n > config.max_real_shared_words or d <= config.min_real_distance)}
+                  for id_, d, n in zip(closest, distance, longest)]  # fmt: skip
+    return found
+
+
+def _pii(rows: list[dict], context: Context) -> list[dict]:
+    if not context.config.detect_pii:
+        return [{} for _ in rows]
+    return [{"pii": found} for found in pii.find_all([row["text"] for row in rows])]
+
+
+def _judge(rows: list[dict], context: Context) -> list[dict]:
+    config = context.config
+    if not config.judge_model:
+        return [{} for _ in rows]
+    values, usage = judge.judge(rows, config.judge_model, config.judge_base_url,
+                                config.judge_cache or "judge.sqlite", config.judge_api_key_env,
+                                config.judge_price_per_1k_input, config.judge_price_per_1k_output)
+    context.records["judge"] = dataclasses.asdict(usage)
+    return values
+
+
 BUILTIN: tuple[Scorer, ...] = (
     Scorer("symptoms", (Column("symptom_recall", "float32", about="share of the prompt's symptoms the note mentions, "
                                                                   "not negated"),
@@ -351,4 +386,26 @@ BUILTIN: tuple[Scorer, ...] = (
            _person_names, (Rule(filters.PERSON_NAME, "person_names", NONE, label="people's names"),),
            (_own("detect_person_names"),), "people's names (natasha NER, medical eponyms excepted)",
            lambda recorded: "none allowed" if recorded["detect_person_names"] else "not checked"),
+    # Null where no real notes are known (an import without --real, the graph's notes not found).
+    Scorer("real_copies",
+           (Column("closest_real_id", "string", about="the real note the generator learnt from closest to this one"),
+            Column("dcr", "float32", about="distance to the closest real note (character 3-gram TF-IDF cosine)"),
+            Column("longest_shared_ngram", "int32", about="longest word run shared with any real note"),
+            Column("copies_real", "bool", about="a near or partial copy of a real note")),
+           _real_copies, (Rule(filters.COPIES_REAL, "copies_real", NONE, label="copies of real notes"),),
+           (_own("max_real_shared_words"), _own("min_real_distance")),
+           "copies of the real notes the generator learnt from",
+           "≤ {max_real_shared_words} shared words, distance > {min_real_distance}"),
+    Scorer("pii", (Column("pii", "string", many=True, about="personal data found: phone, e-mail, birth date, "
+                                                            "СНИЛС, полис ОМС, passport, address"),),
+           _pii, (Rule(filters.PII, "pii", NONE, label="personal data"),), (_own("detect_pii"),),
+           "personal data (phone, e-mail, birth date, document numbers, address)",
+           lambda recorded: "none allowed" if recorded["detect_pii"] else "not checked"),
+    # A score, never a verdict; null unless --judge-model is given.
+    Scorer("judge", tuple(Column(f"judge_{name}", "int32", about=f"LLM judge: {about} (1-5)") for name, about in
+                          (("plausibility", "clinical plausibility"),
+                           ("agreement", "agreement with the prior's code, symptoms, sex and age"),
+                           ("fluency", "Russian fluency"))) + (Column("judge_reason", "string",
+                                                                      about="LLM judge: its short reason"),),
+           _judge, about="LLM judge (scores only)"),
 )

@@ -21,8 +21,9 @@ DESCRIPTION = (
 class CardOptions:
     dataset: Path = option(help="corpus folder from `medsyn build`")
     benchmark: Path | None = option(None, "folder with results.json from `medsyn benchmark`")
-    force: bool = option(False, "add --benchmark results even if they were computed on another corpus (their "
-                         "fingerprint differs)")
+    audit: Path | None = option(None, "folder with audit.json from `medsyn audit`: the Privacy and quality figures")
+    force: bool = option(False, "add --benchmark results or an --audit even if they were computed on another corpus "
+                         "(their fingerprint differs)")
 
 
 def main(argv: list[str], prog: str = "medsyn card") -> int:
@@ -30,6 +31,6 @@ def main(argv: list[str], prog: str = "medsyn card") -> int:
     # Waits on dataset_card/plots.py (matplotlib) and builder/corpus/schema.py (datasets), which import those at
     # import (see WAITING in tests/test_layers.py).
 
-    readme = write_card(options.dataset, options.benchmark, force=options.force)
+    readme = write_card(options.dataset, options.benchmark, force=options.force, audit_dir=options.audit)
     print(f"wrote {readme}")
     return 0

@@ -33,6 +33,7 @@ class PushOptions:
         None, "the kind of repo; refused when DIR is another kind of folder (default: what DIR is)")
     space: bool = option(False, "same as --repo-type space")
     demo: str | None = option(None, "the Space (ORG/NAME) that demos this dataset: the dataset card links to it")
+    force: bool = option(False, "publish a corpus whose audit (`medsyn card --audit`) failed its thresholds")
     base_model: str | None = option(None, "model/adapter folders: the Hub id (ORG/NAME) of the base model, for the "
                                     "card when training loaded it from a local folder (a path is never published)")
 
@@ -54,7 +55,7 @@ def main(argv: list[str], prog: str = "medsyn push") -> int:
 
     result = push(options.dir, options.repo_id, options.version, create_pr=options.create_pr,
                   private=options.private, notes=options.notes, repo_type=options.kind(), demo=options.demo,
-                  base_model=options.base_model)
+                  base_model=options.base_model, force=options.force)
     print(f"committed {result.commit_url}")
     if result.pr_url:
         print(f"opened pull request {result.pr_url}; after merging it, rerun this command to tag {result.version}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -249,3 +250,23 @@ def test_the_emulator_serves_on_its_own_for_a_push_without_a_hub_account(tmp_pat
         os.killpg(server.pid, signal.SIGINT)
         server.wait(timeout=30)
     assert server.returncode == 0 and "Traceback" not in server.stderr.read()
+
+
+def test_a_corpus_whose_audit_failed_is_refused_unless_forced(hub, env, tmp_path):  # noqa: F811
+    from medsyn.cli import main
+
+    corpus = build_corpus(tmp_path / "v1", "a", seed=1)
+    copied = pq.read_table(sorted((corpus / "data").glob("*.parquet"))[0]).slice(0, 1).to_pylist()[0]
+    real = tmp_path / "train.jsonl"
+    real.write_text(json.dumps({"idx": "r1", "symptoms": copied["text"], "code": "J06"}, ensure_ascii=False) + "\n",
+                    encoding="utf-8")
+    assert main(["audit", str(corpus), "--real", str(real), "--out", str(tmp_path / "audit")]) == 1
+    assert main(["card", "--dataset", str(corpus), "--audit", str(tmp_path / "audit")]) == 0
+    card = (corpus / "README.md").read_text(encoding="utf-8")
+    assert "## Privacy and quality" in card and re.search(r"\*\*failed\*\* \(\d+ kept notes copy a real note\)", card)
+    refused = cli(env, str(corpus), "--repo-id", REPO, "--version", "v1.0")
+    assert refused.returncode == 2 and ("dataset", REPO) not in hub.state.repos
+    assert refused.stderr.strip().count("\n") == 0 and re.search(r"its audit failed \(\d+ kept notes copy", refused.stderr)
+    forced = cli(env, str(corpus), "--repo-id", REPO, "--version", "v1.0", "--force")
+    assert forced.returncode == 0, forced.stderr[-3000:]
+    assert "tagged v1.0" in forced.stdout

@@ -336,3 +336,23 @@ def test_sigkill_and_rerun_gives_the_uninterrupted_corpus(tmp_path):
     # The rerun asked only for what was not stored; the corpus equals the uninterrupted one.
     assert second_run == n - stored
     assert _rows(out, "unfiltered") == _rows(reference, "unfiltered")
+
+
+def test_a_note_that_copies_a_real_note_is_rejected_and_build_info_names_the_real_notes(template_corpus, tmp_path):
+    kept = _rows(template_corpus)
+    real = tmp_path / "train_notes.jsonl"
+    real.write_text(json.dumps({"idx": "real-1", "symptoms": kept[0]["text"], "code": kept[0]["icd10_code"]},
+                               ensure_ascii=False) + "\n", encoding="utf-8")
+    out = tmp_path / "corpus"
+    assert main(["build", "--out", str(out), "--n", "120", "--seed", "3", "--quiet", "--real", str(real)]) == 0
+    rows = {row["id"]: row for row in _rows(out, "unfiltered")}
+    copy = rows[kept[0]["id"]]
+    assert copy["copies_real"] and copy["closest_real_id"] == "real-1" and copy["dcr"] < 1e-6
+    assert copy["reject_reasons"] == ["copies_real"] and not copy["keep"]
+    # other template notes may share a long formula with it; all are measured against the one real note
+    assert {row["closest_real_id"] for row in rows.values()} == {"real-1"}
+    assert all(row["copies_real"] == (row["longest_shared_ngram"] > 9 or row["dcr"] <= 0.35) for row in rows.values())
+    info = json.loads((out / "build_info.json").read_text())
+    assert info["real_notes"] == {"checked": True, "given": True, "missing": [],
+                                  "sources": [{"file": "train_notes.jsonl", "sha256": info["real_notes"]["sources"][0]["sha256"],
+                                               "count": 1}]}

@@ -163,7 +163,7 @@ def test_the_card_lists_a_scorer_s_threshold_and_its_columns(installed):
     recorded = filters.settings_record(filter_config_class(installed)(max_commas=3))["filters"]
     rows = filter_table(recorded, installed)
     assert rows[-1] == ("commas in the note", "≤ 3")
-    assert rows[:5] == filter_table(recorded, BUILTIN)[:5] and len(filter_table(recorded, BUILTIN)) == 6
+    assert rows[:7] == filter_table(recorded, BUILTIN)[:7] and len(filter_table(recorded, BUILTIN)) == 8
     # rendered where the plug-in is not installed: the recorded setting still has its row
     assert filter_table(recorded, BUILTIN)[-1] == ("`max_commas`", "3")
     assert scorer_fields(["text", "n_commas"], installed) == [
