@@ -16,7 +16,7 @@ def test_each_group_is_the_stage_config():
     assert list(GROUPS.values())[:4] == [SamplingConfig, PromptConfig, GenerationOptions, FilterConfig]
     # the flags of `medsyn build` (README, build_info.json's `config`) stay as they were, stage by stage
     assert [f.name for f in dataclasses.fields(SamplingConfig)] == [
-        "graph", "seed", "codes", "code_strategy", "k_min", "k_max", "symptom_temperature"]
+        "graph", "seed", "codes", "code_strategy", "k_min", "k_max", "symptom_temperature", "code_budget"]
     assert [f.name for f in dataclasses.fields(PromptConfig)] == ["examples", "families"]
 
 

@@ -70,8 +70,11 @@ def test_template_notes_use_the_subset_tables(subset):
         embedded = [compose_note(p.to_dict(), i, "complaints") for i, p in enumerate(priors)]
     finally:
         knowledge.activate(None)
-    assert not any(t.startswith("- ") for t in texts)  # no note of the subset opens with a dash
-    assert any(t.startswith("- ") for t in embedded)
+    counts = graph.provenance["generator"]["openers"]
+    used = {name for name, n in counts.items() if n} | {"bare"}
+    assert {opener_of(t) for t in texts} <= used  # only openers the subset's notes use
+    assert {opener_of(t) for t in embedded} - used  # the shipped weights draw others
+    assert not any(t.startswith("- ") for t in texts + embedded)  # a dashed list goes to the bare list
 
 
 def test_build_records_the_notes_its_generator_learnt_from(subset, tmp_path):
