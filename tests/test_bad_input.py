@@ -146,12 +146,22 @@ CASES = [
      "corpus --repo-id ORG/NAME"),
     ("space-export-not-medsyn", ["space", "--export", "{w}/foreign", "--overwrite"], "choose another --export"),
     ("build-flag-extended", [*BUILD, "--n-notes", "5"], "(did you mean --n?)"),
+    # issue 24: the Ray engine
+    ("build-engine-unknown", [*BUILD, "--engine", "spark"], "unknown engine 'spark'"),
+    ("build-ray-address-without-ray-engine", [*BUILD, "--ray-address", "auto"],
+     "--ray-address applies to --engine ray only"),
+    ("build-engine-ray-without-ray", [*BUILD, "--engine", "ray"], "--engine ray needs Ray, which is not installed"),
 ]
+# Cases run as if these modules were not installed (an optional extra left out).
+NOT_INSTALLED = {"build-engine-ray-without-ray": ("ray",)}
 
 
 @pytest.mark.parametrize("argv, message", [case[1:] for case in CASES], ids=[case[0] for case in CASES])
-def test_bad_input_is_one_line_exit_2_and_touches_nothing(world, tmp_path, monkeypatch, capsys, argv, message):
+def test_bad_input_is_one_line_exit_2_and_touches_nothing(world, tmp_path, monkeypatch, capsys, request, argv,
+                                                          message):
     monkeypatch.chdir(tmp_path)
+    for module in NOT_INSTALLED.get(request.node.callspec.id, ()):
+        monkeypatch.setitem(sys.modules, module, None)  # `import ray` raises ImportError, find_spec finds none
     argv = [arg.replace("{w}", str(world)) for arg in argv]
     before = _snapshot(world, tmp_path)
     assert main(argv) == 2

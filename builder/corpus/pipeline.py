@@ -34,7 +34,7 @@ _AGAINST = "\0against"  # prefix of an earlier corpus's note ids inside the sear
 
 def score(rows: list[dict], graph: KnowledgeGraph, config: filters.FilterConfig,
           examples: Mapping[str, str] | None = None, pool: Executor | None = None, progress: bool = False,
-          scorers: Sequence[Scorer] | None = None) -> list[dict]:
+          scorers: Sequence[Scorer] | None = None, symptom_scorer: filters.SymptomScorer | None = None) -> list[dict]:
     """Every scorer's columns (`scorers`, default: the registry's) and `reject_reasons`, the reasons a row fails
     `config`'s thresholds for.
 
@@ -42,8 +42,9 @@ def score(rows: list[dict], graph: KnowledgeGraph, config: filters.FilterConfig,
     example id -> text); a row whose prior has no symptoms (an import without a symptoms column) gets null symptom
     scores: nothing was asked, so nothing can be said to be missing. BERTScore is left null (`bertscore` fills
     it). With `pool` the codes are scored over its processes (`quality.scoring.score_notes`); the scores are the same
-    either way."""
-    context = Context(config, graph, examples or {}, pool, progress)
+    either way. `symptom_scorer` is one to reuse (a Ray worker keeps its own, with the matcher's lexicon and the
+    navec vectors loaded once)."""
+    context = Context(config, graph, examples or {}, pool, progress, symptom_scorer)
     score_batch(rows, context, registry() if scorers is None else scorers)
     for row in rows:
         row.update(bertscore_precision=None, bertscore_recall=None, bertscore_f1=None)
