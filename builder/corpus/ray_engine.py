@@ -173,8 +173,8 @@ def ray_generation(ray: Any, backend: Backend, config: BuildConfig) -> Backend:
 
 
 class BatchGeneration:
-    """A `Backend` whose `generate` is a Ray Data pipeline of `map_batches`: each worker opens the configured
-    backend (one process: the cluster is the pool) and yields its results; they come back as batches finish."""
+    """A `Backend` whose `generate` is a Ray Data pipeline of `map_batches`: each worker actor opens the configured
+    backend once (one process: the cluster is the pool); the results come back as batches finish."""
 
     def __init__(self, ray: Any, backend: Backend, options: GenerationOptions):
         self.ray, self.backend, self.options = ray, backend, dataclasses.replace(options, workers=1)
@@ -184,7 +184,9 @@ class BatchGeneration:
         if not requests:
             return
         ds = self.ray.data.from_items([{"request": pickle.dumps(request)} for request in requests])
-        ds = ds.map_batches(_generate_batch, fn_kwargs={"options": self.options}, batch_size=GENERATE_BATCH)
+        workers = max(1, min(_cpus(self.ray), -(-len(requests) // GENERATE_BATCH)))
+        ds = ds.map_batches(_Generator, fn_constructor_kwargs={"options": self.options}, batch_size=GENERATE_BATCH,
+                            concurrency=(1, workers))
         for batch in ds.iter_batches(batch_size=None):
             for blob in batch["result"]:
                 yield pickle.loads(blob)
@@ -193,13 +195,18 @@ class BatchGeneration:
         self.backend.close()
 
 
-def _generate_batch(batch: dict, options: GenerationOptions) -> dict:
-    backend = open_backend(options)
-    try:
-        results = list(backend.generate([pickle.loads(blob) for blob in batch["request"]]))
-    finally:
-        backend.close()
-    return {"result": [pickle.dumps(result) for result in results]}
+class _Generator:
+    """A worker's backend, opened once (a local model loads once per worker, not per batch)."""
+
+    def __init__(self, options: GenerationOptions):
+        self.backend = open_backend(options)
+
+    def __call__(self, batch: dict) -> dict:
+        results = list(self.backend.generate([pickle.loads(blob) for blob in batch["request"]]))
+        return {"result": [pickle.dumps(result) for result in results]}
+
+    def __del__(self) -> None:
+        self.backend.close()
 
 
 # ---------------------------------------------------------------------- scores -> near-duplicates -> verdicts

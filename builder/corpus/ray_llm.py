@@ -25,8 +25,10 @@ log = logging.getLogger(__name__)
 
 # Rows per batch of the HTTP stage: the stage sends a batch's requests one after another, and an actor runs a few
 # batches at once, so small batches keep many requests in flight.
-HTTP_BATCH = 1
-RETRY_WAIT = 0.5  # seconds: the processor's base backoff (doubling per retry)
+HTTP_BATCH = 8
+ASYNC_BATCHES = 4  # batches an actor of the stage runs at once (Ray Data's default for async batch functions)
+RETRY_WAIT = 0.5
+LIGHT = 0.1  # CPUs a task of waiting or JSON work reserves  # seconds: the processor's base backoff (doubling per retry)
 # Server error bodies that mean "the request itself is refused": what `openai_errors.what_to_change` advises on.
 REFUSED_WORDS = ("invalid", "not found", "does not exist", "too long", "context", "api key", "unauthor")
 
@@ -75,8 +77,10 @@ class HttpGeneration:
                         str(exc).splitlines()[0][:300])
 
     def _dataset(self, requests: list[Request]) -> Any:
+        # Blocks of ASYNC_BATCHES batches: an actor's task runs a block's batches side by side, tasks side by side.
+        blocks = max(1, -(-len(requests) // (HTTP_BATCH * ASYNC_BATCHES)))
         return self.ray.data.from_items([{"key": r.key, "payload": json.dumps(self._body(r), ensure_ascii=False)}
-                                         for r in requests])
+                                         for r in requests], override_num_blocks=blocks)
 
     def _body(self, request: Request) -> dict:
         params = request.params
@@ -87,13 +91,16 @@ class HttpGeneration:
         from ray.data.llm import HttpRequestProcessorConfig, build_processor
 
         share = max(1, self.options.concurrency // len(self.urls))
+        actors = max(1, -(-share // ASYNC_BATCHES))
         return [build_processor(
             HttpRequestProcessorConfig(
                 url=url, headers={"Authorization": f"Bearer {self.api_key}"}, batch_size=HTTP_BATCH,
-                concurrency=max(1, -(-share // 4)),  # an actor runs 4 batches (of HTTP_BATCH rows) at once
+                concurrency=(actors, actors),  # a fixed pool: all of them from the start, not scaled up slowly
                 max_retries=self.options.max_retries, base_retry_wait_time_in_s=RETRY_WAIT,
-                http_request_stage={"num_cpus": 0.1}),  # waiting on the network, not computing
-            preprocess=_preprocess, postprocess=_postprocess,
+                http_request_stage={"num_cpus": LIGHT}),  # waiting on the network, not computing
+            # Reading and writing JSON: a tenth of a CPU each, so that they never hold back the requests.
+            preprocess=_preprocess, postprocess=_postprocess, preprocess_map_kwargs={"num_cpus": LIGHT},
+            postprocess_map_kwargs={"num_cpus": LIGHT},
         ) for url in self.urls]
 
     def _result(self, row: dict) -> Result:

@@ -123,7 +123,7 @@ def _stored(db: Path) -> int:
 def test_killed_on_a_cluster_and_rerun_gives_the_uninterrupted_corpus(ray_local, tmp_path):
     """The build's driver is killed (SIGKILL) mid-run on a running cluster and the same command run again: it
     sends only the notes not yet stored and writes the corpus an uninterrupted run writes."""
-    n = 40
+    n = 120  # results come back a block (32 rows) at a time: enough blocks that the kill lands between two
     with FaultServer(latency=0.1) as server:
         command = [*MEDSYN, "build", "--n", str(n), *OPENAI, "--base-url", server.base_url, "--engine", "ray",
                    "--ray-address", ray_local.get_runtime_context().gcs_address]
@@ -142,7 +142,7 @@ def test_killed_on_a_cluster_and_rerun_gives_the_uninterrupted_corpus(ray_local,
         rerun = subprocess.run([*command, "--out", str(out)], capture_output=True, text=True)
         assert rerun.returncode == 0, rerun.stderr[-2000:]
         assert f"{stored} resumed" in rerun.stdout
-        assert len(server.requests_seen) - before <= n - stored + 4 * 2  # the rest, and what was in flight
+        assert len(server.requests_seen) - before <= n - stored + 32  # the rest, and a block that was in flight
         subprocess.run([*MEDSYN, "build", "--n", str(n), *OPENAI, "--base-url", server.base_url,
                         "--out", str(tmp_path / "reference")], check=True, capture_output=True)
     assert _rows(out) == _rows(tmp_path / "reference")
