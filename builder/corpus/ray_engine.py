@@ -4,8 +4,8 @@ The same functions as the local engine, run batch by batch in `map_batches` work
 (`PriorSampler.sample` from the batch's first index, `PromptBuilder.build`), generation (the configured backend,
 opened in each worker; the openai backend through `ray.data.llm`'s HTTP request processor, `ray_llm`), scores
 (`pipeline.score`, with the graph and a `SymptomScorer` (navec vectors, matchers) loaded once per worker actor),
-near-duplicates (`pipeline.find_near_duplicates` over the whole corpus in one Ray task, alongside the scoring:
-the search keeps a note only against the notes kept before it, which is one pass in order) and verdicts. Rows
+near-duplicates over the whole corpus (`ray_dedup`: signatures in the workers, bands grouped across the cluster,
+the candidate pairs checked in the workers, only the keep-the-first pass on the driver) and verdicts. Rows
 travel between the driver and the workers pickled, so a row comes back exactly as it went (Arrow would turn
 tuples into lists and widen integers), and the driver puts them back in prior order: the corpus is the local
 engine's, row for row.
@@ -30,6 +30,7 @@ from typing import Any
 from medsyn.builder.corpus import build, pipeline
 from medsyn.builder.corpus.build import BuildReport, Setup
 from medsyn.builder.corpus.config import BuildConfig
+from medsyn.builder.corpus.ray_dedup import ray_near_duplicates
 from medsyn.builder.corpus.ray_llm import HttpGeneration
 from medsyn.builder.corpus.run import run_generations
 from medsyn.builder.corpus.store import GenerationStore
@@ -228,18 +229,13 @@ class _Scorer:
         return {"index": batch["index"], "row": [pickle.dumps(row) for row in rows]}
 
 
-def _near_duplicates(ids: list[str], texts: list[str], filter_values: dict) -> dict[str, str]:
-    return pipeline.find_near_duplicates(ids, texts, restore_filter_config(filter_values))
-
-
 def ray_stages(ray: Any, config: BuildConfig, rows: list[dict], setup: Setup) -> None:
-    """Scores in `map_batches` actors while one Ray task looks for near-duplicates; then the marks and verdicts.
-    `rows` is filled in place, in its order."""
+    """Near-duplicates over the whole corpus (`ray_dedup`), scores in `map_batches` actors, then the marks and
+    verdicts. `rows` is filled in place, in its order."""
     if not rows:
         return
     filter_values = dataclasses.asdict(config.filters)
-    ids, texts = [row["id"] for row in rows], [row["text"] for row in rows]
-    duplicates = ray.remote(_near_duplicates).remote(ids, texts, filter_values)
+    duplicates = ray_near_duplicates(ray, [row["id"] for row in rows], [row["text"] for row in rows], config.filters)
     ds = ray.data.from_items([{"index": i, "row": pickle.dumps(row)} for i, row in enumerate(rows)])
     actors = max(1, min(_cpus(ray) - 1, -(-len(rows) // SCORE_BATCH)))
     ds = ds.map_batches(_Scorer, fn_constructor_kwargs={"graph_path": config.sampling.graph,
@@ -248,4 +244,4 @@ def ray_stages(ray: Any, config: BuildConfig, rows: list[dict], setup: Setup) ->
                         batch_size=SCORE_BATCH, concurrency=(1, actors))
     for scored in ds.iter_rows():
         rows[scored["index"]] = pickle.loads(scored["row"])
-    pipeline.verdict(pipeline.mark_near_duplicates(rows, ray.get(duplicates)))
+    pipeline.verdict(pipeline.mark_near_duplicates(rows, duplicates))
