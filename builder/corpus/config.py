@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from medsyn.builder.corpus.ray_vllm import load_engine_config, require_vllm
 from medsyn.builder.generate.backends import GenerationOptions
 from medsyn.builder.generate.prompts import PromptConfig
 from medsyn.builder.generate.sampling import SamplingConfig
@@ -77,6 +78,10 @@ class EngineOptions:
                          "pipeline; needs medsyn[ray])")
     ray_address: str | None = option(None, "address of a running Ray cluster (e.g. ray://head:10001 or auto; "
                                      "default with --engine ray: a Ray instance on this machine)")
+    engine_config: str | None = option(None, "YAML file of vLLM engine settings (tensor_parallel_size, batch_size, "
+                                       "gpu_memory_utilization, max_model_len, concurrency, max_lora_rank, adapter): "
+                                       "with --engine ray and --backend transformers, the local model runs in "
+                                       "ray.data.llm's vLLM engine processor on GPU workers (needs medsyn[vllm])")
 
     def validate(self) -> None:
         if self.engine not in ENGINES:
@@ -88,6 +93,11 @@ class EngineOptions:
         if self.engine == "ray" and importlib.util.find_spec("ray") is None:
             raise MedsynError("--engine ray needs Ray, which is not installed: pip install 'medsyn[ray]' "
                               "(ray[data]==2.60.0 and pydantic), or build with --engine local")
+        if self.engine_config:
+            if self.engine != "ray":
+                raise MedsynError("--engine-config applies to --engine ray only; add --engine ray or drop "
+                                  "--engine-config")
+            load_engine_config(self.engine_config)
 
 
 GROUPS = {"sampling": SamplingConfig, "prompts": PromptConfig, "generation": GenerationOptions,
@@ -147,6 +157,11 @@ class BuildConfig:
     def validate(self) -> None:
         for group in (self.sampling, self.prompts, self.generation, self.output, self.engine):
             group.validate()
+        if self.engine.engine_config:
+            if self.generation.backend != "transformers":
+                raise MedsynError(f"--engine-config runs a local model, not the {self.generation.backend} backend; "
+                                  "add --backend transformers --model DIR, or drop --engine-config")
+            require_vllm()
 
 
 # ------------------------------------------------------------------------------------------------ medsyn import

@@ -32,6 +32,7 @@ from medsyn.builder.corpus.build import BuildReport, Setup
 from medsyn.builder.corpus.config import BuildConfig
 from medsyn.builder.corpus.ray_dedup import ray_near_duplicates
 from medsyn.builder.corpus.ray_llm import HttpGeneration
+from medsyn.builder.corpus.ray_vllm import VllmGeneration, load_engine_config, require_gpus
 from medsyn.builder.corpus.run import run_generations
 from medsyn.builder.corpus.store import GenerationStore
 from medsyn.builder.generate.backends import Backend, GenerationOptions, Request, Result, open_backend
@@ -101,8 +102,15 @@ def build_corpus_ray(config: BuildConfig, progress: bool = True,
     """`build.build_corpus` on Ray: the same folder, rows and columns; build_info adds `engine`."""
     ray = import_ray()
     setup = build.prepare(config, progress)
-    backend = open_backend(config.generation)  # checked on the driver: an unreachable server fails now
+    settings = load_engine_config(config.engine.engine_config) if config.engine.engine_config else None
+    # Checked on the driver: an unreachable server fails now. A local model under --engine-config loads only in
+    # the vLLM engines on the GPU workers.
+    backend = None if settings else open_backend(config.generation)
     with ray_session(ray, config.engine.ray_address, progress) as record:
+        if settings:
+            require_gpus(record, settings)
+            backend = VllmGeneration(ray, config.generation, settings)
+            record["vllm"] = dataclasses.asdict(backend.settings)
         prompts = plan(ray, config)
         requests = [build.make_request(prompt, config, backend.name, backend.model) for prompt in prompts]
         engine = ray_generation(ray, backend, config)
@@ -167,7 +175,10 @@ def plan(ray: Any, config: BuildConfig) -> list[Prompt]:
 
 def ray_generation(ray: Any, backend: Backend, config: BuildConfig) -> Backend:
     """The backend as the generation run sees it, its work done on the cluster: the openai backend through
-    `ray.data.llm` (`ray_llm.HttpGeneration`), any other opened in each worker for its batches."""
+    `ray.data.llm` (`ray_llm.HttpGeneration`), a local model under --engine-config through vLLM engines
+    (`ray_vllm.VllmGeneration`), any other opened in each worker for its batches."""
+    if isinstance(backend, VllmGeneration):
+        return backend
     if backend.name == "openai":
         return HttpGeneration(ray, backend, config.generation)
     return BatchGeneration(ray, backend, config.generation)
