@@ -23,12 +23,18 @@ from medsyn.builder.generate.backends.openai_errors import server_message, what_
 
 log = logging.getLogger(__name__)
 
-# Rows per batch of the HTTP stage: the stage sends a batch's requests one after another, and an actor runs a few
-# batches at once, so small batches keep many requests in flight.
-HTTP_BATCH = 8
-ASYNC_BATCHES = 4  # batches an actor of the stage runs at once (Ray Data's default for async batch functions)
-RETRY_WAIT = 0.5
-LIGHT = 0.1  # CPUs a task of waiting or JSON work reserves  # seconds: the processor's base backoff (doubling per retry)
+# The HTTP stage (Ray 2.60, `HttpRequestUDF.udf`) creates a batch's requests with `session.post` but awaits them one
+# after another, and aiohttp starts a request only when it is awaited: a batch's requests go out one by one. So
+# each batch is one request, and an actor keeps WINDOW of them in flight: Ray Data runs up to
+# RAY_DATA_DEFAULT_ASYNC_BATCH_UDF_MAX_CONCURRENCY batches of an async stage at once within a task (default 4),
+# set for the stage's workers through its runtime_env, and refills that window as each batch ends. A task's results
+# come back to the driver (and into the store a rerun resumes from) when the task ends, so a block is only
+# BLOCK_ROUNDS windows of rows: the actor's next task is queued behind it and starts at once.
+HTTP_BATCH = 1
+WINDOW = 16  # requests an actor of the HTTP stage keeps in flight
+BLOCK_ROUNDS = 2  # a block (one task of an actor) holds this many windows of rows
+RETRY_WAIT = 0.5  # seconds: the processor's base backoff (doubling per retry)
+LIGHT = 0.1  # CPUs a task of waiting or JSON work reserves
 # Server error bodies that mean "the request itself is refused": what `openai_errors.what_to_change` advises on.
 REFUSED_WORDS = ("invalid", "not found", "does not exist", "too long", "context", "api key", "unauthor")
 
@@ -77,8 +83,10 @@ class HttpGeneration:
                         str(exc).splitlines()[0][:300])
 
     def _dataset(self, requests: list[Request]) -> Any:
-        # Blocks of ASYNC_BATCHES batches: an actor's task runs a block's batches side by side, tasks side by side.
-        blocks = max(1, -(-len(requests) // (HTTP_BATCH * ASYNC_BATCHES)))
+        # Each block a task that keeps an actor's window full for BLOCK_ROUNDS rounds, at least one per actor.
+        actors = self._actors()
+        blocks = max(actors, -(-len(requests) // (WINDOW * BLOCK_ROUNDS)))
+        blocks = min(blocks, max(1, len(requests) // WINDOW))
         return self.ray.data.from_items([{"key": r.key, "payload": json.dumps(self._body(r), ensure_ascii=False)}
                                          for r in requests], override_num_blocks=blocks)
 
@@ -90,18 +98,25 @@ class HttpGeneration:
     def _processors(self) -> list[Any]:
         from ray.data.llm import HttpRequestProcessorConfig, build_processor
 
-        share = max(1, self.options.concurrency // len(self.urls))
-        actors = max(1, -(-share // ASYNC_BATCHES))
+        actors = self._actors()
+        window = max(1, min(WINDOW, self.options.concurrency // (actors * len(self.urls)) or 1))
         return [build_processor(
             HttpRequestProcessorConfig(
                 url=url, headers={"Authorization": f"Bearer {self.api_key}"}, batch_size=HTTP_BATCH,
                 concurrency=(actors, actors),  # a fixed pool: all of them from the start, not scaled up slowly
                 max_retries=self.options.max_retries, base_retry_wait_time_in_s=RETRY_WAIT,
-                http_request_stage={"num_cpus": LIGHT}),  # waiting on the network, not computing
+                # Waiting on the network, not computing; `window` batches (requests) in flight per actor.
+                http_request_stage={"num_cpus": LIGHT, "runtime_env": {"env_vars": {
+                    "RAY_DATA_DEFAULT_ASYNC_BATCH_UDF_MAX_CONCURRENCY": str(window)}}}),
             # Reading and writing JSON: a tenth of a CPU each, so that they never hold back the requests.
             preprocess=_preprocess, postprocess=_postprocess, preprocess_map_kwargs={"num_cpus": LIGHT},
             postprocess_map_kwargs={"num_cpus": LIGHT},
         ) for url in self.urls]
+
+    def _actors(self) -> int:
+        """Actors per processor: `--concurrency`'s share of one URL in windows of WINDOW requests."""
+        share = max(1, self.options.concurrency // len(self.urls))
+        return max(1, -(-share // WINDOW))
 
     def _result(self, row: dict) -> Result:
         """The run's `Result` of one processor row: text and usage, or the reason it failed."""
