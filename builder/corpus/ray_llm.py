@@ -11,6 +11,7 @@ equal share of the rows.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -23,16 +24,17 @@ from medsyn.builder.generate.backends.openai_errors import server_message, what_
 
 log = logging.getLogger(__name__)
 
-# The HTTP stage (Ray 2.60, `HttpRequestUDF.udf`) creates a batch's requests with `session.post` but awaits them one
-# after another, and aiohttp starts a request only when it is awaited: a batch's requests go out one by one. So
-# each batch is one request, and an actor keeps WINDOW of them in flight: Ray Data runs up to
-# RAY_DATA_DEFAULT_ASYNC_BATCH_UDF_MAX_CONCURRENCY batches of an async stage at once within a task (default 4),
-# set for the stage's workers through its runtime_env, and refills that window as each batch ends. A task's results
-# come back to the driver (and into the store a rerun resumes from) when the task ends, so a block is only
-# BLOCK_ROUNDS windows of rows: the actor's next task is queued behind it and starts at once.
-HTTP_BATCH = 1
-WINDOW = 16  # requests an actor of the HTTP stage keeps in flight
-BLOCK_ROUNDS = 2  # a block (one task of an actor) holds this many windows of rows
+# The HTTP stage (Ray 2.60, `HttpRequestUDF.udf`) creates a batch's requests with `session.post` and then awaits
+# them one after another; aiohttp starts a request only when it is awaited, so with a plain session a batch's
+# requests would go out one by one. The stage's `session_factory` gives it an `EagerSession`, whose `post` starts
+# the request at once: a batch's requests are all in flight together. An actor runs ASYNC_BATCHES batches at once
+# (Ray Data's default for async batch functions), starting the next as one ends, so an actor holds up to
+# HTTP_BATCH x ASYNC_BATCHES requests in flight (`_layout` fits them to `--concurrency`). A task's rows are
+# BLOCK_ROUNDS such rounds: long enough that the gap between an actor's tasks costs little, short enough that
+# results reach the driver (and the store a rerun resumes from) every few rounds.
+HTTP_BATCH = 8
+ASYNC_BATCHES = 4
+BLOCK_ROUNDS = 4
 RETRY_WAIT = 0.5  # seconds: the processor's base backoff (doubling per retry)
 LIGHT = 0.1  # CPUs a task of waiting or JSON work reserves
 # Server error bodies that mean "the request itself is refused": what `openai_errors.what_to_change` advises on.
@@ -83,10 +85,8 @@ class HttpGeneration:
                         str(exc).splitlines()[0][:300])
 
     def _dataset(self, requests: list[Request]) -> Any:
-        # Each block a task that keeps an actor's window full for BLOCK_ROUNDS rounds, at least one per actor.
-        actors = self._actors()
-        blocks = max(actors, -(-len(requests) // (WINDOW * BLOCK_ROUNDS)))
-        blocks = min(blocks, max(1, len(requests) // WINDOW))
+        batch, _ = self._layout()
+        blocks = max(1, -(-len(requests) // (batch * ASYNC_BATCHES * BLOCK_ROUNDS)))
         return self.ray.data.from_items([{"key": r.key, "payload": json.dumps(self._body(r), ensure_ascii=False)}
                                          for r in requests], override_num_blocks=blocks)
 
@@ -98,25 +98,25 @@ class HttpGeneration:
     def _processors(self) -> list[Any]:
         from ray.data.llm import HttpRequestProcessorConfig, build_processor
 
-        actors = self._actors()
-        window = max(1, min(WINDOW, self.options.concurrency // (actors * len(self.urls)) or 1))
+        batch, actors = self._layout()
         return [build_processor(
             HttpRequestProcessorConfig(
-                url=url, headers={"Authorization": f"Bearer {self.api_key}"}, batch_size=HTTP_BATCH,
+                url=url, headers={"Authorization": f"Bearer {self.api_key}"}, batch_size=batch,
                 concurrency=(actors, actors),  # a fixed pool: all of them from the start, not scaled up slowly
                 max_retries=self.options.max_retries, base_retry_wait_time_in_s=RETRY_WAIT,
-                # Waiting on the network, not computing; `window` batches (requests) in flight per actor.
-                http_request_stage={"num_cpus": LIGHT, "runtime_env": {"env_vars": {
-                    "RAY_DATA_DEFAULT_ASYNC_BATCH_UDF_MAX_CONCURRENCY": str(window)}}}),
+                session_factory=EagerSession,  # a batch's requests in flight together (see HTTP_BATCH)
+                http_request_stage={"num_cpus": LIGHT}),  # waiting on the network, not computing
             # Reading and writing JSON: a tenth of a CPU each, so that they never hold back the requests.
             preprocess=_preprocess, postprocess=_postprocess, preprocess_map_kwargs={"num_cpus": LIGHT},
             postprocess_map_kwargs={"num_cpus": LIGHT},
         ) for url in self.urls]
 
-    def _actors(self) -> int:
-        """Actors per processor: `--concurrency`'s share of one URL in windows of WINDOW requests."""
+    def _layout(self) -> tuple[int, int]:
+        """(rows per batch, actors) of each URL's processor: `--concurrency`'s share of the URL in flight (at least
+        ASYNC_BATCHES requests)."""
         share = max(1, self.options.concurrency // len(self.urls))
-        return max(1, -(-share // WINDOW))
+        batch = max(1, min(HTTP_BATCH, share // ASYNC_BATCHES))
+        return batch, max(1, share // (batch * ASYNC_BATCHES))
 
     def _result(self, row: dict) -> Result:
         """The run's `Result` of one processor row: text and usage, or the reason it failed."""
@@ -139,6 +139,27 @@ class HttpGeneration:
 
     def close(self) -> None:
         self.backend.close()
+
+
+class EagerSession:
+    """An aiohttp session for the HTTP stage whose `post` sends the request now, not when it is awaited: the stage
+    awaits a batch's requests in order, and by then all of them are on their way. Awaiting gives the response, as
+    awaiting aiohttp's own `post` does; retries go through `post` again and start at once too."""
+
+    def __init__(self) -> None:
+        import aiohttp
+
+        self.session = aiohttp.ClientSession()
+
+    async def __aenter__(self) -> "EagerSession":
+        await self.session.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.session.__aexit__(*exc)
+
+    def post(self, url: str, **kwargs: Any) -> asyncio.Future:
+        return asyncio.ensure_future(self.session.post(url, **kwargs))
 
 
 def _preprocess(row: dict) -> dict:

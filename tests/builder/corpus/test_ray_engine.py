@@ -147,3 +147,23 @@ def test_killed_on_a_cluster_and_rerun_gives_the_uninterrupted_corpus(ray_local,
                         "--out", str(tmp_path / "reference")], check=True, capture_output=True)
     assert _rows(out) == _rows(tmp_path / "reference")
     assert _rows(out, "default") == _rows(tmp_path / "reference", "default")
+
+
+def test_the_http_processor_has_a_batchs_requests_in_flight_together(ray_local):
+    """Ray 2.60's HTTP stage awaits a batch's requests one after another; with `EagerSession` they are all sent
+    before the first answer is awaited, so an actor's 4 concurrent batches of 8 put 32 requests in flight, not 4."""
+    from medsyn.builder.corpus.ray_llm import ASYNC_BATCHES, HTTP_BATCH, HttpGeneration
+    from medsyn.builder.generate.backends import GenerationOptions, Request, SamplingParams
+    from medsyn.builder.generate.backends.openai import OpenAIBackend
+
+    concurrency = HTTP_BATCH * ASYNC_BATCHES
+    requests = [Request(key=f"r{i}", seed=i, params=SamplingParams(max_new_tokens=32),
+                        messages=[{"role": "user", "content": f"Жалобы пациента номер {i}."}])
+                for i in range(concurrency)]
+    with FaultServer(latency=0.3) as server:
+        options = GenerationOptions(backend="openai", model="fake-model", base_url=[server.base_url],
+                                    concurrency=concurrency, max_retries=1)
+        backend = OpenAIBackend("fake-model", [server.base_url], concurrency=concurrency)
+        results = list(HttpGeneration(ray_local, backend, options).generate(requests))
+        assert sorted(result.key for result in results if result.ok) == sorted(r.key for r in requests)
+        assert server.max_in_flight == concurrency
