@@ -61,6 +61,8 @@ def world(tmp_path_factory) -> Path:
     (base / "train.jsonl").write_text(notes, encoding="utf-8")
     (base / "eval.jsonl").write_text(notes, encoding="utf-8")
     (base / "bad.yaml").write_text("backend: template\nbakend: openai\n", encoding="utf-8")
+    (base / "engine.yaml").write_text("tensor_parallel_size: 1\nbatch_size: 8\n", encoding="utf-8")
+    (base / "engine-bad.yaml").write_text("batch_size: 0\n", encoding="utf-8")
     (base / "priors.jsonl").write_text("", encoding="utf-8")
     assert main(["sample", "--n", "2", "--out", str(base / "priors.jsonl")]) == 0
     return base
@@ -163,12 +165,35 @@ CASES = [
      "corpus --repo-id ORG/NAME"),
     ("space-export-not-medsyn", ["space", "--export", "{w}/foreign", "--overwrite"], "choose another --export"),
     ("build-flag-extended", [*BUILD, "--n-notes", "5"], "(did you mean --n?)"),
+    # issue 24: the Ray engine
+    ("build-engine-unknown", [*BUILD, "--engine", "spark"], "unknown engine 'spark'"),
+    ("build-ray-address-without-ray-engine", [*BUILD, "--ray-address", "auto"],
+     "--ray-address applies to --engine ray only"),
+    ("build-engine-ray-without-ray", [*BUILD, "--engine", "ray"], "--engine ray needs Ray, which is not installed"),
+    ("build-engine-config-without-ray-engine", [*BUILD, "--engine-config", "{w}/engine.yaml"],
+     "--engine-config applies to --engine ray only"),
+    ("build-engine-config-missing", [*BUILD, "--engine", "ray", "--engine-config", "{w}/nope.yaml"],
+     "nope.yaml: no such file; write a YAML file of engine settings"),
+    ("build-engine-config-unknown-setting", [*BUILD, "--engine", "ray", "--engine-config", "{w}/bad.yaml"],
+     "unknown setting 'backend'"),
+    ("build-engine-config-bad-value", [*BUILD, "--engine", "ray", "--engine-config", "{w}/engine-bad.yaml"],
+     "batch_size must be an integer >= 1, got 0"),
+    ("build-engine-config-template-backend", [*BUILD, "--engine", "ray", "--engine-config", "{w}/engine.yaml"],
+     "--engine-config runs a local model, not the template backend"),
+    ("build-engine-config-without-vllm", [*BUILD, "--engine", "ray", "--engine-config", "{w}/engine.yaml",
+                                          "--backend", "transformers", "--model", "{w}/corpus"],
+     "--engine-config needs vLLM, which is not installed"),
 ]
+# Cases run as if these modules were not installed (an optional extra left out).
+NOT_INSTALLED = {"build-engine-ray-without-ray": ("ray",), "build-engine-config-without-vllm": ("vllm",)}
 
 
 @pytest.mark.parametrize("argv, message", [case[1:] for case in CASES], ids=[case[0] for case in CASES])
-def test_bad_input_is_one_line_exit_2_and_touches_nothing(world, tmp_path, monkeypatch, capsys, argv, message):
+def test_bad_input_is_one_line_exit_2_and_touches_nothing(world, tmp_path, monkeypatch, capsys, request, argv,
+                                                          message):
     monkeypatch.chdir(tmp_path)
+    for module in NOT_INSTALLED.get(request.node.callspec.id, ()):
+        monkeypatch.setitem(sys.modules, module, None)  # `import ray` raises ImportError, find_spec finds none
     argv = [arg.replace("{w}", str(world)) for arg in argv]
     before = _snapshot(world, tmp_path)
     assert main(argv) == 2

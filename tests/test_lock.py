@@ -38,7 +38,7 @@ def test_every_locked_line_carries_a_hash():
         assert all("--hash=sha256:" in entry for entry in pinned), name
 
 
-@pytest.mark.parametrize("lock, extras", [("lock.txt", ()), ("lock-test.txt", ("test",))])
+@pytest.mark.parametrize("lock, extras", [("lock.txt", ()), ("lock-test.txt", ("test", "ray"))])
 def test_every_dependency_of_pyproject_is_locked_within_its_range(lock, extras):
     project = _pyproject()["project"]
     wanted = [Requirement(line) for line in project["dependencies"]]

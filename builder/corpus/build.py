@@ -18,12 +18,12 @@ from tqdm.auto import tqdm
 
 from medsyn import __version__
 from medsyn.builder.corpus import pipeline, writer
-from medsyn.builder.corpus.config import BuildConfig
+from medsyn.builder.corpus.config import RUN_SETTINGS, BuildConfig
 from medsyn.builder.corpus.provenance import public
 from medsyn.builder.corpus.real import real_notes_for_build
 from medsyn.builder.corpus.run import RunSummary, failure_reason, request_key, request_seed, run_generations
 from medsyn.builder.corpus.store import GenerationStore
-from medsyn.builder.generate.backends import Backend, Request, SamplingParams, open_backend
+from medsyn.builder.generate.backends import Backend, Request, Result, open_backend
 from medsyn.builder.generate.prompts import Prompt, PromptBuilder
 from medsyn.builder.generate.sampling import PriorSampler
 from medsyn.builder.generate.template import knowledge
@@ -32,6 +32,7 @@ from medsyn.builder.kg.graph import KnowledgeGraph, load_graph
 from medsyn.builder.kg.sources import Note, read_notes, refuse_held_out
 from medsyn.builder.quality import filters
 from medsyn.builder.quality.parallel import build_pool, worker_count
+from medsyn.builder.quality.real_notes import RealNotes
 from medsyn.errors import MedsynError
 from medsyn.io import check_writable
 
@@ -72,20 +73,36 @@ def plan(config: BuildConfig, graph: KnowledgeGraph, examples: list[Note], progr
     return [builder.build(prior) for prior in priors]
 
 
-def build_corpus(config: BuildConfig, progress: bool = True,
-                 extra_files: Callable[[Path], object] | None = None) -> BuildReport:
-    """Write the corpus folder `config.output.out` (data, unfiltered scores, build_info.json). The card is the
-    command's: `extra_files(folder)` runs inside the folder before it appears (`writer.write_corpus`)."""
+@dataclass
+class Setup:
+    """What every engine has before the first prior is drawn: checked outputs, the graph, the style examples."""
+
+    out: Path
+    work_dir: Path
+    graph: KnowledgeGraph
+    examples: list[Note]
+    sampler: PriorSampler
+    filter_config: filters.FilterConfig  # the build's, with the judge's cache in the work dir
+    real: RealNotes | None = None  # the real notes the generator learnt from (copies of them are rejected)
+    real_record: dict = field(default_factory=dict)  # what build_info.json says of them
+    records: dict = field(default_factory=dict)  # what scorers report of the whole run (the judge's usage)
+
+    @property
+    def example_text(self) -> dict[str, str]:
+        return {note.note_id: note.text for note in self.examples}
+
+
+def prepare(config: BuildConfig, progress: bool) -> Setup:
+    """Everything checked before any work: the output can be written (and replaced, if it is medsyn's), and so can
+    the work dir; then the graph, the examples and the sampler (which may leave poor codes undrawn)."""
     out, overwrite = Path(config.output.out), config.output.overwrite
     config.validate()
-    # Before any work: the output can be written (and replaced, if it is medsyn's), and so can the work dir.
     writer.prepare(out, overwrite)
     work_dir = Path(config.output.work_dir) if config.output.work_dir else out.with_name(out.name + ".work")
     check_writable(work_dir / "generations.sqlite", "--work-dir")
     filter_config = config.filters
     if filter_config.judge_model and not filter_config.judge_cache:
         filter_config = dataclasses.replace(filter_config, judge_cache=str(work_dir / "judge.sqlite"))
-    gen = config.generation
     say = log.info if progress else log.debug  # what happens between progress bars; --quiet silences it too
     say("loading the knowledge graph")
     graph = load_graph(config.sampling.graph)
@@ -100,30 +117,72 @@ def build_corpus(config: BuildConfig, progress: bool = True,
     if sampler.skipped:
         say("%d codes without real notes keep too few complaints for a note and are not drawn: %s",
             len(sampler.skipped), " ".join(sampler.skipped))
-    prompts = plan(config, graph, examples, progress, sampler)
     real, real_record = real_notes_for_build(filter_config.real, graph, config.prompts.examples)
     if real is None:
         say("real notes the generator learnt from not found (%s): copies of real notes are not checked; pass "
             "--real FILES", ", ".join(real_record["missing"]) or "none recorded")
-    example_text = {note.note_id: note.text for note in examples}
+    return Setup(out, work_dir, graph, examples, sampler, filter_config, real, real_record)
 
-    backend = open_backend(gen)
-    model = backend.model
-    params = SamplingParams(gen.temperature, gen.top_p, gen.max_new_tokens)
+
+def make_request(prompt: Prompt, config: BuildConfig, backend: str, model: str, graph: KnowledgeGraph) -> Request:
+    """The request of a prompt: its seed depends on the prior alone, its key on all that determines the note."""
+    gen = config.generation
+    seed = request_seed(config.sampling.seed, prompt.prior_id)
     # Template notes also depend on the tables learnt from the graph's notes: a resumed build with another graph's
     # tables must not find this one's notes.
     learnt = [f["sha256"] for f in graph.provenance.get("generator", {}).get("notes", [])]
-    key_model = f"{model}:{','.join(learnt)}" if backend.name == "template" and learnt else model
-    requests = []
-    for prompt in prompts:
-        seed = request_seed(config.sampling.seed, prompt.prior_id)
-        key = request_key(prompt.messages, backend.name, key_model, gen.adapter, params, seed, prompt.prior)
-        requests.append(Request(key, prompt.messages, seed, params, prompt.prior, prompt.prompt_template))
+    model = f"{model}:{','.join(learnt)}" if backend == "template" and learnt else model
+    key = request_key(prompt.messages, backend, model, gen.adapter, gen.params, seed, prompt.prior)
+    return Request(key, prompt.messages, seed, gen.params, prompt.prior, prompt.prompt_template)
 
-    with GenerationStore(work_dir / "generations.sqlite") as store:
+
+def build_corpus(config: BuildConfig, progress: bool = True,
+                 extra_files: Callable[[Path], object] | None = None) -> BuildReport:
+    """Write the corpus folder `config.output.out` (data, unfiltered scores, build_info.json). The card is the
+    command's: `extra_files(folder)` runs inside the folder before it appears (`writer.write_corpus`)."""
+    setup = prepare(config, progress)
+    prompts = plan(config, setup.graph, setup.examples, progress, setup.sampler)
+    backend = open_backend(config.generation)
+    requests = [make_request(prompt, config, backend.name, backend.model, setup.graph) for prompt in prompts]
+    with GenerationStore(setup.work_dir / "generations.sqlite") as store:
         summary = run_generations(requests, backend, store, progress)
         results = store.get_many([request.key for request in requests])
+    return finish(config, setup, prompts, requests, results, summary, backend, _local_stages(config, progress),
+                  extra_files, progress=progress)
 
+
+def _local_stages(config: BuildConfig, progress: bool) -> Callable[[list[dict], Setup], None]:
+    """The pipeline's stages in this process and its pool: near-duplicates in one process while others score."""
+    def stages(rows: list[dict], setup: Setup) -> None:
+        say = log.info if progress else log.debug
+        filter_config, example_text = setup.filter_config, setup.example_text
+        ids, texts = [row["id"] for row in rows], [row["text"] for row in rows]
+        with build_pool(worker_count(config.generation.workers), len(rows)) as pool:
+            if pool is not None:  # near-duplicates need only the texts: one process looks for them while others score
+                say("looking for near-duplicates among %d notes, alongside scoring", len(rows))
+                duplicates_job = pool.submit(pipeline.find_near_duplicates, ids, texts, filter_config)
+            pipeline.score(rows, setup.graph, filter_config, example_text, pool, progress, real=setup.real,
+                           records=setup.records)
+            pipeline.bertscore(rows, example_text, filter_config, progress)
+            if pool is not None:
+                found = duplicates_job.result()
+            else:
+                say("looking for near-duplicates among %d notes", len(rows))
+                found = pipeline.find_near_duplicates(ids, texts, filter_config, progress=progress)
+        pipeline.verdict(pipeline.mark_near_duplicates(rows, found))
+
+    return stages
+
+
+def finish(config: BuildConfig, setup: Setup, prompts: list[Prompt], requests: list[Request],
+           results: dict[str, Result], summary: RunSummary, backend: Backend,
+           stages: Callable[[list[dict], Setup], None], extra_files: Callable[[Path], object] | None = None,
+           engine: dict | None = None, progress: bool = True) -> BuildReport:
+    """From the finished generations to the folder, whichever engine ran them: the failure check, the rows,
+    `stages` (the pipeline's scores, near-duplicates and verdicts), the counts, build_info (with `engine`, the
+    record of a non-local engine) and the write."""
+    out, work_dir, filter_config = setup.out, setup.work_dir, setup.filter_config
+    say = log.info if progress else log.debug
     missing = [results.get(r.key) for r in requests if not (results.get(r.key) and results[r.key].ok)]
     n, max_failure_rate = config.output.n, config.output.max_failure_rate
     if len(missing) / n > max_failure_rate:
@@ -131,21 +190,9 @@ def build_corpus(config: BuildConfig, progress: bool = True,
 
     done = [(prompt, request, results[request.key]) for prompt, request in zip(prompts, requests)
             if request.key in results and results[request.key].ok]
-    rows = [_row(prompt, request, result, graph, model, backend.name) for prompt, request, result in done]
-    ids, texts = [row["id"] for row in rows], [row["text"] for row in rows]
-    records: dict = {}
-    with build_pool(worker_count(gen.workers), len(rows)) as pool:
-        if pool is not None:  # near-duplicates need only the texts: one process looks for them while others score
-            say("looking for near-duplicates among %d notes, alongside scoring", len(rows))
-            duplicates_job = pool.submit(pipeline.find_near_duplicates, ids, texts, filter_config)
-        pipeline.score(rows, graph, filter_config, example_text, pool, progress, real=real, records=records)
-        pipeline.bertscore(rows, example_text, filter_config, progress)
-        if pool is not None:
-            found = duplicates_job.result()
-        else:
-            say("looking for near-duplicates among %d notes", len(rows))
-            found = pipeline.find_near_duplicates(ids, texts, filter_config, progress=progress)
-    pipeline.verdict(pipeline.mark_near_duplicates(rows, found))
+    rows = [_row(prompt, request, result, setup.graph, backend.model, backend.name)
+            for prompt, request, result in done]
+    stages(rows, setup)
 
     counts = pipeline.count(rows)
     if not counts.kept:
@@ -158,13 +205,15 @@ def build_corpus(config: BuildConfig, progress: bool = True,
     # Disjoint counts: a note rejected by a quality filter and also a near-duplicate counts as filtered.
     report.duplicates_only = counts.duplicates_only
     report.example_fallbacks = sum(prompt.fallback_from == "example" for prompt in prompts)
-    report.skipped_codes = sampler.skipped
+    report.skipped_codes = setup.sampler.skipped
     say("writing %d notes (%d kept) to %s", len(rows), report.kept, out)
-    info = build_info(config, report, backend, graph, filter_config, rows)
-    info["real_notes"] = public(real_record)
-    if "judge" in records:
-        info["judge"] = records["judge"]
-    writer.write_corpus(out, rows, info, config.output.rows_per_shard, overwrite, extra_files)
+    info = build_info(config, report, backend, setup.graph, filter_config, rows)
+    info["real_notes"] = public(setup.real_record)
+    if "judge" in setup.records:
+        info["judge"] = setup.records["judge"]
+    if engine is not None:  # a local build's record stays as it was: no key means the local engine
+        info["engine"] = engine
+    writer.write_corpus(out, rows, info, config.output.rows_per_shard, config.output.overwrite, extra_files)
     return report
 
 
@@ -260,5 +309,5 @@ def build_info(config: BuildConfig, report: BuildReport, backend: Backend, graph
         # The settings to rebuild it (API key variable, server addresses and process count are the builder's own
         # business: the corpus is the same for any number of processes).
         "config": {key: str(value) if isinstance(value, Path) else value for key, value in config.flat().items()
-                   if key not in ("api_key_env", "base_url", "workers", "judge_base_url", "judge_api_key_env")},
+                   if key not in ("api_key_env", "base_url", "workers", "judge_base_url", "judge_api_key_env", *RUN_SETTINGS)},
     })

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import importlib.util
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from medsyn.builder.corpus.ray_vllm import load_engine_config, require_vllm
 from medsyn.builder.generate.backends import GenerationOptions
 from medsyn.builder.generate.prompts import PromptConfig
 from medsyn.builder.generate.sampling import SamplingConfig
@@ -28,8 +30,8 @@ from medsyn.builder.quality.scorers import filter_config_class
 from medsyn.errors import MedsynError
 from medsyn.options import option
 
-__all__ = ["GROUPS", "ROWS_PER_SHARD", "BuildConfig", "FilterConfig", "GenerationOptions", "ImportConfig",
-           "OutputOptions", "PromptConfig", "SamplingConfig"]
+__all__ = ["ENGINES", "GROUPS", "ROWS_PER_SHARD", "RUN_SETTINGS", "BuildConfig", "EngineOptions", "FilterConfig",
+           "GenerationOptions", "ImportConfig", "OutputOptions", "PromptConfig", "SamplingConfig"]
 
 # Rows per parquet shard of every corpus folder (`writer.write_corpus`): build and import take it as a flag, merge
 # writes with it.
@@ -64,8 +66,44 @@ class OutputOptions:
             raise MedsynError(f"max_failure_rate must be between 0 and 1, got {self.max_failure_rate}")
 
 
+ENGINES = ("local", "ray")
+
+
+@dataclass
+class EngineOptions:
+    """Where the pipeline runs: in this process and its pool (`local`), or as a Ray Data pipeline on a cluster
+    (`ray`). The corpus is the same either way, so `build_info.json` keeps these out of its `config`."""
+
+    engine: str = option("local", "where the pipeline runs: local (this machine's processes) or ray (a Ray Data "
+                         "pipeline; needs medsyn[ray])")
+    ray_address: str | None = option(None, "address of a running Ray cluster (e.g. ray://head:10001 or auto; "
+                                     "default with --engine ray: a Ray instance on this machine)")
+    engine_config: str | None = option(None, "YAML file of vLLM engine settings (tensor_parallel_size, batch_size, "
+                                       "gpu_memory_utilization, max_model_len, concurrency, max_lora_rank, adapter): "
+                                       "with --engine ray and --backend transformers, the local model runs in "
+                                       "ray.data.llm's vLLM engine processor on GPU workers (needs medsyn[vllm])")
+
+    def validate(self) -> None:
+        if self.engine not in ENGINES:
+            close = difflib.get_close_matches(str(self.engine), ENGINES, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise MedsynError(f"unknown engine {self.engine!r}{hint}; choose one of {', '.join(ENGINES)}")
+        if self.ray_address and self.engine != "ray":
+            raise MedsynError("--ray-address applies to --engine ray only; add --engine ray or drop --ray-address")
+        if self.engine == "ray" and importlib.util.find_spec("ray") is None:
+            raise MedsynError("--engine ray needs Ray, which is not installed: pip install 'medsyn[ray]' "
+                              "(ray[data]==2.60.0 and pydantic), or build with --engine local")
+        if self.engine_config:
+            if self.engine != "ray":
+                raise MedsynError("--engine-config applies to --engine ray only; add --engine ray or drop "
+                                  "--engine-config")
+            load_engine_config(self.engine_config)
+
+
 GROUPS = {"sampling": SamplingConfig, "prompts": PromptConfig, "generation": GenerationOptions,
-          "filters": FilterConfig, "output": OutputOptions}
+          "filters": FilterConfig, "output": OutputOptions, "engine": EngineOptions}
+# Settings of how the build ran, not of what it made: left out of build_info.json's `config`.
+RUN_SETTINGS = frozenset(f.name for f in dataclasses.fields(EngineOptions))
 
 
 def groups() -> dict[str, type]:
@@ -97,6 +135,7 @@ class BuildConfig:
     prompts: PromptConfig = field(default_factory=PromptConfig)
     generation: GenerationOptions = field(default_factory=GenerationOptions)
     filters: FilterConfig = field(default_factory=FilterConfig)
+    engine: EngineOptions = field(default_factory=EngineOptions)
 
     @classmethod
     def of(cls, **values: Any) -> "BuildConfig":
@@ -116,8 +155,13 @@ class BuildConfig:
         return {key: value for name in GROUPS for key, value in dataclasses.asdict(getattr(self, name)).items()}
 
     def validate(self) -> None:
-        for group in (self.sampling, self.prompts, self.generation, self.output):
+        for group in (self.sampling, self.prompts, self.generation, self.output, self.engine):
             group.validate()
+        if self.engine.engine_config:
+            if self.generation.backend != "transformers":
+                raise MedsynError(f"--engine-config runs a local model, not the {self.generation.backend} backend; "
+                                  "add --backend transformers --model DIR, or drop --engine-config")
+            require_vllm()
 
 
 # ------------------------------------------------------------------------------------------------ medsyn import

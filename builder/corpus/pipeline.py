@@ -36,7 +36,7 @@ _AGAINST = "\0against"  # prefix of an earlier corpus's note ids inside the sear
 def score(rows: list[dict], graph: KnowledgeGraph, config: filters.FilterConfig,
           examples: Mapping[str, str] | None = None, pool: Executor | None = None, progress: bool = False,
           scorers: Sequence[Scorer] | None = None, real: RealNotes | None = None,
-          records: dict | None = None) -> list[dict]:
+          records: dict | None = None, symptom_scorer: filters.SymptomScorer | None = None) -> list[dict]:
     """Every scorer's columns (`scorers`, default: the registry's) and `reject_reasons`, the reasons a row fails
     `config`'s thresholds for.
 
@@ -45,8 +45,10 @@ def score(rows: list[dict], graph: KnowledgeGraph, config: filters.FilterConfig,
     scores: nothing was asked, so nothing can be said to be missing. BERTScore is left null (`bertscore` fills
     it). With `pool` the codes are scored over its processes (`quality.scoring.score_notes`); the scores are the same
     either way. `real`: the real notes the generator learnt from (copies of them are rejected); None leaves the
-    `real_copies` columns null. `records` receives what scorers report of the run (the judge's usage)."""
-    context = Context(config, graph, examples or {}, pool, progress, real=real,
+    `real_copies` columns null. `records` receives what scorers report of the run (the judge's usage).
+    `symptom_scorer` is one to reuse (a Ray worker keeps its own, with the matcher's lexicon and the navec vectors
+    loaded once)."""
+    context = Context(config, graph, examples or {}, pool, progress, symptom_scorer, real=real,
                       records=records if records is not None else {})
     score_batch(rows, context, registry() if scorers is None else scorers)
     for row in rows:

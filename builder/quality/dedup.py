@@ -9,6 +9,7 @@ when the two share all values of a band, as in `MinHashLSH` (tested against it).
 from __future__ import annotations
 
 import zlib
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -43,7 +44,13 @@ def _word_hash(word: str) -> int:
     return zlib.crc32(word.encode())
 
 
-def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
+# A candidate whose MinHash estimate (standard error <= 0.045 at 128 permutations) is this far below the threshold
+# is not checked exactly: it prunes most candidates cheaply.
+ESTIMATE_MARGIN = 0.2
+
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """Exact Jaccard similarity of two sorted unique shingle sets."""
     if not len(a) and not len(b):
         return 1.0
     inter = len(np.intersect1d(a, b, assume_unique=True))
@@ -86,9 +93,7 @@ def near_duplicates(
         raise ValueError(f"near_duplicates: {len(ids)} ids but {len(texts)} texts")
     if len(set(ids)) != len(ids):
         raise ValueError("near_duplicates: ids must be unique")
-    sets = [shingles(text, config.shingle_size) for text in texts]
-    signatures = signature_matrix(sets, config)
-    keys = band_keys(signatures, *lsh_bands(config.dedup_threshold, config.num_perm))
+    sets, signatures, keys = sign(texts, config)
     # Only kept notes enter the buckets: a note is compared with the notes kept before it and nothing else.
     buckets: list[dict[bytes, list[int]]] = [{} for _ in range(keys.shape[1])]
     duplicates: dict[str, str] = {}
@@ -98,17 +103,46 @@ def near_duplicates(
         found = {c for bucket, key in zip(buckets, note_keys) for c in bucket.get(key, ())}
         candidates = np.sort(np.fromiter(found, dtype=np.int64, count=len(found)))
         if len(candidates):
-            # The MinHash estimate (standard error <= 0.045 at 128 permutations) prunes most candidates
-            # cheaply; the exact similarity decides.
             estimate = (signatures[candidates] == signatures[index]).mean(axis=1)
-            candidates = candidates[estimate >= config.dedup_threshold - 0.2]
+            candidates = candidates[estimate >= config.dedup_threshold - ESTIMATE_MARGIN]
         original = next(
-            (int(c) for c in candidates if _jaccard(sets[index], sets[c]) >= config.dedup_threshold), None
+            (int(c) for c in candidates if jaccard(sets[index], sets[c]) >= config.dedup_threshold), None
         )
         if original is None:
             for bucket, key in zip(buckets, note_keys):
                 bucket.setdefault(key, []).append(index)
         else:
+            duplicates[ids[index]] = ids[original]
+    return duplicates
+
+
+def sign(texts: Sequence[str], config: FilterConfig) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """What the search needs of each note: its shingle set, MinHash signature and LSH band keys (`band_keys`).
+    Each note's are its own, so a distributed engine computes them batch by batch (`ray_dedup`)."""
+    sets = [shingles(text, config.shingle_size) for text in texts]
+    signatures = signature_matrix(sets, config)
+    return sets, signatures, band_keys(signatures, *lsh_bands(config.dedup_threshold, config.num_perm))
+
+
+def similar(a: np.ndarray, b: np.ndarray, signature_a: np.ndarray, signature_b: np.ndarray,
+            config: FilterConfig) -> bool:
+    """The check `near_duplicates` gives a candidate pair (shingle sets and signatures of the two notes), for an
+    engine that checks the pairs apart: the MinHash estimate prunes, the exact similarity decides."""
+    estimate = (signature_a == signature_b).mean()
+    return bool(estimate >= config.dedup_threshold - ESTIMATE_MARGIN and jaccard(a, b) >= config.dedup_threshold)
+
+
+def keep_first(ids: Sequence[str], matches: Mapping[int, Sequence[int]]) -> dict[str, str]:
+    """`near_duplicates`'s answer from every similar earlier note of each note (`matches`: note index -> indices
+    of the earlier notes that share a band with it and pass the exact check), found in any order: a note is a
+    near-duplicate of the earliest of them that was itself kept, as the one-pass search decides. For an engine
+    that checks the candidate pairs apart (`ray_dedup`), leaving only this pass in order."""
+    kept = [True] * len(ids)
+    duplicates: dict[str, str] = {}
+    for index in range(len(ids)):
+        original = min((j for j in matches.get(index, ()) if kept[j]), default=None)
+        if original is not None:
+            kept[index] = False
             duplicates[ids[index]] = ids[original]
     return duplicates
 

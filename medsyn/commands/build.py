@@ -8,6 +8,7 @@ flags given on the command line win.
 from __future__ import annotations
 
 from medsyn.builder.corpus.build import build_corpus
+from medsyn.builder.corpus.ray_engine import build_corpus_ray
 from medsyn.builder.corpus.config import GROUPS, BuildConfig, groups
 from medsyn.builder.kg.coherence import MIN_USABLE
 from medsyn.config import ConfigParser
@@ -18,7 +19,7 @@ DESCRIPTION = (
     "Sample priors from the knowledge graph, build prompts, generate notes with a backend (template | openai | "
     "transformers | a registered plug-in), score and filter them, remove near-duplicates, and write a dataset "
     "folder with its card that datasets.load_dataset(OUT) reads like the Hub repo. Interrupted runs resume from "
-    "OUT.work."
+    "OUT.work. --engine ray runs the same stages as a Ray Data pipeline on a cluster (medsyn[ray])."
 )
 
 
@@ -39,7 +40,8 @@ def main(argv: list[str], prog: str = "medsyn build") -> int:
     config = parse(argv, prog)
     out = config.output.out
     # The card is written inside the corpus's temporary folder, so that it appears together with the data.
-    report = build_corpus(config, progress=not config.output.quiet, extra_files=write_card)
+    engine = build_corpus_ray if config.engine.engine == "ray" else build_corpus
+    report = engine(config, progress=not config.output.quiet, extra_files=write_card)
     run_ = report.run
     # The result is what the command is for, so it goes to stdout; progress and log lines go to stderr.
     print(
