@@ -53,6 +53,9 @@ def parsers():
     from medsyn.commands.audit import AuditOptions
 
     yield ["audit"], ConfigParser([AuditOptions, AuditLimits], prog="medsyn audit")
+    from medsyn.commands.budget import BudgetOptions
+
+    yield ["budget"], ConfigParser([BudgetOptions], prog="medsyn budget")
 
 
 ALL_PARSERS = list(parsers())
