@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 import random
+import sqlite3
 from pathlib import Path
 
 CODES = ["M54", "J06", "I10", "K29", "N30", "L20"]
@@ -160,3 +161,13 @@ def make_results(out: Path, seeds: tuple[int, ...] = (0, 1, 2), corpus: Path | N
     plt.close(fig)
     (out / "results.md").write_text(benchmark_report.markdown_report(results), encoding="utf-8")
     return out
+
+
+def stored_generations(db: Path) -> int:
+    """Finished generations in a build's store (`generations.sqlite`) while the build may still be writing it:
+    what a test polls before killing a build mid-run (0 before the store exists)."""
+    try:
+        with sqlite3.connect(db) as conn:
+            return conn.execute("SELECT count(*) FROM generations WHERE error IS NULL").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0

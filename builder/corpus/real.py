@@ -19,11 +19,11 @@ from pathlib import Path
 from medsyn.builder.corpus import readers
 from medsyn.builder.corpus.writer import DATA_GLOB, UNFILTERED_GLOB, shard_paths
 from medsyn.builder.kg.graph import KnowledgeGraph
-from medsyn.builder.kg.sources import sha256
+from medsyn.builder.kg.sources import RUMEDTOP3, SHARED_DATA, sha256
 from medsyn.builder.quality.real_notes import RealNotes
 from medsyn.errors import MedsynError
 
-SHARED_NOTES = Path("../shared/data/rumedbench/RuMedTop3")  # where `mkg build --sources ../shared/data` reads them
+SHARED_NOTES = SHARED_DATA / RUMEDTOP3  # where `mkg build` reads them by default
 TEXT_COLUMNS = ("symptoms", "text")  # RuMedTop3's, then a corpus's or any file's
 ID_COLUMNS = ("idx", "id")
 

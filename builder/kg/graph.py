@@ -85,7 +85,7 @@ class MkgSources:
             "mesh_icd10_who": root / "mesh2icd10_tonifuc3m/dict.txt",
             "medsyn_mkg": root / "medsyn_mkg",
         }
-        notes = root / "rumedbench/RuMedTop3/train_v1.jsonl"
+        notes = root / sources.RUMEDTOP3 / "train_v1.jsonl"
         return cls(
             icd10=icd[0],
             notes=[notes] if notes.exists() else [],

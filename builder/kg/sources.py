@@ -17,6 +17,11 @@ from pathlib import Path
 from medsyn.errors import MedsynError, located
 from medsyn.io import read_jsonl
 
+# The `shared/data` layout beside a checkout: what `mkg build --sources` reads by default, and where in it
+# RuMedTop3's train and dev notes are.
+SHARED_DATA = Path("../shared/data")
+RUMEDTOP3 = "rumedbench/RuMedTop3"
+
 CATEGORY_RE = re.compile(r"^[A-Z]\d\d$")
 SUBCATEGORY_RE = re.compile(r"^[A-Z]\d\d\.\d$")
 BLOCK_RE = re.compile(r"^[A-Z]\d\d-[A-Z]\d\d$")

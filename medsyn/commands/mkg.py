@@ -8,11 +8,12 @@ from pathlib import Path
 
 from medsyn.builder.kg import generator_tables
 from medsyn.builder.kg.graph import MkgSources, load_graph, save_graph
+from medsyn.builder.kg.sources import SHARED_DATA
 from medsyn.config import ConfigParser, dispatch
 from medsyn.io import check_output_file
 from medsyn.options import option
 
-DEFAULT_SOURCES = "../shared/data"
+DEFAULT_SOURCES = str(SHARED_DATA)
 
 
 HELP = "build and inspect the Medical Knowledge Graph"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from medsyn.builder.kg.sources import SHARED_DATA
 from medsyn.errors import MedsynError
 from medsyn.options import option
 
@@ -79,7 +80,7 @@ class GenerateOptions:
     generate_n: int | None = option(None, "notes per generated corpus (default: as many as --train has)")
     generate_config: Path | None = option(None, "build settings YAML for the generated corpora (`medsyn build "
                                           "--config`; default: the build defaults; codes: --train's)")
-    knowledge_sources: Path = option(Path("../shared/data"), "folder in the shared/data layout with the "
+    knowledge_sources: Path = option(SHARED_DATA, "folder in the shared/data layout with the "
                                      "knowledge-only sources (МКБ-10, MedSyn's tables, HSDN, the symptom markup)")
 
     def validate(self) -> None:

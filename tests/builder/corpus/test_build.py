@@ -8,7 +8,6 @@ import os
 import re
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,7 @@ import yaml
 
 from medsyn.builder.corpus.schema import FEATURES
 from medsyn.cli import main
+from tests.corpus_factory import stored_generations
 from tests.fault_server import (EMPTY, HANG, INVALID, MALFORMED, NO_CHOICES, OK, RATE_LIMIT, RESET, SERVER_ERROR,
                                 TOO_LONG, TOO_LONG_DETAIL, UNAVAILABLE, FaultServer)
 
@@ -299,13 +299,6 @@ def test_a_refusal_under_the_failure_rate_is_shown_with_the_servers_words(tmp_pa
     assert "failures: HTTP 400 1" in out and f"HTTP 400 refused by the server: HTTP 400: {TOO_LONG_DETAIL}" in out
 
 
-def _stored(db: Path) -> int:
-    try:
-        with sqlite3.connect(db) as conn:
-            return conn.execute("SELECT count(*) FROM generations WHERE error IS NULL").fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
-
 
 def test_sigkill_and_rerun_gives_the_uninterrupted_corpus(tmp_path):
     n = 40
@@ -323,11 +316,11 @@ def test_sigkill_and_rerun_gives_the_uninterrupted_corpus(tmp_path):
         db = tmp_path / "interrupted.work" / "generations.sqlite"
         proc = subprocess.Popen(build(out), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
-        while _stored(db) < 10 and time.monotonic() < deadline and proc.poll() is None:
+        while stored_generations(db) < 10 and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.05)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        stored = _stored(db)
+        stored = stored_generations(db)
         assert 10 <= stored < n and not out.exists()
         first_run = len(server.requests_seen) - before
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from medsyn.cli import main
+from tests.corpus_factory import stored_generations
 from tests.fault_server import OK, RATE_LIMIT, RESET, SERVER_ERROR, FaultServer
 
 pytest.importorskip("ray")
@@ -112,13 +112,6 @@ def test_openai_through_the_http_processor_retries_faults_counts_usage_and_match
     assert summary["completion_tokens"] == sum(r["completion_tokens"] for r in _rows(tmp_path / "local"))
 
 
-def _stored(db: Path) -> int:
-    try:
-        with sqlite3.connect(db) as conn:
-            return conn.execute("SELECT count(*) FROM generations WHERE error IS NULL").fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
-
 
 def test_killed_on_a_cluster_and_rerun_gives_the_uninterrupted_corpus(ray_local, tmp_path):
     """The build's driver is killed (SIGKILL) mid-run on a running cluster and the same command run again: it
@@ -131,12 +124,12 @@ def test_killed_on_a_cluster_and_rerun_gives_the_uninterrupted_corpus(ray_local,
         driver = subprocess.Popen([*command, "--out", str(out)], stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 240
-        while _stored(tmp_path / "corpus.work" / "generations.sqlite") < 5 and time.monotonic() < deadline:
+        while stored_generations(tmp_path / "corpus.work" / "generations.sqlite") < 5 and time.monotonic() < deadline:
             assert driver.poll() is None, "the build ended before it could be killed"
             time.sleep(0.05)
         os.killpg(driver.pid, signal.SIGKILL)
         driver.wait()
-        stored = _stored(tmp_path / "corpus.work" / "generations.sqlite")
+        stored = stored_generations(tmp_path / "corpus.work" / "generations.sqlite")
         assert 5 <= stored < n and not out.exists()
         before = len(server.requests_seen)
         rerun = subprocess.run([*command, "--out", str(out)], capture_output=True, text=True)
