@@ -6,7 +6,7 @@ protocol rather than a mock. Stdlib only; one thread per connection; HTTP/1.1 ke
 
     with FaultServer(script=lambda body, attempt: [RATE_LIMIT, RESET][attempt] if attempt < 2 else OK) as server:
         OpenAIBackend("fake-model", [server.base_url]) ...
-        server.requests_seen, server.max_in_flight
+        server.requests_seen, server.max_in_flight, server.connections
 
 `script` decides what each chat-completions request gets:
 - a callable `(body, attempt) -> action`, where `attempt` counts earlier requests with the same messages and seed
@@ -90,6 +90,7 @@ class _State:
     attempts: dict[str, int] = field(default_factory=dict)
     in_flight: int = 0
     max_in_flight: int = 0
+    connections: int = 0  # TCP connections accepted: a client that keeps its connections alive opens few
     closing: threading.Event = field(default_factory=threading.Event)
     api_key: str | None = None  # when set, requests without `Authorization: Bearer <api_key>` get a 401
 
@@ -120,6 +121,8 @@ class _Handler(BaseHTTPRequestHandler):
         # As real servers do: without it, Nagle's algorithm holds the body back behind the headers until the
         # client's delayed ACK (~40 ms), which would dominate any latency measured through this server.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self.server.state.lock:
+            self.server.state.connections += 1
 
     def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
         pass
@@ -312,6 +315,10 @@ class FaultServer:
     @property
     def max_in_flight(self) -> int:
         return self.state.max_in_flight
+
+    @property
+    def connections(self) -> int:
+        return self.state.connections
 
     def start(self) -> FaultServer:
         self._httpd = _Server(("127.0.0.1", self._port), _Handler)

@@ -41,7 +41,7 @@ from medsyn.builder.generate.sampling import PriorSampler, SamplingConfig
 from medsyn.builder.generate.template import knowledge
 from medsyn.builder.kg.graph import KnowledgeGraph, load_graph
 from medsyn.builder.kg.sources import read_notes
-from medsyn.builder.quality import filters
+from medsyn.builder.quality import filters, judge
 from medsyn.builder.quality.real_notes import RealNotes
 from medsyn.builder.quality.scorers import restore_filter_config
 from medsyn.errors import MedsynError
@@ -243,10 +243,13 @@ class _Scorer:
 
     def __call__(self, batch: dict) -> dict:
         rows = [pickle.loads(blob) for blob in batch["row"]]
+        records: dict = {}
         pipeline.score(rows, self.graph, self.config, self.examples, symptom_scorer=self.symptom_scorer,
-                       real=self.real)
+                       real=self.real, records=records)
         pipeline.bertscore(rows, self.examples, self.config)
-        return {"index": batch["index"], "row": [pickle.dumps(row) for row in rows]}
+        # What the scorers report of this batch (the judge's usage) rides on its first row, to be added up.
+        reports = [pickle.dumps(records)] + [b""] * (len(rows) - 1)
+        return {"index": batch["index"], "row": [pickle.dumps(row) for row in rows], "records": reports}
 
 
 def ray_stages(ray: Any, config: BuildConfig, rows: list[dict], setup: Setup) -> None:
@@ -264,6 +267,11 @@ def ray_stages(ray: Any, config: BuildConfig, rows: list[dict], setup: Setup) ->
                                                         "examples": setup.example_text,
                                                         "real": setup.real},
                         batch_size=SCORE_BATCH, concurrency=(1, actors))
+    judged = []
     for scored in ds.iter_rows():
         rows[scored["index"]] = pickle.loads(scored["row"])
+        if scored["records"] and "judge" in (records := pickle.loads(scored["records"])):
+            judged.append(records["judge"])
+    if judged:
+        setup.records["judge"] = judge.combined(judged, rows)
     pipeline.verdict(pipeline.mark_near_duplicates(rows, duplicates))

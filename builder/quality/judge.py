@@ -18,7 +18,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from medsyn.builder.generate.backends.base import Request, SamplingParams
@@ -135,8 +135,28 @@ def judge(rows: Sequence[dict], model: str, base_urls: list[str], cache_path: st
         cache.close()
     values = [parse(answers.get(key)) or {} for key in keys]
     usage.failed = sum(not value for value in values)
-    for name in CRITERIA:
-        scored = [v[f"judge_{name}"] for v in values if v]
-        if scored:
-            usage.means[name] = round(sum(scored) / len(scored), 3)
+    usage.means = means(values)
     return values, usage
+
+
+def means(rows: Sequence[dict]) -> dict[str, float]:
+    """Each criterion's mean over the rows the judge scored."""
+    found = {}
+    for name in CRITERIA:
+        scored = [row[f"judge_{name}"] for row in rows if row.get(f"judge_{name}") is not None]
+        if scored:
+            found[name] = round(sum(scored) / len(scored), 3)
+    return found
+
+
+def combined(usages: Sequence[dict], rows: Sequence[dict]) -> dict:
+    """One run's usage from the usages of its parts (`JudgeUsage` as dicts: a Ray build judges each scoring batch
+    in its own actor): counts, tokens and cost added, the means taken again over all the scored `rows`, since a
+    mean of rounded batch means is not the run's mean."""
+    total = JudgeUsage(usages[0]["model"])
+    for usage in usages:
+        for name in ("notes", "cached", "requests", "failed", "prompt_tokens", "completion_tokens", "cost"):
+            setattr(total, name, getattr(total, name) + usage[name])
+    total.cost = round(total.cost, 6)
+    total.means = means(rows)
+    return asdict(total)

@@ -81,6 +81,31 @@ def test_a_rerun_on_ray_resumes_every_note(ray_local, local_corpus, tmp_path, ca
     assert _rows(out) == _rows(local_corpus)
 
 
+def _judge_reply(body: dict) -> str:
+    """Scores that differ from note to note (so a mean of batch means would differ from the run's mean), and no
+    usable answer for notes that mention "температур"."""
+    note = body["messages"][-1]["content"].split("Запись:")[1]
+    if "температур" in note:
+        return "Не могу оценить."
+    return json.dumps({"plausibility": 1 + len(note) % 5, "agreement": 1 + len(note) % 3, "fluency": 5,
+                       "reason": "ок"})
+
+
+def test_the_judges_usage_of_every_scoring_actor_adds_up_to_the_local_runs(ray_local, tmp_path, monkeypatch):
+    from medsyn.builder.corpus import ray_engine
+
+    monkeypatch.setattr(ray_engine, "SCORE_BATCH", 16)  # 40 notes: three batches, judged in their actors
+    with FaultServer(reply=_judge_reply) as server:
+        flags = ["--n", "40", "--seed", "6", "--quiet", "--judge-model", "fake-model", "--judge-base-url",
+                 server.base_url, "--judge-price-per-1k-input", "0.5"]
+        assert main(["build", "--out", str(tmp_path / "local"), *flags]) == 0
+        assert main(["build", "--out", str(tmp_path / "ray"), *flags, "--engine", "ray"]) == 0
+    local, ray_ = (json.loads((tmp_path / name / "build_info.json").read_text())["judge"] for name in ("local", "ray"))
+    assert 0 < local["failed"] < 40 and local["requests"] == 40 and len(set(local["means"].values())) == 3
+    assert ray_ == local
+    assert _rows(tmp_path / "ray") == _rows(tmp_path / "local")
+
+
 # ------------------------------------------------------------------------- the openai backend via ray.data.llm
 
 OPENAI = ["--backend", "openai", "--model", "fake-model", "--concurrency", "4", "--quiet"]
@@ -160,3 +185,23 @@ def test_the_http_processor_has_a_batchs_requests_in_flight_together(ray_local):
         results = list(HttpGeneration(ray_local, backend, options).generate(requests))
         assert sorted(result.key for result in results if result.ok) == sorted(r.key for r in requests)
         assert server.max_in_flight == concurrency
+
+
+def test_the_http_processor_keeps_its_connections_alive_across_batches(ray_local):
+    """The HTTP stage opens a session per batch; `EagerSession` shares one per actor, so 16 batches of requests go
+    over the connections of the first, not a new TCP connection (and server thread) for every request."""
+    from medsyn.builder.corpus.ray_llm import ASYNC_BATCHES, HTTP_BATCH, HttpGeneration
+    from medsyn.builder.generate.backends import GenerationOptions, Request, SamplingParams
+    from medsyn.builder.generate.backends.openai import OpenAIBackend
+
+    concurrency = HTTP_BATCH * ASYNC_BATCHES
+    requests = [Request(key=f"r{i}", seed=i, params=SamplingParams(max_new_tokens=32),
+                        messages=[{"role": "user", "content": f"Жалобы пациента номер {i}."}])
+                for i in range(concurrency * 4)]
+    with FaultServer() as server:
+        options = GenerationOptions(backend="openai", model="fake-model", base_url=[server.base_url],
+                                    concurrency=concurrency, max_retries=1)
+        backend = OpenAIBackend("fake-model", [server.base_url], concurrency=concurrency)
+        results = list(HttpGeneration(ray_local, backend, options).generate(requests))
+        assert sorted(result.key for result in results if result.ok) == sorted(r.key for r in requests)
+        assert server.connections <= concurrency
