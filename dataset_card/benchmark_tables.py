@@ -126,6 +126,7 @@ def notes(results: dict) -> str:
         lines.append(f"Rare codes ({len(rare)}: at most {rare_sel.get('max_real_notes')} real training notes, the "
                      f"{rare_sel.get('quantile', 0.25):g} quantile of per-code counts): " + ", ".join(rare) + ".")
     lines.append(f"Synthetic notes: {source['n_notes']} over {source['n_codes']} codes; {_sources(source)}.")
+    lines += provenance(results)
     lines += shortfall(results.get("synthetic_use") or {})
     if dropped.get("n_notes"):
         verb = "dropped" if dropped.get("dropped") else "kept (--keep-unseen-codes)"
@@ -150,3 +151,58 @@ def shortfall(use: dict) -> list[str]:
         lines.append(f"`{x['name']}` was not run: it would have trained on the same notes as `{x['same_as']}` "
                      f"({x['used']} synthetic notes).")
     return lines
+
+
+def provenance(results: dict) -> list[str]:
+    """Where the synthetic notes' evidence comes from: generators learnt per fraction, a budget and what it was
+    learnt on, the weight of a synthetic note; and which differences hold. A reader needs these to tell a gain a
+    clinic with that many notes would get from one its generator or budget owes to notes it was not given."""
+    source, config = results["synthetic_source"], results.get("config") or {}
+    lines = []
+    generated = source.get("generated") or []
+    if generated:
+        learnt = {}
+        for g in generated:
+            counts = [s.get("count") for s in g.get("generator_notes") or [] if s.get("count")]
+            learnt.setdefault(g["real_fraction"], sum(counts))
+        lines.append(
+            f"The benchmark generated the synthetic notes itself ({len(generated)} corpora, one per real fraction "
+            "and seed; fingerprints in results.json): each corpus's generator learnt only from the real notes its "
+            "classifier was given (" + ", ".join(f"{n} at {100 * f:g}%" for f, n in sorted(learnt.items()))
+            + "), plus the knowledge-only sources; the TSTR rows use the largest fraction's corpus.")
+    budget = source.get("code_budget")
+    if budget:
+        learnt = budget.get("learnt_from") or {}
+        line = (f"A code budget (`{budget.get('file') or Path(str(budget.get('path'))).name}`"
+                + (f", SHA-256 `{budget['sha256'][:16]}…`" if budget.get("sha256") else "")
+                + f") kept {budget['n_after']} of the {budget['n_before']} synthetic notes")
+        if budget.get("codes") is not None:
+            line += f", of {budget['codes']} codes ({budget['left_out']} codes left without any)"
+        if learnt.get("eval"):
+            line += (f"; it was learnt from a benchmark on `{learnt.get('train')}` evaluated on `{learnt['eval']}`"
+                     + (" (the file these results report on, so the budget is tuned on it)"
+                        if learnt["eval"] == Path(str(results["eval"]["path"])).name else ""))
+        else:
+            line += "; the file does not say what it was learnt from"
+        lines.append(line + ".")
+    weight = config.get("synthetic_weight")
+    if weight not in (None, 1, 1.0):
+        lines.append(f"Each synthetic note weighs {weight:g} in the classifier's fit (a real note 1; TSTR unweighted).")
+    lines.append(holds(results))
+    return lines
+
+
+def holds(results: dict) -> str:
+    """The accuracy differences to real-only whose interval excludes 0, each way; the rest are not shown to hold."""
+    above, below = [], []
+    for row in results["summary"]:
+        diff = (row["metrics"].get("accuracy") or {}).get("diff_to_real")
+        if row["name"] in ("real", "TSTR") or not diff or diff.get("mean") is None:
+            continue
+        label = f"`{row['name']}` at {fraction_label(row)} ({diff_cell(row['metrics']['accuracy'])})"
+        if diff["ci95"][0] > 0:
+            above.append(label)
+        elif diff["ci95"][1] < 0:
+            below.append(label)
+    return ("What holds (accuracy, interval excluding 0): above real-only: " + (", ".join(above) or "none")
+            + "; below real-only: " + (", ".join(below) or "none") + "; every other difference's interval includes 0.")

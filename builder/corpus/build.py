@@ -25,7 +25,7 @@ from medsyn.builder.corpus.run import RunSummary, failure_reason, request_key, r
 from medsyn.builder.corpus.store import GenerationStore
 from medsyn.builder.generate.backends import Backend, Request, Result, open_backend
 from medsyn.builder.generate.prompts import Prompt, PromptBuilder
-from medsyn.builder.generate.sampling import PriorSampler
+from medsyn.builder.generate.sampling import PriorSampler, code_budget_record
 from medsyn.builder.generate.template import knowledge
 from medsyn.builder.kg.generator_tables import generator_notes
 from medsyn.builder.kg.graph import KnowledgeGraph, load_graph
@@ -287,6 +287,7 @@ def build_info(config: BuildConfig, report: BuildReport, backend: Backend, graph
             "symptom_temperature": sampling.symptom_temperature,
             "codes": sampling.codes,
             "skipped_codes": list(report.skipped_codes),
+            "code_budget": code_budget_record(sampling.code_budget) if sampling.code_budget else None,
         },
         "generation": {"temperature": gen.temperature, "top_p": gen.top_p, "max_new_tokens": gen.max_new_tokens},
         "mkg": {"path": str(sampling.graph) if sampling.graph else "embedded", "sources": graph.provenance["sources"]},

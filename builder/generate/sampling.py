@@ -26,6 +26,7 @@ from medsyn.builder.generate.demographics import draw_demographics
 from medsyn.builder.kg.coherence import MIN_USABLE, Coherence
 from medsyn.builder.kg.evidence import T0
 from medsyn.builder.kg.graph import KnowledgeGraph
+from medsyn.builder.kg.sources import sha256
 from medsyn.builder.text.symptom_concepts import Concept, implied_ages, implied_sex
 from medsyn.errors import MedsynError
 from medsyn.options import option
@@ -122,6 +123,21 @@ def read_code_budget(path: str | Path) -> dict[str, int]:
     if any(n < 0 for n in budget.values()) or not any(budget.values()):
         raise MedsynError(f"--code-budget {path}: notes per code must be >= 0, and some code must get notes")
     return budget
+
+
+def code_budget_record(path: str | Path) -> dict:
+    """What build_info.json and results.json say of a budget: the file (name, SHA-256), how much it gives, by which
+    rule, and what it was learnt from (`medsyn budget` writes these; a hand-made file has neither, and says so).
+    The card shows it, so a reader can tell a budget learnt without the evaluation file from one tuned on it."""
+    budget = read_code_budget(path)
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    learnt = data.get("learnt_from") if isinstance(data.get("learnt_from"), dict) else {}
+    rule = data.get("rule") if isinstance(data.get("rule"), dict) else {}
+    return {"file": Path(path).name, "sha256": sha256(path),
+            "codes": sum(n > 0 for n in budget.values()), "left_out": sum(n == 0 for n in budget.values()),
+            "notes": sum(budget.values()), "rule": rule.get("about"),
+            "learnt_from": {key: Path(str(value)).name if key in ("eval", "train", "corpus") and value else value
+                            for key, value in learnt.items()}}
 
 
 def j3(x: float) -> float:

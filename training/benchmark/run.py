@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from medsyn.builder.corpus import readers
 from medsyn.builder.corpus.provenance import corpus_fingerprint
+from medsyn.builder.generate.sampling import code_budget_record
 from medsyn.builder.kg.sources import Note, read_notes
 from medsyn.errors import MedsynError
 from medsyn.io import atomic_dir, write_jsonl
@@ -342,7 +343,8 @@ def apply_budget(corpus: SyntheticCorpus, budget: dict[str, int], path) -> Synth
     if not keep:
         raise MedsynError(f"--code-budget {path}: leaves no synthetic note (its codes: "
                           f"{', '.join(sorted(budget)[:5]) or 'none'}); is it for this corpus's codes?")
-    source = {**corpus.source, "code_budget": {"path": str(path), "n_before": len(corpus.texts), "n_after": len(keep)},
+    source = {**corpus.source, "code_budget": {"path": str(path), "n_before": len(corpus.texts), "n_after": len(keep),
+                                              **code_budget_record(path)},
               "n_notes": len(keep), "notes_per_code": dict(sorted(Counter(corpus.codes[i] for i in keep).items()))}
     return SyntheticCorpus([corpus.texts[i] for i in keep], [corpus.codes[i] for i in keep], source)
 
