@@ -186,7 +186,16 @@ def provenance(results: dict) -> list[str]:
             line += "; the file does not say what it was learnt from"
         lines.append(line + ".")
     weight = config.get("synthetic_weight")
-    if weight not in (None, 1, 1.0):
+    if weight == "auto":
+        chosen: dict[tuple, list[float]] = {}
+        for entry in results["settings"]:
+            if "weight_cv_accuracy" in entry:
+                chosen.setdefault((entry["name"], entry["real_fraction"]), []).append(entry["synthetic_weight"])
+        lines.append("Each fit's synthetic notes weigh what 3-fold cross-validation on that fit's own real notes "
+                     "chose (a real note weighs 1; TSTR unweighted; the evaluation file is not read): "
+                     + "; ".join(f"`{name}` at {100 * fraction:g}%: " + ", ".join(f"{w:g}" for w in weights)
+                                 for (name, fraction), weights in chosen.items()) + " (one per seed).")
+    elif weight not in (None, 1, 1.0):
         lines.append(f"Each synthetic note weighs {weight:g} in the classifier's fit (a real note 1; TSTR unweighted).")
     lines.append(holds(results))
     return lines

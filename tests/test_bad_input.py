@@ -121,6 +121,8 @@ CASES = [
     ("benchmark-no-synthetic", ["benchmark", "--train", "{w}/train.jsonl", "--eval", "{w}/eval.jsonl", "--out",
                                 "{w}/r"], "--synthetic SOURCE, or let the benchmark build them"),
     ("benchmark-synthetic-weight", [*BENCH, "--out", "{w}/r", "--synthetic-weight", "0"], "give a positive weight"),
+    ("benchmark-synthetic-weight-word", [*BENCH, "--out", "{w}/r", "--synthetic-weight", "half"],
+     "--synthetic-weight half: give a positive weight, e.g. 0.5, or auto"),
     ("benchmark-code-budget-missing", [*BENCH, "--out", "{w}/r", "--code-budget", "{w}/nowhere.json"],
      "nowhere.json: file not found"),
     ("build-code-budget-not-json", [*BUILD, "--code-budget", "{w}/bad.yaml"], "not a budget file"),

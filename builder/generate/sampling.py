@@ -179,7 +179,8 @@ class PriorSampler:
         self.config.validate()
         self.codes = self._codes()
         self._labels, self._weights = {}, {}
-        # Codes whose draw is restricted (`coherence.py`): label mask and concepts (None: no repeat rule).
+        # Codes whose draw is restricted (`coherence.py`): label mask, concepts (None: no repeat rule) and the
+        # anchor mask (None: no anchors; otherwise every set leads with one of the code's own signs).
         self._coherent: dict[str, tuple[np.ndarray, tuple[Concept, ...] | None, np.ndarray | None]] = {}
         coherence = Coherence(graph)
         self.skipped: tuple[str, ...] = ()  # codes without notes left out of a plan that names no codes

@@ -92,3 +92,23 @@ def test_generated_corpora_learn_only_from_their_fractions_real_notes(tmp_path, 
     assert results["config"]["synthetic_weight"] == 0.5
     used = {e["real_fraction"]: e["n_train_synthetic"] for e in results["settings"] if e["name"] == "real+synthetic@1"}
     assert used[0.5] > 0 and used[1.0] > 0
+
+
+def test_auto_weight_is_chosen_on_the_fits_own_real_notes():
+    from medsyn.training.benchmark.weighting import choose_weight, fit_weight
+
+    real = [("болит горло, насморк", "J06"), ("боль в пояснице", "M54"), ("изжога после еды", "K21")] * 8
+    texts, codes = [t for t, _ in real], [c for _, c in real]
+
+    def make():
+        return TfidfLogReg(seed=0, min_df=1)
+
+    contradicting = choose_weight(texts, codes, ["болит горло, насморк"] * 60, ["M54"] * 60, make, seed=0)
+    assert contradicting.weight == 0.1 and contradicting.accuracy[0.1] > contradicting.accuracy[1.0]
+    agreeing = choose_weight(texts, codes, ["горло болит, насморк, кашель"] * 10, ["J06"] * 10, make, seed=0)
+    assert agreeing.weight == 1.0  # no evidence against them: not discounted
+    mixed = texts + ["болит горло, насморк"] * 60
+    assert fit_weight("auto", "mixed", len(texts), mixed, codes + ["M54"] * 60, make, 0)[0] == 0.1
+    assert fit_weight(0.5, "mixed", len(texts), mixed, codes + ["M54"] * 60, make, 0) == (0.5, None)
+    assert fit_weight("auto", "tstr", 0, mixed, codes + ["M54"] * 60, make, 0) == (1.0, None)
+    assert fit_weight("auto", "real", len(texts), texts, codes, make, 0) == (1.0, None)

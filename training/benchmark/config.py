@@ -18,6 +18,8 @@ from medsyn.builder.kg.sources import SHARED_DATA
 from medsyn.errors import MedsynError
 from medsyn.options import option
 
+AUTO = "auto"  # --synthetic-weight chosen by cross-validation (`weighting.py`)
+
 
 def numbers(values: Sequence[str], flag: str, example: str) -> tuple[float, ...]:
     """`--ratios 0.25,0.5 1`: numbers given space or comma separated (and a mix of both)."""
@@ -131,8 +133,9 @@ class ClassifierOptions:
     batch_size: int = option(32, "encoder batch size")
     learning_rate: float = option(5e-5, "encoder learning rate")
     max_length: int = option(256, "encoder max tokens per note")
-    synthetic_weight: float = option(1.0, "weight of a synthetic note in the fit (a real note weighs 1; TSTR, "
-                                     "synthetic only, is unweighted)")
+    synthetic_weight: float | str = option(1.0, "weight of a synthetic note in the fit (a real note weighs 1; TSTR, "
+                                           "synthetic only, is unweighted), or auto: chosen for each fit by "
+                                           "cross-validation on its own real notes")
 
     def settings(self) -> dict[str, Any]:
         """The classifier's own settings (`classifiers.make_classifier`): the encoder's, none for TF-IDF."""
@@ -142,8 +145,18 @@ class ClassifierOptions:
                 "learning_rate": self.learning_rate, "max_length": self.max_length}
 
     def validate(self) -> None:
-        if not self.synthetic_weight > 0:
-            raise MedsynError(f"--synthetic-weight {self.synthetic_weight:g}: give a positive weight, e.g. 0.5")
+        if self.synthetic_weight != AUTO:
+            given = self.synthetic_weight
+            try:
+                self.synthetic_weight = float(given)
+            except (TypeError, ValueError):
+                self.synthetic_weight = float("nan")
+            if not self.synthetic_weight > 0:
+                raise MedsynError(f"--synthetic-weight {given}: give a positive weight, e.g. 0.5, or "
+                                  "auto (chosen by cross-validation on the real notes)")
+        elif self.classifier != "tfidf-lr":
+            raise MedsynError("--synthetic-weight auto fits 12 extra classifiers per setting: use it with "
+                              "--classifier tfidf-lr")
         if self.classifier == "encoder" and self.encoder is None:
             raise MedsynError("--classifier encoder needs --encoder PATH (a local model directory)")
 

@@ -34,9 +34,10 @@ from medsyn.training.benchmark.sets import (  # noqa: F401  (re-exported: the be
 from medsyn.training.benchmark.budget import read_budget
 from medsyn.training.benchmark.generate import corpus_key, generate_corpora
 from medsyn.training.benchmark import report as benchmark_report
-from medsyn.training.benchmark.classifiers import TfidfLogReg, make_classifier
+from medsyn.training.benchmark.classifiers import Classifier, TfidfLogReg, make_classifier
 from medsyn.training.benchmark.features import NgramCounts
 from medsyn.training.benchmark.config import BenchmarkConfig, SourceOptions
+from medsyn.training.benchmark.weighting import fit_weight
 from medsyn.training.benchmark.stats import K, METRICS, Run, bootstrap_summary, real_notes_saved
 
 log = logging.getLogger(__name__)
@@ -275,8 +276,12 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
                 plans[setting.real_fraction] = plan
             corpus = corpus_for(corpora, largest if setting.kind == "tstr" else setting.real_fraction, seed)
             texts, codes, n_synthetic = training_set(setting, subset, corpus, seed, plan, len(real))
-            classifier = make_classifier(model.classifier, seed=seed, options=options)
-            weight = model.synthetic_weight if setting.kind != "tstr" and n_synthetic else 1.0
+            def make(seed: int = seed) -> Classifier:
+                return make_classifier(model.classifier, seed=seed, options=options)
+
+            weight, chosen = fit_weight(model.synthetic_weight, setting.kind, len(texts) - n_synthetic, texts, codes,
+                                        make, seed)
+            classifier = make()
             weights = None if weight == 1 else [1.0] * (len(texts) - n_synthetic) + [weight] * n_synthetic
             classifier.fit(texts, codes, sample_weight=weights)
             predictions = classifier.predict_top_k(eval_texts, K)
@@ -292,6 +297,8 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
                 "synthetic_ratio": setting.ratio,
                 "n_train_real": len(texts) - n_synthetic,
                 "n_train_synthetic": n_synthetic,
+                "synthetic_weight": weight,
+                **({"weight_cv_accuracy": {f"{w:g}": a for w, a in chosen.accuracy.items()}} if chosen else {}),
                 "unseen_eval_notes": sum(code not in trained for code in references),
                 "metrics": {m: scores[m] for m in METRICS},
                 "per_code_accuracy": scores["per_code_accuracy"],
