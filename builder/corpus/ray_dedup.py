@@ -3,8 +3,8 @@
 The one-pass search (`dedup.near_duplicates`) keeps its buckets in one process. Here its three parts run apart:
 1. signatures: each batch's shingle sets, MinHash signatures and band keys (`dedup.sign`) in `map_batches`
    workers, each note leaving one row per band (the band and its key: its bucket);
-2. candidates: the rows grouped by bucket across the cluster (Ray Data `groupby`, a hash shuffle); each bucket of
-   two or more notes gives its pairs (earlier, later);
+2. candidates: the rows hash-partitioned by bucket across the cluster (Ray Data `repartition(keys=...)`, a hash
+   shuffle); each bucket of two or more notes gives its pairs (earlier, later);
 3. checks: each distinct pair checked in `map_batches` workers as the search checks a candidate (`dedup.similar`:
    the MinHash estimate prunes, the exact Jaccard similarity decides).
 What is left in order, on the driver, is only `dedup.keep_first`: a note repeats the earliest similar note that was
@@ -45,7 +45,11 @@ def ray_near_duplicates(ray: Any, ids: Sequence[str], texts: Sequence[str], conf
     workers = max(1, min(int(ray.cluster_resources().get("CPU", 1)), -(-len(ids) // sign_batch)))
     buckets = ray.data.from_items([{"index": i, "text": text} for i, text in enumerate(texts)]).map_batches(
         _bucket_rows, fn_kwargs={"filter_values": values}, batch_size=sign_batch, concurrency=workers)
-    candidates = buckets.groupby("bucket").map_groups(_pairs, batch_format="numpy")
+    # Hash-partitioned by bucket, every bucket's rows lie in one block; a block's pairs come from one vectorised
+    # pass (`_block_pairs`), not a call per bucket: most buckets hold one note, and a call each cost most of the
+    # search's time.
+    candidates = buckets.repartition(num_blocks=2 * workers, keys=["bucket"]).map_batches(
+        _block_pairs, batch_size=None, batch_format="numpy")
     pairs = sorted({(int(row["earlier"]), int(row["later"])) for row in candidates.iter_rows()})
     matches: dict[int, list[int]] = defaultdict(list)
     if pairs:
@@ -66,11 +70,22 @@ def _bucket_rows(batch: dict, filter_values: dict) -> dict:
             "index": np.repeat(np.asarray(batch["index"], dtype=np.int64), bands)}
 
 
-def _pairs(group: dict) -> dict:
-    """Every (earlier, later) pair of one bucket's notes; none from a bucket of one."""
-    members = np.unique(np.asarray(group["index"], dtype=np.int64))
-    earlier, later = np.triu_indices(len(members), k=1)
-    return {"earlier": members[earlier], "later": members[later]}
+def _block_pairs(block: dict) -> dict:
+    """Every (earlier, later) pair of notes that share a bucket, over the buckets whose rows are all in `block`."""
+    buckets = np.asarray(block["bucket"])
+    order = np.lexsort((np.asarray(block["index"], dtype=np.int64), buckets))
+    buckets, index = buckets[order], np.asarray(block["index"], dtype=np.int64)[order]
+    starts = np.flatnonzero(np.r_[True, buckets[1:] != buckets[:-1]])
+    ends = np.r_[starts[1:], len(buckets)]
+    earlier, later = [], []
+    for start, end in zip(starts[ends - starts > 1], ends[ends - starts > 1]):  # buckets of two or more notes
+        members = np.unique(index[start:end])
+        first, second = np.triu_indices(len(members), k=1)
+        earlier.append(members[first])
+        later.append(members[second])
+    empty = np.zeros(0, dtype=np.int64)
+    return {"earlier": np.concatenate(earlier) if earlier else empty,
+            "later": np.concatenate(later) if later else empty}
 
 
 def _check(batch: dict, filter_values: dict) -> dict:

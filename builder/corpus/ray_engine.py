@@ -261,7 +261,7 @@ def ray_stages(ray: Any, config: BuildConfig, rows: list[dict], setup: Setup) ->
     duplicates = ray_near_duplicates(ray, [row["id"] for row in rows], [row["text"] for row in rows],
                                      setup.filter_config)
     ds = ray.data.from_items([{"index": i, "row": pickle.dumps(row)} for i, row in enumerate(rows)])
-    actors = max(1, min(_cpus(ray) - 1, -(-len(rows) // SCORE_BATCH)))
+    actors = max(1, min(_cpus(ray), -(-len(rows) // SCORE_BATCH)))
     ds = ds.map_batches(_Scorer, fn_constructor_kwargs={"graph_path": config.sampling.graph,
                                                         "filter_values": filter_values,
                                                         "examples": setup.example_text,
