@@ -151,15 +151,16 @@ class EagerSession:
     cores. So every batch of an actor's event loop shares one session, and its keep-alive connections, for the
     actor's life; leaving the `async with` does not close it."""
 
-    _shared: dict[int, Any] = {}  # id of the event loop -> its session
+    _shared: dict[int, tuple[asyncio.AbstractEventLoop, Any]] = {}  # id of the event loop -> (loop, its session)
 
     def __init__(self) -> None:
         import aiohttp
 
         loop = asyncio.get_running_loop()
-        session = self._shared.get(id(loop))
-        if session is None or session.closed:
-            session = self._shared[id(loop)] = aiohttp.ClientSession()
+        owner, session = self._shared.get(id(loop), (None, None))
+        if owner is not loop or session.closed:  # a new loop may reuse a dead one's id
+            session = aiohttp.ClientSession()
+            self._shared[id(loop)] = (loop, session)
         self.session = session
 
     async def __aenter__(self) -> "EagerSession":

@@ -11,16 +11,11 @@ from pathlib import Path
 from medsyn.cli import main
 from medsyn.dataset_card.benchmark_tables import notes
 from tests.corpus_factory import make_results
-from tests.training.test_benchmark_budget import _results
+from tests.training.test_benchmark_budget import write_budget
 
 
 def test_a_budgeted_corpus_card_names_the_budget_and_what_it_was_learnt_on(tmp_path):
-    run = tmp_path / "run"
-    run.mkdir()
-    (run / "results.json").write_text(json.dumps(_results({"J06": (0.5, 0.9, 0.5), "M54": (0.5, 0.6, 0.5),
-                                                            "I10": (0.5, 0.1, 0.5)}, {"J06": 30, "M54": 10, "I10": 50})))
-    budget = tmp_path / "budget.json"
-    assert main(["budget", "--benchmark", str(run), "--out", str(budget)]) == 0
+    budget = write_budget(tmp_path)
     out = tmp_path / "corpus"
     assert main(["build", "--n", "40", "--seed", "1", "--quiet", "--code-budget", str(budget), "--out", str(out)]) == 0
     record = json.loads((out / "build_info.json").read_text())["sampling"]["code_budget"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -57,13 +58,19 @@ def test_budget_gives_notes_where_synthetic_notes_helped_and_none_where_they_hur
     assert budget["learnt_from"]["eval"] == "holdout_inner.jsonl"
 
 
-def test_budget_command_writes_the_file_build_and_benchmark_follow(tmp_path, capsys):
-    run = tmp_path / "run"
+def write_budget(folder: Path) -> Path:
+    """`medsyn budget` of a run where J06 and M54 gained from synthetic notes and I10 lost: folder/budget.json."""
+    run = folder / "run"
     run.mkdir()
     (run / "results.json").write_text(json.dumps(_results({"J06": (0.5, 0.9, 0.5), "M54": (0.5, 0.6, 0.5),
                                                             "I10": (0.5, 0.1, 0.5)}, {"J06": 30, "M54": 10, "I10": 50})))
-    out = tmp_path / "budget.json"
+    out = folder / "budget.json"
     assert main(["budget", "--benchmark", str(run), "--out", str(out)]) == 0
+    return out
+
+
+def test_budget_command_writes_the_file_build_and_benchmark_follow(tmp_path, capsys):
+    out = write_budget(tmp_path)
     assert "2 codes" in capsys.readouterr().out
     priors = list(PriorSampler(load_graph(), SamplingConfig(code_budget=out)).sample(2000, seed=0))
     drawn = Counter(p.icd10_code for p in priors)

@@ -10,6 +10,7 @@ before the evaluation file is looked at; "rare codes" those with the fewest real
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import tempfile
@@ -34,7 +35,7 @@ from medsyn.training.benchmark.sets import (  # noqa: F401  (re-exported: the be
 from medsyn.training.benchmark.budget import read_budget
 from medsyn.training.benchmark.generate import corpus_key, generate_corpora
 from medsyn.training.benchmark import report as benchmark_report
-from medsyn.training.benchmark.classifiers import Classifier, TfidfLogReg, make_classifier
+from medsyn.training.benchmark.classifiers import TfidfLogReg, make_classifier
 from medsyn.training.benchmark.features import NgramCounts
 from medsyn.training.benchmark.config import BenchmarkConfig, SourceOptions
 from medsyn.training.benchmark.weighting import fit_weight
@@ -276,9 +277,7 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
                 plans[setting.real_fraction] = plan
             corpus = corpus_for(corpora, largest if setting.kind == "tstr" else setting.real_fraction, seed)
             texts, codes, n_synthetic = training_set(setting, subset, corpus, seed, plan, len(real))
-            def make(seed: int = seed) -> Classifier:
-                return make_classifier(model.classifier, seed=seed, options=options)
-
+            make = functools.partial(make_classifier, model.classifier, seed=seed, options=options)
             weight, chosen = fit_weight(model.synthetic_weight, setting.kind, len(texts) - n_synthetic, texts, codes,
                                         make, seed)
             classifier = make()
