@@ -23,12 +23,15 @@ _LOOKALIKES = {
 
 @lru_cache(maxsize=4096)
 def _code_pattern(code: str) -> re.Pattern:
-    """The 3-character category with any subcategory: "M54" also finds "M54.2", "м54", "M 54"."""
+    """The 3-character category with any subcategory: "M54" also finds "M54.2", "м54", "M 54".
+
+    A letter parted from the number by a space counts only in upper case: lower case, it is a one-letter Russian
+    preposition or conjunction ("к 29 годам", "с 20 лет", "о 10 эпизодах"), not K29, C20 or O10."""
     root = code.strip().upper()[:3]
     if not re.fullmatch(r"[A-Z]\d\d", root):
         raise MedsynError(f"ICD-10 code {code!r} is not of the form letter + two digits (like 'M54' or 'M54.2')")
     letters = re.escape(_LOOKALIKES.get(root[0], root[0]))
-    return re.compile(rf"(?<![^\W_])[{letters}]\s?{root[1:]}(?:\.\d+)?(?!\d)", re.IGNORECASE)
+    return re.compile(rf"(?<![^\W_])(?:[{letters}]|(?-i:[{letters}])\s){root[1:]}(?:\.\d+)?(?!\d)", re.IGNORECASE)
 
 
 # Words of ICD-10 names that say nothing about the disease itself ("Другие формы гипотиреоза" leaks as soon as
