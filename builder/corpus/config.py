@@ -67,6 +67,8 @@ class OutputOptions:
 
 
 ENGINES = ("local", "ray")
+NO_RAY = ("--engine ray needs Ray, which is not installed: pip install 'medsyn[ray]' (ray[data]==2.60.0 and "
+          "pydantic), or build with --engine local")
 
 
 @dataclass
@@ -91,8 +93,7 @@ class EngineOptions:
         if self.ray_address and self.engine != "ray":
             raise MedsynError("--ray-address applies to --engine ray only; add --engine ray or drop --ray-address")
         if self.engine == "ray" and importlib.util.find_spec("ray") is None:
-            raise MedsynError("--engine ray needs Ray, which is not installed: pip install 'medsyn[ray]' "
-                              "(ray[data]==2.60.0 and pydantic), or build with --engine local")
+            raise MedsynError(NO_RAY)
         if self.engine_config:
             if self.engine != "ray":
                 raise MedsynError("--engine-config applies to --engine ray only; add --engine ray or drop "

@@ -4,8 +4,8 @@ The same functions as the local engine, run batch by batch in `map_batches` work
 (`PriorSampler.sample` from the batch's first index, `PromptBuilder.build`), generation (the configured backend,
 opened in each worker; the openai backend through `ray.data.llm`'s HTTP request processor, `ray_llm`), scores
 (`pipeline.score`, with the graph and a `SymptomScorer` (navec vectors, matchers) loaded once per worker actor),
-near-duplicates over the whole corpus (`ray_dedup`: signatures in the workers, bands grouped across the cluster,
-the candidate pairs checked in the workers, only the keep-the-first pass on the driver) and verdicts. Rows
+near-duplicates over the whole corpus (`ray_dedup`: signatures in the workers, band keys hash-partitioned across
+the cluster, the candidate pairs checked in the workers, only the keep-the-first pass on the driver) and verdicts. Rows
 travel between the driver and the workers pickled, so a row comes back exactly as it went (Arrow would turn
 tuples into lists and widen integers), and the driver puts them back in prior order: the corpus is the local
 engine's, row for row.
@@ -29,7 +29,7 @@ from typing import Any
 
 from medsyn.builder.corpus import build, pipeline
 from medsyn.builder.corpus.build import BuildReport, Setup
-from medsyn.builder.corpus.config import BuildConfig
+from medsyn.builder.corpus.config import NO_RAY, BuildConfig
 from medsyn.builder.corpus.ray_dedup import ray_near_duplicates
 from medsyn.builder.corpus.ray_llm import HttpGeneration
 from medsyn.builder.corpus.ray_vllm import VllmGeneration, load_engine_config, require_gpus
@@ -60,8 +60,7 @@ def import_ray() -> Any:
         import ray
         import ray.data
     except ImportError:
-        raise MedsynError("--engine ray needs Ray, which is not installed: pip install 'medsyn[ray]' "
-                          "(ray[data]==2.60.0 and pydantic), or build with --engine local") from None
+        raise MedsynError(NO_RAY) from None
     return ray
 
 

@@ -57,10 +57,6 @@ def learn_openers(notes: list[sources.Note]) -> dict[str, int]:
     return {name: counts.get(name, 0) for name in [BARE, *(name for name, _ in OPENERS)]}
 
 
-def note_files(paths: list[Path]) -> list[dict]:
-    return [{"file": Path(p).name, "sha256": sources.sha256(p), "count": len(sources.read_notes(p))} for p in paths]
-
-
 def shipped_notes() -> set[str]:
     """SHA-256 of the notes the shipped wordings table was learnt from."""
     table = wordings.data_path()
@@ -74,13 +70,12 @@ def learn(graph: KnowledgeGraph, note_paths: list[Path], markup: Path | None) ->
     """The generator section for a graph built from `note_paths` (None when they are the shipped tables' notes)."""
     if not note_paths:
         return {"notes": [], "wordings": {}, "openers": learn_openers([])}
-    files = note_files(note_paths)
+    per_file = {Path(path): sources.read_notes(path) for path in note_paths}
+    files = [{"file": path.name, "sha256": sources.sha256(path), "count": len(read)} for path, read in per_file.items()]
     if {f["sha256"] for f in files} == shipped_notes() and len(files) == 1:
         return None
-    notes = [note for path in note_paths for note in sources.read_notes(path)]
-    labels = {link.label for code in graph.codes_with_symptoms for link in graph.symptoms(code)}
-    rows = wordings._read_markup(markup) if markup is not None else []
-    table = wordings.extract_wordings({note.note_id: note.text for note in notes}, rows, labels)
+    notes = [note for read in per_file.values() for note in read]
+    table = wordings.learn_table({note.note_id: note.text for note in notes}, markup, graph)
     return {
         "notes": files,
         "wordings": {label: [[w, n] for w, n in options] for label, options in sorted(table.items())},

@@ -408,6 +408,11 @@ class KnowledgeGraph:
         return sorted(links, key=lambda link: (-link.weight, link.label))
 
     @cached_property
+    def symptom_labels(self) -> frozenset[str]:
+        """Every Russian symptom label of those codes: the phrases the field's sources use for complaints."""
+        return frozenset(link.label for code in self.codes_with_symptoms for link in self.symptoms(code))
+
+    @cached_property
     def codes_with_symptoms(self) -> list[str]:
         """3-character categories with at least one Russian symptom: the codes the sampler draws by default."""
         return sorted(d["code"] for u, d in self.graph.nodes(data=True)

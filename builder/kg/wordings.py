@@ -33,7 +33,7 @@ from importlib import resources
 from pathlib import Path
 
 from medsyn.builder.kg import sources as src
-from medsyn.builder.kg.graph import load_graph
+from medsyn.builder.kg.graph import KnowledgeGraph, load_graph
 from medsyn.builder.text.label_text import respell
 from medsyn.builder.text.mentions import LemmaMatcher
 from medsyn.builder.text.morphology import STOPWORDS, label_key, lemmatize, morph, parses
@@ -251,18 +251,23 @@ def _read_markup(path: Path) -> list[tuple[str, str, list[tuple[int, int]]]]:
     return rows
 
 
+def learn_table(notes: dict[str, str], markup: Path | None, graph: KnowledgeGraph) -> dict[str, list[tuple[str, int]]]:
+    """The wordings of the graph's symptom labels in these notes (id -> text), with RuMedSymptomRec's markup of
+    them where given: the shipped table, and the table of a graph learnt from a subset of the notes
+    (`generator_tables.py`)."""
+    return extract_wordings(notes, _read_markup(markup) if markup is not None else [], set(graph.symptom_labels))
+
+
 def build_table(sources: Path, graph_path: Path | None = None) -> dict:
     """The shipped table from a folder in the `shared/data` layout (train notes and markup only)."""
-    train = sources / "rumedbench" / "RuMedTop3" / "train_v1.jsonl"
+    train = sources / src.RUMEDTOP3 / "train_v1.jsonl"
     markup = sources / "rumedbench" / "raw" / "rec_markup.csv"
     for path in (train, markup):
         if not path.is_file():
             raise MedsynError(f"{path}: not found; pass --sources with the shared/data layout")
     src.refuse_held_out(train)
     notes = {note.note_id: note.text for note in src.read_notes(train)}
-    graph = load_graph(graph_path)
-    labels = {link.label for code in graph.codes_with_symptoms for link in graph.symptoms(code)}
-    table = extract_wordings(notes, _read_markup(markup), labels)
+    table = learn_table(notes, markup, load_graph(graph_path))
     return {
         "format_version": FORMAT_VERSION,
         "provenance": {

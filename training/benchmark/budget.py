@@ -26,15 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from medsyn.builder.generate.sampling import read_code_budget
 from medsyn.errors import MedsynError
 
 HELPS, UNKNOWN = 1.0, 0.5  # synthetic notes per real note of a code that helps / could not be scored
 FORMAT = "medsyn-code-budget"
-
-
-def read_budget(path: str | Path) -> dict[str, int]:
-    return read_code_budget(path)
 
 
 def _mean_per_code(settings: list[dict], name: str, fraction: float | None) -> dict[str, float]:

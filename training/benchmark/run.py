@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from medsyn.builder.corpus import readers
 from medsyn.builder.corpus.provenance import corpus_fingerprint
-from medsyn.builder.generate.sampling import code_budget_record
+from medsyn.builder.generate.sampling import code_budget_record, read_code_budget
 from medsyn.builder.kg.sources import Note, read_notes
 from medsyn.errors import MedsynError
 from medsyn.io import atomic_dir, write_jsonl
@@ -32,7 +32,6 @@ from medsyn.training.benchmark.sets import (  # noqa: F401  (re-exported: the be
     TSTR, Setting, SyntheticCorpus, check_fractions, cut_code, fit_to_corpus, rare_codes, settings_for, split_dev,
     stream, subsample, training_set, upsample_plan,
 )
-from medsyn.training.benchmark.budget import read_budget
 from medsyn.training.benchmark.generate import corpus_key, generate_corpora
 from medsyn.training.benchmark import report as benchmark_report
 from medsyn.training.benchmark.classifiers import TfidfLogReg, make_classifier
@@ -324,7 +323,7 @@ def synthetic_corpora(config: BenchmarkConfig, real: list[Note], real_codes: set
                       work: Path) -> dict[tuple[float, int] | None, SyntheticCorpus]:
     """The synthetic notes of every (real fraction, seed): one given corpus for all (key None), or with --generate
     one built from each fraction's own real notes (`generate.py`); --code-budget keeps at most its count per code."""
-    budget = read_budget(config.sources.code_budget) if config.sources.code_budget else None
+    budget = read_code_budget(config.sources.code_budget) if config.sources.code_budget else None
     if not config.generation.generate:
         given = {None: load_synthetic(config.inputs.synthetic, config.sources, real_codes)}
     else:

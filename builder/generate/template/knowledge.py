@@ -9,7 +9,6 @@ note never mixes one graph's priors with another's wordings.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from medsyn.builder.kg.graph import KnowledgeGraph, load_graph
@@ -53,7 +52,7 @@ def _remember(path: str | None, graph: KnowledgeGraph) -> GeneratorTables:
     else:
         wordings = {label: [(w, int(n)) for w, n in rows] for label, rows in section["wordings"].items()}
         openers = {name: int(n) for name, n in section["openers"].items()}
-    keys = frozenset(merge_key(link.label) for code in graph.codes_with_symptoms for link in graph.symptoms(code))
+    keys = frozenset(merge_key(label) for label in graph.symptom_labels)
     _loaded[path] = GeneratorTables(wordings, openers, keys)
     return _loaded[path]
 
@@ -61,9 +60,4 @@ def _remember(path: str | None, graph: KnowledgeGraph) -> GeneratorTables:
 def tables(path: str | None) -> GeneratorTables:
     if path in _loaded:
         return _loaded[path]
-    return _remember(path, _graph(path))
-
-
-@lru_cache(maxsize=2)
-def _graph(path: str | None) -> KnowledgeGraph:
-    return load_graph(path)
+    return _remember(path, load_graph(path))

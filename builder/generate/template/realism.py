@@ -37,7 +37,7 @@ TOKEN = re.compile(r"[а-яёa-z]+|\d+|[^\sа-яёa-z\d]", re.IGNORECASE)
 @lru_cache(maxsize=1)
 def symptom_lemmas() -> frozenset[str]:
     graph = load_graph()
-    phrases = {link.label for code in graph.codes_with_symptoms for link in graph.symptoms(code)}
+    phrases = set(graph.symptom_labels)
     for rows in load_wordings().values():
         phrases |= {w for w, _ in rows}
     return frozenset(lem for phrase in phrases for lem in lemmatize(phrase) if lem not in STOPWORDS)
