@@ -393,30 +393,28 @@ class KnowledgeGraph:
             if lang is not None and symptom["lang"] != lang:
                 continue
             counts = {name: data.get(attr, 0) for name, attr in SOURCE_FIELDS.items()}
-            links.append(
-                SymptomLink(
-                    label=symptom["label"],
-                    weight=data["weight"],
-                    lang=symptom["lang"],
-                    markup_count=data.get("markup_count", 0),
-                    lemma_count=data.get("lemma_count", 0),
-                    notes=data.get("notes", 0),
-                    hsdn_cooccurs=data.get("hsdn_cooccurs", 0),
-                    sources={name: value for name, value in counts.items() if value},
-                )
-            )
+            links.append(SymptomLink(
+                label=symptom["label"],
+                weight=data["weight"],
+                lang=symptom["lang"],
+                markup_count=data.get("markup_count", 0),
+                lemma_count=data.get("lemma_count", 0),
+                notes=data.get("notes", 0),
+                hsdn_cooccurs=data.get("hsdn_cooccurs", 0),
+                sources={name: value for name, value in counts.items() if value},
+            ))
         return sorted(links, key=lambda link: (-link.weight, link.label))
-
-    @cached_property
-    def symptom_labels(self) -> frozenset[str]:
-        """Every Russian symptom label of those codes: the phrases the field's sources use for complaints."""
-        return frozenset(link.label for code in self.codes_with_symptoms for link in self.symptoms(code))
 
     @cached_property
     def codes_with_symptoms(self) -> list[str]:
         """3-character categories with at least one Russian symptom: the codes the sampler draws by default."""
         return sorted(d["code"] for u, d in self.graph.nodes(data=True)
                       if d["kind"] == "category" and self._has_russian(u))
+
+    @cached_property
+    def symptom_labels(self) -> frozenset[str]:
+        """Every Russian symptom label of `codes_with_symptoms`: the phrases the field's sources use for complaints."""
+        return frozenset(link.label for code in self.codes_with_symptoms for link in self.symptoms(code))
 
     @cached_property
     def full_codes_with_symptoms(self) -> list[str]:
